@@ -1,0 +1,374 @@
+"""The typed config model, loaded once from ``config.toml``.
+
+Every table is a pydantic model with ``extra="forbid"``: an unknown key or a wrong type is an error
+that names the file, the table, the key and what was expected, so a team fixes all of its mistakes
+in one pass instead of one per restart. Secrets never live in the file: it names environment
+variables, and :func:`secret` reads them.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from stages.deploy.options import Options as DeployOptions
+from stages.linkcheck.options import Options as LinkcheckOptions
+from stages.lint.options import Options as LintOptions
+from stages.render_html.options import Options as HtmlOptions
+from stages.render_pdf.options import Options as PdfOptions
+from stages.site import SiteOptions
+
+Scope = Literal["submit", "read", "admin"]
+JOB_KINDS = ("build", "translate", "audit", "promote", "deliver", "maintenance")
+
+
+class Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class TokenConfig(Section):
+    name: str
+    """Shown in logs and the audit trail instead of the secret."""
+    token_env: str
+    """Environment variable holding the bearer token."""
+    scopes: list[Scope] = Field(default_factory=lambda: ["read"])
+
+
+class ServerConfig(Section):
+    host: str = "127.0.0.1"
+    port: int = Field(8080, ge=0, le=65535)
+    auth: Literal["token", "none"] = "token"
+    """``none`` opens the API and dashboard to anyone who can reach the port (loopback dev only)."""
+    tokens: list[TokenConfig] = Field(default_factory=list)
+    tokens_env: str = "PRESSROOM_TOKENS"
+    """Also read tokens from this variable: ``name:token:scope1+scope2,...``."""
+    max_upload_mb: float = Field(100, gt=0)
+    rate_limit_per_token: float = Field(50, gt=0)
+    """Requests per second a token may make (burst of twice that)."""
+    rate_limit_overall: float = Field(2000, gt=0)
+    public_url: str | None = None
+    """URL people use to reach this daemon (for links in notifications); default from host/port."""
+    allow_path_sources: bool = True
+    """Allow ``{"source": {"path": ...}}`` submissions from ``admin`` tokens (or with auth none)."""
+
+
+class StoreConfig(Section):
+    url: str = "sqlite:///.pressroom/pressroom.db"
+    """``sqlite:///relative/or/absolute.db`` or ``postgresql://user@host:port/db``."""
+
+
+class WorkersConfig(Section):
+    count: int = Field(2, ge=1, le=256)
+    """Jobs run at once by this daemon, all kinds together."""
+    concurrency: dict[str, int] = Field(default_factory=lambda: {"build": 2, "translate": 2, "audit": 1, "promote": 1, "deliver": 4, "maintenance": 1})
+    """Per-kind limits inside ``count``."""
+    job_timeout: float = Field(3600, gt=0)
+    max_attempts: int = Field(3, ge=1)
+    backoff_base: float = Field(2.0, gt=0)
+    """Seconds before the first retry; doubles each attempt, with jitter."""
+    backoff_max: float = Field(600.0, gt=0)
+    lease_seconds: float = Field(30.0, gt=0)
+    heartbeat_seconds: float = Field(10.0, gt=0)
+    poll_interval: float = Field(1.0, gt=0)
+    """Fallback poll when no wake-up arrives (new submissions wake workers at once)."""
+    processes: int = Field(2, ge=0)
+    """Size of the process pool for CPU-heavy stages (0 = run in threads)."""
+    priorities: dict[str, int] = Field(default_factory=lambda: {"promote": 80, "build": 50, "translate": 40, "deliver": 60, "audit": 10, "maintenance": 5})
+
+    @field_validator("concurrency", "priorities")
+    @classmethod
+    def _known_kinds(cls, value: dict[str, int]) -> dict[str, int]:
+        unknown = sorted(set(value) - set(JOB_KINDS))
+        if unknown:
+            raise ValueError(f"unknown job kind(s) {unknown}; kinds are {list(JOB_KINDS)}")
+        return value
+
+
+class PipelineConfig(Section):
+    build: list[str] = Field(default_factory=lambda: ["lint", "render_html", "render_pdf", "linkcheck", "deploy"])
+    """Stages of a ``build`` job, in order."""
+
+
+class IntakeConfig(Section):
+    watch: list[str] = Field(default_factory=list)
+    debounce_seconds: float = Field(2.0, ge=0)
+    branches: list[str] = Field(default_factory=lambda: ["main"])
+    github_secret_env: str = "PRESSROOM_GITHUB_SECRET"
+    gitlab_token_env: str = "PRESSROOM_GITLAB_TOKEN"
+    generic_secret_env: str = "PRESSROOM_WEBHOOK_SECRET"
+
+
+class OpenApiOptions(Section):
+    enabled: bool = False
+    spec: str = "openapi.json"
+
+
+class StagesConfig(Section):
+    lint: LintOptions = Field(default_factory=LintOptions)
+    html: HtmlOptions = Field(default_factory=HtmlOptions)
+    pdf: PdfOptions = Field(default_factory=PdfOptions)
+    linkcheck: LinkcheckOptions = Field(default_factory=LinkcheckOptions)
+    deploy: DeployOptions = Field(default_factory=DeployOptions)
+    openapi: OpenApiOptions = Field(default_factory=OpenApiOptions)
+
+    def for_stage(self, stage: str) -> Any:
+        """The options section of a stage by its pipeline name (``render_html`` -> ``html``)."""
+        key = {"render_html": "html", "render_pdf": "pdf"}.get(stage, stage)
+        return getattr(self, key, None)
+
+
+class TranslateConfig(Section):
+    provider: str = "none"
+    """``none`` or the URL of a LibreTranslate-compatible server."""
+    auto_publish: bool = False
+
+
+class SlackConfig(Section):
+    enabled: bool = False
+    token_env: str = "SLACK_BOT_TOKEN"
+    channel: str = "#docs"
+    base_url: str = "https://slack.com/api/"
+    webhook_url_env: str | None = None
+    """Incoming-webhook alternative (no threading): env var holding the webhook URL."""
+    events: list[str] = Field(default_factory=lambda: ["build.*", "review.requested"])
+
+
+class EmailConfig(Section):
+    enabled: bool = False
+    host: str = "127.0.0.1"
+    port: int = Field(25, ge=1, le=65535)
+    tls: Literal["none", "starttls", "implicit"] = "none"
+    username_env: str | None = None
+    password_env: str | None = None
+    sender: str = "pressroom@localhost"
+    to: list[str] = Field(default_factory=list)
+    events: list[str] = Field(default_factory=lambda: ["build.failed", "build.fixed"])
+    timeout: float = Field(30.0, gt=0)
+
+
+class WebhookConfig(Section):
+    url: str
+    secret_env: str
+    events: list[str] = Field(default_factory=lambda: ["*"])
+
+
+class NotifyConfig(Section):
+    slack: SlackConfig = Field(default_factory=SlackConfig)
+    email: EmailConfig = Field(default_factory=EmailConfig)
+    webhooks: list[WebhookConfig] = Field(default_factory=list)
+    max_attempts: int = Field(8, ge=1)
+    backoff_base: float = Field(15.0, gt=0)
+    """First retry delay in seconds; doubles each attempt (8 attempts ≈ 1 hour)."""
+    allow_private_addresses: bool = True
+    templates: str | None = None
+    """Folder overriding ``templates/notify/``."""
+
+
+class LanguageConfig(Section):
+    owners_slack: list[str] = Field(default_factory=list)
+    owners_email: list[str] = Field(default_factory=list)
+
+
+class AuditConfig(Section):
+    enabled: bool = True
+    cron: str = "0 2 * * *"
+    timezone: str = "UTC"
+    targets: list[str] = Field(default_factory=lambda: ["staging"])
+    critical_pages: list[str] = Field(default_factory=list)
+    stale_after_days: int = Field(365, ge=1)
+
+
+class RetentionConfig(Section):
+    workspaces_days: float = Field(14, gt=0)
+    """Job workspaces and logs older than this are pruned (rows and events stay)."""
+    interval_hours: float = Field(6, gt=0)
+
+
+class Config(Section):
+    """The whole ``config.toml``. ``path`` and ``root`` are set by :func:`load`."""
+
+    server: ServerConfig = Field(default_factory=ServerConfig)
+    store: StoreConfig = Field(default_factory=StoreConfig)
+    workers: WorkersConfig = Field(default_factory=WorkersConfig)
+    pipeline: PipelineConfig = Field(default_factory=PipelineConfig)
+    site: SiteOptions = Field(default_factory=SiteOptions)
+    intake: IntakeConfig = Field(default_factory=IntakeConfig)
+    stages: StagesConfig = Field(default_factory=StagesConfig)
+    translate: TranslateConfig = Field(default_factory=TranslateConfig)
+    notify: NotifyConfig = Field(default_factory=NotifyConfig)
+    languages: dict[str, LanguageConfig] = Field(default_factory=dict)
+    audit: AuditConfig = Field(default_factory=AuditConfig)
+    retention: RetentionConfig = Field(default_factory=RetentionConfig)
+    data_dir: str = ".pressroom"
+    """Where jobs, the SQLite store, caches and deployed sites live (relative to the config file)."""
+
+    path: str = Field("<defaults>", exclude=True)
+    root: str = Field(".", exclude=True)
+
+    def resolve(self, relative: str) -> Path:
+        """A path from the config, taken relative to the config file's folder."""
+        p = Path(relative).expanduser()
+        return p if p.is_absolute() else Path(self.root) / p
+
+    @property
+    def data_path(self) -> Path:
+        return self.resolve(self.data_dir)
+
+    @property
+    def source_path(self) -> Path:
+        return self.resolve(self.site.source)
+
+    @property
+    def store_url(self) -> str:
+        """The store URL with a relative SQLite path taken from the config's folder."""
+        url = self.store.url
+        prefix = "sqlite:///"
+        if url.startswith(prefix) and not url.startswith("sqlite:////"):
+            rel = url[len(prefix):]
+            if rel and rel != ":memory:":
+                return prefix + str(self.resolve(rel))
+        return url
+
+
+class ConfigError(Exception):
+    """The config file is unreadable or invalid; ``problems`` holds one line per mistake."""
+
+    code = "config_invalid"
+
+    def __init__(self, problems: list[str]) -> None:
+        super().__init__("\n".join(problems))
+        self.problems = problems
+
+
+def secret(env_name: str | None) -> str | None:
+    """Read a secret from the environment variable the config names (never from the file)."""
+    if not env_name:
+        return None
+    value = os.environ.get(env_name)
+    return value or None
+
+
+def _toml_loc(loc: Iterable[Any]) -> str:
+    """``('workers','count')`` -> ``[workers] count``; ``('notify','webhooks',1,'url')`` -> ``[[notify.webhooks]] #2 url``."""
+    parts = [p for p in loc]
+    if not parts:
+        return "(top level)"
+    tables: list[str] = []
+    key = str(parts[-1])
+    index: int | None = None
+    for i, part in enumerate(parts[:-1]):
+        if isinstance(part, int):
+            index = part
+        else:
+            tables.append(str(part))
+            if i + 1 < len(parts) - 1 and isinstance(parts[i + 1], int):
+                pass
+    if isinstance(parts[-1], int):
+        key = f"#{parts[-1] + 1}"
+    if not tables:
+        return key
+    table = ".".join(tables)
+    if index is not None:
+        return f"[[{table}]] #{index + 1} {key}"
+    return f"[{table}] {key}"
+
+
+def _describe(err: dict[str, Any]) -> str:
+    kind = err.get("type", "")
+    msg = str(err.get("msg", "invalid value"))
+    ctx = err.get("ctx") or {}
+    if kind == "extra_forbidden":
+        return "unknown key (remove it or check its spelling against docs/config.md)"
+    if kind == "missing":
+        return "required key is missing"
+    if kind in ("int_parsing", "int_type"):
+        base = "expected an integer"
+    elif kind in ("float_parsing", "float_type"):
+        base = "expected a number"
+    elif kind in ("bool_parsing", "bool_type"):
+        base = "expected true or false"
+    elif kind in ("string_type",):
+        base = "expected a string"
+    elif kind in ("list_type",):
+        base = "expected a list"
+    elif kind in ("dict_type", "model_type"):
+        base = "expected a table"
+    elif kind == "literal_error":
+        base = f"expected one of {ctx.get('expected', '')}"
+    else:
+        base = msg[0].lower() + msg[1:] if msg else "invalid value"
+    if "ge" in ctx:
+        base += f" >= {ctx['ge']}"
+    elif "gt" in ctx:
+        base += f" > {ctx['gt']}"
+    if "le" in ctx:
+        base += f" <= {ctx['le']}"
+    return base
+
+
+def format_errors(path: str, exc: ValidationError) -> list[str]:
+    lines = []
+    for err in exc.errors(include_url=False):
+        where = _toml_loc(err["loc"])
+        got = ""
+        if err["type"] not in ("missing",) and "input" in err and not isinstance(err["input"], dict):
+            got = f", got {_show(err['input'])}"
+        lines.append(f"{path}: {where}: {_describe(dict(err))}{got}")
+    return lines
+
+
+def _show(value: Any) -> str:
+    if isinstance(value, str):
+        return '"' + value.replace('"', '\\"') + '"'
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return repr(value)
+
+
+def parse(data: dict[str, Any], *, path: str = "config.toml", root: str | Path = ".") -> Config:
+    """Validate a parsed TOML mapping; every problem is reported at once."""
+    try:
+        cfg = Config.model_validate({**data, "path": path, "root": str(root)})
+    except ValidationError as exc:
+        raise ConfigError(format_errors(path, exc)) from None
+    problems = _cross_checks(cfg)
+    if problems:
+        raise ConfigError(problems)
+    return cfg
+
+
+def _cross_checks(cfg: Config) -> list[str]:
+    """Checks that span keys, run once every key is valid on its own."""
+    p = cfg.path
+    problems = []
+    if cfg.site.default_language not in cfg.site.languages:
+        problems.append(
+            f"{p}: [site] default_language: {cfg.site.default_language!r} is not in [site] languages {cfg.site.languages}"
+        )
+    for name, n in cfg.workers.concurrency.items():
+        if n < 0:
+            problems.append(f"{p}: [workers.concurrency] {name}: expected an integer >= 0, got {n}")
+    deploy = cfg.stages.deploy
+    if deploy.target not in deploy.targets:
+        problems.append(f"{p}: [stages.deploy] target: {deploy.target!r} is not a configured target ({sorted(deploy.targets)})")
+    return problems
+
+
+def load(path: str | Path | None = None) -> Config:
+    """Load ``path`` (or the defaults when it is None)."""
+    if path is None:
+        return parse({}, path="<defaults>", root=Path.cwd())
+    file = Path(path)
+    try:
+        with file.open("rb") as fh:
+            data = tomllib.load(fh)
+    except FileNotFoundError:
+        raise ConfigError([f"{file}: file not found (create one with `pressroom init`)"]) from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError([f"{file}: TOML syntax error: {exc}"]) from None
+    return parse(data, path=str(file), root=file.resolve().parent)

@@ -1,0 +1,6 @@
+"""The pipeline's steps. Each stage is ``async def run(ctx: StageContext) -> StageResult``.
+
+Stages are pure steps: they never import ``pipeline`` (the orchestrator), so they can be run
+from tests, the ``pressroom build`` command or a worker alike. Keep package ``__init__`` modules
+of stages light: the config model imports each stage's ``options`` module at start-up.
+"""

@@ -1,0 +1,1 @@
+"""The ``deploy`` stage: atomic releases to named targets."""

@@ -1,0 +1,1 @@
+"""The ``linkcheck`` stage and a LinkChecker-compatible checker."""

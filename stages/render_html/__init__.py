@@ -1,0 +1,1 @@
+"""The ``render_html`` stage: markdown to a themed static site, incrementally."""

@@ -1,0 +1,1 @@
+"""The ``render_pdf`` stage: one printable book per language with WeasyPrint."""

@@ -1,0 +1,36 @@
+"""The ``[site]`` section: what every stage knows about the site being built."""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+RTL_LANGUAGES = frozenset({"ar", "he", "fa", "ur"})
+
+
+class SiteOptions(BaseModel):
+    """The docs site. ``source`` is relative to the config file's folder."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    name: str = "docs"
+    """Short machine name: used for PDF file names and deploy folders."""
+    source: str = "content-samples"
+    """Folder holding the docs (with per-language sub-folders ``<lang>/`` or an mkdocs layout)."""
+    title: str = "Documentation"
+    base_url: str = "http://127.0.0.1:8080/sites/staging/"
+    """Public URL of the deployed site, used for canonical links and the sitemap."""
+    default_language: str = "en"
+    languages: list[str] = Field(default_factory=lambda: ["en"])
+    nav: list[Any] | None = None
+    """Optional nav tree in mkdocs.yml form; else mkdocs.yml in the source, else the folder tree."""
+    pretty_urls: bool = True
+    """``page/`` (True) or ``page.html`` (False)."""
+    edit_url: str | None = None
+    """Template for "edit this page" links, e.g. ``https://git.example/docs/edit/main/{path}``."""
+    version: str | None = None
+    theme: str | None = None
+    """Folder (relative to the source) overriding the default theme templates."""
+    layout: Literal["auto", "languages", "mkdocs"] = "auto"
+    """How languages are laid out: ``<source>/<lang>/``; mkdocs-style ``docs/<lang>/docs``; or guess."""
