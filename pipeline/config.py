@@ -136,6 +136,12 @@ class SlackConfig(Section):
     webhook_url_env: str | None = None
     """Incoming-webhook alternative (no threading): env var holding the webhook URL."""
     events: list[str] = Field(default_factory=lambda: ["build.*", "review.requested"])
+    branches: list[str] = Field(default_factory=lambda: ["*"])
+    """Branch globs whose events go to Slack (events without a branch always pass)."""
+    branch_channels: dict[str, str] = Field(default_factory=dict)
+    """Branch glob -> channel replacing ``channel`` for that branch (first match wins)."""
+    timeout: float = Field(15.0, gt=0)
+    """Seconds one Slack API call may take before the attempt counts as failed."""
 
 
 class EmailConfig(Section):
@@ -149,12 +155,22 @@ class EmailConfig(Section):
     to: list[str] = Field(default_factory=list)
     events: list[str] = Field(default_factory=lambda: ["build.failed", "build.fixed"])
     timeout: float = Field(30.0, gt=0)
+    branches: list[str] = Field(default_factory=lambda: ["*"])
+    """Branch globs whose events are mailed (events without a branch always pass)."""
+    branch_to: dict[str, list[str]] = Field(default_factory=dict)
+    """Branch glob -> recipients replacing ``to`` for that branch (first match wins)."""
+    ca_file: str | None = None
+    """PEM bundle to trust for the server's certificate instead of the system store."""
 
 
 class WebhookConfig(Section):
     url: str
     secret_env: str
     events: list[str] = Field(default_factory=lambda: ["*"])
+    branches: list[str] = Field(default_factory=lambda: ["*"])
+    """Branch globs whose events are posted (events without a branch always pass)."""
+    timeout: float = Field(10.0, gt=0)
+    enabled: bool = True
 
 
 class NotifyConfig(Section):
@@ -162,9 +178,12 @@ class NotifyConfig(Section):
     email: EmailConfig = Field(default_factory=EmailConfig)
     webhooks: list[WebhookConfig] = Field(default_factory=list)
     max_attempts: int = Field(8, ge=1)
-    backoff_base: float = Field(15.0, gt=0)
-    """First retry delay in seconds; doubles each attempt (8 attempts ≈ 1 hour)."""
+    backoff_base: float = Field(30.0, gt=0)
+    """First retry delay in seconds; doubles each attempt, with jitter (8 attempts ≈ 1 hour)."""
+    backoff_max: float = Field(3600.0, gt=0)
+    """Upper bound of one retry delay (a Slack ``Retry-After`` is honoured up to this too)."""
     allow_private_addresses: bool = True
+    """``false`` refuses webhook URLs resolving to loopback, private, link-local or reserved ranges."""
     templates: str | None = None
     """Folder overriding ``templates/notify/``."""
 
@@ -172,6 +191,8 @@ class NotifyConfig(Section):
 class LanguageConfig(Section):
     owners_slack: list[str] = Field(default_factory=list)
     owners_email: list[str] = Field(default_factory=list)
+    owner_events: list[str] = Field(default_factory=lambda: ["*"])
+    """Event globs the owners get for events of this language (translations, translate builds)."""
 
 
 class AuditConfig(Section):
