@@ -1,0 +1,273 @@
+"""The crawl: which URLs to check, each exactly once, and which pages to recurse into.
+
+Every distinct URL (fragment removed) becomes one task; every link to it waits on that task, so
+300 pages linking the same stylesheet cost one request. Tasks run in one ``TaskGroup`` and add
+the links of the pages they parse, so the run ends when the last page has been read. The rules
+for "internal", recursion depth, ``--ignore-url`` and ``--no-follow-url`` are LinkChecker's.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import re
+import time
+import urllib.parse
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import aiohttp
+
+from stages.base import Cancelled
+from stages.linkcheck import extract, fetch, files, urls
+from stages.linkcheck.cache import ResultCache
+from stages.linkcheck.model import CheckConfig, Link, Outcome, Row, RunStats
+
+_PARSE_INLINE_BYTES = 256 * 1024
+"""Larger pages are parsed in a thread so the event loop keeps serving other requests."""
+
+ProgressFn = Callable[[int, int], None]
+
+
+@dataclass
+class _Occurrence:
+    link: Link
+    url: str
+    key: str
+    fragment: str
+    skipped: bool = False
+
+
+@dataclass
+class Report:
+    """Everything the writers, the CLI and the stage need from one run."""
+
+    config: CheckConfig
+    rows: list[Row] = field(default_factory=list)
+    """Every link occurrence, in the order the pages were read."""
+    stats: RunStats = field(default_factory=RunStats)
+
+    def entries(self) -> list[Row]:
+        """One row per distinct URL (as linked, fragment included), the first occurrence: what
+        LinkChecker logs, since it reports a URL once however many pages link to it."""
+        seen: set[str] = set()
+        first = []
+        for row in self.rows:
+            if row.requested not in seen:
+                seen.add(row.requested)
+                first.append(row)
+        return first
+
+
+class Checker:
+    """One run over one site. Build it, ``await run(starts)``, read the :class:`Report`."""
+
+    def __init__(self, config: CheckConfig, *, site: files.SiteRoot | None = None,
+                 cache: ResultCache | None = None, progress: ProgressFn | None = None,
+                 should_cancel: Callable[[], bool] | None = None) -> None:
+        self._config = config
+        self._site = site
+        self._cache = cache or ResultCache(None, 0)
+        self._progress = progress
+        self._should_cancel = should_cancel or (lambda: False)
+        self._ignore = [re.compile(p) for p in config.ignore]
+        self._no_follow = [re.compile(p) for p in config.no_follow]
+        self._intern: list[re.Pattern[str]] = []
+        self._tasks: dict[str, asyncio.Task[Outcome]] = {}
+        self._extern: dict[str, bool] = {}
+        self._occurrences: list[_Occurrence] = []
+        self._stats = RunStats()
+        self._http: fetch.HttpChecker | None = None
+        self._group: asyncio.TaskGroup | None = None
+
+    async def run(self, starts: list[str]) -> Report:
+        """Check from the start URLs (absolute URLs; pages of the site in site mode)."""
+        self._stats.started = time.time()
+        if self._site is None:
+            self._intern = [urls.intern_pattern(s) for s in starts if urls.scheme_of(s) in ("http", "https", "file")]
+        connector = aiohttp.TCPConnector(limit=self._config.concurrency, limit_per_host=self._config.per_host,
+                                         ttl_dns_cache=300)
+        async with aiohttp.ClientSession(connector=connector, cookie_jar=aiohttp.DummyCookieJar(),
+                                         trust_env=False) as session:
+            self._http = fetch.HttpChecker(session, self._config)
+            try:
+                async with asyncio.TaskGroup() as group:
+                    self._group = group
+                    for start in starts:
+                        self._add(Link(urlname=start, level=0), page_url="", base="")
+            except BaseExceptionGroup as group_error:
+                cancelled = group_error.subgroup(Cancelled)
+                if cancelled is not None:
+                    raise cancelled.exceptions[0] from None
+                raise
+            self._group = None
+            await self._fetch_missing_anchors()
+        self._cache.save()
+        report = Report(config=self._config, stats=self._stats)
+        report.rows = self._rows()
+        for row in report.entries():
+            self._stats.errors += not row.valid
+            self._stats.warnings += len(row.warnings)
+        self._stats.finished = time.time()
+        return report
+
+    # -- scheduling ---------------------------------------------------------------------------
+
+    def _add(self, link: Link, *, page_url: str, base: str) -> None:
+        raw = link.urlname
+        ref_base = urls.join(page_url, base) if base else page_url
+        absolute = urls.join(ref_base, raw) if page_url else raw.strip()
+        key = urls.normalize(absolute)
+        _, fragment = urls.split_fragment(absolute)
+        shown = key + ("#" + fragment if fragment else "")
+        occurrence = _Occurrence(link=link, url=shown, key=key, fragment=fragment)
+        self._occurrences.append(occurrence)
+        self._stats.links += 1
+        if key in self._tasks:
+            return
+        if len(self._tasks) >= self._config.max_urls:
+            occurrence.skipped = True
+            self._stats.truncated += 1
+            return
+        assert self._group is not None
+        self._tasks[key] = self._group.create_task(
+            self._check(key, level=link.level, referer=link.parent, anchors=bool(fragment)))
+        self._stats.urls_known = len(self._tasks)
+
+    def _is_intern(self, url: str) -> bool:
+        if self._site is not None:
+            return self._site.contains(url)
+        return any(p.match(url) for p in self._intern)
+
+    def _may_recurse(self, outcome: Outcome, level: int, extern: bool) -> bool:
+        limit = self._config.recursion_level
+        if extern or not outcome.valid or (0 <= limit <= level):
+            return False
+        if not self._is_intern(outcome.url):
+            return False
+        return not any(p.search(outcome.url) for p in self._no_follow)
+
+    # -- one URL ------------------------------------------------------------------------------
+
+    async def _check(self, key: str, *, level: int, referer: str, anchors: bool) -> Outcome:
+        if self._should_cancel():
+            raise Cancelled("link check cancelled")
+        extern = not self._is_intern(key)
+        self._extern[key] = extern
+        try:
+            outcome, body = await self._outcome(key, level=level, referer=referer, extern=extern,
+                                                anchors=anchors)
+            if body is not None:
+                await self._parse(outcome, body, level=level, extern=extern)
+        except (Cancelled, asyncio.CancelledError):
+            raise
+        except Exception as exc:  # one URL must never end the run: report it on that URL
+            outcome = Outcome(url=key, valid=False, result=f"internal error: {type(exc).__name__}: {exc}")
+        self._stats.urls_checked += 1
+        if self._progress is not None:
+            self._progress(self._stats.urls_checked, len(self._tasks))
+        return outcome
+
+    async def _outcome(self, key: str, *, level: int, referer: str, extern: bool,
+                       anchors: bool) -> tuple[Outcome, bytes | None]:
+        config = self._config
+        scheme = urls.scheme_of(key)
+        if not key:
+            return Outcome(url=key, valid=False, result="URL is empty"), None
+        if scheme == "mailto":
+            error = urls.mailto_error(key)
+            if error:
+                return Outcome(url=key, valid=False, result=error), None
+            return Outcome(url=key, result="Valid mail address syntax"), None
+        if scheme in urls.IGNORED_SCHEMES:
+            return Outcome(url=key, result="ignored", info=[f"{scheme.capitalize()} URL ignored."]), None
+        if scheme not in urls.CHECKED_SCHEMES:
+            return Outcome(url=key, valid=False, result="URL is unrecognized or has invalid syntax"), None
+        if any(p.search(key) for p in self._ignore) or (extern and not config.check_extern):
+            return Outcome(url=key, result="filtered",
+                           info=["The URL is outside of the domain filter, checked only syntax."]), None
+        want_body = self._may_recurse(Outcome(url=key), level, extern) or (anchors and config.check_anchors)
+        max_bytes = config.max_page_bytes
+        if self._site is not None and self._site.contains(key):
+            return await asyncio.to_thread(files.check_site_file, self._site, key,
+                                           read_body=want_body, max_bytes=max_bytes)
+        if scheme == "file":
+            return await asyncio.to_thread(files.check_file_url, key, read_body=want_body, max_bytes=max_bytes)
+        if extern and not anchors and (cached := self._cache.get(key)) is not None:
+            return cached, None
+        assert self._http is not None
+        fetched = await self._http.check(key, read_body=want_body, referer=referer)
+        if extern:
+            self._cache.put(key, fetched.outcome)
+        return fetched.outcome, fetched.body
+
+    async def _parse(self, outcome: Outcome, body: bytes, *, level: int, extern: bool) -> None:
+        kind = outcome.content_type
+        if kind not in fetch.PARSEABLE:
+            return
+        text = body.decode("utf-8", "replace")
+        parser = extract.parse_css if kind == "text/css" else extract.parse_html
+        if len(body) > _PARSE_INLINE_BYTES:
+            page = await asyncio.to_thread(parser, text)
+        else:
+            page = parser(text)
+        if kind != "text/css":
+            outcome.anchors = frozenset(page.anchors)
+        if page.nofollow or not self._may_recurse(outcome, level, extern):
+            return
+        for found in page.links:
+            self._add(Link(urlname=found.url, parent=outcome.url, base=page.base, line=found.line,
+                           column=found.column, name=found.name, level=level + 1),
+                      page_url=outcome.url, base=page.base)
+
+    async def _fetch_missing_anchors(self) -> None:
+        """Pages first seen without a fragment were not read; read those a fragment needs."""
+        if not self._config.check_anchors:
+            return
+        needed: dict[str, Outcome] = {}
+        for occ in self._occurrences:
+            if occ.fragment and not occ.skipped:
+                outcome = self._tasks[occ.key].result()
+                if outcome.valid and outcome.anchors is None and outcome.is_html and not outcome.cached:
+                    needed[occ.key] = outcome
+
+        async def read(key: str, outcome: Outcome) -> None:
+            if self._site is not None and self._site.contains(key):
+                _, body = await asyncio.to_thread(files.check_site_file, self._site, key,
+                                                  read_body=True, max_bytes=self._config.max_page_bytes)
+            else:
+                assert self._http is not None
+                body = (await self._http.check(key, read_body=True)).body
+            if body is not None:
+                outcome.anchors = frozenset(extract.parse_html(body.decode("utf-8", "replace")).anchors)
+
+        await asyncio.gather(*(read(k, o) for k, o in needed.items()))
+
+    # -- results ------------------------------------------------------------------------------
+
+    def _rows(self) -> list[Row]:
+        rows = []
+        for occ in self._occurrences:
+            if occ.skipped:
+                continue
+            outcome = self._tasks[occ.key].result()
+            row = Row(link=occ.link, requested=occ.url, fragment=occ.fragment, outcome=outcome,
+                      extern=self._extern.get(occ.key, False))
+            if occ.fragment and self._config.check_anchors and outcome.valid and outcome.anchors is not None:
+                warning = anchor_warning(occ.fragment, outcome.anchors)
+                if warning:
+                    row.extra_warnings.append(("url-anchor-not-found", warning))
+            rows.append(row)
+        if self._stats.truncated:
+            self._stats.notes.append(
+                f"Stopped at max_urls={self._config.max_urls}: {self._stats.truncated} more links "
+                f"were not checked.")
+        return rows
+
+
+def anchor_warning(fragment: str, anchors: frozenset[str]) -> str | None:
+    """LinkChecker's AnchorCheck message, or ``None`` when the anchor exists."""
+    decoded = urllib.parse.unquote(fragment)
+    if decoded in anchors or fragment in anchors:
+        return None
+    names = ", ".join(sorted(f"`{a}'" for a in anchors)) if anchors else "-"
+    return f"Anchor `{fragment}' (decoded: `{decoded}') not found. Available anchors: {names}."

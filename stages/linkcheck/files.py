@@ -1,0 +1,152 @@
+"""Checking against files on disk: a built site folder, and ``file:`` URLs.
+
+A built site is checked with no HTTP server: each page gets the public URL it will have
+(``base_url`` + its path), links are resolved the way a browser would resolve them there, and an
+internal URL is mapped back to a file. Links written against the site root (``/en/guide/``) and
+links written with the deploy base path (``/sites/staging/en/guide/``) both land inside the site.
+"""
+
+from __future__ import annotations
+
+import mimetypes
+import os
+import time
+import urllib.parse
+import urllib.request
+from dataclasses import dataclass
+from pathlib import Path
+
+from stages.linkcheck.model import Outcome
+
+_HTML_SUFFIXES = (".html", ".htm", ".xhtml")
+
+
+@dataclass(frozen=True)
+class SiteRoot:
+    """A built site folder and the URL it is (or will be) served at."""
+
+    root: Path
+    base_url: str
+    """Ends with ``/``. ``file://<root>/`` when the site has no public URL."""
+
+    @classmethod
+    def create(cls, root: Path, base_url: str | None = None) -> SiteRoot:
+        root = root.resolve()
+        url = base_url or root.as_uri() + "/"
+        if not url.endswith("/"):
+            url += "/"
+        return cls(root=root, base_url=url)
+
+    @property
+    def _origin(self) -> tuple[str, str]:
+        parts = urllib.parse.urlsplit(self.base_url)
+        return parts.scheme.lower(), parts.netloc.lower()
+
+    @property
+    def base_path(self) -> str:
+        return urllib.parse.urlsplit(self.base_url).path or "/"
+
+    def page_url(self, file: Path) -> str:
+        """The public URL of one built file (``.../index.html`` shown as its folder)."""
+        rel = file.resolve().relative_to(self.root).as_posix()
+        if rel == "index.html" or rel.endswith("/index.html"):
+            rel = rel[: -len("index.html")]
+        return self.base_url + urllib.parse.quote(rel)
+
+    def contains(self, url: str) -> bool:
+        parts = urllib.parse.urlsplit(url)
+        return (parts.scheme.lower(), parts.netloc.lower()) == self._origin
+
+    def relpath(self, url: str) -> str:
+        """The site-relative path a URL inside the site points at (may not exist)."""
+        path = urllib.parse.unquote(urllib.parse.urlsplit(url).path)
+        base = urllib.parse.unquote(self.base_path)
+        if path.startswith(base):
+            return path[len(base):]
+        return path.lstrip("/")
+
+    def resolve(self, url: str) -> tuple[Path | None, str]:
+        """The file a URL inside the site serves, as a web server would pick it, or ``None``."""
+        rel = self.relpath(url)
+        candidate = (self.root / rel).resolve()
+        if candidate != self.root and self.root not in candidate.parents:
+            return None, rel
+        if candidate.is_dir():
+            index = candidate / "index.html"
+            return (index if index.is_file() else None), rel
+        if candidate.is_file():
+            return candidate, rel
+        if not rel.endswith("/") and (html := candidate.with_name(candidate.name + ".html")).is_file():
+            return html, rel
+        return None, rel
+
+
+def check_site_file(site: SiteRoot, url: str, *, read_body: bool, max_bytes: int) -> tuple[Outcome, bytes | None]:
+    """Check an internal URL of a built site from disk."""
+    started = time.monotonic()
+    path, rel = site.resolve(url)
+    if path is None:
+        outcome = Outcome(url=url, valid=False, result=f"404 Not Found (no file for `{rel or '/'}' in the built site)")
+        outcome.checktime = time.monotonic() - started
+        return outcome, None
+    outcome, body = _read(path, url, read_body=read_body, max_bytes=max_bytes)
+    outcome.checktime = time.monotonic() - started
+    return outcome, body
+
+
+def check_file_url(url: str, *, read_body: bool, max_bytes: int) -> tuple[Outcome, bytes | None]:
+    """A ``file:`` URL outside any site folder: it must exist on this machine."""
+    try:
+        path = Path(urllib.request.url2pathname(urllib.parse.urlsplit(url).path))
+    except (ValueError, OSError) as exc:
+        return Outcome(url=url, valid=False, result=f"URL is unrecognized or has invalid syntax: {exc}"), None
+    if path.is_dir():
+        index = path / "index.html"
+        if index.is_file():
+            return _read(index, url, read_body=read_body, max_bytes=max_bytes)
+        return Outcome(url=url, result="directory"), None
+    if not path.is_file():
+        return Outcome(url=url, valid=False, result=f"Could not find file `{path}'."), None
+    return _read(path, url, read_body=read_body, max_bytes=max_bytes)
+
+
+def _read(path: Path, url: str, *, read_body: bool, max_bytes: int) -> tuple[Outcome, bytes | None]:
+    content_type = content_type_of(path)
+    try:
+        stat = path.stat()
+    except OSError as exc:
+        return Outcome(url=url, valid=False, result=f"Could not read file: {exc}"), None
+    outcome = Outcome(url=url, result="Valid", content_type=content_type, size=stat.st_size,
+                      modified=time.strftime("%Y-%m-%d %H:%M:%S.000000Z", time.gmtime(stat.st_mtime)))
+    if not read_body:
+        return outcome, None
+    started = time.monotonic()
+    try:
+        with path.open("rb") as handle:
+            body = handle.read(max_bytes + 1)
+    except OSError as exc:
+        outcome.valid = False
+        outcome.result = f"Could not read file: {exc}"
+        return outcome, None
+    if len(body) > max_bytes:
+        outcome.warnings.append(("url-content-size-too-large",
+                                 f"Content size is larger than {max_bytes} bytes; parsed only the first {max_bytes}."))
+        body = body[:max_bytes]
+    outcome.dltime = time.monotonic() - started
+    return outcome, body
+
+
+def content_type_of(path: Path) -> str:
+    if path.suffix.lower() in _HTML_SUFFIXES:
+        return "text/html"
+    guessed, _ = mimetypes.guess_type(path.name)
+    return guessed or "application/octet-stream"
+
+
+def html_files(root: Path) -> list[Path]:
+    """Every page of a built site, in a stable order."""
+    found: list[Path] = []
+    for folder, dirs, names in os.walk(root):
+        dirs.sort()
+        found.extend(Path(folder) / n for n in sorted(names) if n.lower().endswith(_HTML_SUFFIXES))
+    return found
