@@ -1,0 +1,304 @@
+"""One language of one site: decide what changed, render it in the pool, assemble, publish.
+
+Phases (MkDocs ``build()`` order): hash every page and its includes against the cache; parse and
+render the changed ones in the process pool; build the nav from all titles; assemble only the
+pages whose inputs (fragment, nav, theme, config) changed; publish pages, assets, the search
+index and the sitemap; remove what the previous build made and this one did not.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import json
+import math
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import jinja2
+from markupsafe import Markup
+
+from stages.base import Finding, StageContext
+from stages.render_html import site_files, theme
+from stages.render_html.cache import Store, remove_stale, sha256
+from stages.site_model import analyze, urls
+from stages.site_model.layout import LanguageTree, SiteLayout
+from stages.site_model.nav import build_nav, resolve_titles
+
+RENDER_SALT = "pressroom-render-3"
+"""Bump when rendering changes so caches from older code are not reused."""
+
+
+@dataclass
+class SiteRun:
+    ctx: StageContext
+    layout: SiteLayout
+    env: jinja2.Environment
+    salt: str
+    """Hash of everything site-wide a page depends on: config, theme, code version."""
+    base_url: str
+    generator: str
+    cache_root: Path
+    findings: list[Finding] = field(default_factory=list)
+    counts: dict[str, int] = field(default_factory=dict)
+
+    def count(self, key: str, n: int = 1) -> None:
+        self.counts[key] = self.counts.get(key, 0) + n
+
+
+def _finding(d: dict[str, Any]) -> Finding:
+    return Finding(file=d["file"], line=d.get("line"), column=d.get("column"), rule=d["rule"],
+                   severity=d["severity"], message=d["message"], language=d.get("language"))
+
+
+class LanguageBuild:
+    def __init__(self, run: SiteRun, lang: str, progress_span: tuple[float, float]) -> None:
+        self.run = run
+        self.ctx = run.ctx
+        self.lang = lang
+        self.tree: LanguageTree = run.layout.trees[lang]
+        self.store = Store(run.cache_root / lang)
+        self.span = progress_span
+        self._dep_hashes: dict[str, str] = {}
+        self.pretty = bool(run.ctx.site.pretty_urls)
+        self._asset_state: dict[str, Any] = {}
+        self._search_key = ""
+
+    def _progress(self, frac: float, msg: str) -> None:
+        a, b = self.span
+        self.ctx.progress(round(a + (b - a) * frac, 1), f"[{self.lang}] {msg}")
+
+    def _dep_hash(self, rel: str) -> str:
+        if rel not in self._dep_hashes:
+            src = self.run.layout.source
+            if rel.startswith("missing:"):
+                self._dep_hashes[rel] = "present" if (src / rel[8:]).exists() else "missing"
+            else:
+                try:
+                    self._dep_hashes[rel] = sha256((src / rel).read_bytes())
+                except OSError:
+                    self._dep_hashes[rel] = "missing"
+        return self._dep_hashes[rel]
+
+    def _job(self, src: str) -> analyze.PageJob:
+        ps = self.tree.pages[src]
+        layout = self.run.layout
+        return analyze.PageJob(lang=self.lang, src=src, path=str(ps.path), rel=layout.rel(ps.path),
+                               include_base=str(self.tree.include_base), source_root=str(layout.source),
+                               pretty=self.pretty, max_bytes=int(self.ctx.site.max_page_bytes))
+
+    async def _render(self, srcs: list[str]) -> dict[str, dict[str, Any]]:
+        """Parse and render pages in the pool, a chunk per call so progress moves per page."""
+        if not srcs:
+            return {}
+        jobs = [self._job(s) for s in srcs]
+        workers = max(1, getattr(self.ctx.executor, "_max_workers", 1) or 1)
+        size = max(2, min(24, math.ceil(len(jobs) / (workers * 4))))
+        chunks = [jobs[i : i + size] for i in range(0, len(jobs), size)]
+        tasks = [asyncio.ensure_future(self.ctx.in_pool(analyze.analyze_batch, c, True)) for c in chunks]
+        results: dict[str, dict[str, Any]] = {}
+        try:
+            for fut in asyncio.as_completed(tasks):
+                for res in await fut:
+                    results[res["src"]] = res
+                self._progress(0.7 * len(results) / len(jobs), f"rendered {len(results)}/{len(jobs)} pages")
+                self.ctx.raise_if_cancelled()
+        finally:
+            for t in tasks:
+                t.cancel()
+        return results
+
+    async def build(self, state_in: dict[str, Any]) -> dict[str, Any]:
+        run, ctx, tree, store = self.run, self.ctx, self.tree, self.store
+        out = ctx.out
+        incremental = bool(getattr(ctx.options, "incremental", True))
+        state = state_in if incremental and state_in.get("salt") == run.salt else {}
+        old_pages: dict[str, Any] = state.get("pages", {})
+        entries: dict[str, dict[str, Any]] = {}
+        stale: list[str] = []
+        for src, ps in tree.pages.items():
+            try:
+                data = ps.path.read_bytes()
+            except OSError:
+                data = b""
+            h = sha256(data + b"\0" + run.layout.rel(ps.path).encode() + (b"\0fb" if ps.fallback else b""))
+            old = old_pages.get(src)
+            if old and old["hash"] == h and all(self._dep_hash(d) == v for d, v in old["deps"].items()):
+                entries[src] = dict(old)
+            else:
+                entries[src] = {"hash": h}
+                stale.append(src)
+        self._progress(0.02, f"{len(stale)} of {len(tree.pages)} pages changed")
+        fresh = await self._render(stale)
+        for src, res in fresh.items():
+            store.save_fragment(self.lang, src, res)
+            meta = res["meta"]
+            weight = meta.get("weight", 0)
+            entries[src].update(
+                deps={d: self._dep_hash(d) for d in res["deps"]}, title=res["title"],
+                weight=weight if isinstance(weight, int | float) else 0,
+                findings=res["findings"], draft=meta.get("draft") is True,
+            )
+        run.count("rendered", len(fresh))
+        for e in entries.values():
+            run.findings.extend(_finding(f) for f in e.get("findings", []))
+        return await self._assemble(entries, fresh, state, out)
+
+    async def _assemble(self, entries: dict[str, dict[str, Any]], fresh: dict[str, dict[str, Any]],
+                        state: dict[str, Any], out: Path) -> dict[str, Any]:
+        run, ctx, lang, store = self.run, self.ctx, self.lang, self.store
+        nav = build_nav(run.layout.nav_config, {s: (e["title"], float(e["weight"])) for s, e in entries.items()})
+        if lang == run.layout.default_language:
+            nav_file = run.layout.rel(run.layout.mkdocs_file) if run.layout.nav_origin == "mkdocs" and run.layout.mkdocs_file else "config.toml"
+            for target, title in nav.missing:
+                run.findings.append(Finding(file=nav_file, rule="nav-missing", severity="warning", language=lang,
+                                            message=f"nav entry {title!r} points to {target}, which does not exist"))
+        tree, sections = resolve_titles(nav, lambda s: entries[s]["title"])
+        in_nav = set(nav.order)
+        order = nav.order + sorted(s for s in entries if s not in in_nav)
+        url_of = {s: urls.page_url(s, self.pretty) for s in order}
+        nav_markup = theme.nav_html(tree, lang, url_of)
+        nav_hash = sha256(json.dumps([nav_markup, nav.order]).encode())
+        old_pages = state.get("pages", {})
+        to_assemble: list[str] = []
+        for src in order:
+            e = entries[src]
+            e["file"] = f"{lang}/{urls.page_file(src, self.pretty)}"
+            e["key"] = sha256(json.dumps([run.salt, e["hash"], e["deps"], nav_hash, lang]).encode())
+            old = old_pages.get(src, {})
+            if old.get("key") == e["key"] and old.get("out") and store.object_path(old["out"]).exists() and src not in fresh:
+                e["out"] = old["out"]
+            else:
+                to_assemble.append(src)
+        nav_pos = {s: i for i, s in enumerate(nav.order)}
+        fragments: dict[str, dict[str, Any]] = {}
+        done = 0
+        for i in range(0, len(to_assemble), 40):
+            batch = to_assemble[i : i + 40]
+            for src in batch:
+                frag = fresh.get(src) or store.load_fragment(lang, src)
+                if frag is None:  # cache lost a fragment: render it here
+                    frag = analyze.analyze(self._job(src), True)
+                    store.save_fragment(lang, src, frag)
+                fragments[src] = frag
+            pages = await asyncio.to_thread(self._assemble_batch, batch, fragments, entries, nav, nav_pos, url_of, nav_markup, sections)
+            for src, html in pages.items():
+                entries[src]["out"] = store.publish(out, entries[src]["file"], html.encode())
+            done += len(batch)
+            self._progress(0.7 + 0.25 * done / max(1, len(to_assemble)), f"assembled {done}/{len(to_assemble)} pages")
+            ctx.raise_if_cancelled()
+        files: dict[str, str] = {}
+        changed: list[str] = []
+        page_list: list[dict[str, Any]] = []
+        for src in order:
+            e = entries[src]
+            if src not in to_assemble:
+                store.publish(out, e["file"], digest=e["out"])
+            files[e["file"]] = e["out"]
+            if old_pages.get(src, {}).get("out") != e["out"]:
+                changed.append(e["file"])
+            page_list.append({"src": src, "file": e["file"], "url": f"{lang}/{url_of[src]}", "title": e["title"],
+                              "level": nav.level.get(src, 0), "section": sections.get(src, []), "hash": e["out"],
+                              "fallback": self.tree.pages[src].fallback})
+        run.count("pages", len(order))
+        run.count("assembled", len(to_assemble))
+        run.count("skipped", len(order) - len(to_assemble))
+        files.update(self._publish_assets(state, out))
+        files.update(await self._publish_index(state, entries, order, url_of, sections, nav_hash, out))
+        if state.get("out_dir") == str(out):
+            remove_stale(out, state.get("files", {}), files)
+        store.collect_garbage()
+        new_state = {"salt": run.salt, "out_dir": str(out), "files": files, "assets": self._asset_state,
+                     "search_key": self._search_key,
+                     "pages": {s: {k: v for k, v in e.items()} for s, e in entries.items()}}
+        store.save_state(new_state)
+        return {"dir": f"{out.name}/{lang}", "pages": page_list, "changed": changed}
+
+    def _assemble_batch(self, batch: list[str], fragments: dict[str, dict[str, Any]], entries: dict[str, dict[str, Any]],
+                        nav: Any, nav_pos: dict[str, int], url_of: dict[str, str], nav_markup: str,
+                        sections: dict[str, list[str]]) -> dict[str, str]:
+        run, lang, site = self.run, self.lang, self.ctx.site
+        languages = list(dict.fromkeys([site.default_language, *site.languages]))
+        t = theme.labels(lang)
+        out: dict[str, str] = {}
+        for src in batch:
+            frag, e = fragments[src], entries[src]
+            file, url = e["file"], url_of[src]
+            root = theme.root_prefix(file)
+            pos = nav_pos.get(src)
+            prev = nxt = None
+            if pos is not None and pos > 0:
+                p = nav.order[pos - 1]
+                prev = {"title": entries[p]["title"], "href": urls.relative(file, f"{lang}/{url_of[p]}")}
+            if pos is not None and pos + 1 < len(nav.order):
+                n = nav.order[pos + 1]
+                nxt = {"title": entries[n]["title"], "href": urls.relative(file, f"{lang}/{url_of[n]}")}
+            ps = self.tree.pages[src]
+            edit = site.edit_url.format(path=run.layout.rel(ps.path)) if site.edit_url else None
+            meta = frag.get("meta", {})
+            date = meta.get("date")
+            ctx = {
+                "lang": lang, "dir": theme.text_dir(lang), "title": e["title"], "site_title": site.title,
+                "description": frag.get("description", ""), "canonical": f"{run.base_url}{lang}/{url}",
+                "languages": [{"code": c, "label": theme.LANGUAGE_NAMES.get(c, c), "href": f"{root}{c}/{url}",
+                               "canonical": f"{run.base_url}{c}/{url}"} for c in languages],
+                "root": root, "home": f"{root}{lang}/", "nav_html": Markup(theme.place_nav(nav_markup, root, f"{lang}/{url}")),
+                "content": Markup(frag.get("html", "")), "toc": frag.get("toc", []), "has_h1": frag.get("has_h1", False),
+                "fallback": ps.fallback, "date": str(date) if date else None, "edit_url": edit, "prev": prev, "next": nxt,
+                "t": t, "generator": run.generator, "version": site.version, "noindex": e.get("draft", False),
+            }
+            out[src] = theme.render_page(run.env, ctx)
+        return out
+
+    def _publish_assets(self, state: dict[str, Any], out: Path) -> dict[str, str]:
+        old = state.get("assets", {})
+        files: dict[str, str] = {}
+        self._asset_state = {}
+        for rel, path in self.tree.assets.items():
+            try:
+                st = path.stat()
+            except OSError:
+                continue
+            sig = [str(path), st.st_size, st.st_mtime_ns]
+            prev = old.get(rel)
+            digest = prev["hash"] if prev and prev["sig"] == sig and self.store.object_path(prev["hash"]).exists() else None
+            digest = self.store.publish(out, f"{self.lang}/{rel}", digest=digest, source=path)
+            self._asset_state[rel] = {"sig": sig, "hash": digest}
+            files[f"{self.lang}/{rel}"] = digest
+        self.run.count("assets", len(files))
+        return files
+
+    async def _publish_index(self, state: dict[str, Any], entries: dict[str, dict[str, Any]], order: list[str],
+                             url_of: dict[str, str], sections: dict[str, list[str]], nav_hash: str, out: Path) -> dict[str, str]:
+        lang, store = self.lang, self.store
+        pages = [s for s in order if not entries[s].get("draft")]
+        sitemap = site_files.sitemap(self.run.base_url, [f"{lang}/{url_of[s]}" for s in pages])
+        files = {f"{lang}/sitemap.xml": store.publish(out, f"{lang}/sitemap.xml", sitemap)}
+        key = sha256(json.dumps([nav_hash, [entries[s]["hash"] for s in pages], [entries[s]["deps"] for s in pages]]).encode())
+        self._search_key = key
+        rel = f"{lang}/search_index.json"
+        old_digest = state.get("files", {}).get(rel)
+        if state.get("search_key") == key and old_digest and store.object_path(old_digest).exists():
+            files[rel] = store.publish(out, rel, digest=old_digest)
+            return files
+        items = []
+        for s in pages:
+            frag = store.load_fragment(lang, s) or {}
+            items.append({"url": f"{lang}/{url_of[s]}", "title": entries[s]["title"],
+                          "section": " / ".join(sections.get(s, [])), "text": frag.get("text", "")})
+        data = await asyncio.to_thread(site_files.search_index, lang, items)
+        files[rel] = store.publish(out, rel, data)
+        return files
+
+
+def config_salt(ctx: StageContext, theme_hash: str) -> str:
+    site = ctx.site
+    dump = site.model_dump(mode="json") if hasattr(site, "model_dump") else repr(site)
+    blob = json.dumps([RENDER_SALT, dump, theme_hash], sort_keys=True, default=str)
+    return hashlib.sha256(blob.encode()).hexdigest()
+
+
+def cpu_count() -> int:
+    return os.cpu_count() or 1

@@ -1,0 +1,144 @@
+"""The incremental cache of one site and language, and the content-addressed output store.
+
+Every output file is written once into ``objects/`` under its sha256 and hard-linked into the
+job's ``out`` folder. A new job (a fresh ``out``) therefore gets unchanged files by linking,
+and a rebuild into the same ``out`` touches nothing whose inode already matches. Files are never
+modified in place, so a link shared with an older job's output can never change under it.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import os
+import shutil
+import tempfile
+from pathlib import Path
+from typing import Any
+
+STATE_VERSION = 3
+
+
+def sha256(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def atomic_write(path: Path, data: bytes) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-")
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise
+
+
+class Store:
+    """State JSON, page fragments and output objects for one (site, language)."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        self.objects = root / "objects"
+        self.fragments = root / "fragments"
+        self.state_file = root / "state.json"
+        self.referenced: set[str] = set()
+        self.written = 0
+        self.linked = 0
+
+    def load_state(self) -> dict[str, Any]:
+        try:
+            state = json.loads(self.state_file.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            return {}
+        return state if state.get("version") == STATE_VERSION else {}
+
+    def save_state(self, state: dict[str, Any]) -> None:
+        state["version"] = STATE_VERSION
+        atomic_write(self.state_file, json.dumps(state, sort_keys=True).encode())
+
+    def _frag_path(self, lang: str, src: str) -> Path:
+        return self.fragments / f"{sha256(f'{lang}/{src}'.encode())[:32]}.json"
+
+    def save_fragment(self, lang: str, src: str, data: dict[str, Any]) -> None:
+        atomic_write(self._frag_path(lang, src), json.dumps(data).encode())
+
+    def load_fragment(self, lang: str, src: str) -> dict[str, Any] | None:
+        try:
+            data: dict[str, Any] = json.loads(self._frag_path(lang, src).read_text(encoding="utf-8"))
+            return data
+        except (OSError, ValueError):
+            return None
+
+    def object_path(self, digest: str) -> Path:
+        return self.objects / digest[:2] / digest
+
+    def publish(self, out: Path, rel: str, data: bytes | None = None, *, digest: str | None = None,
+                source: Path | None = None) -> str:
+        """Make ``out/rel`` hold the content (given as bytes, or an existing file to copy in).
+
+        Returns the content's sha256. Nothing is written when ``out/rel`` already is a link to
+        the stored object (the no-change rebuild case).
+        """
+        if digest is None:
+            digest = sha256(data if data is not None else source.read_bytes())  # type: ignore[union-attr]
+        obj = self.object_path(digest)
+        self.referenced.add(digest)
+        if not obj.exists():
+            if data is not None:
+                atomic_write(obj, data)
+            else:
+                obj.parent.mkdir(parents=True, exist_ok=True)
+                tmp = obj.with_name(f".tmp-{os.getpid()}-{digest}")
+                shutil.copyfile(source, tmp)  # type: ignore[arg-type]
+                os.replace(tmp, obj)
+            self.written += 1
+        dest = out / rel
+        try:
+            st_dest, st_obj = dest.stat(), obj.stat()
+            if (st_dest.st_ino, st_dest.st_dev) == (st_obj.st_ino, st_obj.st_dev):
+                return digest
+        except OSError:
+            pass
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        tmp = dest.with_name(f".tmp-{os.getpid()}-{dest.name}")
+        with contextlib.suppress(FileNotFoundError):
+            tmp.unlink()
+        try:
+            os.link(obj, tmp)
+        except OSError:
+            shutil.copyfile(obj, tmp)
+        os.replace(tmp, dest)
+        self.linked += 1
+        return digest
+
+    def collect_garbage(self) -> None:
+        """Drop objects this build no longer references (old outputs keep their own links)."""
+        if not self.objects.is_dir():
+            return
+        for sub in self.objects.iterdir():
+            for obj in sub.iterdir():
+                if obj.name not in self.referenced:
+                    with contextlib.suppress(OSError):
+                        obj.unlink()
+
+
+def remove_stale(out: Path, old_files: dict[str, str], new_files: dict[str, str]) -> int:
+    """Delete outputs of the previous build that this build no longer produces."""
+    removed = 0
+    for rel in sorted(set(old_files) - set(new_files)):
+        path = out / rel
+        with contextlib.suppress(FileNotFoundError):
+            path.unlink()
+            removed += 1
+        parent = path.parent
+        while parent != out and parent.is_dir():
+            try:
+                parent.rmdir()
+            except OSError:
+                break
+            parent = parent.parent
+    return removed

@@ -1,0 +1,55 @@
+"""Files that describe the site rather than one page: search index, sitemaps, robots, 404, root."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+from urllib.parse import urlsplit
+from xml.sax.saxutils import escape
+
+import jinja2
+
+from stages.render_html import theme
+
+
+def search_index(lang: str, pages: list[dict[str, Any]]) -> bytes:
+    """``{"lang", "pages": [{url, title, section, text}]}``; urls relative to the site root."""
+    data = {"lang": lang, "pages": pages}
+    return json.dumps(data, ensure_ascii=False, separators=(",", ":")).encode()
+
+
+def sitemap(base_url: str, urls: list[str]) -> bytes:
+    lines = ['<?xml version="1.0" encoding="UTF-8"?>',
+             '<urlset xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">']
+    lines += [f"<url><loc>{escape(base_url + u)}</loc></url>" for u in urls]
+    lines.append("</urlset>\n")
+    return "\n".join(lines).encode()
+
+
+def sitemap_index(base_url: str, languages: list[str]) -> bytes:
+    lines = ['<?xml version="1.0" encoding="UTF-8"?>',
+             '<sitemapindex xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">']
+    lines += [f"<sitemap><loc>{escape(base_url + lang)}/sitemap.xml</loc></sitemap>" for lang in languages]
+    lines.append("</sitemapindex>\n")
+    return "\n".join(lines).encode()
+
+
+def robots(base_url: str) -> bytes:
+    return f"User-agent: *\nAllow: /\nSitemap: {base_url}sitemap.xml\n".encode()
+
+
+def root_files(env: jinja2.Environment, site: Any, base_url: str, generator: str) -> dict[str, bytes]:
+    """``index.html`` (to the default language), ``404.html``, ``robots.txt``, ``sitemap.xml``."""
+    default = site.default_language
+    langs = [{"code": c, "label": theme.LANGUAGE_NAMES.get(c, c)} for c in dict.fromkeys([default, *site.languages])]
+    base_path = urlsplit(base_url).path or "/"
+    common = {"site_title": site.title, "generator": generator, "lang": default, "dir": theme.text_dir(default),
+              "t": theme.labels(default), "languages": langs, "base_path": base_path}
+    index = theme.render_named(env, "redirect.html", {**common, "target": f"{default}/", "canonical": f"{base_url}{default}/"})
+    missing = theme.render_named(env, "404.html", common)
+    return {
+        "index.html": index.encode(),
+        "404.html": missing.encode(),
+        "robots.txt": robots(base_url),
+        "sitemap.xml": sitemap_index(base_url, [c["code"] for c in langs]),
+    }

@@ -1,0 +1,94 @@
+"""``render_html``: markdown sources to a themed static site under ``ctx.out``, incrementally.
+
+Output (the site root): ``out/<lang>/...`` pages, ``out/<lang>/search_index.json`` and
+``sitemap.xml``, shared ``out/assets/``, and ``index.html``, ``404.html``, ``robots.txt``,
+``sitemap.xml`` at the root. See docs/render.md.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import fcntl
+import importlib.metadata
+import os
+from pathlib import Path
+from typing import Any
+
+from stages.base import StageContext, StageError, StageResult
+from stages.render_html import builder, site_files, theme
+from stages.render_html.cache import Store, remove_stale
+from stages.site_model.layout import discover
+
+
+def generator_version() -> str:
+    try:
+        version = importlib.metadata.version("pressroom")
+    except importlib.metadata.PackageNotFoundError:
+        version = "0.0"
+    return ".".join(version.split(".")[:2])
+
+
+def _base_url(site: Any) -> str:
+    url = str(site.base_url or "/")
+    return url if url.endswith("/") else url + "/"
+
+
+async def _lock(path: Path) -> int:
+    """One build of a site's cache at a time (translations of a site share it)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+    await asyncio.to_thread(fcntl.flock, fd, fcntl.LOCK_EX)
+    return fd
+
+
+async def run(ctx: StageContext) -> StageResult:
+    layout = await asyncio.to_thread(discover, ctx.source, ctx.site, ctx.language)
+    default_tree = layout.trees.get(layout.default_language) or next(iter(layout.trees.values()))
+    if not default_tree.pages:
+        raise StageError(f"no markdown pages found in {layout.rel(default_tree.docs_dir) or '.'}: nothing to build",
+                         code="empty_site")
+    env = theme.environment(layout.theme_dir)
+    theme_hash = await asyncio.to_thread(theme.fingerprint, layout.theme_dir)
+    site_run = builder.SiteRun(
+        ctx=ctx, layout=layout, env=env, salt=builder.config_salt(ctx, theme_hash), base_url=_base_url(ctx.site),
+        generator=generator_version(), cache_root=Path(ctx.cache_dir) / "render_html" / ctx.site.name,
+    )
+    ctx.out.mkdir(parents=True, exist_ok=True)
+    fd = await _lock(site_run.cache_root / ".lock")
+    try:
+        languages: dict[str, Any] = {}
+        n = len(layout.languages)
+        for i, lang in enumerate(layout.languages):
+            ctx.raise_if_cancelled()
+            lb = builder.LanguageBuild(site_run, lang, (100 * i / n, 100 * (i + 1) / n - 1))
+            languages[lang] = await lb.build(lb.store.load_state())
+        await asyncio.to_thread(_publish_root, site_run, env, theme_hash)
+    finally:
+        os.close(fd)
+    ctx.progress(100, "site built")
+    counts = {k: site_run.counts.get(k, 0) for k in ("pages", "rendered", "assembled", "skipped", "assets")}
+    counts["findings"] = len(site_run.findings)
+    counts["errors"] = sum(1 for f in site_run.findings if f.severity == "error")
+    return StageResult(
+        status="passed",
+        counts=counts,
+        findings=site_run.findings,
+        artifacts={"site": ctx.out.name},
+        outputs={"site_dir": ctx.out.name, "languages": languages},
+    )
+
+
+def _publish_root(run: builder.SiteRun, env: Any, theme_hash: str) -> None:
+    """Theme assets and the root files, tracked in their own cache entry."""
+    out = run.ctx.out
+    store = Store(run.cache_root / "_root")
+    state = store.load_state()
+    files: dict[str, str] = {}
+    for rel, path in theme.theme_assets(run.layout.theme_dir).items():
+        files[rel] = store.publish(out, rel, source=path)
+    for rel, data in site_files.root_files(env, run.ctx.site, run.base_url, run.generator).items():
+        files[rel] = store.publish(out, rel, data)
+    if state.get("out_dir") == str(out):
+        remove_stale(out, state.get("files", {}), files)
+    store.collect_garbage()
+    store.save_state({"out_dir": str(out), "files": files, "theme": theme_hash})

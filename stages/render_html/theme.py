@@ -1,0 +1,122 @@
+"""The Jinja2 theme: templates from the source's ``theme/`` folder first, then the default.
+
+The nav is rendered once per language with a ``@@ROOT@@`` placeholder and patched per page
+(root prefix, current page), because rendering a 150-entry nav 150 times is most of a
+templating pass.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import html
+from pathlib import Path
+from typing import Any
+
+import jinja2
+
+from stages.site import RTL_LANGUAGES
+from stages.site_model.nav import Node
+
+DEFAULT_DIR = Path(__file__).parent / "theme"
+ROOT = "@@ROOT@@"
+
+LABELS: dict[str, dict[str, str]] = {
+    "en": {"skip": "Skip to content", "menu": "Menu", "search": "Search", "languages": "Languages",
+           "dark": "Toggle dark mode", "nav": "Site navigation", "toc": "On this page", "edit": "Edit this page",
+           "pager": "Previous and next page", "prev": "Previous", "next": "Next",
+           "fallback": "This page has not been translated yet; it is shown in English.",
+           "not_found": "Page not found", "not_found_text": "The page you asked for does not exist. Start again from:"},
+    "es": {"skip": "Ir al contenido", "menu": "Menú", "search": "Buscar", "languages": "Idiomas",
+           "dark": "Modo oscuro", "nav": "Navegación", "toc": "En esta página", "edit": "Editar esta página",
+           "pager": "Página anterior y siguiente", "prev": "Anterior", "next": "Siguiente",
+           "fallback": "Esta página aún no está traducida; se muestra en inglés."},
+    "de": {"skip": "Zum Inhalt", "menu": "Menü", "search": "Suchen", "languages": "Sprachen",
+           "dark": "Dunkelmodus", "nav": "Navigation", "toc": "Auf dieser Seite", "edit": "Diese Seite bearbeiten",
+           "pager": "Vorherige und nächste Seite", "prev": "Zurück", "next": "Weiter",
+           "fallback": "Diese Seite ist noch nicht übersetzt; sie wird auf Englisch angezeigt."},
+}
+LANGUAGE_NAMES = {"en": "English", "es": "Español", "de": "Deutsch", "fr": "Français", "zh": "简体中文",
+                  "ja": "日本語", "pt": "Português", "ru": "Русский", "ar": "العربية", "he": "עברית",
+                  "fa": "فارسی", "ur": "اردو", "it": "Italiano", "ko": "한국어", "tr": "Türkçe", "uk": "Українська"}
+
+
+def labels(lang: str) -> dict[str, str]:
+    return {**LABELS["en"], **LABELS.get(lang, {})}
+
+
+def text_dir(lang: str) -> str:
+    return "rtl" if lang.split("-")[0] in RTL_LANGUAGES else "ltr"
+
+
+def theme_dirs(override: Path | None) -> list[Path]:
+    return [d for d in (override, DEFAULT_DIR) if d is not None and d.is_dir()]
+
+
+def environment(override: Path | None) -> jinja2.Environment:
+    loader = jinja2.FileSystemLoader([str(d) for d in theme_dirs(override)])
+    return jinja2.Environment(loader=loader, autoescape=jinja2.select_autoescape(["html", "xml"]),
+                              keep_trailing_newline=True, auto_reload=False)
+
+
+def theme_assets(override: Path | None) -> dict[str, Path]:
+    """``assets/...`` files, the override winning per file."""
+    found: dict[str, Path] = {}
+    for d in reversed(theme_dirs(override)):
+        base = d / "assets"
+        if base.is_dir():
+            for p in sorted(base.rglob("*")):
+                if p.is_file() and not p.name.startswith("."):
+                    found["assets/" + p.relative_to(base).as_posix()] = p
+    return found
+
+
+def fingerprint(override: Path | None) -> str:
+    """Changes when any template or theme asset changes, so every page is re-assembled."""
+    h = hashlib.sha256()
+    for d in theme_dirs(override):
+        for p in sorted(d.rglob("*")):
+            if p.is_file():
+                h.update(p.relative_to(d).as_posix().encode())
+                h.update(p.read_bytes())
+    return h.hexdigest()
+
+
+def nav_html(tree: list[Node], lang: str, url_of: dict[str, str]) -> str:
+    """Nav as nested lists; hrefs are ``@@ROOT@@<lang>/<url>`` until :func:`place_nav`."""
+    parts: list[str] = []
+
+    def walk(nodes: list[Node]) -> None:
+        parts.append("<ul>")
+        for node in nodes:
+            title = html.escape(node["title"] or "")
+            if node["children"]:
+                parts.append(f'<li class="nav-section"><details><summary>{title}</summary>')
+                walk(node["children"])
+                parts.append("</details></li>")
+            elif node["src"]:
+                parts.append(f'<li><a href="{ROOT}{lang}/{url_of[node["src"]]}">{title}</a></li>')
+            elif node["href"]:
+                parts.append(f'<li><a href="{html.escape(node["href"])}" rel="external">{title}</a></li>')
+        parts.append("</ul>")
+
+    walk(tree)
+    return "".join(parts)
+
+
+def place_nav(nav: str, root: str, current: str) -> str:
+    """Mark the current page and turn placeholder hrefs into relative ones for this page."""
+    marked = nav.replace(f'<a href="{ROOT}{current}"', f'<a aria-current="page" href="{ROOT}{current}"', 1)
+    return marked.replace(ROOT, root)
+
+
+def root_prefix(file: str) -> str:
+    """Relative path from an output file (site-root relative) back to the site root."""
+    return "../" * file.count("/")
+
+
+def render_page(env: jinja2.Environment, ctx: dict[str, Any]) -> str:
+    return env.get_template("page.html").render(**ctx)
+
+
+def render_named(env: jinja2.Environment, name: str, ctx: dict[str, Any]) -> str:
+    return env.get_template(name).render(**ctx)

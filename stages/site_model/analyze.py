@@ -1,0 +1,143 @@
+"""Parse (and optionally render) one page: the unit of work both stages send to the pool.
+
+The result is a plain dict so it pickles back from a worker process and can be cached as JSON.
+A bad page never raises: every problem becomes a finding naming the file and line.
+"""
+
+from __future__ import annotations
+
+import html as html_mod
+import traceback
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from stages.site_model import frontmatter
+
+TOC_LEVELS = (2, 3)
+TOC_MAX = 300
+SEARCH_TEXT_MAX = 20_000
+
+
+@dataclass(frozen=True)
+class PageJob:
+    lang: str
+    src: str
+    path: str
+    rel: str
+    """The file as findings name it (relative to the source root)."""
+    include_base: str
+    source_root: str
+    pretty: bool
+    max_bytes: int
+
+
+def _finding(job: PageJob, line: int | None, col: int | None, rule: str, severity: str, message: str) -> dict[str, Any]:
+    return {"file": job.rel, "line": line, "column": col, "rule": rule, "severity": severity,
+            "message": message, "language": job.lang}
+
+
+def _read(job: PageJob, findings: list[dict[str, Any]]) -> str | None:
+    path = Path(job.path)
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        findings.append(_finding(job, None, None, "unreadable", "error", f"cannot read page: {exc.strerror}"))
+        return None
+    if len(data) > job.max_bytes:
+        findings.append(_finding(job, None, None, "page-too-large", "error",
+                                 f"page is {len(data) / 1e6:.1f} MB, over the {job.max_bytes / 1e6:.1f} MB limit "
+                                 "([site] max_page_bytes); split it into several pages"))
+        return None
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = data[: exc.start].count(b"\n") + 1
+        col = exc.start - (data.rfind(b"\n", 0, exc.start) + 1) + 1
+        findings.append(_finding(job, line, col, "bad-encoding", "error",
+                                 f"page is not valid UTF-8 (byte 0x{data[exc.start]:02x}); invalid bytes shown as \ufffd"))
+        text = data.decode("utf-8", errors="replace")
+    return text.lstrip("\ufeff").replace("\r\n", "\n").replace("\r", "\n")
+
+
+def _description(tokens: list[Any]) -> str:
+    for i, tok in enumerate(tokens):
+        if tok.type == "paragraph_open" and i + 1 < len(tokens) and tokens[i + 1].type == "inline":
+            text = "".join(c.content for c in tokens[i + 1].children or () if c.type in ("text", "code_inline"))
+            text = " ".join(text.split())
+            if text:
+                return text[:297] + "..." if len(text) > 300 else text
+    return ""
+
+
+def _search_text(tokens: list[Any]) -> str:
+    parts: list[str] = []
+    size = 0
+    for tok in tokens:
+        if tok.type == "inline":
+            chunk = " ".join("".join(c.content for c in tok.children or () if c.type in ("text", "code_inline")).split())
+            parts.append(chunk)
+            size += len(chunk)
+            if size > SEARCH_TEXT_MAX:
+                break
+    return " ".join(parts)[:SEARCH_TEXT_MAX]
+
+
+def analyze(job: PageJob, render: bool) -> dict[str, Any]:
+    findings: list[dict[str, Any]] = []
+    result: dict[str, Any] = {"src": job.src, "title": "", "description": "", "meta": {}, "toc": [], "ids": [],
+                              "links": [], "images": [], "deps": [], "findings": findings, "html": "",
+                              "text": "", "has_h1": False}
+    text = _read(job, findings)
+    if text is None:
+        result["title"] = job.src
+        result["html"] = '<p class="build-error">This page could not be built; see the lint findings.</p>\n'
+        return result
+    meta, body, err, _n = frontmatter.split(text)
+    if err:
+        findings.append(_finding(job, 1, 1, "bad-front-matter", "error", err))
+    from stages.site_model.markdown import parser
+
+    md = parser()
+    env: dict[str, Any] = {"page_src": job.src, "page_path": job.path, "include_base": job.include_base,
+                           "source_root": job.source_root, "pretty": job.pretty}
+    try:
+        tokens = md.parse(body, env)
+        if render:
+            result["html"] = md.renderer.render(tokens, md.options, env)
+    except RecursionError:
+        findings.append(_finding(job, None, None, "too-deep", "error", "page nests too deeply to parse"))
+        return result
+    except Exception as exc:  # a parser bug must not take the build down with a traceback
+        where = traceback.extract_tb(exc.__traceback__)[-1]
+        findings.append(_finding(job, None, None, "parse-error", "error",
+                                 f"could not parse page: {type(exc).__name__}: {exc} ({Path(where.filename).name}:{where.lineno})"))
+        result["html"] = f"<pre>{html_mod.escape(body)}</pre>\n"
+        return result
+    headings = env.get("headings", [])
+    h1 = next((h for h in headings if h[0] == 1), None)
+    title = meta.get("title") if isinstance(meta.get("title"), str) else None
+    if not title and h1:
+        title = h1[2]
+    if not title:
+        findings.append(_finding(job, 1, 1, "no-title", "warning", "page has no title (no front matter title and no '# ' heading)"))
+    desc = meta.get("description")
+    result.update(
+        title=title or job.src.rsplit("/", 1)[-1].rsplit(".", 1)[0].replace("-", " ").title(),
+        description=desc if isinstance(desc, str) else _description(tokens),
+        meta=meta,
+        has_h1=h1 is not None,
+        toc=[list(h[:3]) for h in headings if h[0] in TOC_LEVELS][:TOC_MAX],
+        ids=sorted(env.get("ids", {})),
+        links=[list(x) for x in env.get("links", [])],
+        images=[list(x) for x in env.get("images", [])],
+        deps=sorted(env.get("deps", ())),
+        text=_search_text(tokens) if render else "",
+    )
+    findings.extend(_finding(job, *f) for f in env.get("findings", []))
+    return result
+
+
+def analyze_batch(jobs: list[PageJob], render: bool) -> list[dict[str, Any]]:
+    """Top-level so a process pool can pickle it."""
+    return [analyze(job, render) for job in jobs]

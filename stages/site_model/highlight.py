@@ -1,0 +1,87 @@
+"""Code blocks through Pygments: language, highlighted lines, line numbers and a title.
+
+Fence info strings follow pymdownx: ```` ```python hl_lines="1 3-4" linenums="1" title="app.py" ````
+and ```` ```{ .python .annotate hl_lines="2" } ````.
+"""
+
+from __future__ import annotations
+
+import functools
+import html
+import re
+from typing import Any
+
+_ATTR = re.compile(r'([\w-]+)\s*=\s*(?:"([^"]*)"|\'([^\']*)\'|(\S+))')
+
+
+def parse_info(info: str) -> tuple[str, dict[str, str]]:
+    """``(language, attrs)`` from a fence info string in either pymdownx form."""
+    info = info.strip()
+    if info.startswith("{") and info.endswith("}"):
+        inner = info[1:-1]
+        classes = re.findall(r"(?:^|\s)\.([\w+#-]+)", inner)
+        attrs = {m.group(1): m.group(2) or m.group(3) or m.group(4) or "" for m in _ATTR.finditer(inner)}
+        lang = next((c for c in classes if c not in ("annotate", "no-copy")), "")
+        return lang, attrs
+    lang, _, rest = info.partition(" ")
+    if "=" in lang:  # ```hl_lines="4"
+        lang, rest = "", info
+    attrs = {m.group(1): m.group(2) or m.group(3) or m.group(4) or "" for m in _ATTR.finditer(rest)}
+    return lang, attrs
+
+
+def parse_lines(spec: str) -> list[int]:
+    """``"1 3-5"`` or ``"1,3:5"`` to ``[1, 3, 4, 5]``; nonsense is ignored rather than fatal."""
+    out: list[int] = []
+    for part in re.split(r"[\s,]+", spec.strip()):
+        m = re.fullmatch(r"(\d+)(?:[-:](\d+))?", part)
+        if not m:
+            continue
+        a = int(m.group(1))
+        b = int(m.group(2) or a)
+        if b - a > 10_000:
+            continue
+        out.extend(range(a, b + 1))
+    return out
+
+
+@functools.lru_cache(maxsize=256)
+def _lexer(lang: str) -> Any:
+    from pygments.lexers import TextLexer, get_lexer_by_name
+    from pygments.util import ClassNotFound
+
+    if not lang:
+        return TextLexer()
+    try:
+        return get_lexer_by_name(lang.lower())
+    except ClassNotFound:
+        return TextLexer()
+
+
+@functools.lru_cache(maxsize=64)
+def _formatter(hl: tuple[int, ...], linenostart: int | None) -> Any:
+    from pygments.formatters import HtmlFormatter
+
+    return HtmlFormatter(
+        cssclass="highlight",
+        wrapcode=True,
+        hl_lines=list(hl),
+        linenos="inline" if linenostart else False,
+        linenostart=linenostart or 1,
+    )
+
+
+def highlight(code: str, lang: str, attrs: dict[str, str]) -> str:
+    """Highlighted ``<pre>`` block (with a title bar when asked); mermaid stays as text."""
+    if lang.lower() == "mermaid":
+        return f'<pre class="mermaid">{html.escape(code)}</pre>\n'
+    from pygments import highlight as pyg
+
+    hl = tuple(parse_lines(attrs.get("hl_lines", "")))
+    linenums = attrs.get("linenums")
+    start = int(linenums) if linenums and linenums.isdigit() else None
+    body = pyg(code, _lexer(lang), _formatter(hl, start))
+    lang_attr = f' data-lang="{html.escape(lang.lower())}"' if lang else ""
+    title = attrs.get("title")
+    head = f'<div class="code-title">{html.escape(title)}</div>' if title else ""
+    return f'<div class="code-block"{lang_attr}>{head}{body}</div>\n'

@@ -1,0 +1,162 @@
+"""Core rules over parsed inline content: heading ids and TOC, link rewriting, abbreviations."""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections.abc import MutableMapping
+from typing import Any
+
+from markdown_it.rules_block import StateBlock
+from markdown_it.rules_core import StateCore
+from markdown_it.token import Token
+
+from stages.site_model import urls
+
+_HID = re.compile(r"\s*\{\s*#([\w:.\-]+)[^}]*\}\s*$")
+_ABBR = re.compile(r"^\*\[([^\]]+)\]:\s*(.*)$")
+
+
+def slugify(text: str) -> str:
+    """Python-Markdown's toc slug, but letters outside ASCII are kept (so CJK headings get ids)."""
+    t = unicodedata.normalize("NFKD", text)
+    t = "".join(c for c in t if not unicodedata.combining(c))
+    t = re.sub(r"[^\w\s-]", "", t).strip().lower()
+    return re.sub(r"[-\s]+", "-", t)
+
+
+
+def _line(env: MutableMapping[str, Any], tok: Token) -> int | None:
+    return env.get("include_line") or ((tok.map[0] + 1) if tok.map else None)
+
+
+def heading_ids(state: StateCore) -> None:
+    env = state.env
+    seen: dict[str, int | None] = env.setdefault("ids", {})
+    headings: list[tuple[int, str, str, int | None]] = env.setdefault("headings", [])
+    tokens = state.tokens
+    for i, tok in enumerate(tokens):
+        if tok.type != "heading_open":
+            continue
+        inline = tokens[i + 1]
+        children = inline.children or []
+        explicit: str | None = None
+        last = next((c for c in reversed(children) if not (c.type == "text" and not c.content.strip())), None)
+        if last is not None and last.type == "text" and (m := _HID.search(last.content)):
+            explicit = m.group(1)
+            last.content = last.content[: m.start()]
+        elif last is not None and last.type != "text" and last.attrGet("id"):
+            explicit = str(last.attrGet("id"))  # attrs plugin took `{ #id }` after a code span
+            last.attrs.pop("id", None)
+        text = "".join(c.content for c in children if c.type in ("text", "code_inline")).strip()
+        line = _line(env, tok)
+        if explicit:
+            if explicit in seen:
+                env.setdefault("findings", []).append(
+                    (line, None, "duplicate-id", "warning", f"heading id '#{explicit}' is already used on line {seen[explicit]}"))
+            hid = explicit
+        else:
+            base = slugify(text) or "section"
+            hid, n = base, 1
+            while hid in seen:
+                hid, n = f"{base}_{n}", n + 1
+        seen.setdefault(hid, line)
+        tok.attrSet("id", hid)
+        level = int(tok.tag[1])
+        headings.append((level, hid, text, line))
+        link = Token("html_inline", "", 0)
+        link.content = f' <a class="headerlink" href="#{hid}" aria-label="Link to this section">#</a>'
+        children.append(link)
+
+
+def _rewrite(env: MutableMapping[str, Any], href: str, tok: Token, line: int | None, image: bool) -> str | None:
+    if not href or urls.is_external(href) or href.startswith(("mailto:", "tel:", "data:")):
+        return None
+    path, frag = urls.split_link(href)
+    src = env.get("page_src")
+    if src is None:
+        return None
+    if not path:
+        if frag and not image:
+            env.setdefault("links", []).append(("anchor", src, frag, line))
+        return None
+    if path.endswith("/"):
+        return None
+    target = urls.resolve_src(src, path)
+    here = urls.page_file(src, env["pretty"])
+    if target.startswith("../"):
+        env.setdefault("links", []).append(("outside", target, frag, line))
+        return None
+    if path.endswith((".md", ".markdown")) and not image:
+        env.setdefault("links", []).append(("page", target, frag, line))
+        new = urls.relative(here, urls.page_url(target, env["pretty"]))
+    else:
+        env.setdefault("images" if image else "links", []).append(("asset", target, frag, line))
+        new = urls.relative(here, target)
+    return new + (f"#{frag}" if frag else "")
+
+
+def links(state: StateCore) -> None:
+    """Record every internal link and image (lint checks them) and point them at built pages."""
+    env = state.env
+    for tok in state.tokens:
+        if tok.type != "inline" or not tok.children:
+            continue
+        line = _line(env, tok)
+        for child in tok.children:
+            if child.type == "link_open":
+                new = _rewrite(env, str(child.attrGet("href") or ""), child, line, image=False)
+                if new is not None:
+                    child.attrSet("href", new)
+            elif child.type == "image":
+                new = _rewrite(env, str(child.attrGet("src") or ""), child, line, image=True)
+                if new is not None:
+                    child.attrSet("src", new)
+
+
+def abbr_def(state: StateBlock, start: int, end: int, silent: bool) -> bool:
+    """``*[HTML]: Hyper Text Markup Language`` lines define abbreviations for the page."""
+    pos = state.bMarks[start] + state.tShift[start]
+    if state.src[pos : pos + 2] != "*[":
+        return False
+    m = _ABBR.match(state.src[pos : state.eMarks[start]])
+    if not m:
+        return False
+    if silent:
+        return True
+    state.env.setdefault("abbr", {})[m.group(1)] = m.group(2).strip()
+    state.line = start + 1
+    return True
+
+
+def abbr_apply(state: StateCore) -> None:
+    abbrs: dict[str, str] = state.env.get("abbr") or {}
+    if not abbrs:
+        return
+    import html
+
+    pattern = re.compile(r"(?<!\w)(" + "|".join(re.escape(k) for k in sorted(abbrs, key=len, reverse=True)) + r")(?!\w)")
+    for tok in state.tokens:
+        if tok.type != "inline" or not tok.children:
+            continue
+        out: list[Token] = []
+        for child in tok.children:
+            if child.type != "text" or not pattern.search(child.content):
+                out.append(child)
+                continue
+            pos = 0
+            for m in pattern.finditer(child.content):
+                if m.start() > pos:
+                    t = Token("text", "", 0)
+                    t.content = child.content[pos : m.start()]
+                    out.append(t)
+                a = Token("html_inline", "", 0)
+                key = m.group(1)
+                a.content = f'<abbr title="{html.escape(abbrs[key])}">{html.escape(key)}</abbr>'
+                out.append(a)
+                pos = m.end()
+            if pos < len(child.content):
+                t = Token("text", "", 0)
+                t.content = child.content[pos:]
+                out.append(t)
+        tok.children = out

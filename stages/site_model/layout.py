@@ -1,0 +1,199 @@
+"""Where a site's pages live: per-language folders, an MkDocs layout, or one plain folder.
+
+Everything here is cheap file-system work (no markdown parsing), so both stages can call
+:func:`discover` up front and agree on the page set, the fallbacks and the nav source.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+
+from stages.base import StageError
+
+MD_SUFFIXES = (".md", ".markdown")
+
+
+class _LenientLoader(yaml.SafeLoader):
+    """mkdocs.yml files carry ``!!python/name:`` and ``!ENV`` tags; we only need plain data."""
+
+
+def _any_tag(loader: yaml.SafeLoader, suffix: str, node: yaml.Node) -> Any:
+    if isinstance(node, yaml.ScalarNode):
+        return loader.construct_scalar(node)
+    if isinstance(node, yaml.SequenceNode):
+        return loader.construct_sequence(node)
+    return loader.construct_mapping(node)  # type: ignore[arg-type]
+
+
+_LenientLoader.add_multi_constructor("!", _any_tag)
+_LenientLoader.add_multi_constructor("tag:yaml.org,2002:python/", _any_tag)
+
+
+def load_mkdocs_yml(path: Path) -> dict[str, Any]:
+    try:
+        data = yaml.load(path.read_text(encoding="utf-8"), Loader=_LenientLoader)  # noqa: S506
+    except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
+        raise StageError(f"{path.name}: cannot read MkDocs config: {exc}", code="config_invalid") from exc
+    if not isinstance(data, dict):
+        raise StageError(f"{path.name}: MkDocs config must be a mapping", code="config_invalid")
+    return data
+
+
+@dataclass(frozen=True)
+class PageSource:
+    src: str
+    """Path relative to the language's docs dir, with ``/`` separators (the page's identity)."""
+    path: Path
+    """The file actually read (the default language's file for a fallback)."""
+    fallback: bool = False
+
+
+@dataclass
+class LanguageTree:
+    lang: str
+    docs_dir: Path
+    include_base: Path
+    """Where ``{* ../../x *}`` include paths start (the mkdocs.yml folder, else the docs dir)."""
+    pages: dict[str, PageSource] = field(default_factory=dict)
+    assets: dict[str, Path] = field(default_factory=dict)
+
+
+@dataclass
+class SiteLayout:
+    source: Path
+    kind: Literal["languages", "mkdocs", "single"]
+    default_language: str
+    languages: list[str]
+    trees: dict[str, LanguageTree]
+    nav_config: list[Any] | None
+    nav_origin: Literal["config", "mkdocs", "folders"]
+    mkdocs_file: Path | None = None
+    theme_dir: Path | None = None
+
+    def rel(self, path: Path) -> str:
+        """A path as findings name it: relative to the source root."""
+        try:
+            return path.relative_to(self.source).as_posix()
+        except ValueError:
+            return path.as_posix()
+
+    def nav_fingerprint(self) -> str:
+        """Changes whenever the nav source changes (config nav, mkdocs.yml, or the folder set)."""
+        h = hashlib.sha256(self.nav_origin.encode())
+        h.update(repr(self.nav_config).encode())
+        if self.nav_origin == "folders":
+            for tree in self.trees.values():
+                h.update("\0".join(sorted(tree.pages)).encode())
+        return h.hexdigest()
+
+
+def _find_mkdocs(source: Path, site: Any) -> Path | None:
+    explicit = getattr(site, "mkdocs_config", None)
+    if explicit:
+        path = (source / explicit).resolve()
+        if not path.is_file():
+            raise StageError(f"[site] mkdocs_config: {explicit} does not exist in the source", code="config_invalid")
+        return path
+    for candidate in (source / "mkdocs.yml", source / "docs" / site.default_language / "mkdocs.yml"):
+        if candidate.is_file():
+            return candidate
+    return None
+
+
+def _scan(docs_dir: Path) -> tuple[dict[str, Path], dict[str, Path]]:
+    """Markdown pages and other files (assets) below ``docs_dir``; hidden entries are skipped."""
+    pages: dict[str, Path] = {}
+    assets: dict[str, Path] = {}
+    for root, dirs, files in os.walk(docs_dir):
+        dirs[:] = sorted(d for d in dirs if not d.startswith((".", "__")))
+        base = Path(root)
+        for name in sorted(files):
+            if name.startswith("."):
+                continue
+            path = base / name
+            rel = path.relative_to(docs_dir).as_posix()
+            if name.endswith(MD_SUFFIXES):
+                pages[rel] = path
+            else:
+                assets[rel] = path
+    return pages, assets
+
+
+def discover(source: Path, site: Any, language: str | None = None) -> SiteLayout:
+    """Read the source tree's shape; raise :class:`StageError` when nothing can be built."""
+    source = source.resolve()
+    if not source.is_dir():
+        raise StageError(f"source folder {source} does not exist", code="source_missing")
+    default = site.default_language
+    wanted = [language] if language else list(dict.fromkeys([default, *site.languages]))
+    layout_kind = site.layout
+    mkdocs_file = _find_mkdocs(source, site) if layout_kind in ("auto", "mkdocs") else None
+    if layout_kind == "mkdocs" and mkdocs_file is None:
+        raise StageError("[site] layout is 'mkdocs' but no mkdocs.yml was found", code="config_invalid")
+    nav_config: list[Any] | None = list(site.nav) if site.nav is not None else None
+    nav_origin: Literal["config", "mkdocs", "folders"] = "config" if nav_config is not None else "folders"
+    dirs: dict[str, tuple[Path, Path]] = {}
+    kind: Literal["languages", "mkdocs", "single"]
+    if mkdocs_file is not None:
+        kind = "mkdocs"
+        conf = load_mkdocs_yml(mkdocs_file)
+        docs_rel = str(conf.get("docs_dir", "docs"))
+        base = mkdocs_file.parent
+        for lang in dict.fromkeys([default, *wanted]):
+            if lang == default:
+                dirs[lang] = (base / docs_rel, base)
+            elif base.name == default and (base.parent / lang / docs_rel).is_dir():
+                dirs[lang] = (base.parent / lang / docs_rel, base.parent / lang)
+            else:
+                dirs[lang] = (base / docs_rel, base)  # untranslated: all pages fall back
+        if nav_config is None and isinstance(conf.get("nav"), list):
+            nav_config, nav_origin = conf["nav"], "mkdocs"
+    elif layout_kind == "languages" or (source / default).is_dir():
+        kind = "languages"
+        for lang in dict.fromkeys([default, *wanted]):
+            d = source / lang
+            dirs[lang] = (d, d)
+    else:
+        kind = "single"
+        for lang in dict.fromkeys([default, *wanted]):
+            dirs[lang] = (source, source)
+    default_dir = dirs[default][0]
+    if not default_dir.is_dir():
+        raise StageError(f"docs folder {default_dir} for language {default!r} does not exist", code="source_missing")
+    base_pages, base_assets = _scan(default_dir)
+    trees: dict[str, LanguageTree] = {}
+    for lang in wanted:
+        docs_dir, inc = dirs[lang]
+        tree = LanguageTree(lang=lang, docs_dir=docs_dir, include_base=inc)
+        own_pages, own_assets = _scan(docs_dir) if docs_dir != default_dir and docs_dir.is_dir() else ({}, {})
+        for src, path in base_pages.items():
+            if src in own_pages:
+                tree.pages[src] = PageSource(src, own_pages[src])
+            else:
+                tree.pages[src] = PageSource(src, path, fallback=lang != default)
+        for src, path in own_pages.items():
+            tree.pages.setdefault(src, PageSource(src, path))
+        tree.assets = {**base_assets, **own_assets}
+        trees[lang] = tree
+    theme_dir = None
+    if site.theme:
+        theme_dir = (source / site.theme).resolve()
+    elif (source / "theme").is_dir():
+        theme_dir = source / "theme"
+    return SiteLayout(
+        source=source,
+        kind=kind,
+        default_language=default,
+        languages=wanted,
+        trees=trees,
+        nav_config=nav_config,
+        nav_origin=nav_origin,
+        mkdocs_file=mkdocs_file,
+        theme_dir=theme_dir,
+    )

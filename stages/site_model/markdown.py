@@ -1,0 +1,118 @@
+"""The one markdown-it parser both stages use, with the MkDocs-flavoured syntax real sites need.
+
+Every rule that can find a problem runs while *parsing* (block and core rules), never while
+rendering, so ``lint`` (parse only) and ``render_html`` (parse + render) see the same findings.
+Findings go to ``env["findings"]`` as ``(line, column, rule, severity, message)`` tuples.
+"""
+
+from __future__ import annotations
+
+import functools
+import html
+from typing import Any
+
+from markdown_it import MarkdownIt
+from markdown_it.rules_block import StateBlock
+from markdown_it.rules_core import StateCore
+from markdown_it.token import Token
+
+from stages.site_model import blocks, includes, inline_rules
+from stages.site_model.highlight import highlight, parse_info
+
+
+def _include_block(state: StateBlock, start: int, end: int, silent: bool) -> bool:
+    """``{* file *}``, ``{!file!}`` and ``--8<-- "file"`` on a line of their own."""
+    if state.sCount[start] - state.blkIndent >= 4:
+        return False
+    pos = state.bMarks[start] + state.tShift[start]
+    first = state.src[pos : pos + 1]
+    if first not in ("{", "-"):
+        return False
+    line = state.src[pos : state.eMarks[start]].rstrip()
+    star = includes.STAR.match(line)
+    bang = None if star else includes.BANG.match(line)
+    snip = None if star or bang else includes.SNIPPET.match(line)
+    if not (star or bang or snip):
+        return False
+    if silent:
+        return True
+    env = state.env
+    lineno = env.get("include_line") or start + 1
+    state.line = start + 1
+    if star:
+        got = includes.star_fence(env, star.group(1), star.group(2), lineno)
+        if got is None:
+            tok = state.push("include_error", "", 0)
+            tok.content = star.group(1)
+        else:
+            tok = state.push("fence", "code", 0)
+            tok.info, tok.content = got
+            tok.markup = "```"
+        tok.map = [start, start + 1]
+        return True
+    raw = (bang or snip).group(1)  # type: ignore[union-attr]
+    path = includes.resolve(env, raw, lineno)
+    if path is None:
+        tok = state.push("include_error", "", 0)
+        tok.content, tok.map = raw, [start, start + 1]
+        return True
+    stack: list[str] = env.setdefault("include_stack", [env["page_path"]])
+    if str(path) in stack or len(stack) > 8:
+        includes.add_finding(env, lineno, "include-cycle", "error",
+                             f"include {raw!r} includes itself (circular includes); refused")
+        tok = state.push("include_error", "", 0)
+        tok.content, tok.map = raw, [start, start + 1]
+        return True
+    text = includes.read(env, path)
+    stack.append(str(path))
+    saved = env.get("include_line")
+    env["include_line"] = lineno  # findings inside an include point at the include line
+    try:
+        state.md.block.parse(text, state.md, env, state.tokens)
+    finally:
+        stack.pop()
+        env["include_line"] = saved
+    return True
+
+
+def _fence_includes(state: StateCore) -> None:
+    for tok in state.tokens:
+        if tok.type == "fence" and "{!" in tok.content:
+            line = (tok.map[0] + 1) if tok.map else 0
+            tok.content = includes.expand_in_fence(state.env, tok.content, line)
+
+
+def _render_fence(self: Any, tokens: list[Token], idx: int, options: Any, env: Any) -> str:
+    tok = tokens[idx]
+    lang, attrs = parse_info(tok.info)
+    return highlight(tok.content, lang, attrs)
+
+
+def _render_include_error(self: Any, tokens: list[Token], idx: int, options: Any, env: Any) -> str:
+    return f'<div class="include-error">include failed: <code>{html.escape(tokens[idx].content)}</code></div>\n'
+
+
+@functools.lru_cache(maxsize=4)
+def parser() -> MarkdownIt:
+    """Built once per process (the pool's workers each keep their own)."""
+    from mdit_py_plugins.admon import admon_plugin
+    from mdit_py_plugins.attrs import attrs_plugin
+    from mdit_py_plugins.deflist import deflist_plugin
+    from mdit_py_plugins.footnote import footnote_plugin
+    from mdit_py_plugins.tasklists import tasklists_plugin
+
+    md = MarkdownIt("commonmark", {"html": True, "typographer": False})
+    md.enable(["table", "strikethrough"])
+    md.use(footnote_plugin).use(deflist_plugin).use(tasklists_plugin).use(admon_plugin)
+    md.use(attrs_plugin)
+    blocks.setup(md)
+    md.block.ruler.before("fence", "include", _include_block, {"alt": ["paragraph"]})
+    md.block.ruler.before("reference", "abbr_def", inline_rules.abbr_def, {"alt": ["paragraph"]})
+    md.core.ruler.after("block", "fence_includes", _fence_includes)
+    md.core.ruler.after("inline", "heading_ids", inline_rules.heading_ids)
+    md.core.ruler.after("heading_ids", "links", inline_rules.links)
+    md.core.ruler.after("links", "abbr", inline_rules.abbr_apply)
+    md.core.ruler.after("abbr", "leftovers", blocks.leftovers)
+    md.add_render_rule("fence", _render_fence)
+    md.add_render_rule("include_error", _render_include_error)
+    return md
