@@ -1,0 +1,282 @@
+"""PDF benchmark: raw WeasyPrint on the whole FastAPI book against the render_pdf stage.
+
+One run measures, on the English FastAPI corpus (``../shared/corpus/fastapi-docs``):
+
+1. raw: the whole book (cover, ``target-counter`` TOC, every page) in ONE WeasyPrint call;
+2. stage, cold cache: chapters in parallel child processes, merged with pypdf;
+3. stage, one page changed: the same build after editing one page in the middle of the book;
+4. two languages (en + es): one stage run rendering both in parallel, against two runs in a row.
+
+The corpus is copied to a temp dir and rendered to HTML there (with the render_html stage when
+it is in the tree, else with markdown-it-py here); nothing is written into the repository except
+with ``--write``, which replaces the "PDF render" section of docs/benchmarks.md.
+
+    .venv/bin/python bench/bench_pdf.py [--corpus PATH] [--write]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import functools
+import hashlib
+import html
+import json
+import multiprocessing
+import os
+import platform
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+
+from stages.base import StageContext, StageResult  # noqa: E402
+from stages.render_pdf import book as pdfbook  # noqa: E402
+from stages.render_pdf import builder, stage  # noqa: E402
+from stages.render_pdf.options import Options  # noqa: E402
+from stages.site import SiteOptions  # noqa: E402
+
+_INCLUDE_RE = re.compile(r"^\{\*\s*(\S+).*?\*\}\s*$", re.MULTILINE)
+_HEADING_ID_RE = re.compile(r"^(#{1,6} .*?)\s*\{\s*#([\w-]+)\s*\}\s*$", re.MULTILINE)
+
+
+def flatten_nav(nav: list[Any], section: tuple[str, ...] = ()) -> list[tuple[str, str | None, tuple[str, ...]]]:
+    """mkdocs nav -> [(src, title or None, section path)] in nav order."""
+    out: list[tuple[str, str | None, tuple[str, ...]]] = []
+    for item in nav:
+        if isinstance(item, str):
+            out.append((item, None, section))
+        elif isinstance(item, dict):
+            for title, value in item.items():
+                if isinstance(value, str):
+                    out.append((value, str(title), section))
+                elif isinstance(value, list):
+                    out.extend(flatten_nav(value, (*section, str(title))))
+    return out
+
+
+def load_nav(corpus: Path) -> list[Any]:
+    import yaml
+
+    class Loader(yaml.SafeLoader):
+        pass
+
+    Loader.add_multi_constructor("", lambda loader, suffix, node: None)
+    data = yaml.load((corpus / "docs/en/mkdocs.yml").read_text(), Loader=Loader)
+    return list(data["nav"])
+
+
+def render_markdown_site(corpus: Path, out: Path, languages: list[str]) -> dict[str, Any]:
+    """HTML that follows the render_html contract, made with markdown-it-py."""
+    from markdown_it import MarkdownIt
+
+    md = MarkdownIt("commonmark", {"html": True}).enable("table")
+    nav = flatten_nav(load_nav(corpus))
+    (out / "assets").mkdir(parents=True, exist_ok=True)
+    result: dict[str, Any] = {"site_dir": "out", "languages": {}}
+    for lang in languages:
+        docs = corpus / "docs" / lang / "docs"
+        pages = []
+        for src, title, section in nav:
+            path = docs / src
+            if not path.is_file():
+                continue
+            text = path.read_text(encoding="utf-8")
+            text = _INCLUDE_RE.sub(functools.partial(_include_match, page=path), text)
+            text = _HEADING_ID_RE.sub(lambda m: f"{m.group(1)}\n<a id=\"{m.group(2)}\"></a>", text)
+            body = md.render(text)
+            h1 = re.search(r"<h1>(.*?)</h1>", body)
+            page_title = title or (re.sub(r"<[^>]+>", "", h1.group(1)) if h1 else src)
+            stem = src[:-3]
+            url_path = "" if stem == "index" else (stem[:-5] if stem.endswith("/index") else stem + "/")
+            url = f"{lang}/{url_path}"
+            file = url + "index.html"
+            doc = (
+                f'<!doctype html><html lang="{lang}"><head><meta charset="utf-8"><title>{html.escape(page_title)}</title></head>'
+                f'<body><main id="content">{body}</main></body></html>'
+            )
+            target = out / file
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_text(doc, encoding="utf-8")
+            pages.append({
+                "src": src, "file": file, "url": url, "title": page_title,
+                "level": len(section) + 1, "section": list(section),
+                "hash": hashlib.sha256(doc.encode()).hexdigest(), "fallback": False,
+            })
+            img_src = docs / "img"
+            if img_src.is_dir() and not (out / lang / "img").exists():
+                shutil.copytree(img_src, out / lang / "img")
+        result["languages"][lang] = {"dir": f"out/{lang}", "pages": pages, "changed": []}
+    return result
+
+
+def _include_match(match: re.Match[str], page: Path) -> str:
+    return _include(match.group(1), page)
+
+
+def _include(rel: str, page: Path) -> str:
+    """``{* ../../docs_src/x.py *}`` includes a source file as a fenced code block."""
+    target = (page.parent / rel).resolve()
+    for base in [page.parent, *page.parents]:
+        candidate = (base / rel).resolve()
+        if candidate.is_file():
+            target = candidate
+            break
+    try:
+        code = target.read_text(encoding="utf-8")
+    except OSError:
+        return f"`{rel}`"
+    return f"```python\n{code}\n```"
+
+
+def raw_book_html(plan: builder.Plan, title: str) -> str:
+    """The whole book as ONE document, TOC numbers from ``target-counter`` (the naive way)."""
+    rows = "".join(
+        f'<li class="pr-toc-d{min(e.depth, 5)}"><a class="raw" href="#{e.target}">{html.escape(e.title)}</a></li>'
+        for e in plan.toc
+    )
+    body = "\n".join(plan.unit_html[i].split("<body>", 1)[1].rsplit("</body>", 1)[0] for i in range(len(plan.units)))
+    body = body.replace(pdfbook.INTERNAL, "#")
+    return (
+        f'<!doctype html><html><head><meta charset="utf-8"><title>{html.escape(title)}</title>'
+        '<style>.pr-toc a.raw::after{content: leader(".") target-counter(attr(href), page)}'
+        "@page{@bottom-center{content: counter(page)}}</style></head><body>"
+        f'<section class="pr-cover"><h1>{html.escape(title)}</h1></section>'
+        f'<nav class="pr-toc"><h1>Contents</h1><ul>{rows}</ul></nav>{body}</body></html>'
+    )
+
+
+def _raw_child(html_text: str, sheets: list[str], css_text: str, site_dir: str, out: str) -> dict[str, Any]:
+    from stages.render_pdf import child
+
+    t0 = time.perf_counter()
+    meta = child.render_document(html_text, sheets, css_text, site_dir, out)
+    return {"pages": meta["pages"], "seconds": time.perf_counter() - t0}
+
+
+def context(ws: Path, outputs: dict[str, Any], cache: Path, lang: str | None = None) -> StageContext:
+    return StageContext(
+        job_id="bench", workspace=ws, source=ws / "source", out=ws / "out", cache_dir=cache,
+        sites_dir=ws / "sites", site=SiteOptions(title="FastAPI", version="bench"),
+        options=Options(), language=lang, previous={"render_html": StageResult(outputs=outputs)},
+    )
+
+
+async def timed_stage(ctx: StageContext) -> tuple[float, StageResult]:
+    t0 = time.perf_counter()
+    result = await stage.run(ctx)
+    elapsed = time.perf_counter() - t0
+    if result.status != "passed":
+        raise SystemExit(f"stage did not pass: {result.status} {result.message} {result.findings[:3]}")
+    return elapsed, result
+
+
+def edit_one_page(ws: Path, outputs: dict[str, Any], lang: str = "en") -> str:
+    pages = outputs["languages"][lang]["pages"]
+    page = pages[len(pages) // 3]
+    path = ws / "out" / page["file"]
+    text = path.read_text(encoding="utf-8").replace(
+        "</main>", "<p>One more sentence written by a writer during the benchmark.</p></main>"
+    )
+    path.write_text(text, encoding="utf-8")
+    page["hash"] = hashlib.sha256(text.encode()).hexdigest()
+    return str(page["file"])
+
+
+async def main() -> dict[str, Any]:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--corpus", type=Path, default=REPO.parent / "shared/corpus/fastapi-docs")
+    parser.add_argument("--write", action="store_true", help="update docs/benchmarks.md")
+    parser.add_argument("--second", default="es", help="second language for the parallel test")
+    args = parser.parse_args()
+    results: dict[str, Any] = {"cpus": os.cpu_count(), "python": platform.python_version()}
+    with tempfile.TemporaryDirectory(prefix="pressroom-bench-pdf-") as tmp:
+        ws = Path(tmp) / "ws"
+        t0 = time.perf_counter()
+        outputs = render_markdown_site(args.corpus, ws / "out", ["en", args.second])
+        results["html_seconds"] = round(time.perf_counter() - t0, 1)
+        results["html_via"] = "markdown-it-py (bench)"
+        en_only: dict[str, Any] = {"site_dir": "out", "languages": {"en": outputs["languages"]["en"]}}
+        results["pages_en"] = len(en_only["languages"]["en"]["pages"])
+
+        # 1. raw WeasyPrint, one call, in a child process like the stage's
+        ctx = context(ws, en_only, Path(tmp) / "cache-raw")
+        inp = stage._inputs(ctx, Options())[0]
+        plan, _ = builder.plan_book(inp, Options())
+        raw_html = raw_book_html(plan, "FastAPI")
+        with multiprocessing.get_context("spawn").Pool(1) as pool:
+            t0 = time.perf_counter()
+            raw = pool.apply(_raw_child, (raw_html, inp.stylesheets, plan.css_text, str(inp.site_dir), str(Path(tmp) / "raw.pdf")))
+            results["raw_seconds"] = round(time.perf_counter() - t0, 1)
+        results["raw_pages"] = raw["pages"]
+        print("raw", results["raw_seconds"], raw, flush=True)
+
+        # 2. our stage, cold cache
+        cache = Path(tmp) / "cache-en"
+        elapsed, res = await timed_stage(context(ws, en_only, cache))
+        results["stage_cold_seconds"] = round(elapsed, 1)
+        results["stage_pages"] = res.counts["pages"]
+        results["stage_chapters"] = res.counts["chapters"]
+        print("stage cold", elapsed, res.counts, flush=True)
+
+        # 3. one page changed
+        results["edited_page"] = edit_one_page(ws, en_only)
+        elapsed, res = await timed_stage(context(ws, en_only, cache))
+        results["stage_one_page_seconds"] = round(elapsed, 2)
+        results["stage_one_page_rendered"] = res.counts["chapters_rendered"]
+        print("stage one page", elapsed, res.counts, flush=True)
+
+        # 4. two languages, parallel vs serial, cold caches
+        elapsed, res = await timed_stage(context(ws, outputs, Path(tmp) / "cache-par"))
+        results["two_lang_parallel_seconds"] = round(elapsed, 1)
+        results["two_lang_pages"] = res.counts["pages"]
+        print("two languages parallel", elapsed, res.counts, flush=True)
+        serial = 0.0
+        for lang in ("en", args.second):
+            elapsed, res = await timed_stage(context(ws, outputs, Path(tmp) / "cache-ser", lang=lang))
+            serial += elapsed
+        results["two_lang_serial_seconds"] = round(serial, 1)
+        print("two languages serial", serial, flush=True)
+    results["ratio_cold"] = round(results["stage_cold_seconds"] / results["raw_seconds"], 2)
+    results["ratio_one_page"] = round(results["stage_one_page_seconds"] / results["raw_seconds"], 3)
+    print(json.dumps(results, indent=2))
+    if args.write:
+        write_section(results)
+    return results
+
+
+def write_section(r: dict[str, Any]) -> None:
+    doc = REPO / "docs" / "benchmarks.md"
+    text = doc.read_text() if doc.exists() else "# Benchmarks\n"
+    rev = subprocess.run(["git", "-C", str(REPO), "rev-parse", "--short", "HEAD"], capture_output=True, text=True).stdout.strip()
+    section = f"""## PDF render
+
+Measured by `bench/bench_pdf.py` (one run, commit {rev}, {r['cpus']} CPUs shared with other work,
+Python {r['python']}, WeasyPrint 70). Corpus: FastAPI docs, English ({r['pages_en']} pages; HTML made
+with {r['html_via']} in {r['html_seconds']} s, not counted), second language `es`.
+
+| run | wall time | vs raw |
+|---|---|---|
+| raw WeasyPrint, whole book in one call ({r['raw_pages']} PDF pages, `target-counter` TOC) | {r['raw_seconds']} s | 1.00× |
+| `render_pdf` stage, cold cache ({r['stage_chapters']} chapters in 2 processes, merged; {r['stage_pages']} pages) | {r['stage_cold_seconds']} s | {r['ratio_cold']}× |
+| `render_pdf` stage, one page changed (`{r['edited_page']}`; {r['stage_one_page_rendered']} chapter re-rendered) | {r['stage_one_page_seconds']} s | {r['ratio_one_page']}× |
+| two languages (en + es) in one stage run, in parallel | {r['two_lang_parallel_seconds']} s | |
+| the same two languages, one stage run after the other | {r['two_lang_serial_seconds']} s | |
+
+Goals: cold ≤ 0.6× raw, one page changed ≤ 0.1× raw.
+"""
+    pattern = re.compile(r"^## PDF render\n.*?(?=^## |\Z)", re.MULTILINE | re.DOTALL)
+    text = pattern.sub(section, text) if pattern.search(text) else text.rstrip("\n") + "\n\n" + section
+    doc.parent.mkdir(parents=True, exist_ok=True)
+    doc.write_text(text)
+
+
+if __name__ == "__main__":
+    asyncio.run(main())

@@ -1,0 +1,169 @@
+"""The ``render_pdf`` stage: one printable book per language, from the rendered HTML.
+
+Optional by default: a WeasyPrint crash or a timeout makes the stage ``degraded`` (the site still
+deploys, without a fresh PDF) unless ``[stages.pdf] required = true``. All languages share one
+child pool sized to the CPU budget, so two languages render in parallel.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime
+import os
+from pathlib import Path
+from typing import Any
+
+from stages.base import Finding, StageContext, StageError, StageResult
+from stages.render_pdf import builder
+from stages.render_pdf.options import Options
+from stages.render_pdf.pool import child_pool
+
+
+def _options(ctx: StageContext) -> Options:
+    return ctx.options if isinstance(ctx.options, Options) else Options()
+
+
+def _stylesheets(ctx: StageContext, site_dir: Path, opts: Options) -> list[str]:
+    """Default print CSS, then the theme's, then the site's own: later ones override."""
+    sheets = [str(builder.DEFAULT_CSS)]
+    sheets += [str(site_dir / rel) for rel in opts.theme_css if (site_dir / rel).is_file()]
+    for rel in opts.stylesheets:
+        path = (ctx.source / rel).resolve()
+        if not path.is_relative_to(ctx.source.resolve()) or not path.is_file():
+            raise StageError(
+                f"[stages.pdf] stylesheets: {rel!r} is not a file inside the source folder",
+                code="pdf_config_invalid",
+            )
+        sheets.append(str(path))
+    return sheets
+
+
+def _inputs(ctx: StageContext, opts: Options) -> list[builder.BookInput]:
+    previous = ctx.previous.get("render_html")
+    if previous is None:
+        raise StageError("render_pdf needs the render_html stage's output", code="pdf_no_input")
+    outputs = previous.outputs
+    site_dir = ctx.workspace / outputs["site_dir"] if outputs.get("site_dir") else ctx.out
+    languages: dict[str, Any] = outputs.get("languages", {})
+    if ctx.language is not None:
+        languages = {k: v for k, v in languages.items() if k == ctx.language}
+    sheets = _stylesheets(ctx, site_dir, opts)
+    site = ctx.site
+    trigger = ctx.trigger
+    commit = trigger.get("commit") or trigger.get("ref") or ctx.extra.get("commit")
+    date = str(
+        ctx.extra.get("build_date")
+        or trigger.get("date")
+        or datetime.datetime.now(datetime.UTC).date().isoformat()
+    )
+    return [
+        builder.BookInput(
+            lang=lang,
+            pages=list(info.get("pages", [])),
+            site_dir=site_dir,
+            cache_dir=ctx.cache_dir / "pdf",
+            out_pdf=ctx.out / "pdf" / f"{lang}.pdf",
+            title=str(getattr(site, "title", "Documentation")),
+            base_url=str(getattr(site, "base_url", "http://localhost/")),
+            version=getattr(site, "version", None),
+            commit=str(commit) if commit else None,
+            date=date,
+            stylesheets=sheets,
+        )
+        for lang, info in languages.items()
+        if info.get("pages")
+    ]
+
+
+async def run(ctx: StageContext) -> StageResult:
+    opts = _options(ctx)
+    inputs = _inputs(ctx, opts)
+    result = StageResult(counts={"books": 0, "pages": 0, "chapters": 0, "chapters_rendered": 0})
+    if not inputs:
+        result.status = "skipped"
+        result.message = "no rendered pages to print"
+        return result
+    plans = []
+    for inp in inputs:
+        plan, missing = await asyncio.to_thread(builder.plan_book, inp, opts)
+        plans.append((inp, plan))
+        result.findings += [
+            Finding(file=f, rule="pdf-missing-page", severity="warning", language=inp.lang,
+                    message="listed by render_html but not found; left out of the PDF")
+            for f in missing
+        ]
+    total = sum(len(p.units) for _, p in plans) or 1
+    done = 0
+
+    def tick() -> None:
+        nonlocal done
+        done += 1
+        ctx.progress(min(95.0, 95.0 * done / total), f"{done}/{total} chapters")
+
+    workers = opts.workers or os.cpu_count() or 1
+    books: dict[str, builder.BookResult | BaseException] = {}
+    error_code: str | None = None
+    try:
+        async with asyncio.timeout(opts.timeout), child_pool(min(workers, total)) as pool:
+            outcomes = await asyncio.gather(
+                *(builder.BookBuilder(i, p, pool, opts, tick).build() for i, p in plans),
+                return_exceptions=True,
+            )
+            for (inp, _), outcome in zip(plans, outcomes, strict=True):
+                if isinstance(outcome, asyncio.CancelledError):
+                    raise outcome
+                books[inp.lang] = outcome
+    except TimeoutError:
+        error_code = "pdf_timeout"
+        for inp, _ in plans:
+            books.setdefault(inp.lang, TimeoutError(f"PDF not done after {opts.timeout:g} s"))
+    except Exception as exc:  # the pool itself broke: every unfinished book failed
+        error_code = "pdf_failed"
+        for inp, _ in plans:
+            books.setdefault(inp.lang, exc)
+    return _result(ctx, opts, result, books, error_code)
+
+
+def _result(
+    ctx: StageContext,
+    opts: Options,
+    result: StageResult,
+    books: dict[str, builder.BookResult | BaseException],
+    error_code: str | None,
+) -> StageResult:
+    languages: dict[str, Any] = {}
+    failures: list[str] = []
+    for lang, book in books.items():
+        if isinstance(book, BaseException):
+            code = error_code or "pdf_failed"
+            error_code = code
+            failures.append(lang)
+            result.findings.append(
+                Finding(file=f"pdf/{lang}.pdf", rule=code, language=lang,
+                        severity="error" if opts.required else "warning",
+                        message=f"PDF for {lang} not built: {type(book).__name__}: {book}")
+            )
+            continue
+        rel = os.path.relpath(book.pdf, ctx.workspace)
+        result.artifacts[f"pdf.{lang}"] = rel
+        languages[lang] = {
+            "pdf": rel, "pages": book.pages, "chapters": book.chapters,
+            "rendered": book.rendered, "cached": book.cached_book,
+        }
+        result.counts["books"] += 1
+        result.counts["pages"] += book.pages
+        result.counts["chapters"] += book.chapters
+        result.counts["chapters_rendered"] += book.rendered
+        if book.unresolved_links:
+            result.findings.append(
+                Finding(file=f"pdf/{lang}.pdf", rule="pdf-unresolved-link", language=lang,
+                        severity="info",
+                        message=f"{book.unresolved_links} link(s) point at anchors not in the book")
+            )
+    result.outputs = {"languages": languages}
+    if failures:
+        result.status = "failed" if opts.required else "degraded"
+        result.error_code = error_code
+        result.message = f"PDF failed for {', '.join(sorted(failures))} ({error_code})"
+    ctx.progress(100.0, None)
+    return result
