@@ -39,6 +39,11 @@ def page_texts(pdf: Path) -> list[str]:
     ]
 
 
+def image_x_ppi(pdf: Path) -> int:
+    listing = subprocess.run(["pdfimages", "-list", str(pdf)], capture_output=True, text=True, check=True).stdout
+    return int(listing.splitlines()[2].split()[12])
+
+
 def toc_numbers(texts: list[str]) -> dict[str, int]:
     """``Title ....... 7`` lines of the contents page(s)."""
     numbers = {}
@@ -155,10 +160,7 @@ async def test_code_is_wrapped_and_images_are_scaled(tmp_path: Path) -> None:
     pdf = ws / "out" / "pdf" / "en.pdf"
     text = "".join(page_texts(pdf)).replace("\n", "").replace(" ", "")
     assert all(f"value_{i}={i};" in text for i in range(120))
-    listing = subprocess.run(["pdfimages", "-list", str(pdf)], capture_output=True, text=True, check=True).stdout
-    row = listing.splitlines()[2].split()
-    x_ppi = int(row[12])
-    assert x_ppi > 300  # 3000 px squeezed into the text width (~6.6 in), not 31 in at 96 dpi
+    assert image_x_ppi(pdf) > 300  # 3000 px squeezed into the text width (~6.6 in), not 31 in at 96 dpi
 
 
 async def test_only_changed_chapters_render_again_and_numbers_follow(site: tuple[Path, dict[str, Any]]) -> None:
