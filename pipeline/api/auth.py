@@ -1,0 +1,119 @@
+"""Bearer tokens with scopes, per-job read tokens, and token-bucket rate limits.
+
+Scopes: ``read`` sees, ``submit`` submits (and reads), ``admin`` does everything (approve,
+replay, raise priority, submit local paths). With ``[server] auth = "none"`` every caller is an
+anonymous admin: meant for ``make run`` on loopback, and the dashboard says so in a banner.
+"""
+
+from __future__ import annotations
+
+import hmac
+import os
+import time
+from dataclasses import dataclass, field
+
+from aiohttp import web
+
+from pipeline import config as config_mod
+from pipeline import errors
+
+IMPLIED = {"admin": {"admin", "submit", "read"}, "submit": {"submit", "read"}, "read": {"read"}}
+
+
+@dataclass(frozen=True)
+class Principal:
+    name: str
+    scopes: frozenset[str]
+    job_id: str | None = None
+    """Set for a per-job read token: it may read this job only."""
+
+    def allows(self, scope: str, job_id: str | None = None) -> bool:
+        if self.job_id is not None:
+            return scope == "read" and job_id == self.job_id
+        return scope in self.scopes
+
+
+ANONYMOUS_ADMIN = Principal("anonymous", frozenset(IMPLIED["admin"]))
+
+
+def parse_tokens_env(value: str) -> list[tuple[str, str, frozenset[str]]]:
+    """``name:token:scope+scope,name2:token2:read`` -> [(name, token, scopes)]."""
+    out = []
+    for item in filter(None, (p.strip() for p in value.split(","))):
+        parts = item.split(":")
+        if len(parts) != 3:
+            raise ValueError(f"PRESSROOM_TOKENS entry {item.split(':')[0]!r}: expected name:token:scopes")
+        name, token, scopes = parts
+        expanded: set[str] = set()
+        for s in scopes.split("+"):
+            if s not in IMPLIED:
+                raise ValueError(f"PRESSROOM_TOKENS entry {name!r}: unknown scope {s!r}")
+            expanded |= IMPLIED[s]
+        out.append((name, token, frozenset(expanded)))
+    return out
+
+
+@dataclass
+class Bucket:
+    rate: float
+    capacity: float
+    tokens: float
+    stamp: float = field(default_factory=time.monotonic)
+
+    def take(self) -> float:
+        """0 when allowed, else the seconds until a token is available."""
+        now = time.monotonic()
+        self.tokens = min(self.capacity, self.tokens + (now - self.stamp) * self.rate)
+        self.stamp = now
+        if self.tokens >= 1:
+            self.tokens -= 1
+            return 0.0
+        return (1 - self.tokens) / self.rate
+
+
+class Auth:
+    def __init__(self, cfg: config_mod.ServerConfig, env: dict[str, str] | None = None) -> None:
+        env = dict(os.environ) if env is None else env
+        self.open = cfg.auth == "none"
+        self.tokens: list[tuple[str, Principal]] = []
+        for t in cfg.tokens:
+            value = env.get(t.token_env)
+            if value:
+                scopes: set[str] = set()
+                for s in t.scopes:
+                    scopes |= IMPLIED[s]
+                self.tokens.append((value, Principal(t.name, frozenset(scopes))))
+        if env.get(cfg.tokens_env):
+            for name, token, scopes in parse_tokens_env(env[cfg.tokens_env]):
+                self.tokens.append((token, Principal(name, scopes)))
+        self.per_token_rate = cfg.rate_limit_per_token
+        self.overall = Bucket(cfg.rate_limit_overall, cfg.rate_limit_overall * 2, cfg.rate_limit_overall * 2)
+        self.buckets: dict[str, Bucket] = {}
+
+    def lookup(self, token: str) -> Principal | None:
+        for value, principal in self.tokens:
+            if hmac.compare_digest(value.encode(), token.encode()):
+                return principal
+        return None
+
+    def rate_check(self, key: str) -> None:
+        wait = self.overall.take()
+        if wait:
+            raise errors.RateLimited(wait)
+        bucket = self.buckets.get(key)
+        if bucket is None:
+            rate = self.per_token_rate
+            bucket = self.buckets[key] = Bucket(rate, rate * 2, rate * 2)
+        wait = bucket.take()
+        if wait:
+            raise errors.RateLimited(wait)
+
+
+def bearer(request: web.Request) -> str | None:
+    header = request.headers.get("Authorization", "")
+    if header.lower().startswith("bearer "):
+        return header[7:].strip() or None
+    return request.query.get("token") or request.cookies.get("pressroom_token") or None
+
+
+principal_key: web.RequestKey[Principal] = web.RequestKey("principal")

@@ -1,0 +1,269 @@
+"""Build routes: submit, status, events (SSE), log, list, cancel, retry, artifacts."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from pathlib import Path
+from typing import Any
+
+from aiohttp import web
+
+from pipeline import errors, sources, status
+from pipeline.api import auth as auth_mod
+from pipeline.api.keys import auth_key, config_key, store_key, submitter_key, worker_key
+from pipeline.store import Job
+from pipeline.workspace import Workspace
+
+routes = web.RouteTableDef()
+ARCHIVE_TYPES = {"application/gzip", "application/x-gzip", "application/x-tar", "application/zip",
+                 "application/x-zip-compressed", "application/octet-stream", "application/x-gtar"}
+
+
+async def principal(request: web.Request) -> auth_mod.Principal:
+    """Who is calling, with rate limiting per token. Raises 401 for a missing or unknown token."""
+    auth = request.app[auth_key]
+    token = auth_mod.bearer(request)
+    if auth.open:
+        auth.rate_check(token or request.remote or "anonymous")
+        return auth_mod.ANONYMOUS_ADMIN
+    if not token:
+        raise errors.Unauthorized("a bearer token is required (Authorization: Bearer <token>)")
+    found = auth.lookup(token)
+    if found is None:
+        job_id = request.match_info.get("job_id")
+        if job_id:
+            job = await request.app[store_key].get(job_id)
+            if job.read_token and job.read_token == token:
+                found = auth_mod.Principal(f"job:{job_id}", frozenset({"read"}), job_id=job_id)
+    if found is None:
+        raise errors.Unauthorized("the bearer token is not valid")
+    auth.rate_check(found.name)
+    return found
+
+
+async def require(request: web.Request, scope: str, job_id: str | None = None) -> auth_mod.Principal:
+    who = await principal(request)
+    if not who.allows(scope, job_id):
+        raise errors.Forbidden(f"this action needs the {scope!r} scope")
+    return who
+
+
+async def load_job(request: web.Request, scope: str = "read") -> Job:
+    job_id = request.match_info["job_id"]
+    await require(request, scope, job_id)
+    return await request.app[store_key].get(job_id)
+
+
+async def read_body(request: web.Request, limit: int) -> bytes:
+    """Read at most ``limit`` bytes; a larger body is refused before it is all in memory."""
+    length = request.content_length
+    if length is not None and length > limit:
+        raise errors.PayloadTooLarge(f"the upload is {length // 2**20} MB; the limit is {limit // 2**20} MB")
+    chunks = []
+    size = 0
+    async for chunk in request.content.iter_chunked(1 << 16):
+        size += len(chunk)
+        if size > limit:
+            raise errors.PayloadTooLarge(f"the upload is over the limit of {limit // 2**20} MB")
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def _submit_options(request: web.Request, who: auth_mod.Principal, body_hash: str, extra: dict[str, Any]) -> sources.SubmitOptions:
+    cfg = request.app[config_key]
+    priority = extra.get("priority", request.query.get("priority"))
+    if priority is not None:
+        try:
+            priority = int(priority)
+        except (TypeError, ValueError):
+            raise errors.BadRequest("priority must be an integer") from None
+        if not who.allows("admin") and priority > cfg.workers.priorities.get("build", 50):
+            raise errors.Forbidden("raising a build's priority needs the 'admin' scope")
+    branch = extra.get("branch") or request.query.get("branch")
+    trigger = {"kind": "api", "token": who.name}
+    if isinstance(extra.get("trigger"), dict):
+        trigger.update({k: v for k, v in extra["trigger"].items() if isinstance(v, (str, int, float, bool))})
+    if branch:
+        trigger.setdefault("branch", branch)
+    return sources.SubmitOptions(
+        idempotency_key=request.headers.get("Idempotency-Key") or None, request_hash=body_hash,
+        trigger=trigger, supersede_key=branch, priority=priority, target=extra.get("target"),
+        dedupe=not bool(extra.get("force") or request.query.get("force")),
+    )
+
+
+@routes.post("/api/builds")
+async def submit(request: web.Request) -> web.Response:
+    who = await require(request, "submit")
+    cfg = request.app[config_key]
+    submitter = request.app[submitter_key]
+    limit = int(cfg.server.max_upload_mb * 2**20)
+    ctype = request.content_type
+    body = await read_body(request, limit)
+    body_hash = sources.request_hash(body)
+    if ctype == "application/json":
+        try:
+            doc = json.loads(body or b"null")
+        except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+            raise errors.InvalidJson(f"the body is not valid JSON: {exc}") from None
+        if not isinstance(doc, dict) or not isinstance(doc.get("source"), dict):
+            raise errors.InvalidSource('expected {"source": {"git": url, "ref": sha}} or {"source": {"path": dir}}')
+        opts = _submit_options(request, who, body_hash, doc)
+        src = doc["source"]
+        if isinstance(src.get("git"), str):
+            ref = src.get("ref")
+            if ref is not None and not isinstance(ref, str):
+                raise errors.InvalidSource("source.ref must be a string")
+            result = await submitter.submit_git(src["git"], ref, opts)
+        elif isinstance(src.get("path"), str):
+            if not (cfg.server.allow_path_sources and who.allows("admin")):
+                raise errors.Forbidden("path sources need the 'admin' scope and [server] allow_path_sources")
+            result = await submitter.submit_path(Path(src["path"]), opts)
+        else:
+            raise errors.InvalidSource('source must have "git" (with optional "ref") or "path"')
+    elif ctype in ARCHIVE_TYPES or ctype == "multipart/form-data" or not ctype:
+        if ctype == "multipart/form-data":
+            body = _first_file(body, request.headers.get("Content-Type", ""))
+        if not body:
+            raise errors.InvalidArchive("the request has no archive in its body")
+        opts = _submit_options(request, who, body_hash, dict(request.query))
+        result = await submitter.submit_archive(body, opts)
+    else:
+        raise errors.InvalidSource(f"unsupported Content-Type {ctype!r}: send a tar.gz/zip archive or JSON")
+    job = result.job
+    worker = request.app[worker_key]
+    if worker is not None and result.superseded:
+        for old in result.superseded:
+            worker.request_cancel(old)
+    payload = {"job_id": job.id, "status": job.status, "status_url": f"/api/builds/{job.id}/status",
+               "events_url": f"/api/builds/{job.id}/events", "log_url": f"/api/builds/{job.id}/log",
+               "read_token": job.read_token, "duplicate": not result.created, "superseded": result.superseded}
+    return web.json_response(payload, status=202, headers={"Location": payload["status_url"]})
+
+
+def _first_file(body: bytes, content_type: str) -> bytes:
+    """The first file part of a multipart/form-data body (``curl -F archive=@docs.tar.gz``)."""
+    from email.parser import BytesParser
+    from email.policy import HTTP
+
+    msg = BytesParser(policy=HTTP).parsebytes(b"Content-Type: " + content_type.encode() + b"\r\n\r\n" + body)
+    for part in msg.iter_parts():
+        if part.get_filename() or part.get_param("name", header="content-disposition"):
+            data = part.get_payload(decode=True)
+            if isinstance(data, bytes):
+                return data
+    return b""
+
+
+@routes.get("/api/builds/{job_id}/status")
+async def get_status(request: web.Request) -> web.Response:
+    job = await load_job(request)
+    view = await status.full_view(request.app[store_key], job, workers=request.app[config_key].workers.count)
+    resp = web.json_response(view)
+    ra = status.retry_after(job)
+    if ra is not None:
+        resp.headers["Retry-After"] = str(ra)
+    return resp
+
+
+@routes.get("/api/translations/{job_id}/status")
+async def translation_status(request: web.Request) -> web.Response:
+    job = await load_job(request)
+    if job.kind != "translate":
+        raise errors.JobNotFound(f"{job.id} is not a translation job")
+    return web.json_response(await status.full_view(request.app[store_key], job))
+
+
+@routes.get("/api/builds")
+async def list_builds(request: web.Request) -> web.Response:
+    await require(request, "read")
+    q = request.query
+    try:
+        limit = max(1, min(200, int(q.get("limit", "50"))))
+    except ValueError:
+        raise errors.BadRequest("limit must be an integer") from None
+    dead = {"true": True, "false": False}.get(q.get("dead", "").lower()) if "dead" in q else None
+    kind = q.get("kind", "build" if "status" not in q and "dead" not in q else None)
+    try:
+        jobs, nxt = await request.app[store_key].list_jobs(
+            status=q.get("status"), kind=kind if kind != "all" else None, branch=q.get("branch"),
+            trigger=q.get("trigger"), dead=dead, limit=limit, cursor=q.get("cursor"))
+    except ValueError:
+        raise errors.BadRequest("the cursor is not valid") from None
+    return web.json_response({"jobs": [status.job_view(j) for j in jobs], "next": nxt})
+
+
+@routes.post("/api/builds/{job_id}/cancel")
+async def cancel(request: web.Request) -> web.Response:
+    job_id = request.match_info["job_id"]
+    await require(request, "submit")
+    job = await request.app[store_key].cancel(job_id)
+    worker = request.app[worker_key]
+    if worker is not None:
+        worker.request_cancel(job_id)
+    return web.json_response(status.job_view(job), status=202)
+
+
+@routes.post("/api/builds/{job_id}/retry")
+async def retry(request: web.Request) -> web.Response:
+    await require(request, "submit")
+    job = await request.app[store_key].retry(request.match_info["job_id"])
+    return web.json_response(status.job_view(job), status=202)
+
+
+@routes.get("/api/builds/{job_id}/log")
+async def log(request: web.Request) -> web.StreamResponse:
+    job = await load_job(request)
+    path = Workspace.for_job(request.app[config_key].data_path, job.id).log
+    text = path.read_text("utf-8", "replace") if path.exists() else ""
+    return web.Response(text=text, content_type="text/plain", charset="utf-8")
+
+
+@routes.get("/api/builds/{job_id}/artifacts/{path:.+}")
+async def artifact(request: web.Request) -> web.StreamResponse:
+    job = await load_job(request)
+    root = Workspace.for_job(request.app[config_key].data_path, job.id).root.resolve()
+    target = (root / request.match_info["path"]).resolve()
+    if root not in target.parents or not target.is_file():
+        raise errors.NotFound("no such artifact")
+    return web.FileResponse(target)
+
+
+@routes.get("/api/builds/{job_id}/events")
+async def events(request: web.Request) -> web.StreamResponse:
+    """SSE: one event per transition and progress step; ends after the terminal status."""
+    job = await load_job(request)
+    store = request.app[store_key]
+    resp = web.StreamResponse(headers={"Content-Type": "text/event-stream", "Cache-Control": "no-cache",
+                                       "X-Accel-Buffering": "no"})
+    await resp.prepare(request)
+    try:
+        last = int(request.headers.get("Last-Event-ID") or request.query.get("after") or 0)
+    except ValueError:
+        last = 0
+    wait = 1.0 if store.dialect == "postgresql" else 15.0
+    await resp.write(b"retry: 2000\n\n")
+    finished = job.finished and last > 0
+    while not finished:
+        batch = await store.events_after(job.id, last)
+        for ev in batch:
+            last = ev["id"]
+            await resp.write(sse_frame(ev))
+            if ev["type"] == "status" and ev["status"] in ("COMPLETED", "FAILED", "CANCELLED"):
+                current = await store.get(job.id)
+                finished = current.finished
+        if finished:
+            break
+        if not batch and not await store.wait_changed(wait):
+            await resp.write(b": keep-alive\n\n")
+    final = await store.get(job.id)
+    await resp.write(b"event: end\ndata: " + json.dumps(status.job_view(final, await store.stages(job.id))).encode() + b"\n\n")
+    await asyncio.sleep(0)
+    return resp
+
+
+def sse_frame(ev: dict[str, Any]) -> bytes:
+    data = {"job_id": ev["job_id"], "type": ev["type"], "status": ev.get("status"), "stage": ev.get("stage"),
+            "progress": ev.get("progress"), "at": status.iso(ev.get("created_at")), **(ev.get("data") or {})}
+    return f"id: {ev['id']}\nevent: {ev['type']}\ndata: {json.dumps(data)}\n\n".encode()

@@ -1,0 +1,120 @@
+"""The daemon: ``create_app`` wires the parts; each long-lived part is a cleanup context.
+
+Order matters and is the dependency order: store, process pool, worker, schedules. Cleanup runs
+in reverse, and only for the parts that started (aiohttp's ``cleanup_ctx``).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import concurrent.futures
+import contextlib
+import logging
+import multiprocessing
+from collections.abc import AsyncIterator, Callable
+from typing import Any
+
+from aiohttp import web
+
+from pipeline import config as config_mod
+from pipeline import handlers, maintenance
+from pipeline.api import auth, builds, system
+from pipeline.api.keys import auth_key, config_key, metrics_key, services_key, store_key, submitter_key, worker_key
+from pipeline.api.middleware import error_middleware
+from pipeline.metrics import Metrics
+from pipeline.sources import Submitter
+from pipeline.store import Store
+from pipeline.worker import Handler, Worker
+
+logger = logging.getLogger(__name__)
+
+Extension = Callable[[web.Application], None]
+EXTENSIONS: list[str] = [
+    "pipeline.notify.wiring",
+    "pipeline.reviews",
+    "pipeline.intake.wiring",
+    "pipeline.dashboard.wiring",
+]
+"""Optional parts that plug into the app when their package is present (``setup(app)``)."""
+
+
+def create_app(cfg: config_mod.Config, *, store: Store | None = None, run_worker: bool = True,
+               worker_handlers: dict[str, Handler] | None = None) -> web.Application:
+    """Build the application; no I/O happens until it starts."""
+    app = web.Application(middlewares=[error_middleware], client_max_size=int(cfg.server.max_upload_mb * 2**20) + 1024)
+    app[config_key] = cfg
+    app[auth_key] = auth.Auth(cfg.server)
+    app[metrics_key] = Metrics()
+    app[worker_key] = None
+    app[services_key] = {"handlers": dict(worker_handlers or handlers.default_handlers()), "outbox": []}
+    app.add_routes(builds.routes)
+    app.add_routes(system.routes)
+    app.cleanup_ctx.append(_store_ctx(store))
+    for name in EXTENSIONS:
+        _extend(app, name)
+    app.cleanup_ctx.append(_pool_ctx)
+    if run_worker:
+        app.cleanup_ctx.append(_worker_ctx)
+        app.cleanup_ctx.append(_schedules_ctx)
+    return app
+
+
+def _extend(app: web.Application, module: str) -> None:
+    import importlib
+
+    try:
+        mod = importlib.import_module(module)
+    except ModuleNotFoundError as exc:
+        if exc.name and module.startswith(exc.name):
+            return
+        raise
+    mod.setup(app)
+
+
+def _store_ctx(given: Store | None) -> Callable[[web.Application], Any]:
+    async def ctx(app: web.Application) -> AsyncIterator[None]:
+        cfg = app[config_key]
+        store = given or await Store.open(cfg.store_url)
+        outboxes = app[services_key]["outbox"]
+        if outboxes:
+            store.outbox = lambda t: [spec for fn in outboxes for spec in fn(t)]
+        app[store_key] = store
+        app[submitter_key] = Submitter(store=store, config=cfg)
+        yield
+        if given is None:
+            await store.close()
+
+    return ctx
+
+
+async def _pool_ctx(app: web.Application) -> AsyncIterator[None]:
+    n = app[config_key].workers.processes
+    pool = None
+    if n > 0:
+        pool = concurrent.futures.ProcessPoolExecutor(max_workers=n, mp_context=multiprocessing.get_context("spawn"))
+    app[services_key]["executor"] = pool
+    yield
+    if pool is not None:
+        pool.shutdown(wait=False, cancel_futures=True)
+
+
+async def _worker_ctx(app: web.Application) -> AsyncIterator[None]:
+    cfg = app[config_key]
+    worker = Worker(store=app[store_key], config=cfg, handlers=app[services_key]["handlers"],
+                    executor=app[services_key].get("executor"))
+    app[worker_key] = worker
+    task = asyncio.create_task(worker.run(), name="worker")
+    yield
+    worker.stop()
+    with contextlib.suppress(asyncio.CancelledError):
+        await task
+
+
+async def _schedules_ctx(app: web.Application) -> AsyncIterator[None]:
+    cfg = app[config_key]
+    task = asyncio.create_task(maintenance.schedule_loop(app[store_key], cfg.retention.interval_hours,
+                                                         cfg.workers.priorities.get("maintenance", 5)))
+    yield
+    task.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await task

@@ -1,0 +1,130 @@
+"""What the client-side CLI commands do, as plain coroutines returning an exit code."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from rich.console import Console
+from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from pipeline.client import Client
+
+STATUS_STYLE = {"PENDING": "yellow", "PROCESSING": "cyan", "COMPLETED": "green", "FAILED": "red", "CANCELLED": "magenta"}
+
+
+def _code(status: str) -> int:
+    return 0 if status == "COMPLETED" else 1
+
+
+async def submit(server: str, token: str | None, source: Path, wait: bool, branch: str | None,
+                 idempotency_key: str | None, console: Console) -> int:
+    async with Client(server, token) as c:
+        resp = await c.submit_path(source, branch=branch, idempotency_key=idempotency_key)
+        console.print(resp["job_id"], highlight=False)
+        if resp.get("duplicate"):
+            console.print("[dim](same content as an existing job: returning that job)[/dim]")
+        if not wait:
+            return 0
+        return await _follow(c, resp["job_id"], console)
+
+
+async def status(server: str, token: str | None, job_id: str, follow: bool, as_json: bool, console: Console) -> int:
+    async with Client(server, token) as c:
+        if follow:
+            return await _follow(c, job_id, console, as_json=as_json)
+        st = await c.status(job_id)
+        if as_json:
+            console.print_json(json.dumps(st))
+        else:
+            print_status(st, console)
+        return 0 if st["status"] in ("COMPLETED", "PENDING", "PROCESSING") else 1
+
+
+async def _follow(c: Client, job_id: str, console: Console, as_json: bool = False) -> int:
+    """Live bars per stage from the SSE stream; plain lines when not on a terminal."""
+    progress = Progress(TextColumn("{task.description:<14}"), BarColumn(), TextColumn("{task.percentage:>5.1f}%"),
+                        TextColumn("{task.fields[state]}"), TimeElapsedColumn(), console=console,
+                        disable=not console.is_terminal)
+    tasks: dict[str, Any] = {}
+    final: dict[str, Any] = {}
+    with progress:
+        async for event, data in c.events(job_id):
+            if event == "end":
+                final = data
+                break
+            stage = data.get("stage")
+            if not console.is_terminal and not as_json and event in ("status", "stage"):
+                console.print(f"{data.get('at')} {event:<7} {stage or '':<12} {data.get('status') or data.get('status', '')}"
+                              f"{' ' + str(data.get('error_code')) if data.get('error_code') else ''}", highlight=False)
+            if stage:
+                if stage not in tasks:
+                    tasks[stage] = progress.add_task(stage, total=100, state="running")
+                if event == "progress" and data.get("stage_progress") is not None:
+                    progress.update(tasks[stage], completed=data["stage_progress"])
+                if event == "stage" and data.get("status") not in (None, "running"):
+                    progress.update(tasks[stage], completed=100, state=data["status"])
+    if not final:
+        final = await c.status(job_id)
+    if as_json:
+        console.print_json(json.dumps(final))
+    else:
+        print_status(final, console)
+    return _code(final["status"])
+
+
+def print_status(st: dict[str, Any], console: Console) -> None:
+    style = STATUS_STYLE.get(st["status"], "white")
+    console.print(f"[bold]{st['job_id']}[/bold] {st['kind']} [{style}]{st['status']}[/{style}]"
+                  f"  stage={st.get('stage') or '-'} progress={st.get('progress')}%", highlight=False)
+    if st.get("queue_position"):
+        console.print(f"queue position {st['queue_position']}, eta {st.get('eta_seconds') or '?'} s")
+    if st.get("stages"):
+        table = Table("stage", "status", "seconds", "counts", box=None)
+        for s in st["stages"]:
+            table.add_row(s["name"], s["status"], str(s.get("duration_seconds") or ""),
+                          ", ".join(f"{k}={v}" for k, v in (s.get("counts") or {}).items()))
+        console.print(table)
+        for s in st["stages"]:
+            for f in (s.get("findings") or [])[:10]:
+                console.print(f"  {f.get('severity')} {f.get('file')}:{f.get('line') or '-'} {f.get('rule')} {f.get('message')}",
+                              highlight=False, markup=False)
+            if s.get("findings_total", 0) > 10:
+                console.print(f"  ... {s['findings_total'] - 10} more in {s['name']}")
+    if st.get("live_url"):
+        console.print(f"Live at {st['live_url']}")
+    if st.get("error"):
+        e = st["error"]
+        console.print(f"[red]{e['code']}[/red]: {e.get('message')} (runbook: {e.get('runbook')})", highlight=False)
+
+
+async def list_jobs(server: str, token: str | None, status_filter: str | None, kind: str | None, limit: int,
+                    console: Console) -> int:
+    async with Client(server, token) as c:
+        params: dict[str, str] = {"limit": str(limit)}
+        if status_filter:
+            params["status"] = status_filter
+        if kind:
+            params["kind"] = kind
+        body = await c.request("GET", "/api/builds", params=params)
+    table = Table("job", "kind", "status", "stage", "progress", "created", box=None)
+    for j in body["jobs"]:
+        table.add_row(j["job_id"], j["kind"], j["status"], j.get("stage") or "", f"{j['progress']}%", j["created_at"])
+    console.print(table)
+    return 0
+
+
+async def post(server: str, token: str | None, path: str, console: Console) -> int:
+    async with Client(server, token) as c:
+        body = await c.request("POST", path)
+    console.print(f"{body.get('job_id', '')} {body.get('status', '')}".strip())
+    return 0
+
+
+async def healthcheck(server: str, token: str | None, console: Console) -> bool:
+    async with Client(server, token, timeout=5) as c:
+        body = await c.request("GET", "/healthz")
+    console.print(json.dumps(body))
+    return bool(body.get("status") == "ok")

@@ -1,0 +1,194 @@
+"""Errors with stable codes. A code is part of the API: never rename one.
+
+``PressroomError`` subclasses carry ``code`` and ``http_status``; their docstring is the default
+message. Every code (these and the stage error codes in :data:`STAGE_CODES`) has a runbook
+section in ``docs/errors.md`` at ``#<code>``; a test checks that none is missing.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+RUNBOOK_BASE = "docs/errors.md#"
+
+
+class PressroomError(Exception):
+    """Something went wrong."""
+
+    code = "internal_error"
+    http_status = 500
+
+    def __init__(self, message: str | None = None, **details: Any) -> None:
+        super().__init__(message or (self.__doc__ or self.code).strip().splitlines()[0])
+        self.details = details
+
+    @property
+    def message(self) -> str:
+        return str(self)
+
+    def to_json(self) -> dict[str, Any]:
+        body: dict[str, Any] = {"code": self.code, "message": self.message, "runbook": runbook(self.code)}
+        if self.details:
+            body["details"] = self.details
+        return {"error": body}
+
+
+def runbook(code: str) -> str:
+    return RUNBOOK_BASE + code
+
+
+class BadRequest(PressroomError):
+    """The request is malformed."""
+
+    code = "bad_request"
+    http_status = 400
+
+
+class InvalidJson(BadRequest):
+    """The request body is not valid JSON."""
+
+    code = "invalid_json"
+
+
+class InvalidSource(BadRequest):
+    """The submitted source is not an archive or a source reference pressroom understands."""
+
+    code = "invalid_source"
+
+
+class InvalidArchive(BadRequest):
+    """The archive is corrupt, empty or not a tar.gz/zip file."""
+
+    code = "invalid_archive"
+
+
+class UnsafeArchive(BadRequest):
+    """The archive has a member that would land outside the job workspace."""
+
+    code = "unsafe_archive"
+
+
+class PayloadTooLarge(PressroomError):
+    """The upload is larger than [server] max_upload_mb."""
+
+    code = "payload_too_large"
+    http_status = 413
+
+
+class Unauthorized(PressroomError):
+    """A valid bearer token is required."""
+
+    code = "unauthorized"
+    http_status = 401
+
+
+class InvalidSignature(Unauthorized):
+    """The webhook signature is missing or wrong."""
+
+    code = "invalid_signature"
+
+
+class Forbidden(PressroomError):
+    """The token lacks the scope this action needs."""
+
+    code = "forbidden"
+    http_status = 403
+
+
+class CsrfFailed(Forbidden):
+    """The form's CSRF token is missing or wrong."""
+
+    code = "csrf_failed"
+
+
+class NotFound(PressroomError):
+    """No such resource."""
+
+    code = "not_found"
+    http_status = 404
+
+
+class JobNotFound(NotFound):
+    """No job has this ID."""
+
+    code = "job_not_found"
+
+
+class TargetNotFound(NotFound):
+    """No deploy target has this name."""
+
+    code = "target_not_found"
+
+
+class Conflict(PressroomError):
+    """The request conflicts with the job's state."""
+
+    code = "conflict"
+    http_status = 409
+
+
+class IdempotencyConflict(Conflict):
+    """The Idempotency-Key was used before with a different request body."""
+
+    code = "idempotency_conflict"
+
+
+class InvalidTransition(Conflict):
+    """The job is not in a state that allows this action."""
+
+    code = "invalid_transition"
+
+
+class NotAwaitingReview(Conflict):
+    """The job is not waiting for review."""
+
+    code = "not_awaiting_review"
+
+
+class RateLimited(PressroomError):
+    """Too many requests; retry after the number of seconds in Retry-After."""
+
+    code = "rate_limited"
+    http_status = 429
+
+    def __init__(self, retry_after: float) -> None:
+        super().__init__(f"rate limit exceeded; retry in {retry_after:.1f} s")
+        self.retry_after = retry_after
+
+
+STAGE_CODES: dict[str, str] = {
+    "stage_failed": "A stage failed.",
+    "stage_not_found": "The pipeline names a stage that is not installed.",
+    "stage_timeout": "A stage ran longer than its timeout.",
+    "stage_crashed": "A stage raised an unexpected error.",
+    "job_timeout": "The job ran longer than [workers] job_timeout.",
+    "lease_expired": "The worker running the job stopped renewing its lease (it died or hung).",
+    "lease_lost": "Another worker took over the job; this worker's result was discarded.",
+    "cancelled": "The job was cancelled by a user.",
+    "superseded": "A newer build of the same branch or folder replaced this one.",
+    "source_missing": "The job's source snapshot is missing.",
+    "source_fetch_failed": "git could not fetch the repository or commit.",
+    "lint_failed": "Lint found problems at or above [stages.lint] fail_on.",
+    "render_failed": "The HTML render failed.",
+    "pdf_failed": "The PDF render failed.",
+    "pdf_timeout": "The PDF render ran past its timeout.",
+    "broken_links": "The link check found broken internal links or anchors.",
+    "deploy_not_writable": "The deploy target directory is not writable.",
+    "deploy_check_failed": "The release failed its completeness check before the swap.",
+    "deploy_push_rejected": "The git remote rejected the push.",
+    "deploy_command_failed": "The deploy command exited non-zero.",
+    "deploy_timeout": "The deploy ran past its timeout.",
+    "disk_full": "The disk filled up while writing.",
+    "delivery_failed": "A notification could not be delivered after all attempts.",
+}
+"""Job error codes (stored on FAILED jobs and stage results) with their one-line meaning."""
+
+
+def all_codes() -> dict[str, str]:
+    codes = dict(STAGE_CODES)
+    stack: list[type[PressroomError]] = [PressroomError]
+    while stack:
+        cls = stack.pop()
+        codes.setdefault(cls.code, (cls.__doc__ or "").strip().splitlines()[0])
+        stack.extend(cls.__subclasses__())
+    return codes

@@ -1,0 +1,69 @@
+"""Retention: prune old job workspaces and logs on a schedule. Job rows and events stay."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import shutil
+import time
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from pipeline.outcome import Outcome
+from pipeline.store import Job, JobSpec, Store
+from pipeline.workspace import Workspace
+
+if TYPE_CHECKING:
+    from pipeline.worker import Running, Worker
+
+logger = logging.getLogger(__name__)
+
+
+async def handle(job: Job, running: Running, worker: Worker) -> Outcome:
+    cfg = worker.config
+    cutoff = time.time() - cfg.retention.workspaces_days * 86400
+    pruned = await prune(worker.store, cfg.data_path, cutoff)
+    return Outcome.completed({"pruned": len(pruned)})
+
+
+async def prune(store: Store, data_dir: Path, finished_before: float) -> list[str]:
+    done: list[str] = []
+    while True:
+        jobs = await store.prunable(finished_before, limit=200)
+        if not jobs:
+            return done
+        for job in jobs:
+            root = Workspace.for_job(data_dir, job.id).root
+            await asyncio.to_thread(shutil.rmtree, root, True)
+        await store.mark_pruned([j.id for j in jobs])
+        done.extend(j.id for j in jobs)
+        logger.info("pruned %d job workspace(s)", len(jobs), extra={"action": "prune"})
+
+
+async def schedule_loop(store: Store, interval_hours: float, priority: int) -> None:
+    """Submit one maintenance job per interval; the store makes it once across all daemons."""
+    interval = interval_hours * 3600
+    while True:
+        fire = (time.time() // interval) * interval
+        await store.fire_schedule("retention", fire, JobSpec(kind="maintenance", priority=priority,
+                                                             trigger={"kind": "schedule", "schedule": "retention"}))
+        await asyncio.sleep(max(1.0, fire + interval - time.time()))
+
+
+def disk_usage(path: Path) -> int:
+    """Bytes used under ``path`` (for /metrics); counts hard-linked files once."""
+    total = 0
+    seen: set[tuple[int, int]] = set()
+    for dirpath, _dirs, files in os.walk(path):
+        for name in files:
+            try:
+                st = os.lstat(os.path.join(dirpath, name))
+            except OSError:
+                continue
+            key = (st.st_dev, st.st_ino)
+            if key in seen:
+                continue
+            seen.add(key)
+            total += st.st_blocks * 512
+    return total

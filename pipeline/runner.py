@@ -1,0 +1,250 @@
+"""Runs a build's stages in order inside one worker attempt.
+
+The runner owns what stages must not: timing, timeouts, cancellation, persistence of each stage's
+result, the per-job log, and turning a stage's outcome into the job's outcome. It is used by the
+worker (with a store) and by ``pressroom build`` (with no store at all, via :class:`Recorder`).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import concurrent.futures
+import logging
+import time
+import traceback
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Protocol
+
+from pipeline import config as config_mod
+from pipeline.outcome import Outcome
+from pipeline.workspace import Workspace
+from stages import registry
+from stages.base import Cancelled, StageContext, StageError, StageResult
+
+logger = logging.getLogger(__name__)
+
+FIRST_FINDINGS = 50
+CANCEL_GRACE = 2.0
+"""Seconds a stage gets to notice ``should_cancel`` before its task is cancelled outright."""
+
+
+class Recorder(Protocol):
+    """Where the runner reports; the worker's implementation writes to the store."""
+
+    async def stage_started(self, name: str, position: int, pipeline: list[str]) -> bool: ...
+    async def stage_finished(self, name: str, result: StageResult, findings_total: int) -> bool: ...
+    async def progress(self, stage: str, overall: float, stage_progress: float, message: str | None) -> None: ...
+
+
+class NullRecorder:
+    async def stage_started(self, name: str, position: int, pipeline: list[str]) -> bool:
+        return True
+
+    async def stage_finished(self, name: str, result: StageResult, findings_total: int) -> bool:
+        return True
+
+    async def progress(self, stage: str, overall: float, stage_progress: float, message: str | None) -> None:
+        return None
+
+
+@dataclass
+class BuildRun:
+    """One attempt at one build: what the stages see besides their own options."""
+
+    job_id: str
+    workspace: Workspace
+    config: config_mod.Config
+    recorder: Recorder = field(default_factory=NullRecorder)
+    should_cancel: Callable[[], bool] = lambda: False
+    check_lease: Callable[[], Awaitable[bool]] | None = None
+    executor: concurrent.futures.Executor | None = None
+    trigger: Mapping[str, Any] = field(default_factory=dict)
+    extra: Mapping[str, Any] = field(default_factory=dict)
+    pipeline: list[str] | None = None
+    source: Path | None = None
+    out: Path | None = None
+    results: dict[str, StageResult] = field(default_factory=dict)
+
+
+def job_logger(job_id: str, path: Path) -> tuple[logging.Logger, logging.Handler]:
+    """A logger whose records go to the job's own log file (``GET /api/builds/{id}/log``)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    log = logging.getLogger(f"pressroom.job.{job_id}")
+    log.propagate = False
+    log.setLevel(logging.INFO)
+    handler = logging.FileHandler(path, encoding="utf-8")
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)-7s [%(stage)s] %(message)s", "%H:%M:%S"))
+    log.addHandler(handler)
+    return log, handler
+
+
+class _StageAdapter(logging.LoggerAdapter):  # type: ignore[type-arg]
+    def process(self, msg: Any, kwargs: Any) -> tuple[Any, Any]:
+        kwargs.setdefault("extra", {})["stage"] = (self.extra or {}).get("stage", "-")
+        return msg, kwargs
+
+
+async def run_build(run: BuildRun) -> Outcome:
+    cfg = run.config
+    names = list(run.pipeline or cfg.pipeline.build)
+    log, handler = job_logger(run.job_id, run.workspace.log)
+    job_log = _StageAdapter(log, {"stage": "job"})
+    job_log.info("build started: stages %s", " -> ".join(names))
+    degraded: list[str] = []
+    try:
+        for position, name in enumerate(names):
+            if run.should_cancel():
+                job_log.info("cancelled before stage %s", name)
+                return Outcome.cancelled(result=summarise(run, degraded))
+            outcome = await _run_stage(run, name, position, names, log, degraded)
+            if outcome is not None:
+                return outcome
+        job_log.info("build finished%s", f" (degraded: {', '.join(degraded)})" if degraded else "")
+        return Outcome.completed(summarise(run, degraded))
+    finally:
+        log.removeHandler(handler)
+        handler.close()
+
+
+async def _run_stage(run: BuildRun, name: str, position: int, names: list[str], log: logging.Logger,
+                     degraded: list[str]) -> Outcome | None:
+    cfg = run.config
+    options = cfg.stages.for_stage(name)
+    stage_log = _StageAdapter(log, {"stage": name})
+    if options is not None and not getattr(options, "enabled", True):
+        await run.recorder.stage_started(name, position, names)
+        await run.recorder.stage_finished(name, StageResult(status="skipped", message="disabled in config"), 0)
+        stage_log.info("skipped (disabled in config)")
+        return None
+    try:
+        fn = registry.load(name)
+    except registry.StageNotFound as exc:
+        stage_log.error("%s", exc)
+        await run.recorder.stage_started(name, position, names)
+        await run.recorder.stage_finished(name, StageResult(status="failed", error_code=exc.code, message=str(exc)), 0)
+        return Outcome.failed(exc.code, str(exc), stage=name, result=summarise(run, degraded))
+    if not await run.recorder.stage_started(name, position, names):
+        return Outcome("LOST")
+    required = bool(getattr(options, "required", True))
+    timeout = float(getattr(options, "timeout", cfg.workers.job_timeout))
+
+    def progress(percent: float, message: str | None = None) -> None:
+        pct = max(0.0, min(100.0, float(percent)))
+        overall = (position + pct / 100.0) / len(names) * 100.0
+        _pending_progress[run.job_id] = (name, overall, pct, message)
+
+    ctx = StageContext(
+        job_id=run.job_id, workspace=run.workspace.root, source=run.source or run.workspace.source,
+        out=run.out or run.workspace.out, cache_dir=cfg.data_path / "cache" / cfg.site.name,
+        sites_dir=cfg.data_path / "sites", site=cfg.site, options=options, previous=dict(run.results),
+        trigger=run.trigger, progress=progress, should_cancel=run.should_cancel,
+        check_lease=run.check_lease or _always_true, logger=stage_log.logger, executor=run.executor,
+        extra={**run.extra, "stage_logger": stage_log, "config_path": cfg.path},
+    )
+    started = time.monotonic()
+    stage_log.info("started")
+    flusher = asyncio.create_task(_flush_progress(run))
+    try:
+        result = await _with_cancel(run, fn(ctx), timeout)
+    except Cancelled:
+        await run.recorder.stage_finished(name, StageResult(status="skipped", message="cancelled"), 0)
+        stage_log.info("cancelled")
+        return Outcome.cancelled(result=summarise(run, degraded))
+    except TimeoutError:
+        result = StageResult(status="failed", error_code="stage_timeout", message=f"stage {name} ran past its timeout of {timeout:g} s")
+    except StageError as exc:
+        result = StageResult(status="failed", error_code=exc.code, message=str(exc))
+    except Exception as exc:  # a stage bug must not take the worker down; the log keeps the trace
+        stage_log.error("crashed: %s\n%s", exc, traceback.format_exc())
+        result = StageResult(status="failed", error_code="stage_crashed", message=f"{type(exc).__name__}: {exc}")
+    finally:
+        flusher.cancel()
+        _pending_progress.pop(run.job_id, None)
+    if result.status == "failed" and not required:
+        result.status = "degraded"
+    run.results[name] = result
+    for f in result.findings[:20]:
+        stage_log.info("%s %s:%s %s %s", f.severity, f.file, f.line or "-", f.rule, f.message)
+    stage_log.info("%s in %.2f s %s%s", result.status, time.monotonic() - started, result.counts or "",
+                   f" ({result.error_code}: {result.message})" if result.error_code else "")
+    if not await run.recorder.stage_finished(name, result, len(result.findings)):
+        return Outcome("LOST")
+    if result.status == "degraded":
+        degraded.append(name)
+    if result.status == "failed":
+        code = result.error_code or "stage_failed"
+        return Outcome.failed(code, result.message or f"stage {name} failed", stage=name, result=summarise(run, degraded))
+    return None
+
+
+_pending_progress: dict[str, tuple[str, float, float, str | None]] = {}
+
+
+async def _flush_progress(run: BuildRun, interval: float = 0.25) -> None:
+    """Stages report progress as often as they like; the store sees at most 4 writes a second."""
+    last: tuple[str, float, float, str | None] | None = None
+    while True:
+        await asyncio.sleep(interval)
+        current = _pending_progress.get(run.job_id)
+        if current and current != last:
+            last = current
+            await run.recorder.progress(*current)
+
+
+async def _always_true() -> bool:
+    return True
+
+
+async def _with_cancel(run: BuildRun, coro: Awaitable[StageResult], timeout: float) -> StageResult:
+    """Await the stage; on cancel give it CANCEL_GRACE seconds to stop itself, then cancel it."""
+    task = asyncio.ensure_future(coro)
+    deadline = time.monotonic() + timeout
+    cancel_seen: float | None = None
+    while True:
+        remaining = deadline - time.monotonic()
+        if remaining <= 0:
+            task.cancel()
+            await asyncio.gather(task, return_exceptions=True)
+            raise TimeoutError
+        done, _ = await asyncio.wait({task}, timeout=min(0.2, remaining))
+        if done:
+            return task.result()
+        if run.should_cancel():
+            cancel_seen = cancel_seen or time.monotonic()
+            if time.monotonic() - cancel_seen > CANCEL_GRACE:
+                task.cancel()
+                await asyncio.gather(task, return_exceptions=True)
+                raise Cancelled(run.job_id)
+
+
+def summarise(run: BuildRun, degraded: list[str]) -> dict[str, Any]:
+    """The job's result: artifacts, live URLs and counts gathered from every stage."""
+    artifacts: dict[str, str] = {}
+    counts: dict[str, int] = {}
+    warnings = 0
+    live: dict[str, str] = {}
+    changed: list[str] = []
+    outputs: dict[str, Any] = {}
+    for name, res in run.results.items():
+        artifacts.update(res.artifacts)
+        for k, v in res.counts.items():
+            counts[f"{name}.{k}"] = v
+        warnings += sum(1 for f in res.findings if f.severity == "warning")
+        out = res.outputs or {}
+        if out.get("live_url"):
+            live[str(out.get("target", "staging"))] = str(out["live_url"])
+        if out.get("changed_urls"):
+            changed = list(out["changed_urls"])
+        if name == "deploy":
+            outputs["deploy"] = {k: v for k, v in out.items() if k in ("target", "release", "live_url")}
+    result: dict[str, Any] = {"artifacts": artifacts, "counts": counts, "warnings": warnings, "degraded": degraded}
+    if live:
+        result["live_urls"] = live
+        result["live_url"] = next(iter(live.values()))
+    if changed:
+        result["changed_urls"] = changed
+    if outputs:
+        result["outputs"] = outputs
+    return result

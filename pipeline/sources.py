@@ -1,0 +1,145 @@
+"""Turning a submission into a snapshot on disk and a job: the one path every trigger ends in.
+
+``Submitter.submit_*`` snapshot the source into the new job's workspace *before* the job row
+exists, so a worker can never claim a job whose source is not there yet; when the store maps the
+submission onto an existing job (idempotency key, same content), the fresh snapshot is dropped.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import json
+import shutil
+import subprocess
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from pipeline import config as config_mod
+from pipeline import errors, workspace
+from pipeline.store import JobSpec, Store, ids
+from pipeline.store.model import SubmitResult
+
+
+@dataclass(frozen=True, kw_only=True)
+class SubmitOptions:
+    idempotency_key: str | None = None
+    request_hash: str | None = None
+    trigger: dict[str, Any] | None = None
+    supersede_key: str | None = None
+    priority: int | None = None
+    target: str | None = None
+    dedupe: bool = True
+    source_hash: str | None = None
+    """Use this content id instead of hashing the snapshot (e.g. ``gittree:<sha>`` from a hook)."""
+
+
+class Submitter:
+    def __init__(self, *, store: Store, config: config_mod.Config) -> None:
+        self.store = store
+        self.config = config
+
+    @property
+    def data_dir(self) -> Path:
+        return self.config.data_path
+
+    def _spec(self, job_id: str, opts: SubmitOptions, *, source_path: str | None, source_hash: str | None,
+              payload: dict[str, Any] | None = None) -> JobSpec:
+        w = self.config.workers
+        return JobSpec(
+            kind="build", job_id=job_id, priority=opts.priority if opts.priority is not None else w.priorities.get("build", 50),
+            max_attempts=w.max_attempts, idempotency_key=opts.idempotency_key, request_hash=opts.request_hash,
+            source_hash=source_hash, source_path=source_path, supersede_key=opts.supersede_key,
+            target=opts.target or self.config.stages.deploy.target, trigger=dict(opts.trigger or {"kind": "api"}),
+            payload=payload or {}, dedupe=opts.dedupe,
+        )
+
+    async def submit_archive(self, data: bytes, opts: SubmitOptions) -> SubmitResult:
+        job_id = ids.new_id("build")
+        ws = workspace.Workspace.for_job(self.data_dir, job_id)
+        ws.create()
+        max_bytes = int(self.config.server.max_upload_mb * 2**20 * 10)
+        try:
+            await asyncio.to_thread(workspace.extract_archive, data, ws.source, max_bytes=max_bytes)
+        except Exception:
+            shutil.rmtree(ws.root, ignore_errors=True)
+            raise
+        return await self._finish(job_id, ws, workspace.unwrap_single_dir(ws.source), opts)
+
+    async def submit_path(self, path: Path, opts: SubmitOptions) -> SubmitResult:
+        if not path.is_dir():
+            raise errors.InvalidSource(f"source path {str(path)!r} is not a folder on the daemon's machine")
+        job_id = ids.new_id("build")
+        ws = workspace.Workspace.for_job(self.data_dir, job_id)
+        ws.create()
+        try:
+            await asyncio.to_thread(workspace.copy_tree, path, ws.source)
+        except Exception:
+            shutil.rmtree(ws.root, ignore_errors=True)
+            raise
+        return await self._finish(job_id, ws, ws.source, opts)
+
+    async def submit_git(self, url: str, ref: str | None, opts: SubmitOptions) -> SubmitResult:
+        """Git sources are fetched by the worker (a failed fetch is a FAILED job, not a 4xx)."""
+        job_id = ids.new_id("build")
+        ws = workspace.Workspace.for_job(self.data_dir, job_id)
+        ws.create()
+        trigger = dict(opts.trigger or {"kind": "api"})
+        trigger.setdefault("repository", url)
+        if ref:
+            trigger.setdefault("sha", ref)
+        spec = self._spec(job_id, SubmitOptions(**{**opts.__dict__, "trigger": trigger}), source_path=str(ws.source),
+                          source_hash=opts.source_hash or (f"git:{url}@{ref}" if ref and len(ref) == 40 else None),
+                          payload={"git": {"url": url, "ref": ref}})
+        res = await self.store.submit(spec)
+        if not res.created:
+            shutil.rmtree(ws.root, ignore_errors=True)
+        return res
+
+    async def _finish(self, job_id: str, ws: workspace.Workspace, source: Path, opts: SubmitOptions) -> SubmitResult:
+        digest = opts.source_hash or await asyncio.to_thread(workspace.tree_hash, source)
+        res = await self.store.submit(self._spec(job_id, opts, source_path=str(source), source_hash=digest))
+        if not res.created:
+            shutil.rmtree(ws.root, ignore_errors=True)
+        return res
+
+
+def request_hash(body: bytes | str | dict[str, Any]) -> str:
+    if isinstance(body, dict):
+        body = json.dumps(body, sort_keys=True)
+    if isinstance(body, str):
+        body = body.encode()
+    return hashlib.sha256(body).hexdigest()
+
+
+class FetchError(Exception):
+    code = "source_fetch_failed"
+
+
+def fetch_git(url: str, ref: str | None, dest: Path, timeout: float = 300.0) -> str:
+    """Materialise ``ref`` of ``url`` at ``dest`` (no .git kept); returns the commit SHA."""
+    tmp = dest.parent / (dest.name + ".git-tmp")
+    shutil.rmtree(tmp, ignore_errors=True)
+
+    def git(*args: str, cwd: Path | None = None) -> str:
+        proc = subprocess.run(["git", *args], cwd=cwd, capture_output=True, text=True, timeout=timeout,
+                              env={"GIT_TERMINAL_PROMPT": "0", "PATH": "/usr/bin:/bin:/usr/local/bin"})
+        if proc.returncode != 0:
+            raise FetchError(f"git {args[0]} failed: {(proc.stderr or proc.stdout).strip()[-2000:]}")
+        return proc.stdout
+
+    try:
+        git("init", "-q", str(tmp))
+        git("fetch", "-q", "--depth", "1", url, ref or "HEAD", cwd=tmp)
+        sha = git("rev-parse", "FETCH_HEAD", cwd=tmp).strip()
+        dest.mkdir(parents=True, exist_ok=True)
+        archive = subprocess.run(["git", "archive", "--format=tar", "FETCH_HEAD"], cwd=tmp, capture_output=True, timeout=timeout)
+        if archive.returncode != 0:
+            raise FetchError(f"git archive failed: {archive.stderr.decode(errors='replace')[-2000:]}")
+        subprocess.run(["tar", "-x", "-C", str(dest)], input=archive.stdout, check=True, timeout=timeout)
+        return sha
+    except subprocess.TimeoutExpired as exc:
+        raise FetchError(f"git timed out after {timeout:g} s") from exc
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)

@@ -1,0 +1,618 @@
+"""``Store``: jobs, events, stage results, schedules and refs, one transaction per method.
+
+Methods are named for what callers want (``submit``, ``claim_next``, ``finish``...). Every state
+change records an event row in the same transaction, and terminal transitions run the outbox
+hook there too, so a notification is stored if and only if the transition is.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import logging
+import time
+from collections.abc import Callable, Iterable, Sequence
+from contextlib import asynccontextmanager
+from dataclasses import asdict
+from typing import Any
+
+from sqlalchemy import and_, delete, func, insert, or_, select, text, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from pipeline.store import ids, tables
+from pipeline.store.engine import Engines, create_engines, migrate
+from pipeline.store.model import TERMINAL, Job, JobSpec, SubmitResult, Transition
+
+logger = logging.getLogger(__name__)
+
+J = tables.jobs
+E = tables.events
+S = tables.stage_runs
+
+Outbox = Callable[[Transition], list[JobSpec]]
+
+
+class StoreError(Exception):
+    code = "store_error"
+
+
+class JobNotFound(StoreError):
+    code = "job_not_found"
+
+
+class IdempotencyConflict(StoreError):
+    """The Idempotency-Key was used before with a different request body."""
+
+    code = "idempotency_conflict"
+
+    def __init__(self, job: Job) -> None:
+        super().__init__(f"Idempotency-Key was already used for job {job.id} with a different request")
+        self.job = job
+
+
+class InvalidTransition(StoreError):
+    code = "invalid_transition"
+
+
+class Store:
+    def __init__(self, engines: Engines, *, clock: Callable[[], float] = time.time, outbox: Outbox | None = None) -> None:
+        self.engines = engines
+        self.clock = clock
+        self.outbox = outbox
+        self._generation = 0
+        self._changed: asyncio.Event | None = None
+
+    @classmethod
+    async def open(cls, url: str, *, clock: Callable[[], float] = time.time, outbox: Outbox | None = None) -> Store:
+        store = cls(create_engines(url), clock=clock, outbox=outbox)
+        await migrate(store.engines)
+        return store
+
+    async def close(self) -> None:
+        await self.engines.dispose()
+
+    @property
+    def dialect(self) -> str:
+        return self.engines.dialect
+
+    # -- change notification (in-process; PostgreSQL adds LISTEN/NOTIFY on top) -------------
+
+    def notify_changed(self) -> None:
+        self._generation += 1
+        if self._changed is not None:
+            self._changed.set()
+            self._changed = None
+
+    async def wait_changed(self, timeout: float) -> bool:
+        """Wait until something was written (by this process) or ``timeout`` passes."""
+        if self._changed is None:
+            self._changed = asyncio.Event()
+        ev = self._changed
+        try:
+            await asyncio.wait_for(ev.wait(), timeout)
+            return True
+        except TimeoutError:
+            return False
+
+    @asynccontextmanager
+    async def _write(self) -> Any:
+        async with self.engines.writer.begin() as conn:
+            yield conn
+        self.notify_changed()
+
+    @asynccontextmanager
+    async def _read(self) -> Any:
+        async with self.engines.reader.connect() as conn:
+            yield conn
+
+    async def _event(self, conn: AsyncConnection, job_id: str, type_: str, *, status: str | None = None,
+                     stage: str | None = None, progress: float | None = None, data: dict[str, Any] | None = None) -> None:
+        await conn.execute(insert(E).values(job_id=job_id, type=type_, status=status, stage=stage,
+                                            progress=progress, data=data, created_at=self.clock()))
+
+    async def _get(self, conn: AsyncConnection, job_id: str) -> Job | None:
+        row = (await conn.execute(select(J).where(J.c.id == job_id))).first()
+        return Job.from_row(row) if row else None
+
+    # -- submit -------------------------------------------------------------------------------
+
+    async def submit(self, spec: JobSpec) -> SubmitResult:
+        """Store a job (or find the one it duplicates) and return at once; no work has started."""
+        for attempt in range(3):
+            try:
+                return await self._submit(spec)
+            except IntegrityError:
+                # A concurrent submit (another daemon) won the unique key: read theirs.
+                if attempt == 2:
+                    raise
+        raise AssertionError("unreachable")
+
+    async def _submit(self, spec: JobSpec) -> SubmitResult:
+        now = self.clock()
+        async with self._write() as conn:
+            if spec.idempotency_key:
+                row = (await conn.execute(select(J).where(J.c.idempotency_key == spec.idempotency_key))).first()
+                if row:
+                    job = Job.from_row(row)
+                    if spec.request_hash and job.request_hash and job.request_hash != spec.request_hash:
+                        raise IdempotencyConflict(job)
+                    return SubmitResult(job, created=False)
+            dedupe_key = None
+            if spec.dedupe and spec.source_hash:
+                dedupe_key = f"{spec.kind}:{spec.target or ''}:{spec.source_hash}"
+                row = (await conn.execute(select(J).where(J.c.dedupe_key == dedupe_key))).first()
+                if row:
+                    return SubmitResult(Job.from_row(row), created=False)
+            superseded: list[str] = []
+            if spec.supersede_key:
+                old = (await conn.execute(select(J.c.id).where(
+                    J.c.kind == spec.kind, J.c.supersede_key == spec.supersede_key, J.c.status == "PENDING"))).scalars().all()
+                job_id_new = spec.job_id or ids.new_id(spec.kind)
+                for old_id in old:
+                    await conn.execute(update(J).where(J.c.id == old_id, J.c.status == "PENDING").values(
+                        status="CANCELLED", finished_at=now, updated_at=now, dedupe_key=None,
+                        error_code="superseded", error_message=f"superseded by {job_id_new}"))
+                    await self._event(conn, old_id, "status", status="CANCELLED", data={"reason": "superseded", "by": job_id_new})
+                    superseded.append(old_id)
+                    await self._run_outbox(conn, old_id, "cancelled")
+            else:
+                job_id_new = spec.job_id or ids.new_id(spec.kind)
+            values = dict(
+                id=job_id_new, kind=spec.kind, status="PENDING", progress=0.0, priority=spec.priority,
+                attempt=0, max_attempts=spec.max_attempts, parent_id=spec.parent_id,
+                idempotency_key=spec.idempotency_key, request_hash=spec.request_hash, dedupe_key=dedupe_key,
+                source_hash=spec.source_hash, source_path=spec.source_path, supersede_key=spec.supersede_key,
+                target=spec.target, trigger=spec.trigger, payload=spec.payload, run_after=spec.run_after,
+                cancel_requested=False, dead=False, read_token=ids.new_token(), created_at=now, updated_at=now,
+                children_total=0, children_done=0, children_failed=0, pruned=False,
+            )
+            await conn.execute(insert(J).values(**values))
+            await self._event(conn, job_id_new, "status", status="PENDING", data={"trigger": spec.trigger.get("kind")})
+            if spec.parent_id:
+                await conn.execute(update(J).where(J.c.id == spec.parent_id).values(children_total=J.c.children_total + 1))
+            job = await self._get(conn, job_id_new)
+            assert job is not None
+            return SubmitResult(job, created=True, superseded=superseded)
+
+    async def submit_many(self, specs: Sequence[JobSpec]) -> list[Job]:
+        return [(await self.submit(s)).job for s in specs]
+
+    # -- claim, lease, progress ---------------------------------------------------------------
+
+    async def claim_next(self, worker_id: str, kinds: Iterable[str], lease_seconds: float) -> Job | None:
+        """Take the highest-priority, oldest runnable job of the given kinds, with a lease."""
+        kinds = list(kinds)
+        if not kinds:
+            return None
+        now = self.clock()
+        pick = (select(J.c.id).where(J.c.status == "PENDING", J.c.run_after <= now, J.c.kind.in_(kinds))
+                .order_by(J.c.priority.desc(), J.c.created_at, J.c.id).limit(1))
+        if self.dialect == "postgresql":
+            pick = pick.with_for_update(skip_locked=True)
+        async with self._write() as conn:
+            row = (await conn.execute(
+                update(J).where(J.c.id == pick.scalar_subquery(), J.c.status == "PENDING")
+                .values(status="PROCESSING", lease_owner=worker_id, lease_expires_at=now + lease_seconds,
+                        attempt=J.c.attempt + 1, started_at=func.coalesce(J.c.started_at, now), updated_at=now)
+                .returning(*J.c)
+            )).first()
+            if row is None:
+                return None
+            job = Job.from_row(row)
+            await self._event(conn, job.id, "status", status="PROCESSING", data={"worker": worker_id, "attempt": job.attempt})
+            return job
+
+    async def renew_lease(self, job_id: str, owner: str, lease_seconds: float) -> bool:
+        now = self.clock()
+        async with self.engines.writer.begin() as conn:
+            res = await conn.execute(update(J).where(J.c.id == job_id, J.c.lease_owner == owner, J.c.status == "PROCESSING")
+                                     .values(lease_expires_at=now + lease_seconds, updated_at=now))
+            return bool(res.rowcount)
+
+    async def holds_lease(self, job_id: str, owner: str) -> bool:
+        """Fencing check: does ``owner`` still hold an unexpired lease on the job?"""
+        async with self._read() as conn:
+            row = (await conn.execute(select(J.c.lease_owner, J.c.lease_expires_at, J.c.status).where(J.c.id == job_id))).first()
+        return bool(row and row.status == "PROCESSING" and row.lease_owner == owner
+                    and (row.lease_expires_at or 0) > self.clock())
+
+    async def cancel_requested(self, job_ids: Sequence[str]) -> set[str]:
+        if not job_ids:
+            return set()
+        async with self._read() as conn:
+            rows = await conn.execute(select(J.c.id).where(J.c.id.in_(list(job_ids)), J.c.cancel_requested.is_(True)))
+            return {r[0] for r in rows}
+
+    async def set_progress(self, job_id: str, owner: str, stage: str | None, progress: float,
+                           stage_progress: float | None = None, message: str | None = None) -> bool:
+        now = self.clock()
+        async with self._write() as conn:
+            res = await conn.execute(update(J).where(J.c.id == job_id, J.c.lease_owner == owner, J.c.status == "PROCESSING")
+                                     .values(stage=stage, progress=progress, updated_at=now))
+            if not res.rowcount:
+                return False
+            if stage and stage_progress is not None:
+                await conn.execute(update(S).where(S.c.job_id == job_id, S.c.name == stage).values(progress=stage_progress))
+            await self._event(conn, job_id, "progress", stage=stage, progress=progress,
+                              data={"stage_progress": stage_progress, "message": message} if message or stage_progress is not None else None)
+            return True
+
+    async def stage_started(self, job_id: str, owner: str, name: str, position: int, pipeline: Sequence[str] = ()) -> bool:
+        """Mark a stage running (and, on the first stage, record every planned stage as pending)."""
+        now = self.clock()
+        async with self._write() as conn:
+            res = await conn.execute(update(J).where(J.c.id == job_id, J.c.lease_owner == owner, J.c.status == "PROCESSING")
+                                     .values(stage=name, updated_at=now))
+            if not res.rowcount:
+                return False
+            existing = {r[0] for r in await conn.execute(select(S.c.name).where(S.c.job_id == job_id))}
+            for pos, planned in enumerate(pipeline):
+                if planned not in existing:
+                    await conn.execute(insert(S).values(job_id=job_id, name=planned, position=pos, status="pending",
+                                                        progress=0.0, findings_total=0))
+                    existing.add(planned)
+            if name not in existing:
+                await conn.execute(insert(S).values(job_id=job_id, name=name, position=position, status="running",
+                                                    progress=0.0, started_at=now, findings_total=0))
+            else:
+                await conn.execute(update(S).where(S.c.job_id == job_id, S.c.name == name).values(
+                    status="running", progress=0.0, started_at=now, finished_at=None, error_code=None, message=None))
+            await self._event(conn, job_id, "stage", stage=name, data={"status": "running"})
+            return True
+
+    async def stage_finished(self, job_id: str, owner: str, name: str, *, status: str, counts: dict[str, int],
+                             findings: list[dict[str, Any]], findings_total: int, artifacts: dict[str, str],
+                             outputs: dict[str, Any], error_code: str | None = None, message: str | None = None) -> bool:
+        now = self.clock()
+        async with self._write() as conn:
+            res = await conn.execute(update(J).where(J.c.id == job_id, J.c.lease_owner == owner, J.c.status == "PROCESSING")
+                                     .values(updated_at=now))
+            if not res.rowcount:
+                return False
+            await conn.execute(update(S).where(S.c.job_id == job_id, S.c.name == name).values(
+                status=status, finished_at=now, progress=100.0 if status in ("passed", "degraded") else None,
+                counts=counts, findings=findings, findings_total=findings_total, artifacts=artifacts,
+                outputs=outputs, error_code=error_code, message=message))
+            await self._event(conn, job_id, "stage", stage=name, data={"status": status, "counts": counts, "error_code": error_code})
+            return True
+
+    async def skip_stages(self, job_id: str, names: Sequence[str], reason: str) -> None:
+        async with self._write() as conn:
+            await conn.execute(update(S).where(S.c.job_id == job_id, S.c.name.in_(list(names)), S.c.status.in_(["pending", "running"]))
+                               .values(status="skipped", message=reason))
+
+    # -- finishing ----------------------------------------------------------------------------
+
+    async def finish(self, job_id: str, owner: str, status: str, *, result: dict[str, Any] | None = None,
+                     error_code: str | None = None, error_message: str | None = None, error_stage: str | None = None,
+                     dead: bool = False) -> bool:
+        """End a job the worker holds. False when the lease was lost: the result is discarded."""
+        assert status in TERMINAL
+        now = self.clock()
+        async with self._write() as conn:
+            values: dict[str, Any] = dict(status=status, finished_at=now, updated_at=now, lease_owner=None,
+                                          lease_expires_at=None, error_code=error_code, error_message=error_message,
+                                          error_stage=error_stage, dead=dead)
+            if status == "COMPLETED":
+                values["progress"] = 100.0
+            if result is not None:
+                values["result"] = result
+            if status != "COMPLETED":
+                values["dedupe_key"] = None
+            res = await conn.execute(update(J).where(J.c.id == job_id, J.c.lease_owner == owner, J.c.status == "PROCESSING").values(**values))
+            if not res.rowcount:
+                return False
+            await self._event(conn, job_id, "status", status=status,
+                              data={"error_code": error_code, "stage": error_stage} if error_code else None)
+            await self._fan_in(conn, job_id, status)
+            await self._run_outbox(conn, job_id, status.lower())
+            return True
+
+    async def retry_later(self, job_id: str, owner: str, *, delay: float, error_code: str, error_message: str,
+                          error_stage: str | None = None) -> str:
+        """A failed attempt: back to PENDING after ``delay``, or FAILED (dead) after the last one."""
+        now = self.clock()
+        async with self._write() as conn:
+            job = await self._get(conn, job_id)
+            if job is None or job.lease_owner != owner or job.status != "PROCESSING":
+                return "lost"
+            return await self._retry_or_fail(conn, job, now, delay, error_code, error_message, error_stage)
+
+    async def _retry_or_fail(self, conn: AsyncConnection, job: Job, now: float, delay: float, error_code: str,
+                             error_message: str, error_stage: str | None) -> str:
+        if job.attempt >= job.max_attempts:
+            await conn.execute(update(J).where(J.c.id == job.id).values(
+                status="FAILED", dead=True, finished_at=now, updated_at=now, lease_owner=None, lease_expires_at=None,
+                dedupe_key=None, error_code=error_code, error_message=error_message, error_stage=error_stage))
+            await self._event(conn, job.id, "status", status="FAILED", data={"error_code": error_code, "dead": True})
+            await self._fan_in(conn, job.id, "FAILED")
+            await self._run_outbox(conn, job.id, "failed")
+            return "FAILED"
+        await conn.execute(update(J).where(J.c.id == job.id).values(
+            status="PENDING", run_after=now + delay, updated_at=now, lease_owner=None, lease_expires_at=None,
+            error_code=error_code, error_message=error_message, error_stage=error_stage))
+        await self._event(conn, job.id, "status", status="PENDING",
+                          data={"retry_in": round(delay, 3), "error_code": error_code, "attempt": job.attempt})
+        return "PENDING"
+
+    async def reap_expired(self, backoff: Callable[[int], float]) -> list[str]:
+        """Return jobs whose lease expired (their daemon died) to the queue, or fail them for good."""
+        now = self.clock()
+        async with self._write() as conn:
+            rows = (await conn.execute(select(J).where(J.c.status == "PROCESSING", J.c.lease_expires_at < now))).all()
+            reaped = []
+            for row in rows:
+                job = Job.from_row(row)
+                await self._retry_or_fail(conn, job, now, backoff(job.attempt), "lease_expired",
+                                          f"the worker {job.lease_owner} stopped renewing its lease", job.stage)
+                reaped.append(job.id)
+            return reaped
+
+    async def _fan_in(self, conn: AsyncConnection, job_id: str, status: str) -> None:
+        parent = (await conn.execute(select(J.c.parent_id).where(J.c.id == job_id))).scalar()
+        if parent:
+            values: dict[str, Any] = {"children_done": J.c.children_done + 1}
+            if status != "COMPLETED":
+                values["children_failed"] = J.c.children_failed + 1
+            await conn.execute(update(J).where(J.c.id == parent).values(**values))
+
+    async def _run_outbox(self, conn: AsyncConnection, job_id: str, outcome: str) -> None:
+        if self.outbox is None:
+            return
+        job = await self._get(conn, job_id)
+        if job is None:
+            return
+        previous = None
+        if job.supersede_key is not None or job.kind == "build":
+            previous = (await conn.execute(
+                select(J.c.status).where(J.c.kind == job.kind, J.c.supersede_key == job.supersede_key,
+                                         J.c.id != job.id, J.c.status.in_(["COMPLETED", "FAILED"]),
+                                         J.c.finished_at.is_not(None))
+                .order_by(J.c.finished_at.desc()).limit(1))).scalar()
+        stages = [dict(r._mapping) for r in await conn.execute(select(S).where(S.c.job_id == job_id).order_by(S.c.position))]
+        specs = self.outbox(Transition(job=job, stages=stages, previous_status=previous, event=f"{job.kind}.{outcome}"))
+        for spec in specs:
+            await self._insert_child(conn, spec)
+
+    async def emit(self, job_id: str, event: str) -> None:
+        """Run the outbox for a non-terminal event (``build.started``, ``review.requested``)."""
+        async with self._write() as conn:
+            job = await self._get(conn, job_id)
+            if job is None or self.outbox is None:
+                return
+            stages = [dict(r._mapping) for r in await conn.execute(select(S).where(S.c.job_id == job_id).order_by(S.c.position))]
+            for spec in self.outbox(Transition(job=job, stages=stages, previous_status=None, event=event)):
+                await self._insert_child(conn, spec)
+
+    async def _insert_child(self, conn: AsyncConnection, spec: JobSpec) -> None:
+        now = self.clock()
+        if spec.idempotency_key:
+            exists = (await conn.execute(select(J.c.id).where(J.c.idempotency_key == spec.idempotency_key))).first()
+            if exists:
+                return
+        job_id = spec.job_id or ids.new_id(spec.kind)
+        await conn.execute(insert(J).values(
+            id=job_id, kind=spec.kind, status="PENDING", progress=0.0, priority=spec.priority, attempt=0,
+            max_attempts=spec.max_attempts, parent_id=None, idempotency_key=spec.idempotency_key,
+            target=spec.target, trigger=spec.trigger, payload=spec.payload, run_after=spec.run_after,
+            cancel_requested=False, dead=False, created_at=now, updated_at=now, children_total=0,
+            children_done=0, children_failed=0, pruned=False, supersede_key=spec.supersede_key))
+        await self._event(conn, job_id, "status", status="PENDING", data={"caused_by": spec.trigger.get("job_id")})
+
+    # -- user actions -------------------------------------------------------------------------
+
+    async def cancel(self, job_id: str, reason: str = "cancelled by user") -> Job:
+        now = self.clock()
+        async with self._write() as conn:
+            job = await self._get(conn, job_id)
+            if job is None:
+                raise JobNotFound(job_id)
+            if job.status == "PENDING":
+                await conn.execute(update(J).where(J.c.id == job_id, J.c.status == "PENDING").values(
+                    status="CANCELLED", finished_at=now, updated_at=now, dedupe_key=None,
+                    error_code="cancelled", error_message=reason))
+                await self._event(conn, job_id, "status", status="CANCELLED", data={"reason": reason})
+                await self._fan_in(conn, job_id, "CANCELLED")
+                await self._run_outbox(conn, job_id, "cancelled")
+            elif job.status == "PROCESSING":
+                await conn.execute(update(J).where(J.c.id == job_id).values(cancel_requested=True, updated_at=now))
+                await self._event(conn, job_id, "cancel_requested", data={"reason": reason})
+            else:
+                raise InvalidTransition(f"job {job_id} is {job.status} and cannot be cancelled")
+            job = await self._get(conn, job_id)
+            assert job is not None
+            return job
+
+    async def retry(self, job_id: str) -> Job:
+        """Put a FAILED job back in the queue with a fresh set of attempts."""
+        now = self.clock()
+        async with self._write() as conn:
+            job = await self._get(conn, job_id)
+            if job is None:
+                raise JobNotFound(job_id)
+            if job.status != "FAILED":
+                raise InvalidTransition(f"job {job_id} is {job.status}; only FAILED jobs can be retried")
+            await conn.execute(update(J).where(J.c.id == job_id).values(
+                status="PENDING", dead=False, attempt=0, run_after=0.0, finished_at=None, updated_at=now,
+                error_code=None, error_message=None, error_stage=None, cancel_requested=False, progress=0.0))
+            await conn.execute(update(S).where(S.c.job_id == job_id).values(status="pending", progress=0.0))
+            await self._event(conn, job_id, "status", status="PENDING", data={"retry": True})
+            job = await self._get(conn, job_id)
+            assert job is not None
+            return job
+
+    async def update_result(self, job_id: str, patch: dict[str, Any]) -> Job:
+        """Merge keys into a job's result (review state, promotion links) outside a lease."""
+        async with self._write() as conn:
+            job = await self._get(conn, job_id)
+            if job is None:
+                raise JobNotFound(job_id)
+            result = dict(job.result or {})
+            result.update(patch)
+            await conn.execute(update(J).where(J.c.id == job_id).values(result=result, updated_at=self.clock()))
+            await self._event(conn, job_id, "result", data={"keys": sorted(patch)})
+            job = await self._get(conn, job_id)
+            assert job is not None
+            return job
+
+    # -- reads --------------------------------------------------------------------------------
+
+    async def get(self, job_id: str) -> Job:
+        async with self._read() as conn:
+            job = await self._get(conn, job_id)
+        if job is None:
+            raise JobNotFound(job_id)
+        return job
+
+    async def stages(self, job_id: str) -> list[dict[str, Any]]:
+        async with self._read() as conn:
+            rows = await conn.execute(select(S).where(S.c.job_id == job_id).order_by(S.c.position))
+            return [dict(r._mapping) for r in rows]
+
+    async def children(self, job_id: str) -> list[Job]:
+        async with self._read() as conn:
+            rows = await conn.execute(select(J).where(J.c.parent_id == job_id).order_by(J.c.created_at))
+            return [Job.from_row(r) for r in rows]
+
+    async def list_jobs(self, *, status: str | None = None, kind: str | None = None, branch: str | None = None,
+                        trigger: str | None = None, dead: bool | None = None, review: str | None = None,
+                        limit: int = 50, cursor: str | None = None) -> tuple[list[Job], str | None]:
+        """Newest first, keyset-paginated on (created_at, id) so deep pages stay cheap."""
+        q = select(J)
+        if status:
+            q = q.where(J.c.status.in_(status.split(",")))
+        if kind:
+            q = q.where(J.c.kind.in_(kind.split(",")))
+        if branch:
+            q = q.where(J.c.supersede_key == branch)
+        if dead is not None:
+            q = q.where(J.c.dead.is_(dead))
+        if trigger:
+            q = q.where(func.json_extract(J.c.trigger, "$.kind") == trigger if self.dialect == "sqlite"
+                        else J.c.trigger["kind"].as_string() == trigger)
+        if review:
+            q = q.where(func.json_extract(J.c.result, "$.review.state") == review if self.dialect == "sqlite"
+                        else J.c.result["review"]["state"].as_string() == review)
+        if cursor:
+            created, _, last_id = base64.urlsafe_b64decode(cursor.encode()).decode().partition("|")
+            c = float(created)
+            q = q.where(or_(J.c.created_at < c, and_(J.c.created_at == c, J.c.id < last_id)))
+        q = q.order_by(J.c.created_at.desc(), J.c.id.desc()).limit(limit + 1)
+        async with self._read() as conn:
+            jobs = [Job.from_row(r) for r in await conn.execute(q)]
+        nxt = None
+        if len(jobs) > limit:
+            jobs = jobs[:limit]
+            last = jobs[-1]
+            nxt = base64.urlsafe_b64encode(f"{last.created_at!r}|{last.id}".encode()).decode()
+        return jobs, nxt
+
+    async def events_after(self, job_id: str, after: int = 0, limit: int = 500) -> list[dict[str, Any]]:
+        async with self._read() as conn:
+            rows = await conn.execute(select(E).where(E.c.job_id == job_id, E.c.id > after).order_by(E.c.id).limit(limit))
+            return [dict(r._mapping) for r in rows]
+
+    async def queue_position(self, job: Job) -> int | None:
+        """1-based place among runnable PENDING jobs of any kind, in claim order."""
+        if job.status != "PENDING":
+            return None
+        async with self._read() as conn:
+            ahead = (await conn.execute(select(func.count()).select_from(J).where(
+                J.c.status == "PENDING",
+                or_(J.c.priority > job.priority,
+                    and_(J.c.priority == job.priority, or_(J.c.created_at < job.created_at,
+                                                           and_(J.c.created_at == job.created_at, J.c.id < job.id))))))).scalar()
+        return int(ahead or 0) + 1
+
+    async def recent_durations(self, kind: str, n: int = 20) -> list[float]:
+        async with self._read() as conn:
+            rows = await conn.execute(select(J.c.finished_at - J.c.started_at).where(
+                J.c.kind == kind, J.c.status == "COMPLETED", J.c.started_at.is_not(None))
+                .order_by(J.c.finished_at.desc()).limit(n))
+            return [float(r[0]) for r in rows if r[0] is not None]
+
+    async def counts(self) -> dict[tuple[str, str], int]:
+        async with self._read() as conn:
+            rows = await conn.execute(select(J.c.kind, J.c.status, func.count()).group_by(J.c.kind, J.c.status))
+            return {(r[0], r[1]): int(r[2]) for r in rows}
+
+    async def dead_count(self, kind: str | None = None) -> int:
+        q = select(func.count()).select_from(J).where(J.c.dead.is_(True), J.c.status == "FAILED")
+        if kind:
+            q = q.where(J.c.kind == kind)
+        async with self._read() as conn:
+            return int((await conn.execute(q)).scalar() or 0)
+
+    async def last_event_id(self) -> int:
+        async with self._read() as conn:
+            return int((await conn.execute(select(func.max(E.c.id)))).scalar() or 0)
+
+    async def events_since(self, after: int, limit: int = 500) -> list[dict[str, Any]]:
+        """All jobs' events after ``after`` (the dashboard's live stream)."""
+        async with self._read() as conn:
+            rows = await conn.execute(select(E).where(E.c.id > after).order_by(E.c.id).limit(limit))
+            return [dict(r._mapping) for r in rows]
+
+    # -- schedules, refs, workers, retention --------------------------------------------------
+
+    async def fire_schedule(self, schedule: str, fire_time: float, spec: JobSpec) -> Job | None:
+        """Submit the job for (schedule, fire time) unless some daemon already did."""
+        async with self._write() as conn:
+            exists = (await conn.execute(select(tables.schedule_runs.c.job_id).where(
+                tables.schedule_runs.c.schedule == schedule, tables.schedule_runs.c.fire_time == fire_time))).first()
+            if exists:
+                return None
+            job_id = ids.new_id(spec.kind)
+            try:
+                async with conn.begin_nested():
+                    await conn.execute(insert(tables.schedule_runs).values(
+                        schedule=schedule, fire_time=fire_time, job_id=job_id, created_at=self.clock()))
+            except IntegrityError:
+                return None
+            await self._insert_child(conn, JobSpec(**{**asdict(spec), "job_id": job_id}))
+            return await self._get(conn, job_id)
+
+    async def ref_get(self, key: str) -> str | None:
+        async with self._read() as conn:
+            return (await conn.execute(select(tables.refs.c.value).where(tables.refs.c.key == key))).scalar()
+
+    async def ref_set(self, key: str, value: str) -> None:
+        async with self._write() as conn:
+            await conn.execute(delete(tables.refs).where(tables.refs.c.key == key))
+            await conn.execute(insert(tables.refs).values(key=key, value=value, updated_at=self.clock()))
+
+    async def worker_heartbeat(self, worker_id: str, host: str, started_at: float, running: list[dict[str, Any]]) -> None:
+        W = tables.workers
+        async with self.engines.writer.begin() as conn:
+            res = await conn.execute(update(W).where(W.c.id == worker_id).values(heartbeat_at=self.clock(), running=running))
+            if not res.rowcount:
+                await conn.execute(insert(W).values(id=worker_id, host=host, started_at=started_at,
+                                                    heartbeat_at=self.clock(), running=running))
+
+    async def worker_gone(self, worker_id: str) -> None:
+        async with self.engines.writer.begin() as conn:
+            await conn.execute(delete(tables.workers).where(tables.workers.c.id == worker_id))
+
+    async def workers(self, fresh_within: float = 60.0) -> list[dict[str, Any]]:
+        W = tables.workers
+        async with self._read() as conn:
+            rows = await conn.execute(select(W).where(W.c.heartbeat_at > self.clock() - fresh_within).order_by(W.c.id))
+            return [dict(r._mapping) for r in rows]
+
+    async def prunable(self, finished_before: float, limit: int = 500) -> list[Job]:
+        async with self._read() as conn:
+            rows = await conn.execute(select(J).where(J.c.status.in_(list(TERMINAL)), J.c.pruned.is_(False),
+                                                      J.c.finished_at < finished_before).limit(limit))
+            return [Job.from_row(r) for r in rows]
+
+    async def mark_pruned(self, job_ids: Sequence[str]) -> None:
+        if not job_ids:
+            return
+        async with self._write() as conn:
+            await conn.execute(update(J).where(J.c.id.in_(list(job_ids))).values(pruned=True))
+
+    async def ping(self) -> bool:
+        async with self._read() as conn:
+            await conn.execute(text("SELECT 1"))
+        return True

@@ -1,0 +1,238 @@
+"""The worker pool: claims jobs with a lease, runs them, and keeps the lease alive.
+
+One ``Worker`` per daemon runs up to ``[workers] count`` jobs at once, within per-kind limits.
+Side tasks renew leases (heartbeat), return jobs of dead daemons to the queue (reaper) and watch
+for cancel requests. A job whose lease is lost is abandoned: its result is never written.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+import random
+import socket
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from pipeline import config as config_mod
+from pipeline.outcome import Outcome
+from pipeline.store import Job, Store, ids
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass
+class Running:
+    job: Job
+    task: asyncio.Task[None] | None = None
+    cancel: bool = False
+    lost: bool = False
+    started: float = field(default_factory=time.monotonic)
+
+
+Handler = Callable[[Job, "Running", "Worker"], Awaitable[Outcome]]
+
+
+def backoff_delay(attempt: int, base: float, cap: float) -> float:
+    """Exponential backoff with full jitter on the upper half: spreads retries of a burst."""
+    raw = min(cap, base * (2 ** max(0, attempt - 1)))
+    return raw / 2 + random.uniform(0, raw / 2)
+
+
+class Worker:
+    def __init__(self, *, store: Store, config: config_mod.Config, handlers: dict[str, Handler],
+                 worker_id: str | None = None, executor: Any = None) -> None:
+        self.store = store
+        self.config = config
+        self.handlers = handlers
+        self.id = worker_id or f"{socket.gethostname()}:{os.getpid()}:{ids.ulid()[-6:]}"
+        self.executor = executor
+        self.running: dict[str, Running] = {}
+        self._stop = asyncio.Event()
+        self._slot_freed = asyncio.Event()
+        self._started_at = time.time()
+        self.log = logger.getChild(self.id.replace(".", "_"))
+
+    @property
+    def wcfg(self) -> config_mod.WorkersConfig:
+        return self.config.workers
+
+    def stop(self) -> None:
+        self._stop.set()
+
+    def _free_kinds(self) -> list[str]:
+        if len(self.running) >= self.wcfg.count:
+            return []
+        busy: dict[str, int] = {}
+        for r in self.running.values():
+            busy[r.job.kind] = busy.get(r.job.kind, 0) + 1
+        kinds = []
+        for kind in self.handlers:
+            limit = self.wcfg.concurrency.get(kind, self.wcfg.count)
+            if busy.get(kind, 0) < limit:
+                kinds.append(kind)
+        return kinds
+
+    async def run(self) -> None:
+        """Claim and run jobs until :meth:`stop`; then wait for running jobs (graceful)."""
+        side = [asyncio.create_task(self._heartbeat(), name="heartbeat"),
+                asyncio.create_task(self._reaper(), name="reaper"),
+                asyncio.create_task(self._cancel_watch(), name="cancel-watch")]
+        self.log.info("worker %s started (count=%d)", self.id, self.wcfg.count, extra={"action": "worker_start"})
+        try:
+            while not self._stop.is_set():
+                for t in side:
+                    if t.done() and not t.cancelled() and t.exception():
+                        raise RuntimeError(f"worker side task {t.get_name()} died") from t.exception()
+                claimed = await self._claim_some()
+                if claimed:
+                    continue
+                await self._wait_for_work()
+        finally:
+            for t in side:
+                t.cancel()
+            await asyncio.gather(*side, return_exceptions=True)
+            await self._shutdown()
+
+    async def _claim_some(self) -> bool:
+        kinds = self._free_kinds()
+        if not kinds:
+            return False
+        job = await self.store.claim_next(self.id, kinds, self.wcfg.lease_seconds)
+        if job is None:
+            return False
+        self._start(job)
+        return True
+
+    def _start(self, job: Job) -> None:
+        running = Running(job)
+        self.running[job.id] = running
+        running.task = asyncio.create_task(self._execute(running), name=f"job-{job.id}")
+
+    async def _wait_for_work(self) -> None:
+        waiters = [asyncio.ensure_future(self.store.wait_changed(self.wcfg.poll_interval)),
+                   asyncio.ensure_future(self._slot_freed.wait()),
+                   asyncio.ensure_future(self._stop.wait())]
+        try:
+            await asyncio.wait(waiters, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            for w in waiters:
+                w.cancel()
+            self._slot_freed.clear()
+
+    async def run_until_idle(self, timeout: float = 60.0) -> None:
+        """Drain mode for tests and ``pressroom build``: run until no job is runnable or running."""
+        side = asyncio.create_task(self._heartbeat())
+        deadline = time.monotonic() + timeout
+        try:
+            while time.monotonic() < deadline:
+                if await self._claim_some():
+                    continue
+                if not self.running:
+                    if not await self._claim_some():
+                        return
+                    continue
+                await asyncio.wait([r.task for r in self.running.values() if r.task], return_when=asyncio.FIRST_COMPLETED)
+            raise TimeoutError("run_until_idle timed out")
+        finally:
+            side.cancel()
+            await asyncio.gather(side, return_exceptions=True)
+
+    async def _execute(self, running: Running) -> None:
+        job = running.job
+        extra = {"action": "start_job", "job_id": job.id, "attempt": job.attempt}
+        self.log.info("job %s (%s) attempt %d", job.id, job.kind, job.attempt, extra=extra)
+        handler = self.handlers[job.kind]
+        try:
+            try:
+                outcome = await asyncio.wait_for(handler(job, running, self), self.wcfg.job_timeout)
+            except TimeoutError:
+                outcome = Outcome.failed("job_timeout", f"the job ran longer than {self.wcfg.job_timeout:g} s")
+            except asyncio.CancelledError:
+                if running.lost or self._stop.is_set():
+                    raise
+                outcome = Outcome.cancelled()
+            except Exception as exc:
+                self.log.exception("job %s crashed", job.id, extra={**extra, "action": "job_error"})
+                outcome = Outcome.retry("stage_crashed", f"{type(exc).__name__}: {exc}")
+            await asyncio.shield(self._persist(running, outcome))
+        except asyncio.CancelledError:
+            pass
+        finally:
+            self.running.pop(job.id, None)
+            self._slot_freed.set()
+
+    async def _persist(self, running: Running, outcome: Outcome) -> None:
+        job = running.job
+        if running.lost or outcome.status == "LOST":
+            self.log.warning("job %s: lease lost, result discarded", job.id, extra={"action": "lease_lost", "job_id": job.id})
+            return
+        if outcome.status == "RETRY":
+            delay = outcome.retry_in if outcome.retry_in is not None else backoff_delay(
+                job.attempt, self.wcfg.backoff_base, self.wcfg.backoff_max)
+            state = await self.store.retry_later(job.id, self.id, delay=delay, error_code=outcome.error_code or "stage_crashed",
+                                                 error_message=outcome.error_message or "", error_stage=outcome.error_stage)
+            self.log.info("job %s: %s (%s)", job.id, "retry" if state == "PENDING" else state, outcome.error_code,
+                          extra={"action": "job_error_retry", "job_id": job.id})
+            return
+        ok = await self.store.finish(job.id, self.id, outcome.status, result=outcome.result, error_code=outcome.error_code,
+                                     error_message=outcome.error_message, error_stage=outcome.error_stage, dead=outcome.dead)
+        self.log.info("job %s %s%s", job.id, outcome.status, f" ({outcome.error_code})" if outcome.error_code else "",
+                      extra={"action": "job_success" if outcome.status == "COMPLETED" else "job_end", "job_id": job.id})
+        if not ok:
+            self.log.warning("job %s: lease lost before finish", job.id, extra={"action": "lease_lost", "job_id": job.id})
+
+    async def _heartbeat(self) -> None:
+        host = socket.gethostname()
+        while True:
+            for job_id, running in list(self.running.items()):
+                if running.lost:
+                    continue
+                if not await self.store.renew_lease(job_id, self.id, self.wcfg.lease_seconds):
+                    running.lost = True
+                    self.log.warning("job %s: lease lost, abandoning", job_id, extra={"action": "lease_lost", "job_id": job_id})
+                    if running.task:
+                        running.task.cancel()
+            with contextlib.suppress(Exception):
+                await self.store.worker_heartbeat(self.id, host, self._started_at, [
+                    {"job_id": r.job.id, "kind": r.job.kind, "since": time.time() - (time.monotonic() - r.started)}
+                    for r in self.running.values()])
+            await asyncio.sleep(self.wcfg.heartbeat_seconds)
+
+    async def _reaper(self) -> None:
+        interval = max(0.5, min(self.wcfg.lease_seconds / 2, 15.0))
+        while True:
+            reaped = await self.store.reap_expired(lambda attempt: backoff_delay(attempt, self.wcfg.backoff_base, self.wcfg.backoff_max))
+            for job_id in reaped:
+                self.log.warning("job %s: lease expired, re-queued or failed", job_id, extra={"action": "reap", "job_id": job_id})
+            await asyncio.sleep(interval)
+
+    async def _cancel_watch(self) -> None:
+        """Cancel requests may come from another daemon: look for them twice a second."""
+        while True:
+            await asyncio.sleep(0.5)
+            ids_ = [j for j, r in self.running.items() if not r.cancel]
+            for job_id in await self.store.cancel_requested(ids_):
+                if job_id in self.running:
+                    self.running[job_id].cancel = True
+
+    def request_cancel(self, job_id: str) -> None:
+        """Fast path for a cancel that arrived through this daemon's API."""
+        if job_id in self.running:
+            self.running[job_id].cancel = True
+
+    async def _shutdown(self) -> None:
+        grace = 10.0
+        if self.running:
+            self.log.info("waiting up to %.0f s for %d running job(s)", grace, len(self.running))
+            tasks = [r.task for r in self.running.values() if r.task]
+            _, pending = await asyncio.wait(tasks, timeout=grace) if tasks else (set(), set())
+            for t in pending:
+                t.cancel()
+            await asyncio.gather(*pending, return_exceptions=True)
+        with contextlib.suppress(Exception):
+            await self.store.worker_gone(self.id)

@@ -1,0 +1,240 @@
+"""Job workspaces and source snapshots: a job never reads the live folder or an upload in place.
+
+Archives are checked member by member before anything is written: absolute paths, ``..``,
+links that leave the tree, device files and zip bombs are refused with a stable error code, and
+extraction happens in a temp folder inside the workspace that is removed on any error.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import os
+import posixpath
+import shutil
+import stat
+import tarfile
+import tempfile
+import zipfile
+from dataclasses import dataclass
+from pathlib import Path
+
+from pipeline import errors
+
+IGNORED_NAMES = frozenset({".git", ".pressroom", ".hg", ".svn", "__pycache__", ".DS_Store", "node_modules"})
+MAX_MEMBERS = 100_000
+
+
+def is_temp_file(name: str) -> bool:
+    """Editor and partial-copy files that must never trigger or enter a build."""
+    base = os.path.basename(name)
+    return (
+        base.startswith(".#") or base.endswith("~") or base.endswith((".swp", ".swx", ".swo", ".tmp", ".part", ".crdownload"))
+        or (base.startswith("#") and base.endswith("#")) or base.startswith(".~lock.") or base == "4913"
+    )
+
+
+@dataclass(frozen=True)
+class Workspace:
+    root: Path
+
+    @classmethod
+    def for_job(cls, data_dir: Path, job_id: str) -> Workspace:
+        return cls(data_dir / "jobs" / job_id)
+
+    @property
+    def source(self) -> Path:
+        return self.root / "source"
+
+    @property
+    def out(self) -> Path:
+        return self.root / "out"
+
+    @property
+    def reports(self) -> Path:
+        return self.root / "reports"
+
+    @property
+    def log(self) -> Path:
+        return self.root / "log.txt"
+
+    def create(self) -> None:
+        self.root.mkdir(parents=True, exist_ok=True)
+
+
+def _check_member_name(name: str) -> str:
+    norm = name.replace("\\", "/")
+    if norm.startswith("/") or (len(norm) > 1 and norm[1] == ":"):
+        raise errors.UnsafeArchive(f"archive member {name!r} has an absolute path", member=name)
+    parts = [p for p in norm.split("/") if p not in ("", ".")]
+    if ".." in parts:
+        raise errors.UnsafeArchive(f"archive member {name!r} climbs out of the archive with '..'", member=name)
+    return "/".join(parts)
+
+
+def _check_link(member: str, target: str) -> None:
+    if target.startswith("/"):
+        raise errors.UnsafeArchive(f"archive member {member!r} links to an absolute path", member=member)
+    resolved = posixpath.normpath(posixpath.join(posixpath.dirname(member), target))
+    if resolved == ".." or resolved.startswith("../"):
+        raise errors.UnsafeArchive(f"archive member {member!r} links outside the archive", member=member)
+
+
+def sniff_archive(data: bytes) -> str | None:
+    if data[:2] == b"\x1f\x8b":
+        return "tar.gz"
+    if data[:4] == b"PK\x03\x04" or data[:4] == b"PK\x05\x06":
+        return "zip"
+    if len(data) > 262 and data[257:262] == b"ustar":
+        return "tar"
+    return None
+
+
+def extract_archive(data: bytes, dest: Path, *, max_bytes: int) -> None:
+    """Extract a tar.gz/tar/zip into ``dest`` (created), after checking every member."""
+    kind = sniff_archive(data)
+    if kind is None:
+        raise errors.InvalidArchive("the upload is not a tar.gz or zip archive")
+    dest.mkdir(parents=True, exist_ok=False)
+    try:
+        if kind == "zip":
+            _extract_zip(data, dest, max_bytes)
+        else:
+            _extract_tar(data, dest, max_bytes)
+    except (tarfile.TarError, zipfile.BadZipFile, EOFError, OSError, ValueError) as exc:
+        shutil.rmtree(dest, ignore_errors=True)
+        raise errors.InvalidArchive(f"the archive is corrupt: {exc}") from None
+    except errors.PressroomError:
+        shutil.rmtree(dest, ignore_errors=True)
+        raise
+    if not any(dest.iterdir()):
+        shutil.rmtree(dest, ignore_errors=True)
+        raise errors.InvalidArchive("the archive is empty")
+
+
+def _extract_tar(data: bytes, dest: Path, max_bytes: int) -> None:
+    with tarfile.open(fileobj=io.BytesIO(data), mode="r:*") as tar:
+        members = tar.getmembers()
+        if len(members) > MAX_MEMBERS:
+            raise errors.InvalidArchive(f"the archive has more than {MAX_MEMBERS} members")
+        total = 0
+        for m in members:
+            name = _check_member_name(m.name)
+            if m.issym() or m.islnk():
+                _check_link(name, m.linkname if m.issym() else posixpath.relpath(_check_member_name(m.linkname), posixpath.dirname(name) or "."))
+            elif not (m.isfile() or m.isdir()):
+                raise errors.UnsafeArchive(f"archive member {m.name!r} is a device or special file", member=m.name)
+            total += max(m.size, 0)
+            if total > max_bytes:
+                raise errors.PayloadTooLarge(f"the archive unpacks to more than {max_bytes // 2**20} MB")
+        tar.extractall(dest, filter="data")
+
+
+def _extract_zip(data: bytes, dest: Path, max_bytes: int) -> None:
+    with zipfile.ZipFile(io.BytesIO(data)) as zf:
+        infos = zf.infolist()
+        if len(infos) > MAX_MEMBERS:
+            raise errors.InvalidArchive(f"the archive has more than {MAX_MEMBERS} members")
+        total = 0
+        plan = []
+        for info in infos:
+            name = _check_member_name(info.filename)
+            mode = info.external_attr >> 16
+            if stat.S_ISLNK(mode):
+                _check_link(name, zf.read(info).decode("utf-8", "replace"))
+            total += info.file_size
+            if total > max_bytes:
+                raise errors.PayloadTooLarge(f"the archive unpacks to more than {max_bytes // 2**20} MB")
+            plan.append((info, name, mode))
+        for info, name, mode in plan:
+            if not name:
+                continue
+            target = dest / name
+            if info.is_dir():
+                target.mkdir(parents=True, exist_ok=True)
+                continue
+            target.parent.mkdir(parents=True, exist_ok=True)
+            if stat.S_ISLNK(mode):
+                os.symlink(zf.read(info).decode(), target)
+                continue
+            with zf.open(info) as src, open(target, "wb") as out:
+                shutil.copyfileobj(src, out, 1 << 20)
+
+
+def unwrap_single_dir(root: Path) -> Path:
+    """``docs.tar.gz`` often holds one top folder (``docs/`` or ``repo-sha/``): build inside it."""
+    entries = [p for p in root.iterdir() if p.name not in IGNORED_NAMES]
+    if len(entries) == 1 and entries[0].is_dir() and not entries[0].is_symlink():
+        return entries[0]
+    return root
+
+
+def copy_tree(src: Path, dest: Path) -> int:
+    """Snapshot a live folder: skip VCS folders, editor temp files and links leaving the folder."""
+    src = src.resolve()
+    count = 0
+    for dirpath, dirnames, filenames in os.walk(src):
+        dirnames[:] = sorted(d for d in dirnames if d not in IGNORED_NAMES)
+        rel = Path(dirpath).relative_to(src)
+        (dest / rel).mkdir(parents=True, exist_ok=True)
+        for d in list(dirnames):
+            p = Path(dirpath) / d
+            if p.is_symlink():
+                dirnames.remove(d)
+                _copy_link(p, src, dest / rel / d)
+        for name in filenames:
+            if is_temp_file(name) or name in IGNORED_NAMES:
+                continue
+            p = Path(dirpath) / name
+            if p.is_symlink():
+                _copy_link(p, src, dest / rel / name)
+                continue
+            try:
+                shutil.copy2(p, dest / rel / name)
+                count += 1
+            except FileNotFoundError:
+                continue  # deleted while we copied: the next trigger will pick up the change
+    return count
+
+
+def _copy_link(link: Path, root: Path, target: Path) -> None:
+    """Links that stay inside the folder are copied as content; links leaving it are dropped."""
+    try:
+        real = link.resolve(strict=True)
+    except (FileNotFoundError, RuntimeError):
+        return
+    if real != root and root not in real.parents:
+        return
+    if real.is_dir():
+        shutil.copytree(real, target, symlinks=False, ignore=shutil.ignore_patterns(*IGNORED_NAMES))
+    else:
+        shutil.copy2(real, target)
+
+
+def tree_hash(root: Path) -> str:
+    """Content hash of a tree: same files, same hash, whichever channel delivered them."""
+    h = hashlib.sha256()
+    for dirpath, dirnames, filenames in os.walk(root):
+        dirnames[:] = sorted(d for d in dirnames if d not in IGNORED_NAMES)
+        for name in sorted(filenames):
+            if is_temp_file(name):
+                continue
+            p = Path(dirpath) / name
+            rel = p.relative_to(root).as_posix()
+            h.update(rel.encode() + b"\0")
+            if p.is_symlink():
+                h.update(b"L" + os.readlink(p).encode())
+                continue
+            fh = hashlib.sha256()
+            with open(p, "rb") as f:
+                for chunk in iter(lambda: f.read(1 << 20), b""):
+                    fh.update(chunk)
+            h.update(fh.digest())
+    return h.hexdigest()
+
+
+def new_staging_dir(data_dir: Path) -> Path:
+    """A folder for a snapshot that has no job ID yet; moved into the workspace on submit."""
+    base = data_dir / "incoming"
+    base.mkdir(parents=True, exist_ok=True)
+    return Path(tempfile.mkdtemp(dir=base))

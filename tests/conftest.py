@@ -1,0 +1,83 @@
+"""Shared fixtures. PRESSROOM_* variables are cleared at import so a developer's shell never leaks in."""
+
+from __future__ import annotations
+
+import io
+import os
+import socket
+import tarfile
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+for _name in list(os.environ):
+    if _name.startswith("PRESSROOM_"):
+        del os.environ[_name]
+
+REPO = Path(__file__).resolve().parents[1]
+SHARED = REPO.parent / "shared"
+CORPUS = SHARED / "corpus" / "fastapi-docs"
+SAMPLES = REPO / "content-samples"
+
+
+def make_tree(root: Path, files: dict[str, str | bytes]) -> Path:
+    """Write ``{relative path: content}`` under ``root`` (MkDocs' ``tempdir`` helper, for pytest)."""
+    for rel, content in files.items():
+        p = root / rel
+        p.parent.mkdir(parents=True, exist_ok=True)
+        if isinstance(content, bytes):
+            p.write_bytes(content)
+        else:
+            p.write_text(content, encoding="utf-8")
+    return root
+
+
+def tar_gz(files: dict[str, str | bytes]) -> bytes:
+    buf = io.BytesIO()
+    with tarfile.open(fileobj=buf, mode="w:gz") as tar:
+        for name, content in files.items():
+            data = content.encode() if isinstance(content, str) else content
+            info = tarfile.TarInfo(name)
+            info.size = len(data)
+            tar.addfile(info, io.BytesIO(data))
+    return buf.getvalue()
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@pytest.fixture
+def tree(tmp_path: Path) -> Callable[[dict[str, str | bytes]], Path]:
+    def make(files: dict[str, str | bytes], sub: str = "src") -> Path:
+        return make_tree(tmp_path / sub, files)
+
+    return make
+
+
+@pytest.fixture
+def make_config(tmp_path: Path) -> Callable[..., Any]:
+    """A Config rooted in tmp_path with a SQLite store there; keyword args override sections."""
+    from pipeline import config as config_mod
+
+    def make(**sections: Any) -> config_mod.Config:
+        data: dict[str, Any] = {
+            "data_dir": str(tmp_path / "data"),
+            "store": {"url": f"sqlite:///{tmp_path / 'data' / 'pressroom.db'}"},
+            "server": {"auth": "none", "port": 0},
+            "workers": {"count": 4, "processes": 0, "lease_seconds": 5, "heartbeat_seconds": 1, "poll_interval": 0.2,
+                        "backoff_base": 0.05, "backoff_max": 0.2},
+            "pipeline": {"build": ["noop"]},
+        }
+        for key, value in sections.items():
+            if isinstance(value, dict) and isinstance(data.get(key), dict):
+                data[key] = {**data[key], **value}
+            else:
+                data[key] = value
+        return config_mod.parse(data, path=str(tmp_path / "config.toml"), root=tmp_path)
+
+    return make
