@@ -13,7 +13,7 @@ import re
 import time
 import urllib.parse
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import aiohttp
 
@@ -119,6 +119,8 @@ class Checker:
         key = urls.normalize(absolute)
         _, fragment = urls.split_fragment(absolute)
         shown = key + ("#" + fragment if fragment else "")
+        if link.base and page_url:
+            link = replace(link, base=ref_base)
         occurrence = _Occurrence(link=link, url=shown, key=key, fragment=fragment)
         self._occurrences.append(occurrence)
         self._stats.links += 1
@@ -182,6 +184,8 @@ class Checker:
             return Outcome(url=key, result="ignored", info=[f"{scheme.capitalize()} URL ignored."]), None
         if scheme not in urls.CHECKED_SCHEMES:
             return Outcome(url=key, valid=False, result="URL is unrecognized or has invalid syntax"), None
+        if scheme in ("http", "https") and (error := urls.syntax_error(key)):
+            return Outcome(url=key, valid=False, result=error), None
         if any(p.search(key) for p in self._ignore) or (extern and not config.check_extern):
             return Outcome(url=key, result="filtered",
                            info=["The URL is outside of the domain filter, checked only syntax."]), None

@@ -41,7 +41,10 @@ def join(base: str, ref: str) -> str:
     ref = ref.strip()
     if not base:
         return ref
-    return urllib.parse.urljoin(base, ref)
+    try:
+        return urllib.parse.urljoin(base, ref)
+    except ValueError:  # "http://[bad": left as written, reported by syntax_error()
+        return ref
 
 
 def normalize(url: str) -> str:
@@ -80,7 +83,7 @@ def syntax_error(url: str) -> str | None:
         parts = urllib.parse.urlsplit(url)
         port = parts.port
     except ValueError as exc:
-        return f"URL is unrecognized or has invalid syntax: {exc}"
+        return str(exc)
     if not parts.hostname:
         return "URL has empty hostname"
     if port == 0:

@@ -1,0 +1,156 @@
+"""The ``linkcheck`` stage: check the built site from disk, external links as configured.
+
+Internal links and anchors are read from the files the render stage wrote (no HTTP server, so
+the check is as fast as the disk and cannot be flaky). External links go through the same
+checker as the ``linkcheck`` command, with a between-builds cache so a rebuild re-fetches only
+what changed or failed. Findings name the source page when the render stage says which one it
+was, and the CSV report is LinkChecker's format with one row per broken occurrence.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+from stages.base import Finding, Severity, StageContext, StageError, StageResult
+from stages.linkcheck import checker, files, output
+from stages.linkcheck.cache import ResultCache
+from stages.linkcheck.model import CheckConfig, Row
+from stages.linkcheck.options import Options
+
+REPORT = "reports/linkcheck.csv"
+
+
+def check_config(options: Options) -> CheckConfig:
+    return CheckConfig(
+        check_extern=options.external != "off", robots=options.robots,
+        concurrency=options.concurrency, per_host=options.per_host,
+        politeness_delay=options.politeness_delay, timeout=options.request_timeout,
+        retries=options.retries, max_retry_after=options.max_retry_after, max_urls=options.max_urls,
+        max_page_bytes=int(options.max_page_mb * 1024 * 1024), ignore=tuple(options.ignore),
+        no_follow=tuple(options.no_follow), user_agent=options.user_agent,
+        check_anchors=options.check_anchors, cache_ttl=options.cache_ttl,
+    )
+
+
+def _pages(ctx: StageContext, site: files.SiteRoot) -> tuple[list[Path], dict[str, str]]:
+    """Pages to start from, and ``built file -> source file`` where the render stage said."""
+    sources: dict[str, str] = {}
+    render = ctx.previous.get("render_html")
+    languages = render.outputs.get("languages", {}) if render is not None else {}
+    for info in languages.values() if isinstance(languages, dict) else ():
+        for page in info.get("pages", []) if isinstance(info, dict) else ():
+            if isinstance(page, dict) and page.get("file"):
+                sources[str(page["file"])] = str(page.get("src") or page["file"])
+    pages = [p for p in files.html_files(site.root) if not _rel(site, p).startswith("pdf/")]
+    if ctx.language:
+        prefix = f"{ctx.language}/"
+        pages = [p for p in pages if _rel(site, p).startswith(prefix) or "/" not in _rel(site, p)]
+    return pages, sources
+
+
+def _rel(site: files.SiteRoot, path: Path) -> str:
+    return path.resolve().relative_to(site.root).as_posix()
+
+
+def _page_of(site: files.SiteRoot, parent_url: str) -> str:
+    """The built file (relative to ``out``) a parent URL is."""
+    if not parent_url or not site.contains(parent_url):
+        return parent_url
+    path, rel = site.resolve(parent_url)
+    return _rel(site, path) if path is not None else rel
+
+
+def _finding(row: Row, options: Options, site: files.SiteRoot, sources: dict[str, str],
+             languages: list[str]) -> Finding | None:
+    page = _page_of(site, row.link.parent)
+    language = page.split("/", 1)[0] if page.split("/", 1)[0] in languages else None
+    where = f" (built page {page}, line {row.link.line})" if row.link.line else ""
+    source = sources.get(page, page)
+    strict: Severity = "error" if options.fail_on_broken else "warning"
+
+    def make(rule: str, severity: Severity, message: str) -> Finding:
+        return Finding(file=source, line=row.link.line, column=row.link.column, rule=rule,
+                       severity=severity, message=message + where, url=row.link.urlname,
+                       language=language)
+
+    if row.extern:
+        if not row.valid:
+            return make("external-broken", "error" if options.external == "fail" else "warning",
+                        f"{row.link.urlname}: {row.outcome.result}")
+        if row.warnings:
+            return make("external-warning", "info", "; ".join(m for _, m in row.warnings))
+        return None
+    if not row.valid:
+        return make("broken-link", strict, f"{row.link.urlname}: {row.outcome.result}")
+    for tag, message in row.warnings:
+        if tag == "url-anchor-not-found":
+            return make("missing-anchor", strict, message)
+    if row.warnings:
+        return make("link-warning", "warning", "; ".join(m for _, m in row.warnings))
+    return None
+
+
+def _write_report(ctx: StageContext, report: checker.Report) -> None:
+    target = ctx.workspace / REPORT
+    target.parent.mkdir(parents=True, exist_ok=True)
+    tmp = target.with_suffix(".csv.tmp")
+    with tmp.open("w", encoding="utf-8", newline="") as handle:
+        output.write_csv(report, handle, verbose=False, warnings=True, every=True)
+    os.replace(tmp, target)
+
+
+async def run(ctx: StageContext) -> StageResult:
+    options: Options = ctx.options if isinstance(ctx.options, Options) else Options()
+    if not ctx.out.is_dir():
+        raise StageError(f"no built site at {ctx.out}; did render_html run?", code="site_missing")
+    base_url = getattr(ctx.site, "base_url", None)
+    site = files.SiteRoot.create(ctx.out, base_url)
+    pages, sources = _pages(ctx, site)
+    if not pages:
+        raise StageError(f"the built site at {ctx.out} has no HTML pages", code="site_empty")
+    ctx.raise_if_cancelled()
+
+    def progress(checked: int, known: int) -> None:
+        ctx.progress(100.0 * checked / max(known, 1), f"{checked}/{known} URLs checked")
+
+    config = check_config(options)
+    cache = ResultCache(ctx.cache_dir / "linkcheck", options.cache_ttl)
+    engine = checker.Checker(config, site=site, cache=cache, progress=progress,
+                             should_cancel=ctx.should_cancel)
+    report = await engine.run([site.page_url(p) for p in pages])
+    _write_report(ctx, report)
+    languages = list(getattr(ctx.site, "languages", []) or [])
+    findings = [f for row in report.rows
+                if (f := _finding(row, options, site, sources, languages)) is not None]
+    if report.stats.truncated:
+        findings.append(Finding(file=".", rule="max-urls", severity="warning",
+                                message=report.stats.notes[-1]))
+    return _result(report, findings, options)
+
+
+def _result(report: checker.Report, findings: list[Finding], options: Options) -> StageResult:
+    broken = [f for f in findings if f.rule in ("broken-link", "missing-anchor")]
+    external_broken = [f for f in findings if f.rule == "external-broken"]
+    counts = {
+        "urls": report.stats.urls_known,
+        "checked": report.stats.urls_checked,
+        "broken": len(broken) + len(external_broken),
+        "warnings": sum(1 for f in findings if f.severity == "warning"),
+        "external": len({r.outcome.url for r in report.rows if r.extern}),
+        "missing_anchors": sum(1 for f in broken if f.rule == "missing-anchor"),
+        "links": report.stats.links,
+    }
+    first: list[dict[str, Any]] = [f.to_dict() for f in findings[: options.max_findings_in_status]]
+    failing = (broken and options.fail_on_broken) or (external_broken and options.external == "fail")
+    summary = (f"{counts['checked']} URLs checked, {len(broken)} broken internal links/anchors, "
+               f"{len(external_broken)} broken external links")
+    if failing:
+        shown = "; ".join(f"{f.file}: {f.message}" for f in (broken + external_broken)[:3])
+        return StageResult(status="failed", error_code="broken_links", counts=counts,
+                           findings=findings, artifacts={"reports.linkcheck": REPORT},
+                           outputs={"first": first}, message=f"{summary}. First: {shown}")
+    return StageResult(status="passed", counts=counts, findings=findings,
+                       artifacts={"reports.linkcheck": REPORT}, outputs={"first": first},
+                       message=summary)
