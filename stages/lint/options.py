@@ -2,11 +2,32 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import Field
 
 from stages.base import StageOptions
+
+DEFAULT_SEVERITY: dict[str, Literal["error", "warning", "info"]] = {
+    "bad-front-matter": "error",
+    "bad-encoding": "error",
+    "page-too-large": "error",
+    "unreadable": "error",
+    "parse-error": "error",
+    "too-deep": "error",
+    "broken-link": "error",
+    "missing-image": "error",
+    "include-missing": "error",
+    "include-outside": "error",
+    "include-cycle": "error",
+    "nav-missing": "error",
+    "missing-anchor": "warning",
+    "duplicate-id": "warning",
+    "no-title": "warning",
+    "not-in-nav": "warning",
+    "unknown-syntax": "warning",
+}
+"""Our own rules' default severities; markdownlint rules (MDxxx) default to ``warning``."""
 
 
 class Options(StageOptions):
@@ -15,8 +36,19 @@ class Options(StageOptions):
     enable: list[str] = Field(default_factory=list)
     """markdownlint rule ids to turn on in addition to the defaults."""
     disable: list[str] = Field(default_factory=lambda: ["MD013"])
-    """markdownlint rule ids to turn off."""
+    """Rule ids to turn off: markdownlint ids (``MD013``) or ours (``not-in-nav``)."""
     severity: dict[str, Literal["error", "warning", "info"]] = Field(default_factory=dict)
     """Per-rule severity overrides, e.g. ``{ MD001 = "error", "broken-link" = "warning" }``."""
     show_first: int = 50
     """How many findings the status endpoint shows in full."""
+    rules: dict[str, dict[str, Any]] = Field(default_factory=dict)
+    """markdownlint rule settings, e.g. ``MD013 = { line-length = 120 }`` (passed to rumdl)."""
+    markdownlint: bool = True
+    """Run the markdownlint rules (rumdl) at all; our own checks always run."""
+    flavor: Literal["standard", "mkdocs", "gfm", "commonmark"] = "mkdocs"
+    """rumdl's markdown flavor: ``mkdocs`` understands admonitions, tabs and snippets."""
+    exclude: list[str] = Field(default_factory=list)
+    """Glob patterns (relative to the source root) of pages not to lint, e.g. ``**/release-notes.md``."""
+    incremental: bool = True
+    """Lint only files changed since the last passing lint of this site (all when nav/config change)."""
+    rumdl_timeout: float = 120.0

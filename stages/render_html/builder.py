@@ -110,30 +110,40 @@ class LanguageBuild:
                 t.cancel()
         return results
 
-    async def build(self, state_in: dict[str, Any]) -> dict[str, Any]:
-        run, ctx, tree, store = self.run, self.ctx, self.tree, self.store
-        out = ctx.out
-        incremental = bool(getattr(ctx.options, "incremental", True))
-        state = state_in if incremental and state_in.get("salt") == run.salt else {}
-        old_pages: dict[str, Any] = state.get("pages", {})
+    def _scan(self, old_pages: dict[str, Any]) -> tuple[dict[str, dict[str, Any]], list[str]]:
+        """Which pages must be parsed again: their bytes or an include changed since last time."""
         entries: dict[str, dict[str, Any]] = {}
         stale: list[str] = []
-        for src, ps in tree.pages.items():
+        for src, ps in self.tree.pages.items():
             try:
                 data = ps.path.read_bytes()
             except OSError:
                 data = b""
-            h = sha256(data + b"\0" + run.layout.rel(ps.path).encode() + (b"\0fb" if ps.fallback else b""))
+            h = sha256(data + b"\0" + self.run.layout.rel(ps.path).encode() + (b"\0fb" if ps.fallback else b""))
             old = old_pages.get(src)
             if old and old["hash"] == h and all(self._dep_hash(d) == v for d, v in old["deps"].items()):
                 entries[src] = dict(old)
             else:
                 entries[src] = {"hash": h}
                 stale.append(src)
-        self._progress(0.02, f"{len(stale)} of {len(tree.pages)} pages changed")
+        return entries, stale
+
+    async def build(self, state_in: dict[str, Any]) -> dict[str, Any]:
+        run, ctx, store = self.run, self.ctx, self.store
+        out = ctx.out
+        incremental = bool(getattr(ctx.options, "incremental", True))
+        state = state_in if incremental and state_in.get("salt") == run.salt else {}
+        old_pages: dict[str, Any] = state.get("pages", {})
+        entries, stale = await asyncio.to_thread(self._scan, old_pages)
+        self._progress(0.02, f"{len(stale)} of {len(self.tree.pages)} pages changed")
         fresh = await self._render(stale)
+
+        def save_all() -> None:
+            for s, r in fresh.items():
+                store.save_fragment(self.lang, s, r)
+
+        await asyncio.to_thread(save_all)
         for src, res in fresh.items():
-            store.save_fragment(self.lang, src, res)
             meta = res["meta"]
             weight = meta.get("weight", 0)
             entries[src].update(
@@ -173,19 +183,10 @@ class LanguageBuild:
             else:
                 to_assemble.append(src)
         nav_pos = {s: i for i, s in enumerate(nav.order)}
-        fragments: dict[str, dict[str, Any]] = {}
         done = 0
         for i in range(0, len(to_assemble), 40):
             batch = to_assemble[i : i + 40]
-            for src in batch:
-                frag = fresh.get(src) or store.load_fragment(lang, src)
-                if frag is None:  # cache lost a fragment: render it here
-                    frag = analyze.analyze(self._job(src), True)
-                    store.save_fragment(lang, src, frag)
-                fragments[src] = frag
-            pages = await asyncio.to_thread(self._assemble_batch, batch, fragments, entries, nav, nav_pos, url_of, nav_markup, sections)
-            for src, html in pages.items():
-                entries[src]["out"] = store.publish(out, entries[src]["file"], html.encode())
+            await asyncio.to_thread(self._assemble_batch, batch, fresh, entries, nav, nav_pos, url_of, nav_markup, sections, out)
             done += len(batch)
             self._progress(0.7 + 0.25 * done / max(1, len(to_assemble)), f"assembled {done}/{len(to_assemble)} pages")
             ctx.raise_if_cancelled()
@@ -205,26 +206,32 @@ class LanguageBuild:
         run.count("pages", len(order))
         run.count("assembled", len(to_assemble))
         run.count("skipped", len(order) - len(to_assemble))
-        files.update(self._publish_assets(state, out))
+        files.update(await asyncio.to_thread(self._publish_assets, state, out))
         files.update(await self._publish_index(state, entries, order, url_of, sections, nav_hash, out))
-        if state.get("out_dir") == str(out):
-            remove_stale(out, state.get("files", {}), files)
-        store.collect_garbage()
         new_state = {"salt": run.salt, "out_dir": str(out), "files": files, "assets": self._asset_state,
-                     "search_key": self._search_key,
-                     "pages": {s: {k: v for k, v in e.items()} for s, e in entries.items()}}
-        store.save_state(new_state)
+                     "search_key": self._search_key, "pages": entries}
+        await asyncio.to_thread(self._finish, state, new_state, out)
         return {"dir": f"{out.name}/{lang}", "pages": page_list, "changed": changed}
 
-    def _assemble_batch(self, batch: list[str], fragments: dict[str, dict[str, Any]], entries: dict[str, dict[str, Any]],
+    def _finish(self, state: dict[str, Any], new_state: dict[str, Any], out: Path) -> None:
+        if state.get("out_dir") == str(out):
+            remove_stale(out, state.get("files", {}), new_state["files"])
+        self.store.collect_garbage()
+        self.store.save_state(new_state)
+
+    def _assemble_batch(self, batch: list[str], fresh: dict[str, dict[str, Any]], entries: dict[str, dict[str, Any]],
                         nav: Any, nav_pos: dict[str, int], url_of: dict[str, str], nav_markup: str,
-                        sections: dict[str, list[str]]) -> dict[str, str]:
-        run, lang, site = self.run, self.lang, self.ctx.site
+                        sections: dict[str, list[str]], out_dir: Path) -> None:
+        """Template and publish a batch of pages (runs in a thread: templating and file I/O)."""
+        run, lang, site, store = self.run, self.lang, self.ctx.site, self.store
         languages = list(dict.fromkeys([site.default_language, *site.languages]))
         t = theme.labels(lang)
-        out: dict[str, str] = {}
         for src in batch:
-            frag, e = fragments[src], entries[src]
+            frag = fresh.get(src) or store.load_fragment(lang, src)
+            if frag is None:  # the cache lost a fragment: render it here
+                frag = analyze.analyze(self._job(src), True)
+                store.save_fragment(lang, src, frag)
+            e = entries[src]
             file, url = e["file"], url_of[src]
             root = theme.root_prefix(file)
             pos = nav_pos.get(src)
@@ -249,8 +256,8 @@ class LanguageBuild:
                 "fallback": ps.fallback, "date": str(date) if date else None, "edit_url": edit, "prev": prev, "next": nxt,
                 "t": t, "generator": run.generator, "version": site.version, "noindex": e.get("draft", False),
             }
-            out[src] = theme.render_page(run.env, ctx)
-        return out
+            html = theme.render_page(run.env, ctx)
+            e["out"] = store.publish(out_dir, e["file"], html.encode())
 
     def _publish_assets(self, state: dict[str, Any], out: Path) -> dict[str, str]:
         old = state.get("assets", {})
@@ -275,21 +282,24 @@ class LanguageBuild:
         lang, store = self.lang, self.store
         pages = [s for s in order if not entries[s].get("draft")]
         sitemap = site_files.sitemap(self.run.base_url, [f"{lang}/{url_of[s]}" for s in pages])
-        files = {f"{lang}/sitemap.xml": store.publish(out, f"{lang}/sitemap.xml", sitemap)}
+        files = {f"{lang}/sitemap.xml": await asyncio.to_thread(store.publish, out, f"{lang}/sitemap.xml", sitemap)}
         key = sha256(json.dumps([nav_hash, [entries[s]["hash"] for s in pages], [entries[s]["deps"] for s in pages]]).encode())
         self._search_key = key
         rel = f"{lang}/search_index.json"
         old_digest = state.get("files", {}).get(rel)
         if state.get("search_key") == key and old_digest and store.object_path(old_digest).exists():
-            files[rel] = store.publish(out, rel, digest=old_digest)
+            files[rel] = await asyncio.to_thread(store.publish, out, rel, None, digest=old_digest)
             return files
-        items = []
-        for s in pages:
-            frag = store.load_fragment(lang, s) or {}
-            items.append({"url": f"{lang}/{url_of[s]}", "title": entries[s]["title"],
-                          "section": " / ".join(sections.get(s, [])), "text": frag.get("text", "")})
-        data = await asyncio.to_thread(site_files.search_index, lang, items)
-        files[rel] = store.publish(out, rel, data)
+
+        def build_index() -> str:
+            items = []
+            for s in pages:
+                frag = store.load_fragment(lang, s) or {}
+                items.append({"url": f"{lang}/{url_of[s]}", "title": entries[s]["title"],
+                              "section": " / ".join(sections.get(s, [])), "text": frag.get("text", "")})
+            return store.publish(out, rel, site_files.search_index(lang, items))
+
+        files[rel] = await asyncio.to_thread(build_index)
         return files
 
 

@@ -7,6 +7,7 @@ A bad page never raises: every problem becomes a finding naming the file and lin
 from __future__ import annotations
 
 import html as html_mod
+import re
 import traceback
 from dataclasses import dataclass
 from pathlib import Path
@@ -17,6 +18,7 @@ from stages.site_model import frontmatter
 TOC_LEVELS = (2, 3)
 TOC_MAX = 300
 SEARCH_TEXT_MAX = 20_000
+_HTML_ID = re.compile(r"""\b(?:id|name)\s*=\s*["']([^"']+)["']""")
 
 
 @dataclass(frozen=True)
@@ -83,9 +85,18 @@ def _search_text(tokens: list[Any]) -> str:
     return " ".join(parts)[:SEARCH_TEXT_MAX]
 
 
+def _footnote_ids(env: dict[str, Any]) -> set[str]:
+    """Footnote anchors (``#fn1``, ``#fnref1``) are valid link targets too."""
+    refs = env.get("footnotes", {}).get("list", {})
+    ids: set[str] = set()
+    for i in range(1, len(refs) + 1):
+        ids.update({f"fn{i}", f"fnref{i}"})
+    return ids
+
+
 def analyze(job: PageJob, render: bool) -> dict[str, Any]:
     findings: list[dict[str, Any]] = []
-    result: dict[str, Any] = {"src": job.src, "title": "", "description": "", "meta": {}, "toc": [], "ids": [],
+    result: dict[str, Any] = {"src": job.src, "rel": job.rel, "title": "", "description": "", "meta": {}, "toc": [], "ids": [],
                               "links": [], "images": [], "deps": [], "findings": findings, "html": "",
                               "text": "", "has_h1": False}
     text = _read(job, findings)
@@ -128,7 +139,7 @@ def analyze(job: PageJob, render: bool) -> dict[str, Any]:
         meta=meta,
         has_h1=h1 is not None,
         toc=[list(h[:3]) for h in headings if h[0] in TOC_LEVELS][:TOC_MAX],
-        ids=sorted(env.get("ids", {})),
+        ids=sorted(set(env.get("ids", {})) | set(_HTML_ID.findall(body)) | _footnote_ids(env)),
         links=[list(x) for x in env.get("links", [])],
         images=[list(x) for x in env.get("images", [])],
         deps=sorted(env.get("deps", ())),

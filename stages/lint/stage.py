@@ -1,0 +1,233 @@
+"""``lint``: markdownlint rules (rumdl) plus pressroom's own site checks.
+
+Only files changed since the last *passing* lint of the same site are parsed and run through
+rumdl; everything is re-linted when the nav, the config or a markdownlint config file changes.
+Findings of unchanged files come from the cache, so every run reports the whole site.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import fnmatch
+import hashlib
+import json
+import math
+from pathlib import Path
+from typing import Any
+
+from stages.base import Finding, StageContext, StageError, StageResult
+from stages.lint import checks, rumdl
+from stages.lint.options import DEFAULT_SEVERITY, Options
+from stages.site_model import analyze
+from stages.site_model.layout import SiteLayout, discover
+from stages.site_model.nav import build_nav
+
+LINT_SALT = "pressroom-lint-2"
+MARKDOWNLINT_CONFIGS = (".markdownlint.json", ".markdownlint.jsonc", ".markdownlint.yaml", ".markdownlint.yml",
+                        ".rumdl.toml", "rumdl.toml")
+
+
+def _sha(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def _fingerprint(ctx: StageContext, layout: SiteLayout, opts: Options) -> str:
+    h = hashlib.sha256(LINT_SALT.encode())
+    h.update(layout.nav_fingerprint().encode())
+    h.update(opts.model_dump_json().encode())
+    site = ctx.site
+    h.update((site.model_dump_json() if hasattr(site, "model_dump_json") else repr(site)).encode())
+    for d in {layout.source, *(t.docs_dir for t in layout.trees.values())}:
+        for name in MARKDOWNLINT_CONFIGS:
+            p = d / name
+            if p.is_file():
+                h.update(name.encode() + p.read_bytes())
+    return h.hexdigest()
+
+
+class _State:
+    def __init__(self, path: Path) -> None:
+        self.path = path
+
+    def load(self) -> dict[str, Any]:
+        try:
+            data: dict[str, Any] = json.loads(self.path.read_text(encoding="utf-8"))
+            return data
+        except (OSError, ValueError):
+            return {}
+
+    def save(self, data: dict[str, Any]) -> None:
+        from stages.render_html.cache import atomic_write
+
+        atomic_write(self.path, json.dumps(data).encode())
+
+
+async def run(ctx: StageContext) -> StageResult:
+    opts: Options = ctx.options if isinstance(ctx.options, Options) else Options()
+    ctx.progress(1, "reading the source tree")
+    layout = await asyncio.to_thread(discover, ctx.source, ctx.site, ctx.language)
+    units: dict[str, tuple[str, str]] = {}
+    for lang, tree in layout.trees.items():
+        for src, ps in tree.pages.items():
+            if not ps.fallback:
+                units.setdefault(layout.rel(ps.path), (lang, src))
+    if not units:
+        raise StageError("no markdown pages found in the source: nothing to lint", code="empty_site")
+    store = _State(Path(ctx.cache_dir) / "lint" / ctx.site.name / "state.json")
+    state = store.load()
+    fingerprint = _fingerprint(ctx, layout, opts)
+    full = not opts.incremental or state.get("fingerprint") != fingerprint
+    old: dict[str, Any] = {} if full else state.get("files", {})
+    dep_cache: dict[str, str] = {}
+
+    def dep_hash(rel: str) -> str:
+        if rel not in dep_cache:
+            if rel.startswith("missing:"):
+                dep_cache[rel] = "present" if (layout.source / rel[8:]).exists() else "missing"
+            else:
+                try:
+                    dep_cache[rel] = _sha((layout.source / rel).read_bytes())
+                except OSError:
+                    dep_cache[rel] = "missing"
+        return dep_cache[rel]
+
+    def scan() -> tuple[dict[str, dict[str, Any]], list[str]]:
+        entries: dict[str, dict[str, Any]] = {}
+        changed: list[str] = []
+        for rel in units:
+            try:
+                h = _sha((layout.source / rel).read_bytes())
+            except OSError:
+                h = "unreadable"
+            prev = old.get(rel)
+            if prev and prev["hash"] == h and all(dep_hash(d) == v for d, v in prev["deps"].items()):
+                entries[rel] = prev
+            else:
+                entries[rel] = {"hash": h}
+                changed.append(rel)
+        return entries, changed
+
+    entries, changed = await asyncio.to_thread(scan)
+    ctx.progress(5, f"linting {len(changed)} of {len(units)} files")
+    excluded = {rel for rel in units if any(fnmatch.fnmatch(rel, pat) for pat in opts.exclude)}
+    md_files = [r for r in changed if r not in excluded] if opts.markdownlint else []
+    cache_dir = Path(ctx.cache_dir) / "lint" / ctx.site.name / "rumdl"
+    md_task = asyncio.ensure_future(rumdl.check(layout.source, md_files, opts, cache_dir))
+    try:
+        fresh = await _analyze(ctx, layout, units, changed)
+        md_found = await md_task
+    finally:
+        md_task.cancel()
+    by_file: dict[str, list[dict[str, Any]]] = {r: [] for r in changed}
+    for f in md_found:
+        by_file.setdefault(f["file"], []).append(f)
+    for rel, res in fresh.items():
+        meta = res["meta"]
+        weight = meta.get("weight", 0)
+        entries[rel].update(
+            deps={d: dep_hash(d) for d in res["deps"]},
+            analysis={"title": res["title"], "weight": weight if isinstance(weight, int | float) else 0,
+                      "ids": res["ids"], "links": res["links"], "images": res["images"]},
+            findings=res["findings"] + by_file.get(rel, []),
+        )
+    ctx.progress(85, "checking links, anchors, images and the nav")
+    raw: list[dict[str, Any]] = []
+    for rel, e in entries.items():
+        if rel not in excluded:
+            raw.extend(e["findings"])
+    raw.extend(await asyncio.to_thread(_site_checks, layout, entries, excluded))
+    findings = _finalize(raw, opts)
+    return await asyncio.to_thread(_result, ctx, opts, findings, len(units), len(changed), full, store, fingerprint, entries)
+
+
+async def _analyze(ctx: StageContext, layout: SiteLayout, units: dict[str, tuple[str, str]],
+                   changed: list[str]) -> dict[str, dict[str, Any]]:
+    jobs = []
+    for rel in changed:
+        lang, src = units[rel]
+        tree = layout.trees[lang]
+        ps = tree.pages[src]
+        jobs.append(analyze.PageJob(lang=lang, src=src, path=str(ps.path), rel=rel, include_base=str(tree.include_base),
+                                    source_root=str(layout.source), pretty=bool(ctx.site.pretty_urls),
+                                    max_bytes=int(ctx.site.max_page_bytes)))
+    if not jobs:
+        return {}
+    workers = max(1, getattr(ctx.executor, "_max_workers", 1) or 1)
+    size = max(2, min(32, math.ceil(len(jobs) / (workers * 4))))
+    chunks = [jobs[i : i + size] for i in range(0, len(jobs), size)]
+    tasks = [asyncio.ensure_future(ctx.in_pool(analyze.analyze_batch, c, False)) for c in chunks]
+    results: dict[str, dict[str, Any]] = {}
+    try:
+        for fut in asyncio.as_completed(tasks):
+            for res in await fut:
+                results[res["rel"]] = res
+            ctx.progress(5 + 75 * len(results) / len(jobs), f"parsed {len(results)}/{len(jobs)} files")
+            ctx.raise_if_cancelled()
+    finally:
+        for t in tasks:
+            t.cancel()
+    return results
+
+
+def _site_checks(layout: SiteLayout, entries: dict[str, dict[str, Any]], excluded: set[str]) -> list[dict[str, Any]]:
+    out: list[dict[str, Any]] = []
+    for lang, tree in layout.trees.items():
+        analyses = {}
+        for src, ps in tree.pages.items():
+            e = entries.get(layout.rel(ps.path))
+            if e and "analysis" in e:
+                analyses[src] = e["analysis"]
+        nav = build_nav(layout.nav_config, {s: (a["title"], float(a["weight"])) for s, a in analyses.items()})
+        if lang == layout.default_language:
+            nav_file = layout.rel(layout.mkdocs_file) if layout.nav_origin == "mkdocs" and layout.mkdocs_file else "config.toml"
+            for target, title in nav.missing:
+                out.append({"file": nav_file, "line": None, "column": None, "rule": "nav-missing", "severity": "",
+                            "message": f"nav entry {title!r} points to {target}, which does not exist", "language": lang})
+        found = checks.site_checks(layout, lang, tree, analyses, nav)
+        out.extend(f for f in found if f["file"] not in excluded)
+    return out
+
+
+def _finalize(raw: list[dict[str, Any]], opts: Options) -> list[Finding]:
+    disabled = {r.lower() for r in opts.disable}
+    overrides = {k.lower(): v for k, v in opts.severity.items()}
+    out: list[Finding] = []
+    seen: set[tuple[Any, ...]] = set()
+    for f in raw:
+        rule = f["rule"]
+        if rule.lower() in disabled:
+            continue
+        sev = overrides.get(rule.lower()) or DEFAULT_SEVERITY.get(rule) or f.get("severity") or "warning"
+        if sev not in ("error", "warning", "info"):
+            sev = "warning"
+        key = (f["file"], f.get("line"), f.get("column"), rule, f["message"])
+        if key in seen:
+            continue
+        seen.add(key)
+        out.append(Finding(file=f["file"], line=f.get("line"), column=f.get("column"), rule=rule, severity=sev,
+                           message=f["message"], language=f.get("language")))
+    out.sort(key=lambda x: ({"error": 0, "warning": 1}.get(x.severity, 2), x.file, x.line or 0, x.column or 0, x.rule))
+    return out
+
+
+def _result(ctx: StageContext, opts: Options, findings: list[Finding], files: int, linted: int, full: bool,
+            store: _State, fingerprint: str, entries: dict[str, Any]) -> StageResult:
+    errors = sum(1 for f in findings if f.severity == "error")
+    warnings = sum(1 for f in findings if f.severity == "warning")
+    by_rule: dict[str, int] = {}
+    for f in findings:
+        by_rule[f.rule] = by_rule.get(f.rule, 0) + 1
+    failed = (opts.fail_on == "error" and errors > 0) or (opts.fail_on == "warning" and errors + warnings > 0)
+    counts = {"files": files, "linted": linted, "findings": len(findings), "errors": errors, "warnings": warnings,
+              "info": len(findings) - errors - warnings}
+    outputs = {"full": full, "by_rule": dict(sorted(by_rule.items())),
+               "first": [f.to_dict() for f in findings[: opts.show_first]]}
+    ctx.progress(100, f"{errors} errors, {warnings} warnings in {files} files ({linted} linted)")
+    if failed:
+        first = findings[0]
+        where = f"{first.file}:{first.line}" if first.line else first.file
+        return StageResult(status="failed", counts=counts, findings=findings, outputs=outputs, error_code="lint_failed",
+                           message=f"lint found {errors} errors and {warnings} warnings (fail_on = {opts.fail_on!r}); "
+                                   f"first: {where} {first.rule} {first.message}")
+    store.save({"fingerprint": fingerprint, "files": entries})
+    return StageResult(status="passed", counts=counts, findings=findings, outputs=outputs)
