@@ -130,6 +130,8 @@ def _write(report: checker.Report, fmt: str, stream: TextIO, verbose: bool, warn
               help="(pressroom) Seconds between request starts to one host (default 0).")
 @click.option("--max-urls", type=click.IntRange(1), default=None,
               help="(pressroom) Stop adding URLs after this many (default 20000).")
+@click.option("--retries", type=click.IntRange(0, 10), default=None,
+              help="(pressroom) Retries after 429/503 with Retry-After (default 2).")
 @click.option("--no-anchors", is_flag=True, help="(pressroom) Do not check #fragment anchors.")
 @click.option("--all-parents", is_flag=True,
               help="(pressroom) Log a URL once per page linking to it, not only the first.")
@@ -140,7 +142,7 @@ def linkcheck(url: tuple[str, ...], recursion_level: int, check_extern: bool, no
               no_follow_url: tuple[str, ...], output_type: str, file_outputs: tuple[str, ...],
               verbose: bool, quiet: bool, no_warnings: bool, user_agent: str | None,
               config_file: Path | None, per_host: int | None, delay: float | None,
-              max_urls: int | None, no_anchors: bool, all_parents: bool,
+              max_urls: int | None, retries: int | None, no_anchors: bool, all_parents: bool,
               base_url: str | None) -> None:
     """Check links of a site: a start URL (crawled) or a built site folder (read from disk)."""
     try:
@@ -149,7 +151,7 @@ def linkcheck(url: tuple[str, ...], recursion_level: int, check_extern: bool, no
         if config_file is not None:
             config = read_linkcheckerrc(config_file, config)
         overrides = {"concurrency": threads, "timeout": timeout, "user_agent": user_agent,
-                     "per_host": per_host, "politeness_delay": delay, "max_urls": max_urls}
+                     "per_host": per_host, "politeness_delay": delay, "max_urls": max_urls, "retries": retries}
         config = replace(config, **{k: v for k, v in overrides.items() if v is not None})  # type: ignore[arg-type]
         config = replace(config, ignore=config.ignore + ignore_url, no_follow=config.no_follow + no_follow_url)
         stdout_type = "none" if quiet else output_type.partition("/")[0].lower()

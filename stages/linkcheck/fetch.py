@@ -107,13 +107,13 @@ class HttpChecker:
             if status not in _REDIRECTS or location is None:
                 return fetched
             target = urls.join(current, location)
-            outcome.warnings.append(("http-redirected", f"Redirected to `{target}' status: {status} {reason}."))
             scheme = urls.scheme_of(target)
             if scheme not in ("http", "https"):
-                outcome.url = target
+                # javascript:, data:, ftp:... can't be followed; the result names the target
                 outcome.valid = False
-                outcome.result = f"Redirected to unsupported URL scheme `{scheme}:'"
+                outcome.result = f"Redirected ({status}) to unsupported URL scheme: `{target[:200]}'"
                 return Fetched(outcome)
+            outcome.warnings.append(("http-redirected", f"Redirected to `{target}' status: {status} {reason}."))
             if target in seen:
                 outcome.valid = False
                 outcome.result = f"Redirect loop: `{target}' was already visited"
