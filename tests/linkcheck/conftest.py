@@ -76,12 +76,12 @@ class Run:
     stderr: str
 
 
-async def run_command(*args: str, timeout: float = 90) -> Run:
+async def run_command(*args: str, limit: float = 90) -> Run:
     """Run a checker as a subprocess while this loop keeps serving the test site."""
     env = {**os.environ, "PYTHONPATH": str(REPO)}
     proc = await asyncio.create_subprocess_exec(*args, stdout=asyncio.subprocess.PIPE,
                                                 stderr=asyncio.subprocess.PIPE, cwd=REPO, env=env)
-    out, err = await asyncio.wait_for(proc.communicate(), timeout)
+    out, err = await asyncio.wait_for(proc.communicate(), limit)
     assert proc.returncode is not None
     return Run(proc.returncode, out.decode("utf-8", "replace"), err.decode("utf-8", "replace"))
 
