@@ -66,8 +66,7 @@ async def send(
     if event in router.INTERNAL_EVENTS or event in router.FINAL_EVENTS or event == "review.requested":
         parent = await _show_state(client, refs, key, parent, channel, payload, rank, delivery, config, secrets)
         result = {"channel": parent["channel"], "ts": parent["ts"], "thread_ts": parent["ts"]}
-    wants_reply = event not in router.INTERNAL_EVENTS or _stage_failed(payload)
-    if wants_reply:
+    if event not in router.INTERNAL_EVENTS:  # stage updates only edit the parent; build.failed replies
         message = render.render_slack(payload, part="reply", config=config, secrets=secrets)
         thread_ts = parent["ts"] if parent else None
         response = await _call(client.chat_postMessage, slack.timeout, channel=parent["channel"] if parent else channel,
@@ -190,11 +189,6 @@ def _metadata(delivery: dict[str, Any], *, parent: bool = False) -> dict[str, An
             "job_id": delivery["thread_key"],
         },
     }
-
-
-def _stage_failed(payload: dict[str, Any]) -> bool:
-    stage = payload.get("stage")
-    return any(s.get("name") == stage and s.get("status") == "failed" for s in (payload.get("job") or {}).get("stages") or [])
 
 
 def _load(value: str | None) -> dict[str, Any] | None:

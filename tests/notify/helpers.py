@@ -23,9 +23,11 @@ def make_config(
     receiver: peers.WebhookReceiver | None = None,
     ca_file: Path | None = None,
     tmp: Path | None = None,
+    notify_overrides: dict[str, Any] | None = None,
     **overrides: Any,
 ) -> config_mod.Config:
-    """A validated config wired to the given peers; ``overrides`` are merged into ``[notify]``."""
+    """A validated config wired to the given peers; overrides are merged into ``[notify]``."""
+    overrides = {**(notify_overrides or {}), **overrides}
     notify: dict[str, Any] = {"backoff_base": 30.0}
     if slack is not None:
         notify["slack"] = {"enabled": True, "token_env": "TEST_SLACK_TOKEN", "base_url": slack.base_url,

@@ -309,7 +309,8 @@ class SmtpPeer:
         elif self.tls == "implicit":
             kwargs.update(ssl_context=self.server_context)
         if self.auth is not None:
-            kwargs.update(authenticator=self._authenticate, auth_required=True, auth_require_tls=self.tls != "none")
+            kwargs.update(authenticator=self._authenticate, auth_required=True, auth_require_tls=self.tls == "starttls")
+            # aiosmtpd only counts STARTTLS as TLS; over implicit TLS it would hide AUTH.
         self._controller = Controller(_Recorder(self), hostname="127.0.0.1", port=self.port, **kwargs)
         self._controller.start()
 
@@ -327,7 +328,7 @@ class SmtpPeer:
     def _authenticate(self, server: Any, session: Any, envelope: Any, mechanism: str, auth_data: Any) -> AuthResult:
         assert self.auth is not None
         if isinstance(auth_data, LoginPassword) and (auth_data.login.decode(), auth_data.password.decode()) == self.auth:
-            return AuthResult(success=True)
+            return AuthResult(success=True, auth_data=auth_data)
         return AuthResult(success=False, handled=False)
 
 
