@@ -35,8 +35,9 @@ class Options(StageOptions):
     """Which severity fails the build."""
     enable: list[str] = Field(default_factory=list)
     """markdownlint rule ids to turn on in addition to the defaults."""
-    disable: list[str] = Field(default_factory=lambda: ["MD013"])
-    """Rule ids to turn off: markdownlint ids (``MD013``) or ours (``not-in-nav``)."""
+    disable: list[str] = Field(default_factory=lambda: ["MD013", "MD057"])
+    """Rule ids to turn off: markdownlint ids (``MD013``) or ours (``not-in-nav``). MD057 (relative
+    links) is off by default: ``broken-link`` does that job and knows about translation fallbacks."""
     severity: dict[str, Literal["error", "warning", "info"]] = Field(default_factory=dict)
     """Per-rule severity overrides, e.g. ``{ MD001 = "error", "broken-link" = "warning" }``."""
     show_first: int = 50

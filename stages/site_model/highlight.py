@@ -47,7 +47,8 @@ def parse_lines(spec: str) -> list[int]:
 
 @functools.lru_cache(maxsize=256)
 def _lexer(lang: str) -> Any:
-    from pygments.lexers import TextLexer, get_lexer_by_name
+    from pygments.lexers import get_lexer_by_name
+    from pygments.lexers.special import TextLexer
     from pygments.util import ClassNotFound
 
     if not lang:
@@ -60,7 +61,7 @@ def _lexer(lang: str) -> Any:
 
 @functools.lru_cache(maxsize=64)
 def _formatter(hl: tuple[int, ...], linenostart: int | None) -> Any:
-    from pygments.formatters import HtmlFormatter
+    from pygments.formatters.html import HtmlFormatter
 
     return HtmlFormatter(
         cssclass="highlight",
