@@ -101,6 +101,18 @@ class IntakeConfig(Section):
     github_secret_env: str = "PRESSROOM_GITHUB_SECRET"
     gitlab_token_env: str = "PRESSROOM_GITLAB_TOKEN"
     generic_secret_env: str = "PRESSROOM_WEBHOOK_SECRET"
+    stable_checks: int = Field(2, ge=0)
+    """After the quiet period, file sizes and mtimes must match this many times in a row before the snapshot."""
+    stable_interval_seconds: float = Field(0.2, gt=0)
+    """Seconds between two of those size checks."""
+    stable_max_seconds: float = Field(60.0, gt=0)
+    """Snapshot anyway (with a warning) when files are still changing after this long."""
+    recheck_seconds: float = Field(2.0, gt=0)
+    """How often a watched folder is checked for having disappeared, become unreadable or come back."""
+    replay_window_seconds: float = Field(300.0, gt=0)
+    """Generic webhooks: a ``webhook-timestamp`` further than this from now is refused as a replay."""
+    fetch_timeout_seconds: float = Field(8.0, gt=0)
+    """GitLab pushes: how long the handler may fetch the commit to learn its tree (then the worker fetches)."""
 
 
 class OpenApiOptions(Section):
@@ -321,14 +333,17 @@ def _describe(err: dict[str, Any]) -> str:
         base = "expected a table"
     elif kind == "literal_error":
         base = f"expected one of {ctx.get('expected', '')}"
+    elif kind in ("greater_than_equal", "greater_than", "less_than_equal", "less_than"):
+        bound = next((ctx[k] for k in ("ge", "gt", "le", "lt") if k in ctx), 0)
+        base = "expected a number" if isinstance(bound, float) else "expected an integer"
     else:
         base = msg[0].lower() + msg[1:] if msg else "invalid value"
     if "ge" in ctx:
-        base += f" >= {ctx['ge']}"
+        base += f" >= {ctx['ge']:g}"
     elif "gt" in ctx:
-        base += f" > {ctx['gt']}"
+        base += f" > {ctx['gt']:g}"
     if "le" in ctx:
-        base += f" <= {ctx['le']}"
+        base += f" <= {ctx['le']:g}"
     return base
 
 
@@ -337,7 +352,7 @@ def format_errors(path: str, exc: ValidationError) -> list[str]:
     for err in exc.errors(include_url=False):
         where = _toml_loc(err["loc"])
         got = ""
-        if err["type"] not in ("missing",) and "input" in err and not isinstance(err["input"], dict):
+        if err["type"] not in ("missing", "extra_forbidden") and "input" in err and not isinstance(err["input"], dict):
             got = f", got {_show(err['input'])}"
         lines.append(f"{path}: {where}: {_describe(dict(err))}{got}")
     return lines

@@ -1,4 +1,8 @@
-"""A stage that does nothing but report progress: used by benchmarks and queue tests."""
+"""A stage that does nothing but report progress: used by benchmarks, queue and reliability tests.
+
+A ``.noop-delay`` file in the source (seconds) makes it take that long, in ten steps, checking
+for cancellation between steps, so tests can watch, cancel or kill a running job.
+"""
 
 from __future__ import annotations
 
@@ -8,7 +12,13 @@ from stages.base import StageContext, StageResult
 
 
 async def run(ctx: StageContext) -> StageResult:
-    delay = float(ctx.extra.get("noop_delay", 0.0))
+    delay = float(ctx.extra.get("noop_delay") or 0.0)
+    marker = ctx.source / ".noop-delay"
+    if marker.is_file():
+        try:
+            delay = float(marker.read_text().strip() or 0)
+        except ValueError:
+            delay = 0.0
     if delay:
         steps = 10
         for i in range(steps):

@@ -270,9 +270,9 @@ class Store:
                                      .values(updated_at=now))
             if not res.rowcount:
                 return False
+            done: dict[str, Any] = {"progress": 100.0} if status in ("passed", "degraded", "skipped") else {}
             await conn.execute(update(S).where(S.c.job_id == job_id, S.c.name == name).values(
-                status=status, finished_at=now, progress=100.0 if status in ("passed", "degraded") else None,
-                counts=counts, findings=findings, findings_total=findings_total, artifacts=artifacts,
+                status=status, finished_at=now, **done, counts=counts, findings=findings, findings_total=findings_total, artifacts=artifacts,
                 outputs=outputs, error_code=error_code, message=message))
             await self._event(conn, job_id, "stage", stage=name, data={"status": status, "counts": counts, "error_code": error_code})
             return True
@@ -616,3 +616,37 @@ class Store:
         async with self._read() as conn:
             await conn.execute(text("SELECT 1"))
         return True
+
+    # -- dashboard reads (issue 9) ------------------------------------------------------------
+    # Read-only and bounded: the dashboard renders pages from these with any number of jobs.
+
+    async def pending_ids(self, limit: int = 500) -> list[str]:
+        """PENDING job IDs in claim order (as :meth:`queue_position` counts), so one query gives a
+        page of rows their queue positions instead of one count per row."""
+        async with self._read() as conn:
+            rows = await conn.execute(select(J.c.id).where(J.c.status == "PENDING")
+                                      .order_by(J.c.priority.desc(), J.c.created_at, J.c.id).limit(limit))
+            return [r[0] for r in rows]
+
+    async def transitions(self, job_id: str, limit: int = 500) -> list[dict[str, Any]]:
+        """A job's events without progress steps (a long build has thousands of those)."""
+        async with self._read() as conn:
+            rows = await conn.execute(select(E).where(E.c.job_id == job_id, E.c.type != "progress")
+                                      .order_by(E.c.id).limit(limit))
+            return [dict(r._mapping) for r in rows]
+
+    async def completed_durations(self, kind: str, since: float, limit: int = 50_000) -> list[tuple[float, float]]:
+        """``(finished_at, run seconds)`` of jobs of ``kind`` COMPLETED after ``since`` (p50/p95 per day)."""
+        async with self._read() as conn:
+            rows = await conn.execute(select(J.c.finished_at, J.c.finished_at - J.c.started_at).where(
+                J.c.kind == kind, J.c.status == "COMPLETED", J.c.started_at.is_not(None),
+                J.c.finished_at >= since).order_by(J.c.finished_at).limit(limit))
+            return [(float(r[0]), float(r[1])) for r in rows if r[0] is not None and r[1] is not None]
+
+    async def job_spans(self, since: float, limit: int = 50_000) -> list[tuple[str, float, float | None, float | None]]:
+        """``(kind, created_at, started_at, finished_at)`` of every job not finished before ``since``:
+        queue depth over time is rebuilt from these, with no sampler to run."""
+        async with self._read() as conn:
+            rows = await conn.execute(select(J.c.kind, J.c.created_at, J.c.started_at, J.c.finished_at).where(
+                or_(J.c.finished_at.is_(None), J.c.finished_at >= since)).order_by(J.c.created_at.desc()).limit(limit))
+            return [(r[0], float(r[1]), r[2], r[3]) for r in rows]
