@@ -35,9 +35,10 @@ class Options(StageOptions):
     """Which severity fails the build."""
     enable: list[str] = Field(default_factory=list)
     """markdownlint rule ids to turn on in addition to the defaults."""
-    disable: list[str] = Field(default_factory=lambda: ["MD013", "MD057"])
-    """Rule ids to turn off: markdownlint ids (``MD013``) or ours (``not-in-nav``). MD057 (relative
-    links) is off by default: ``broken-link`` does that job and knows about translation fallbacks."""
+    disable: list[str] = Field(default_factory=lambda: ["MD013", "MD051", "MD057"])
+    """Rule ids to turn off: markdownlint ids (``MD013``) or ours (``not-in-nav``). MD051 (link
+    fragments) and MD057 (relative links) are off by default: ``missing-anchor`` and ``broken-link``
+    do those jobs and know about ``{ #id }`` headings and translation fallbacks."""
     severity: dict[str, Literal["error", "warning", "info"]] = Field(default_factory=dict)
     """Per-rule severity overrides, e.g. ``{ MD001 = "error", "broken-link" = "warning" }``."""
     show_first: int = 50
