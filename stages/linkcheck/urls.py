@@ -39,8 +39,8 @@ def scheme_of(url: str) -> str:
 def join(base: str, ref: str) -> str:
     """Resolve ``ref`` against ``base`` the way a browser does (``..``, ``//host``, ``?q``)."""
     ref = ref.strip()
-    if not base:
-        return ref
+    if not base or scheme_of(ref):
+        return ref  # absolute as written: urljoin would turn "http://" into the base itself
     try:
         return urllib.parse.urljoin(base, ref)
     except ValueError:  # "http://[bad": left as written, reported by syntax_error()
@@ -81,9 +81,12 @@ def syntax_error(url: str) -> str | None:
     """Why an http(s) URL cannot be requested at all, or ``None``."""
     try:
         parts = urllib.parse.urlsplit(url)
-        port = parts.port
     except ValueError as exc:
         return str(exc)
+    try:
+        port = parts.port
+    except ValueError:
+        return f"URL host {parts.netloc!r} has invalid port"
     if not parts.hostname:
         return "URL has empty hostname"
     if port == 0:

@@ -14,6 +14,8 @@ from collections import Counter
 from aiohttp import web
 
 RELEASE = web.AppKey("release", asyncio.Event)
+INFLIGHT = web.AppKey("inflight", list)
+"""``[now, max]`` requests in flight on the ``/conc/`` endpoints."""
 HITS = web.AppKey("hits", Counter)
 EXTERNAL = web.AppKey("external", str)
 
@@ -78,6 +80,7 @@ def create_app(external: str = "") -> web.Application:
     app[RELEASE] = asyncio.Event()
     app[HITS] = Counter()
     app[EXTERNAL] = external
+    app[INFLIGHT] = [0, 0]
     app.router.add_route("GET", "/{path:.*}", _handle)
     return app
 
@@ -131,10 +134,58 @@ async def _handle(request: web.Request) -> web.StreamResponse:
         if app[HITS][key] == 1:
             raise web.HTTPTooManyRequests(headers={"Retry-After": "1"})
         return web.Response(text=page("<p>fine now</p>"), content_type="text/html")
+    if path == "/rate-long":
+        raise web.HTTPTooManyRequests(headers={"Retry-After": "3600"})
+    if path == "/unavailable-once":
+        app[HITS]["unavailable"] += 1
+        if app[HITS]["unavailable"] == 1:
+            raise web.HTTPServiceUnavailable(headers={"Retry-After": "0"})
+        return web.Response(text="back", content_type="text/plain")
+    if path == "/farm":
+        links = "".join(f'<a href="/farm/{i}">{i}</a>\n' for i in range(100_000))
+        return web.Response(text=page(links), content_type="text/html")
+    if path.startswith("/farm/"):
+        return web.Response(text="crop", content_type="text/plain")
+    if path == "/huge":
+        return await _huge(request)
+    if path == "/garbage":
+        return web.Response(body=bytes(range(256)) * 64 + b"<a href='<<<>>>' <<<a href=ok.html", content_type="text/html")
+    if path == "/malformed":
+        bad = ["http://[bad", "http://", "ht!tp://x", "http://exa mple.com/", "%zz", "http://127.0.0.1:99999/",
+               "", "javascript:void(0)", "foo:bar", "file:///definitely/not/here.html"]
+        return web.Response(text=page("".join(f'<a href="{u}">bad {i}</a>' for i, u in enumerate(bad))),
+                            content_type="text/html")
+    if path == "/conc-index":
+        return web.Response(text=page("".join(f'<a href="/conc/{i}">{i}</a>' for i in range(60))),
+                            content_type="text/html")
+    if path.startswith("/conc/"):
+        counter = app[INFLIGHT]
+        counter[0] += 1
+        counter[1] = max(counter[1], counter[0])
+        try:
+            await asyncio.sleep(0.005)  # keep the request open so concurrent ones overlap
+        finally:
+            counter[0] -= 1
+        return web.Response(text="c", content_type="text/plain")
     if path == "/slow":
         await app[RELEASE].wait()
         return web.Response(text="late", content_type="text/plain")
     raise web.HTTPNotFound()
+
+
+async def _huge(request: web.Request) -> web.StreamResponse:
+    """50 MB of HTML, streamed: a checker that reads it all would take long and use memory."""
+    response = web.StreamResponse(headers={"Content-Type": "text/html", "Content-Length": str(50 * 1024 * 1024)})
+    await response.prepare(request)
+    head = b'<html><body><a href="/ok.html">first link</a>'
+    chunk = b"<p>" + b"x" * (64 * 1024 - 7) + b"</p>"
+    await response.write(head + chunk[len(head):])
+    try:
+        for _ in range(50 * 16 - 1):
+            await response.write(chunk)
+    except (ConnectionResetError, RuntimeError):
+        pass
+    return response
 
 
 def external_app() -> web.Application:

@@ -112,3 +112,25 @@ async def test_same_exit_codes_for_warnings(fault_site: FaultSite, public_dir) -
     ours = await run_ours("-r", "0", "--no-warnings", "-o", "csv", start)
     assert theirs.code == ours.code == 0
     assert parse_csv(theirs.stdout) == parse_csv(ours.stdout) == []
+
+
+SPACE_IN_HOST = "http://exa mple.com/"
+"""LinkChecker calls a host with a space "filtered" (not checked) unless --check-extern; we report
+it as invalid syntax always, since no setting makes it a working link."""
+
+
+async def test_same_verdicts_on_malformed_urls(fault_site: FaultSite, public_dir) -> None:
+    config = linkchecker_config(public_dir, timeout=2)
+    start = fault_site.url("/malformed")
+    theirs = await run_linkchecker(config, "-r", "1", "-v", "-o", "csv", start)
+    ours = await run_ours("-r", "1", "-v", "-o", "csv", start)
+    their_rows = {r["urlname"]: r for r in parse_csv(theirs.stdout)}
+    our_rows = {r["urlname"]: r for r in parse_csv(ours.stdout)}
+    assert set(their_rows) == set(our_rows)
+    for name, their_row in their_rows.items():
+        if name == SPACE_IN_HOST:
+            assert (their_row["valid"], our_rows[name]["valid"]) == ("True", "False")
+            continue
+        assert their_row["valid"] == our_rows[name]["valid"], name
+        assert kind(their_row["result"]) == kind(our_rows[name]["result"]) or not their_row["valid"] == "False", name
+    assert theirs.code == ours.code == 1
