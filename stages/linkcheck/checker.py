@@ -74,6 +74,7 @@ class Checker:
         self._intern: list[re.Pattern[str]] = []
         self._tasks: dict[str, asyncio.Task[Outcome]] = {}
         self._extern: dict[str, bool] = {}
+        self._canonical: dict[str, str] = {}
         self._occurrences: list[_Occurrence] = []
         self._stats = RunStats()
         self._http: fetch.HttpChecker | None = None
@@ -117,6 +118,8 @@ class Checker:
         ref_base = urls.join(page_url, base) if base else page_url
         absolute = urls.join(ref_base, raw) if page_url else raw.strip()
         key = urls.normalize(absolute)
+        if self._site is not None and self._site.contains(key):
+            key = self._canonical.get(key) or self._canonical.setdefault(key, self._site.canonical(key))
         _, fragment = urls.split_fragment(absolute)
         shown = key + ("#" + fragment if fragment else "")
         if link.base and page_url:

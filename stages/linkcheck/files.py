@@ -65,6 +65,14 @@ class SiteRoot:
             return path[len(base):]
         return path.lstrip("/")
 
+    def canonical(self, url: str) -> str:
+        """One URL per file: ``/en/``, ``/sites/staging/en/index.html`` and ``../en/`` from a
+        sibling all name the same page, so it is read and parsed once."""
+        path, rel = self.resolve(url)
+        if path is not None:
+            return self.page_url(path)
+        return self.base_url + urllib.parse.quote(rel)
+
     def resolve(self, url: str) -> tuple[Path | None, str]:
         """The file a URL inside the site serves, as a web server would pick it, or ``None``."""
         rel = self.relpath(url)
