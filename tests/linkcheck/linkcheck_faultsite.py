@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 from collections import Counter
+from typing import Any
 
 from aiohttp import web
 
@@ -86,7 +87,7 @@ def create_app(external: str = "") -> web.Application:
 
 
 @web.middleware
-async def _linkchecker_header(request: web.Request, handler: web.Handler) -> web.StreamResponse:
+async def _linkchecker_header(request: web.Request, handler: Any) -> web.StreamResponse:
     request.app[HITS][request.path] += 1
     try:
         response = await handler(request)

@@ -62,7 +62,7 @@ def context(root: Path, *, previous: bool = True, progress: list[float] | None =
     return StageContext(
         job_id="job1", workspace=root, source=root / "src", out=root / "out",
         cache_dir=root / "cache", sites_dir=root / "sites",
-        site=SiteOptions(base_url="http://127.0.0.1:8080/sites/staging/", languages=["en"]),
+        site=SiteOptions(base_url="http://127.0.0.1:8080/sites/staging/", languages=["en"]),  # type: ignore[call-arg]
         options=Options(**options),  # type: ignore[arg-type]
         previous={"render_html": render_outputs()} if previous else {},
         progress=record, should_cancel=lambda: cancel,
@@ -117,7 +117,7 @@ async def test_external_links_warn_or_fail(tmp_path: Path, fault_site: FaultSite
     warn = await stage.run(context(tmp_path, external="warn"))
     assert warn.status == "passed"
     [finding] = [f for f in warn.findings if f.rule == "external-broken"]
-    assert finding.severity == "warning" and finding.url.endswith("ext-missing.html")
+    assert finding.severity == "warning" and (finding.url or "").endswith("ext-missing.html")
     assert warn.counts["external"] == 2
     fail = await stage.run(context(tmp_path, external="fail"))
     assert fail.status == "failed" and fail.error_code == "broken_links"

@@ -56,7 +56,7 @@ async def test_same_verdicts_with_check_extern(fault_site: FaultSite, public_dir
     their_rows, our_rows = by_url(parse_csv(theirs.stdout)), by_url(parse_csv(ours.stdout))
     assert set(their_rows) == set(our_rows), (set(their_rows) ^ set(our_rows))
     assert len(their_rows) >= 35
-    disagreements = []
+    disagreements: list[tuple[object, ...]] = []
     for url, theirs_row in their_rows.items():
         ours_row = our_rows[url]
         if url == MAIL_SYNTAX_ONLY:
