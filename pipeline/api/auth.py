@@ -7,10 +7,12 @@ anonymous admin: meant for ``make run`` on loopback, and the dashboard says so i
 
 from __future__ import annotations
 
+import hashlib
 import hmac
 import os
 import time
 from dataclasses import dataclass, field
+from urllib.parse import urlsplit
 
 from aiohttp import web
 
@@ -117,3 +119,53 @@ def bearer(request: web.Request) -> str | None:
 
 
 principal_key: web.RequestKey[Principal] = web.RequestKey("principal")
+
+
+# -- CSRF for cookie sessions (the dashboard) ------------------------------------------------
+# A browser sends the session cookie with any request, whoever made the page that sends it; a
+# bearer header it never adds by itself. So only requests authenticated by the cookie need proof
+# that they come from our own pages: a token derived from the session token, which a foreign page
+# cannot read or compute. Header and query tokens are unaffected.
+
+SESSION_COOKIE = "pressroom_token"
+CSRF_HEADER = "X-CSRF-Token"
+CSRF_FIELD = "csrf_token"
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+
+
+def csrf_token(session_token: str) -> str:
+    """Stateless (any daemon can check it) and one-way (it does not reveal the session token)."""
+    return hmac.new(session_token.encode(), b"pressroom-csrf-v1", hashlib.sha256).hexdigest()
+
+
+def from_cookie(request: web.Request) -> bool:
+    """True when :func:`bearer` would take the token from the session cookie."""
+    if request.headers.get("Authorization", "").lower().startswith("bearer "):
+        return False
+    return not request.query.get("token") and bool(request.cookies.get(SESSION_COOKIE))
+
+
+async def check_csrf(request: web.Request, token: str) -> None:
+    """Refuse a state-changing request authenticated by cookie without the matching CSRF token."""
+    if request.method in SAFE_METHODS or not from_cookie(request):
+        return
+    given = request.headers.get(CSRF_HEADER, "")
+    if not given and request.content_type == "application/x-www-form-urlencoded":
+        given = str((await request.post()).get(CSRF_FIELD) or "")
+    if not given or not hmac.compare_digest(given.encode(), csrf_token(token).encode()):
+        raise errors.CsrfFailed("this form or request lacks a valid CSRF token; reload the page and try again")
+
+
+def check_same_origin(request: web.Request) -> None:
+    """With ``auth = "none"`` there is no cookie to protect, but a foreign web page could still make
+    the browser POST to the open daemon; refuse unsafe requests a browser marks as cross-origin."""
+    if request.method in SAFE_METHODS or request.headers.get("Authorization"):
+        return
+    site = request.headers.get("Sec-Fetch-Site")
+    if site is not None:
+        if site not in ("same-origin", "none"):
+            raise errors.CsrfFailed("cross-origin request refused")
+        return
+    origin = request.headers.get("Origin")
+    if origin and origin != "null" and urlsplit(origin).netloc != request.host:
+        raise errors.CsrfFailed("cross-origin request refused")

@@ -25,6 +25,7 @@ async def principal(request: web.Request) -> auth_mod.Principal:
     auth = request.app[auth_key]
     token = auth_mod.bearer(request)
     if auth.open:
+        auth_mod.check_same_origin(request)
         auth.rate_check(token or request.remote or "anonymous")
         return auth_mod.ANONYMOUS_ADMIN
     if not token:
@@ -38,6 +39,7 @@ async def principal(request: web.Request) -> auth_mod.Principal:
                 found = auth_mod.Principal(f"job:{job_id}", frozenset({"read"}), job_id=job_id)
     if found is None:
         raise errors.Unauthorized("the bearer token is not valid")
+    await auth_mod.check_csrf(request, token)
     auth.rate_check(found.name)
     return found
 
@@ -70,7 +72,22 @@ async def read_body(request: web.Request, limit: int) -> bytes:
     return b"".join(chunks)
 
 
+_FIELD_TYPES: dict[str, tuple[type, ...]] = {"branch": (str,), "priority": (int, str), "target": (str,),
+                                             "force": (bool, str), "trigger": (dict,)}
+
+
+def _check_fields(extra: dict[str, Any]) -> None:
+    for key, types in _FIELD_TYPES.items():
+        value = extra.get(key)
+        if value is not None and (not isinstance(value, types) or (isinstance(value, bool) and bool not in types)):
+            raise errors.BadRequest(f"{key} must be {' or '.join(t.__name__ for t in types)}")
+    for key in ("branch", "target"):
+        if isinstance(extra.get(key), str) and len(extra[key]) > 200:
+            raise errors.BadRequest(f"{key} is longer than 200 characters")
+
+
 def _submit_options(request: web.Request, who: auth_mod.Principal, body_hash: str, extra: dict[str, Any]) -> sources.SubmitOptions:
+    _check_fields(extra)
     cfg = request.app[config_key]
     priority = extra.get("priority", request.query.get("priority"))
     if priority is not None:
@@ -112,11 +129,13 @@ async def submit(request: web.Request) -> web.Response:
         opts = _submit_options(request, who, body_hash, doc)
         src = doc["source"]
         if isinstance(src.get("git"), str):
-            ref = src.get("ref")
+            ref = src.get("ref") or None
             if ref is not None and not isinstance(ref, str):
                 raise errors.InvalidSource("source.ref must be a string")
+            if not src["git"].strip():
+                raise errors.InvalidSource("source.git must be a repository URL")
             result = await submitter.submit_git(src["git"], ref, opts)
-        elif isinstance(src.get("path"), str):
+        elif isinstance(src.get("path"), str) and src["path"].strip():
             if not (cfg.server.allow_path_sources and who.allows("admin")):
                 raise errors.Forbidden("path sources need the 'admin' scope and [server] allow_path_sources")
             result = await submitter.submit_path(Path(src["path"]), opts)
