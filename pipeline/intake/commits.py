@@ -1,0 +1,72 @@
+"""``POST /hooks/commit``: what the post-commit hook sends, a ``git archive`` of HEAD plus facts.
+
+The facts travel in one header, ``X-Pressroom-Commit: <base64url JSON>`` (sha, tree, branch,
+author, message, repository), so the body stays the plain tar.gz that ``POST /api/builds``
+accepts too. The tree id is the content id: the same tree pushed later folds into this job.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+import logging
+from typing import Any
+
+from aiohttp import web
+
+from pipeline import errors, sources
+from pipeline.api import builds
+from pipeline.api.keys import config_key, submitter_key
+from pipeline.intake import payloads, submission
+
+logger = logging.getLogger(__name__)
+routes = web.RouteTableDef()
+HEADER = "X-Pressroom-Commit"
+
+
+def encode_facts(facts: dict[str, Any]) -> str:
+    return base64.urlsafe_b64encode(json.dumps(facts, separators=(",", ":")).encode()).decode()
+
+
+def decode_facts(value: str | None) -> dict[str, Any]:
+    if not value:
+        raise errors.BadRequest(f"the {HEADER} header is missing (send it as the post-commit hook does)")
+    try:
+        doc = json.loads(base64.urlsafe_b64decode(value.encode() + b"=" * (-len(value) % 4)))
+    except (binascii.Error, ValueError):
+        raise errors.BadRequest(f"the {HEADER} header is not base64url-encoded JSON") from None
+    if not isinstance(doc, dict):
+        raise errors.BadRequest(f"the {HEADER} header must hold a JSON object")
+    for key in ("sha", "tree"):
+        if not isinstance(doc.get(key), str) or not payloads.SHA.match(doc[key]):
+            raise errors.BadRequest(f"{HEADER}: {key!r} must be a full git object id")
+    return doc
+
+
+def _text(value: Any) -> str | None:
+    return value if isinstance(value, str) and value else None
+
+
+@routes.post("/hooks/commit")
+async def commit(request: web.Request) -> web.Response:
+    await builds.require(request, "submit")
+    cfg = request.app[config_key]
+    facts = decode_facts(request.headers.get(HEADER))
+    branch = _text(facts.get("branch"))
+    if branch is None:
+        return submission.ignored("detached HEAD: only commits on a branch are built (rebases stay quiet)")
+    if not submission.branch_allowed(cfg.intake.branches, branch):
+        return submission.ignored(f"branch {branch!r} is not in [intake] branches {cfg.intake.branches}", branch=branch)
+    body = await builds.read_body(request, int(cfg.server.max_upload_mb * 2**20))
+    if not body:
+        raise errors.InvalidArchive("the request has no archive in its body")
+    trigger = {"kind": "commit", "sha": facts["sha"], "tree": facts["tree"], "author": _text(facts.get("author")),
+               "message": submission.clip(facts.get("message")), "branch": branch,
+               "repository": _text(facts.get("repository"))}
+    opts = sources.SubmitOptions(trigger=trigger, supersede_key=branch, source_hash=f"gittree:{facts['tree']}",
+                                 request_hash=sources.request_hash(body))
+    result = await request.app[submitter_key].submit_archive(body, opts)
+    logger.info("commit %s on %s: job %s%s", facts["sha"][:12], branch, result.job.id,
+                " (duplicate)" if not result.created else "")
+    return submission.accepted(request.app, result)

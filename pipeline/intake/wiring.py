@@ -1,0 +1,89 @@
+"""``setup(app)``: the intake routes, the drop-folder watchers as a cleanup context, the spec."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+from aiohttp import web
+
+from pipeline import sources, workspace
+from pipeline.api.keys import config_key, services_key, store_key, submitter_key
+from pipeline.intake import commits, spec, submission, watcher, webhooks
+from pipeline.store.model import SubmitResult
+
+logger = logging.getLogger(__name__)
+
+
+def setup(app: web.Application) -> None:
+    app.add_routes(webhooks.routes)
+    app.add_routes(commits.routes)
+    app.cleanup_ctx.append(watchers_ctx)
+    spec.register()
+
+
+def folders(app: web.Application) -> list[Path]:
+    """The configured drop folders, absolute; a folder holding the data folder is refused."""
+    cfg = app[config_key]
+    data = Path(os.path.abspath(cfg.data_path))
+    out = []
+    for entry in cfg.intake.watch:
+        folder = Path(os.path.abspath(cfg.resolve(entry)))
+        if folder == data or folder in data.parents:
+            rel = data.relative_to(folder).parts
+            if not any(part in workspace.IGNORED_NAMES for part in rel):
+                logger.error("not watching %s: the data folder %s is inside it (snapshots would copy the store)",
+                             folder, data)
+                continue
+        out.append(folder)
+    return out
+
+
+async def watchers_ctx(app: web.Application) -> AsyncIterator[None]:
+    """Start one watcher per drop folder after the store; stop them before it closes."""
+    cfg = app[config_key]
+    targets = folders(app) if cfg.intake.watch else []
+    if not targets:
+        yield
+        return
+    store = app[store_key]
+    state = watcher.RefState(store.ref_get, store.ref_set)
+    timing = watcher.Timing.from_config(cfg.intake)
+    watchers = [watcher.FolderWatcher(f, timing=timing, submit=_submitter(app, f), state=state, data_dir=cfg.data_path)
+                for f in targets]
+    app[services_key]["watchers"] = watchers
+    tasks = [asyncio.create_task(w.run(), name=f"watch {w.folder}") for w in watchers]
+    for t in tasks:
+        t.add_done_callback(_report_death)
+    yield
+    for w in watchers:
+        w.stop()
+    for t in tasks:
+        with contextlib.suppress(asyncio.CancelledError):
+            try:
+                await asyncio.wait_for(asyncio.shield(t), 10)
+            except TimeoutError:
+                t.cancel()
+                await t
+
+
+def _report_death(task: asyncio.Task[None]) -> None:
+    if not task.cancelled() and task.exception() is not None:
+        logger.error("%s stopped with an error", task.get_name(), exc_info=task.exception())
+
+
+def _submitter(app: web.Application, folder: Path) -> watcher.SubmitFn:
+    async def submit(snapshot: Path, digest: str) -> SubmitResult:
+        # dedupe=False: a folder that goes back to an older state must build again, so only the
+        # watcher's own "same as my last snapshot" check skips work.
+        opts = sources.SubmitOptions(trigger={"kind": "folder", "folder": str(folder)}, supersede_key=str(folder),
+                                     source_hash=digest, dedupe=False)
+        result = await app[submitter_key].submit_path(snapshot, opts)
+        submission.after_submit(app, result)
+        return result
+
+    return submit
