@@ -43,7 +43,7 @@ def _run(ctx: click.Context, action: Callable[[], list[str]]) -> None:
 
     try:
         for line in action():
-            cli_mod.console.print(line, highlight=False, markup=False)
+            cli_mod.console.print(line, highlight=False, markup=False, soft_wrap=True)
     except githook.HookError as exc:
-        cli_mod.err_console.print(f"error: {exc}", highlight=False, markup=False)
+        cli_mod.err_console.print(f"error: {exc}", highlight=False, markup=False, soft_wrap=True)
         ctx.exit(cli_mod.EXIT_USAGE)

@@ -148,7 +148,7 @@ class FolderWatcher:
         self._identity: tuple[int, int] | None = None
         self.status = "starting"
         """``watching``, ``missing``, ``unreadable`` or ``stopped``: shown by the dashboard and tests."""
-        self.stats = {"relevant": 0, "ignored": 0, "jobs": 0, "unchanged": 0, "arms": 0}
+        self.stats = {"relevant": 0, "ignored": 0, "jobs": 0, "unchanged": 0, "unsettled": 0, "arms": 0}
         self.last: dict[str, Any] = {}
         self.busy = False
 
@@ -177,6 +177,11 @@ class FolderWatcher:
         self._wake.set()
 
     # -- the loop side ----------------------------------------------------------------------------
+
+    @property
+    def idle(self) -> bool:
+        """Nothing seen that is not yet handled (tests and the dashboard wait on this)."""
+        return not self.busy and not self._pending
 
     def stop(self) -> None:
         self._stopping = True
@@ -282,6 +287,7 @@ class FolderWatcher:
                 self._pending = False
                 if await self._stable():
                     break
+                self.stats["unsettled"] += 1
             if self._stopping or not self._healthy():
                 return
             await self._snapshot()

@@ -131,14 +131,14 @@ def dumps(doc: dict[str, Any]) -> bytes:
     return json.dumps(doc).encode()
 
 
-async def wait_for(check: Callable[[], Awaitable[T | None]], what: str, timeout: float = 30.0) -> T:
-    """Poll ``check`` until it returns something truthy, failing after ``timeout`` seconds."""
+async def wait_for(check: Callable[[], Awaitable[T | None]], what: str, limit: float = 30.0) -> T:
+    """Poll ``check`` until it returns something truthy, failing after ``limit`` seconds."""
     loop = asyncio.get_running_loop()
-    deadline = loop.time() + timeout
+    deadline = loop.time() + limit
     while True:
         value = await check()
         if value:
             return value
         if loop.time() > deadline:
-            raise AssertionError(f"timed out after {timeout:g} s waiting for {what}")
+            raise AssertionError(f"timed out after {limit:g} s waiting for {what}")
         await asyncio.sleep(0.05)

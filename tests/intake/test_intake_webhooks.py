@@ -9,7 +9,14 @@ from typing import Any
 from pipeline.app import create_app
 from pipeline.workspace import Workspace
 from tests.intake import helpers
-from tests.intake.helpers import dumps, generic_headers, github_headers, github_push, gitlab_headers, gitlab_push
+from tests.intake.helpers import (
+    dumps,
+    generic_headers,
+    github_headers,
+    github_push,
+    gitlab_headers,
+    gitlab_push,
+)
 
 
 async def _jobs(client: Any) -> list[dict[str, Any]]:
