@@ -17,7 +17,6 @@ from dataclasses import dataclass, field, replace
 
 import aiohttp
 
-from stages.base import Cancelled
 from stages.linkcheck import extract, fetch, files, urls
 from stages.linkcheck.cache import ResultCache
 from stages.linkcheck.model import CheckConfig, Link, Outcome, Row, RunStats
@@ -26,6 +25,11 @@ _PARSE_INLINE_BYTES = 256 * 1024
 """Larger pages are parsed in a thread so the event loop keeps serving other requests."""
 
 ProgressFn = Callable[[int, int], None]
+
+
+class CheckCancelled(Exception):
+    """``should_cancel()`` turned true; the stage turns this into ``stages.base.Cancelled``
+    (kept separate so the command does not import the stage contract and pydantic)."""
 
 
 @dataclass
@@ -74,7 +78,8 @@ class Checker:
         self._intern: list[re.Pattern[str]] = []
         self._tasks: dict[str, asyncio.Task[Outcome]] = {}
         self._extern: dict[str, bool] = {}
-        self._canonical: dict[str, str] = {}
+        self._keys: dict[str, str] = {}
+        """Absolute URL as linked -> the key it is checked under."""
         self._occurrences: list[_Occurrence] = []
         self._stats = RunStats()
         self._http: fetch.HttpChecker | None = None
@@ -96,7 +101,7 @@ class Checker:
                     for start in starts:
                         self._add(Link(urlname=start, level=0), page_url="", base="")
             except BaseExceptionGroup as group_error:
-                cancelled = group_error.subgroup(Cancelled)
+                cancelled = group_error.subgroup(CheckCancelled)
                 if cancelled is not None:
                     raise cancelled.exceptions[0] from None
                 raise
@@ -117,9 +122,12 @@ class Checker:
         raw = link.urlname
         ref_base = urls.join(page_url, base) if base else page_url
         absolute = urls.join(ref_base, raw) if page_url else raw.strip()
-        key = urls.normalize(absolute)
-        if self._site is not None and self._site.contains(key):
-            key = self._canonical.get(key) or self._canonical.setdefault(key, self._site.canonical(key))
+        key = self._keys.get(absolute)
+        if key is None:  # most links repeat across pages: normalise each absolute URL once
+            key = urls.normalize(absolute)
+            if self._site is not None and self._site.contains(key):
+                key = self._site.canonical(key)
+            self._keys[absolute] = key
         _, fragment = urls.split_fragment(absolute)
         shown = key + ("#" + fragment if fragment else "")
         if link.base and page_url:
@@ -155,7 +163,7 @@ class Checker:
 
     async def _check(self, key: str, *, level: int, referer: str, anchors: bool) -> Outcome:
         if self._should_cancel():
-            raise Cancelled("link check cancelled")
+            raise CheckCancelled("link check cancelled")
         extern = not self._is_intern(key)
         self._extern[key] = extern
         try:
@@ -163,7 +171,7 @@ class Checker:
                                                 anchors=anchors)
             if body is not None:
                 await self._parse(outcome, body, level=level, extern=extern)
-        except (Cancelled, asyncio.CancelledError):
+        except (CheckCancelled, asyncio.CancelledError):
             raise
         except Exception as exc:  # one URL must never end the run: report it on that URL
             outcome = Outcome(url=key, valid=False, result=f"internal error: {type(exc).__name__}: {exc}")

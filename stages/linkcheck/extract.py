@@ -1,13 +1,14 @@
 """Find links and anchors in HTML and CSS.
 
-Uses the standard library's tolerant ``html.parser`` (as LinkChecker does through BeautifulSoup),
-so broken markup yields whatever links can be read instead of an exception, and each link keeps
-the line and column of its tag for the report.
+A small regex tokenizer rather than ``html.parser`` (which LinkChecker uses through
+BeautifulSoup): link extraction was most of the checker's CPU time, and a page only needs its
+tags, not a tree. Like ``html.parser`` it is tolerant, so broken markup yields whatever links can
+be read instead of an exception, and each link keeps the line and column of its tag.
 """
 
 from __future__ import annotations
 
-import html.parser
+import html
 import re
 from dataclasses import dataclass, field
 
@@ -54,28 +55,37 @@ class PageLinks:
     nofollow: bool = False
 
 
-class _Parser(html.parser.HTMLParser):
-    def __init__(self) -> None:
-        super().__init__(convert_charrefs=True)
-        self.page = PageLinks()
-        self._open_a: list[tuple[int, list[str]]] = []
-        self._in_style = False
+_TOKEN = re.compile(
+    r"""<!--.*?(?:-->|\Z)"""                                   # comment
+    r"""|<([a-zA-Z][^\s/>]*)((?:"[^"]*"|'[^']*'|[^'">])*)>"""  # start tag with attributes
+    r"""|</([a-zA-Z][^\s>]*)\s*>""",                           # end tag
+    re.DOTALL)
+_ATTR = re.compile(r"""([^\s"'>/=]+)(?:\s*=\s*(?:"([^"]*)"|'([^']*)'|([^\s"'=<>`]+)))?""")
+_RAW_END = {"script": re.compile(r"</script\s*>", re.IGNORECASE),
+            "style": re.compile(r"</style\s*>", re.IGNORECASE)}
+_TAGS = re.compile(r"<[^>]*>")
 
-    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        values = {k: v for k, v in attrs if v is not None}
-        line, col = self.getpos()
-        column = col + 1
+
+class _Collector:
+    """Turns tags into links and anchors. Fed by :func:`_scan`, a tolerant regex tokenizer:
+    several times faster than ``html.parser`` on real pages, and like it, it never gives up on
+    bad markup (an unclosed tag is skipped, the rest of the page is still read)."""
+
+    def __init__(self) -> None:
+        self.page = PageLinks()
+        self._open_a: list[tuple[int, int]] = []
+
+    def start(self, tag: str, values: dict[str, str], line: int, column: int, end: int) -> None:
+        page = self.page
         anchor = values.get("id")
         if anchor:
-            self.page.anchors.add(anchor)
+            page.anchors.add(anchor)
         if tag == "a" and values.get("name"):
-            self.page.anchors.add(values["name"])
-        if tag == "base" and not self.page.base and values.get("href"):
-            self.page.base = values["href"].strip()
+            page.anchors.add(values["name"])
+        if tag == "base" and not page.base and values.get("href"):
+            page.base = values["href"].strip()
         if tag == "meta" and values.get("name", "").lower() == "robots":
-            self.page.nofollow = bool(_NOFOLLOW.search(values.get("content", "")))
-        if tag == "style":
-            self._in_style = True
+            page.nofollow = bool(_NOFOLLOW.search(values.get("content", "")))
         style = values.get("style")
         if style:
             for url, _, _ in css_urls(style):
@@ -97,30 +107,17 @@ class _Parser(html.parser.HTMLParser):
                 continue
             self._add(value, line, column, self._name(tag, values))
             if tag == "a":
-                self._open_a.append((len(self.page.links) - 1, []))
+                self._open_a.append((len(page.links) - 1, end))
 
-    def handle_startendtag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        self.handle_starttag(tag, attrs)
-        if tag == "a" and self._open_a:
-            self.handle_endtag("a")
-
-    def handle_data(self, data: str) -> None:
-        for _, parts in self._open_a:
-            parts.append(data)
-        if self._in_style:
-            line, col = self.getpos()
-            for url, dline, dcol in css_urls(data):
-                self._add(url, line + dline - 1, dcol if dline > 1 else col + dcol + 1, "")
-
-    def handle_endtag(self, tag: str) -> None:
-        if tag == "style":
-            self._in_style = False
-        if tag == "a" and self._open_a:
-            index, parts = self._open_a.pop()
-            text = "".join(parts).strip()
-            link = self.page.links[index]
-            if text:
-                self.page.links[index] = FoundLink(link.url, link.line, link.column, text)
+    def end_a(self, text: str, start: int) -> None:
+        if not self._open_a:
+            return
+        index, opened = self._open_a.pop()
+        inner = text[opened:start]
+        name = html.unescape(_TAGS.sub("", inner)).strip() if inner else ""
+        link = self.page.links[index]
+        if name:
+            self.page.links[index] = FoundLink(link.url, link.line, link.column, name)
 
     def _name(self, tag: str, values: dict[str, str]) -> str:
         if tag == "a":
@@ -133,18 +130,66 @@ class _Parser(html.parser.HTMLParser):
         self.page.links.append(FoundLink(url, line, column, name))
 
 
+def _attributes(raw: str) -> dict[str, str]:
+    values: dict[str, str] = {}
+    for match in _ATTR.finditer(raw):
+        name = match.group(1).lower()
+        if name in values:
+            continue
+        value = match.group(2)
+        if value is None:
+            value = match.group(3)
+        if value is None:
+            value = match.group(4)
+        if value is None:
+            value = ""
+        values[name] = html.unescape(value) if "&" in value else value
+    return values
+
+
+def _scan(text: str, collector: _Collector) -> None:
+    line, counted, last_nl = 1, 0, -1
+    pos = 0
+    search = _TOKEN.search
+    while (match := search(text, pos)) is not None:
+        start = match.start()
+        pos = match.end()
+        tag = match.group(1)
+        if tag is None:
+            end_tag = match.group(3)
+            if end_tag is not None and end_tag.lower() == "a":
+                collector.end_a(text, start)
+            continue
+        line += text.count("\n", counted, start)
+        counted = start
+        last_nl = text.rfind("\n", 0, start) if line > 1 else -1
+        tag = tag.lower()
+        raw = match.group(2)
+        values = _attributes(raw) if raw.strip() else {}
+        collector.start(tag, values, line, start - last_nl, pos)
+        if raw.rstrip().endswith("/") and tag == "a":
+            collector.end_a(text, pos)
+        if tag in _RAW_END:
+            close = _RAW_END[tag].search(text, pos)
+            content_end = close.start() if close else len(text)
+            if tag == "style":
+                _style_block(text, pos, content_end, collector)
+            pos = close.end() if close else len(text)
+
+
+def _style_block(text: str, begin: int, end: int, collector: _Collector) -> None:
+    """CSS ``url()`` in a ``<style>`` element, placed at their line in the page."""
+    first_line = text.count("\n", 0, begin) + 1
+    column0 = begin - text.rfind("\n", 0, begin)
+    for url, dline, dcol in css_urls(text[begin:end]):
+        collector._add(url, first_line + dline - 1, dcol + 1 if dline > 1 else column0 + dcol, "")
+
+
 def parse_html(text: str) -> PageLinks:
     """Links and anchors of one page. Never raises on bad markup: what parsed is returned."""
-    parser = _Parser()
-    try:
-        parser.feed(text)
-        parser.close()
-    except (AssertionError, ValueError, IndexError):
-        # html.parser gives up on a few pathological inputs; keep what was found so far.
-        pass
-    while parser._open_a:
-        parser.handle_endtag("a")
-    return parser.page
+    collector = _Collector()
+    _scan(text, collector)
+    return collector.page
 
 
 def css_urls(text: str) -> list[tuple[str, int, int]]:

@@ -13,7 +13,7 @@ import os
 from pathlib import Path
 from typing import Any
 
-from stages.base import Finding, Severity, StageContext, StageError, StageResult
+from stages.base import Cancelled, Finding, Severity, StageContext, StageError, StageResult
 from stages.linkcheck import checker, files, output
 from stages.linkcheck.cache import ResultCache
 from stages.linkcheck.model import CheckConfig, Row
@@ -119,7 +119,10 @@ async def run(ctx: StageContext) -> StageResult:
     cache = ResultCache(ctx.cache_dir / "linkcheck", options.cache_ttl)
     engine = checker.Checker(config, site=site, cache=cache, progress=progress,
                              should_cancel=ctx.should_cancel)
-    report = await engine.run([site.page_url(p) for p in pages])
+    try:
+        report = await engine.run([site.page_url(p) for p in pages])
+    except checker.CheckCancelled as exc:
+        raise Cancelled(f"job {ctx.job_id}: {exc}") from None
     _write_report(ctx, report)
     languages = list(getattr(ctx.site, "languages", []) or [])
     findings = [f for row in report.rows
