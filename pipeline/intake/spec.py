@@ -43,6 +43,8 @@ def register() -> None:
     openapi.EXTRA_PATHS["/hooks/commit"] = {"post": {
         "operationId": "commitHook", "summary": "What the post-commit hook sends: git archive of HEAD plus commit facts",
         "parameters": [{"name": "X-Pressroom-Commit", "in": "header", "required": True, "schema": {"type": "string"}}],
-        "requestBody": {"required": True, "content": {"application/gzip": {"schema": {"type": "string", "format": "binary"}}}},
+        "requestBody": {"required": True, "content": {
+            "application/gzip": {"schema": {"type": "string", "format": "binary"}},
+            "application/octet-stream": {"schema": {"type": "string", "format": "binary"}}}},
         "responses": {"202": _ACCEPTED, **openapi.err(400, 401, 403, 409, 413, 429)},
     }}

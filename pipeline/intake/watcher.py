@@ -335,13 +335,13 @@ class FolderWatcher:
         finally:
             await asyncio.to_thread(shutil.rmtree, staging, True)
         job = result.job
-        self.stats["jobs"] += 1
-        self.last = {"hash": digest, "job_id": job.id}
-        await self._state.save(self.folder, self.last)
         logger.info("drop folder %s: job %s (%d files)%s%s", self.folder, job.id, copied,
                     " (duplicate)" if not result.created else "",
                     f", superseded {', '.join(result.superseded)}" if result.superseded else "")
+        self.stats["jobs"] += 1
+        self.last = {"hash": digest, "job_id": job.id}
         await asyncio.to_thread(write_last_job, self.folder, job.id, result)
+        await self._state.save(self.folder, self.last)
 
 
 def _safe_signature(root: Path) -> tuple[tuple[str, int, int], ...] | None:
