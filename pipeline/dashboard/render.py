@@ -11,10 +11,10 @@ import functools
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import quote
 
 import jinja2
 from aiohttp import web
+from yarl import URL
 
 from pipeline import errors
 from pipeline.api import auth as auth_mod
@@ -82,7 +82,7 @@ def page(title: str, nav: str) -> Callable[[Callable[[web.Request, Viewer], Awai
             try:
                 v = await viewer(request)
             except errors.Unauthorized:
-                raise web.HTTPSeeOther(f"/login?next={quote(request.path_qs, safe='')}") from None
+                raise web.HTTPSeeOther(URL("/login").with_query(next=request.path_qs)) from None
             base = {"viewer": v, "nav": nav, "title": title}
             job_id = request.match_info.get("job_id")
             if not v.principal.allows("read", job_id):

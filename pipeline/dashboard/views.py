@@ -212,18 +212,20 @@ async def health_page(request: web.Request, v: Viewer) -> dict[str, Any]:
     labels = [time.strftime("%H:%M", time.gmtime(t)) for t in depth["times"]]
     days = charts.durations_per_day(await store.completed_durations("build", now - 14 * 86400), now)
     dur_series = [{"name": "p50", "values": [d["p50"] for d in days]}, {"name": "p95", "values": [d["p95"] for d in days]}]
+    # What each worker does comes from the jobs' leases (always current), not from the heartbeat's
+    # copy of its running list, which lags by up to one heartbeat.
+    processing, _ = await store.list_jobs(status="PROCESSING", limit=200)
+    by_owner: dict[str, list[dict[str, Any]]] = {}
+    for job in processing:
+        by_owner.setdefault(job.lease_owner or "?", []).append(
+            {"id": job.id, "kind": job.kind, "stage": job.stage, "progress": round(job.progress or 0),
+             "since": present.seconds(now - (job.started_at or now))})
     workers = []
     for w in await store.workers():
-        running = []
-        for r in w.get("running") or []:
-            try:
-                job = await store.get(r["job_id"])
-            except store_mod.JobNotFound:
-                continue
-            running.append({"id": job.id, "kind": job.kind, "stage": job.stage, "progress": round(job.progress or 0),
-                            "since": present.seconds(now - float(r.get("since") or now))})
         workers.append({"id": w["id"], "host": w.get("host"), "heartbeat": present.seconds(now - w["heartbeat_at"]),
-                        "started": present.clock(w.get("started_at")), "running": running})
+                        "running": by_owner.pop(w["id"], [])})
+    for owner, running in sorted(by_owner.items()):
+        workers.append({"id": owner, "host": None, "heartbeat": None, "running": running})
     dead, dead_next = await store.list_jobs(status="FAILED", dead=True, limit=PAGE_SIZE,
                                             cursor=request.query.get("cursor") or None)
     counts = await store.counts()

@@ -1,0 +1,76 @@
+"""A real daemon on a real port, driven by Debian's chromium through Playwright's async API."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from collections.abc import AsyncIterator, Awaitable, Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+from aiohttp import web
+
+from pipeline import handlers
+from pipeline.app import create_app
+from tests.dashboard.helpers import (
+    ADMIN_TOKEN,
+    CHROMIUM,
+    CHROMIUM_ARGS,
+    READ_TOKEN,
+    SUBMIT_TOKEN,
+    TOKENS,
+    BuildControl,
+    Daemon,
+)
+
+
+@pytest.fixture
+def tokens_env(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("DASH_TEST_ADMIN", ADMIN_TOKEN)
+    monkeypatch.setenv("DASH_TEST_SUBMIT", SUBMIT_TOKEN)
+    monkeypatch.setenv("DASH_TEST_READ", READ_TOKEN)
+
+
+@pytest.fixture
+async def daemon_factory(make_config: Callable[..., Any], tokens_env: None) -> AsyncIterator[Callable[..., Awaitable[Daemon]]]:
+    """Start ``create_app`` on 127.0.0.1 with an ephemeral port; ``auth="token"`` adds test tokens."""
+    runners: list[tuple[web.AppRunner, BuildControl]] = []
+
+    async def start(*, auth: str = "none", workers: int = 1, **sections: Any) -> Daemon:
+        server: dict[str, Any] = {"auth": auth}
+        if auth == "token":
+            server["tokens"] = TOKENS
+        control = BuildControl()
+        cfg = make_config(server=server, workers={"count": workers, "concurrency": {"build": workers}}, **sections)
+        app = create_app(cfg, worker_handlers={**handlers.default_handlers(), "build": control.handle})
+        runner = web.AppRunner(app, shutdown_timeout=2.0)
+        await runner.setup()
+        site = web.TCPSite(runner, "127.0.0.1", 0)
+        await site.start()
+        runners.append((runner, control))
+        port = runner.addresses[0][1]
+        return Daemon(app=app, url=f"http://127.0.0.1:{port}", control=control)
+
+    yield start
+    for runner, control in reversed(runners):
+        control.release_all()
+        await runner.cleanup()
+
+
+@pytest.fixture
+async def browser(tmp_path: Path) -> AsyncIterator[Any]:
+    """Debian's chromium, never a downloaded one; its profile dirs live in tmp_path."""
+    if not shutil.which(CHROMIUM):
+        pytest.fail(f"{CHROMIUM} is missing: install Debian's chromium package (apt-get install chromium)")
+    from playwright.async_api import async_playwright
+
+    env = {**os.environ, "XDG_CONFIG_HOME": str(tmp_path / "xdg-config"), "XDG_CACHE_HOME": str(tmp_path / "xdg-cache")}
+    async with async_playwright() as pw:
+        b = await pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, env=env)
+        try:
+            yield b
+        finally:
+            await b.close()
+
+
