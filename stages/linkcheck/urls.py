@@ -17,6 +17,9 @@ IGNORED_SCHEMES = frozenset({
     "javascript", "data", "tel", "sms", "callto", "about", "chrome", "irc", "ircs", "magnet",
     "news", "nntp", "sip", "sips", "skype", "ssh", "git", "svn", "urn", "xmpp", "geo", "market",
     "spotify", "steam", "webcal", "ws", "wss", "blob", "fax", "mms", "rtsp", "feed", "view-source",
+    "bitcoin", "facetime", "facetime-audio", "maps", "msteams", "slack", "zoommtg", "whatsapp",
+    "viber", "tg", "matrix", "ipfs", "ipns", "dav", "ldap", "ldaps", "vnc", "rdp", "telnet",
+    "gopher", "imap", "pop", "smb", "nfs", "afp", "vscode", "jetbrains", "intent", "ftp", "sftp",
 })
 CHECKED_SCHEMES = frozenset({"http", "https", "file", "mailto"})
 

@@ -157,3 +157,10 @@ async def test_recursion_level(fault_site: FaultSite) -> None:
     assert {r.link.level for r in report.rows} == {0, 1}
     report = await check(fault_site.url("/"), recursion_level=0)
     assert len(report.rows) == 1
+
+
+async def test_politeness_delay_keeps_verdicts(fault_site: FaultSite) -> None:
+    """The delay only spaces request starts to a host; what is found stays the same."""
+    fast = await check(fault_site.url("/conc-index"), per_host=4)
+    polite = await check(fault_site.url("/conc-index"), per_host=4, politeness_delay=0.001)
+    assert [(r.requested, r.valid) for r in polite.rows] == [(r.requested, r.valid) for r in fast.rows]
