@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import linkcheck_faultsite as faultsite
-from conftest import FaultSite
+from linkcheck_helpers import FaultSite
 
 from stages.linkcheck import checker
 from stages.linkcheck.cache import ResultCache

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import click.testing
 import pytest
-from conftest import CSV_COLUMNS, FaultSite, parse_csv, run_ours
+from linkcheck_helpers import CSV_COLUMNS, FaultSite, parse_csv, run_ours
 
 from stages.linkcheck import checker, cli, extract, output, urls
 from stages.linkcheck.model import CheckConfig, Link, Outcome, Row

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from conftest import FaultSite, parse_csv
+from linkcheck_helpers import FaultSite, parse_csv
 
 from stages.base import Cancelled, StageContext, StageError, StageResult
 from stages.linkcheck import stage

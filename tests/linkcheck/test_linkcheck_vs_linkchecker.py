@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 
 import pytest
-from conftest import (
+from linkcheck_helpers import (
     FaultSite,
     by_url,
     linkchecker_config,
