@@ -7,8 +7,6 @@ each series has a dash pattern as well as a colour, so no reading depends on col
 
 from __future__ import annotations
 
-import bisect
-import itertools
 import math
 from collections.abc import Sequence
 from datetime import UTC, datetime
@@ -21,25 +19,37 @@ Span = tuple[str, float, float | None, float | None]
 
 
 def queue_depth(spans: Sequence[Span], now: float, hours: int = 24, step_minutes: int = 30) -> dict[str, Any]:
-    """Jobs PENDING and PROCESSING per kind at regular instants, rebuilt from job timestamps.
+    """Peak number of jobs PENDING and PROCESSING per kind in each interval, from job timestamps.
 
-    A retried job counts as running from its first start; that is the only approximation.
+    A peak per interval rather than a sample at its end: a 20-second build still shows. A retried
+    job counts as running from its first start; that is the only approximation.
     """
     step = step_minutes * 60
     times = [now - hours * 3600 + i * step for i in range(hours * 3600 // step + 1)]
-    # Difference arrays: each job adds +1 where a state starts and -1 where it ends, so the cost is
-    # one bisect per timestamp rather than one test per job per instant.
-    deltas: dict[tuple[str, str], list[int]] = {}
+    events: dict[tuple[str, str], list[tuple[float, int]]] = {}
     for kind, created, started, finished in spans:
-        end = len(times) if finished is None else bisect.bisect_left(times, finished)
-        begin = bisect.bisect_left(times, created)
-        run = end if started is None else min(end, max(begin, bisect.bisect_left(times, started)))
-        for state, lo, hi in (("PENDING", begin, run), ("PROCESSING", run, end)):
-            if lo < hi:
-                d = deltas.setdefault((kind, state), [0] * (len(times) + 1))
-                d[lo] += 1
-                d[hi] -= 1
-    series = {key: list(itertools.accumulate(d[:-1])) for key, d in deltas.items()}
+        end = math.inf if finished is None else finished
+        queued_until = min(end, started) if started is not None else end
+        if queued_until > created:
+            events.setdefault((kind, "PENDING"), []).extend(((created, 1), (queued_until, -1)))
+        if started is not None and end > started:
+            events.setdefault((kind, "PROCESSING"), []).extend(((started, 1), (end, -1)))
+    series: dict[tuple[str, str], list[int]] = {}
+    for key, evs in events.items():
+        evs.sort()  # at equal times the -1 sorts first: a job that ends as another starts is not counted twice
+        peaks, level, j = [], 0, 0
+        for t in times:
+            while j < len(evs) and evs[j][0] <= t - step:
+                level += evs[j][1]
+                j += 1
+            peak = level
+            while j < len(evs) and evs[j][0] <= t:
+                level += evs[j][1]
+                j += 1
+                peak = max(peak, level)
+            peaks.append(peak)
+        if any(peaks):
+            series[key] = peaks
     ordered = sorted(series.items(), key=lambda kv: (kv[0][0] != "build", kv[0]))
     return {"times": times, "series": [{"name": f"{k} {s.lower()}", "values": v} for (k, s), v in ordered]}
 

@@ -162,7 +162,7 @@ def timeline(job: Job, stages: list[dict[str, Any]], now: float | None = None) -
 
     bars: list[dict[str, Any]] = []
     queue_end = job.started_at or (job.finished_at if job.status == "CANCELLED" else None) or now
-    bars.append({"name": "queue", "label": "queue wait", "badge": {"css": "queue", "label": "waiting", "icon": "clock"},
+    bars.append({"name": "queue", "label": "queue wait", "badge": {"css": "queue", "label": "queued" if job.started_at or job.finished else "waiting", "icon": "clock"},
                  "duration": seconds(queue_end - t0), "empty": False, **bar(t0, queue_end)})
     for s in stages:
         badge = stage_badge(s["status"])
