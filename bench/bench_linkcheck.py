@@ -27,6 +27,7 @@ import io
 import json
 import os
 import platform
+import resource
 import shutil
 import subprocess
 import sys
@@ -54,6 +55,7 @@ class Result:
     seconds: float | None
     exit_code: int | None = None
     urls_per_second: float | None = None
+    cpu_seconds: float | None = None
     note: str = ""
 
 
@@ -68,12 +70,24 @@ def install_tools() -> None:
                        check=False, capture_output=True, timeout=600)
 
 
+CPU: dict[str, float] = {}
+"""CPU seconds (user + system) of the last run of each command: steadier than wall time on a
+shared machine, where other work stretches every wall-clock figure."""
+
+
+def _children_cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
 async def timed(*args: str, cwd: Path = REPO) -> tuple[float, int, str]:
     env = {**os.environ, "PYTHONPATH": str(REPO)}
+    cpu = _children_cpu()
     started = time.perf_counter()
     proc = await asyncio.create_subprocess_exec(*args, stdout=asyncio.subprocess.PIPE,
                                                 stderr=asyncio.subprocess.DEVNULL, cwd=cwd, env=env)
     out, _ = await proc.communicate()
+    CPU["last"] = _children_cpu() - cpu
     return time.perf_counter() - started, proc.returncode or 0, out.decode("utf-8", "replace")
 
 
@@ -114,8 +128,10 @@ async def main(args: argparse.Namespace) -> list[Result]:
     results: list[Result] = []
 
     def add(name: str, seconds: float, code: int, note: str = "") -> None:
-        results.append(Result(name, round(seconds, 2), code, round(urls / seconds, 1), note))
-        print(f"{name:<42} {seconds:7.2f} s  {urls / seconds:8.1f} URLs/s  exit {code}  {note}", flush=True)
+        cpu = CPU.get("last", 0.0)
+        results.append(Result(name, round(seconds, 2), code, round(urls / seconds, 1), round(cpu, 2), note=note))
+        print(f"{name:<50} {seconds:7.2f} s  {urls / seconds:8.1f} URLs/s  cpu {cpu:6.2f} s  exit {code}  {note}",
+              flush=True)
 
     ours = [sys.executable, "-m", "stages.linkcheck", "-o", "csv"]
     runner, origin = await linkcheck_site.serve(site, linkchecker_header=True)
