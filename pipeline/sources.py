@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import json
+import os
 import shutil
 import subprocess
 from dataclasses import dataclass
@@ -113,6 +114,16 @@ def request_hash(body: bytes | str | dict[str, Any]) -> str:
     return hashlib.sha256(body).hexdigest()
 
 
+def _git_env() -> dict[str, str]:
+    """No prompts, no user config; ``GIT_ALLOW_PROTOCOL`` (e.g. ``file`` in tests) is passed through."""
+    env = {"GIT_TERMINAL_PROMPT": "0", "PATH": os.environ.get("PATH", "/usr/bin:/bin"), "GIT_CONFIG_NOSYSTEM": "1",
+           "HOME": os.environ.get("HOME", "/tmp")}
+    for key in ("GIT_ALLOW_PROTOCOL", "GIT_SSH_COMMAND", "SSL_CERT_FILE", "http_proxy", "https_proxy", "no_proxy"):
+        if key in os.environ:
+            env[key] = os.environ[key]
+    return env
+
+
 class FetchError(Exception):
     code = "source_fetch_failed"
 
@@ -123,8 +134,7 @@ def fetch_git(url: str, ref: str | None, dest: Path, timeout: float = 300.0) -> 
     shutil.rmtree(tmp, ignore_errors=True)
 
     def git(*args: str, cwd: Path | None = None) -> str:
-        proc = subprocess.run(["git", *args], cwd=cwd, capture_output=True, text=True, timeout=timeout,
-                              env={"GIT_TERMINAL_PROMPT": "0", "PATH": "/usr/bin:/bin:/usr/local/bin"})
+        proc = subprocess.run(["git", *args], cwd=cwd, capture_output=True, text=True, timeout=timeout, env=_git_env())
         if proc.returncode != 0:
             raise FetchError(f"git {args[0]} failed: {(proc.stderr or proc.stdout).strip()[-2000:]}")
         return proc.stdout
@@ -134,7 +144,8 @@ def fetch_git(url: str, ref: str | None, dest: Path, timeout: float = 300.0) -> 
         git("fetch", "-q", "--depth", "1", url, ref or "HEAD", cwd=tmp)
         sha = git("rev-parse", "FETCH_HEAD", cwd=tmp).strip()
         dest.mkdir(parents=True, exist_ok=True)
-        archive = subprocess.run(["git", "archive", "--format=tar", "FETCH_HEAD"], cwd=tmp, capture_output=True, timeout=timeout)
+        archive = subprocess.run(["git", "archive", "--format=tar", "FETCH_HEAD"], cwd=tmp, capture_output=True,
+                                 timeout=timeout, env=_git_env())
         if archive.returncode != 0:
             raise FetchError(f"git archive failed: {archive.stderr.decode(errors='replace')[-2000:]}")
         subprocess.run(["tar", "-x", "-C", str(dest)], input=archive.stdout, check=True, timeout=timeout)

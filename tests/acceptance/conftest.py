@@ -53,6 +53,7 @@ class Daemon:
 
     def start(self) -> None:
         env = {k: v for k, v in os.environ.items() if not k.startswith("PRESSROOM_")}
+        env["GIT_ALLOW_PROTOCOL"] = "file"  # fuzzed git URLs must never leave the machine
         out = self.log.open("ab")
         self.proc = subprocess.Popen([sys.executable, "-m", "pipeline", "--config", str(self.config), "serve"],
                                      stdout=out, stderr=subprocess.STDOUT, env=env, cwd=self.root)
