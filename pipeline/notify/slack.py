@@ -181,10 +181,14 @@ def _retry_after(headers: Any) -> float | None:
 
 
 def _metadata(delivery: dict[str, Any], *, parent: bool = False) -> dict[str, Any]:
+    """Replies carry their delivery's key; a parent carries the thread's key, because whichever
+    delivery of the build gets there first posts it (and a dropped reply to that post can make the
+    next one post it again: Slack has no idempotent postMessage, so a receiver deduplicates)."""
+    key = f"thread:{delivery['target']}:{delivery['thread_key']}" if parent else delivery["idempotency_key"]
     return {
         "event_type": METADATA_EVENT,
         "event_payload": {
-            "idempotency_key": delivery["idempotency_key"] + (":parent" if parent else ""),
+            "idempotency_key": key,
             "event": delivery["event"],
             "job_id": delivery["thread_key"],
         },

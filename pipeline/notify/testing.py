@@ -94,6 +94,10 @@ class RetryDriver:
     def dead(self) -> list[Tracked]:
         return [t for t in self.tracked if t.state == "dead"]
 
+    def replay(self, item: Tracked) -> None:
+        """Move a dead delivery back to pending with fresh attempts (``pressroom deliveries retry``)."""
+        item.state, item.attempts, item.not_before, item.delays = "pending", 0, self.clock.now, []
+
     async def run(self, *, max_attempts: int | None = None) -> None:
         """Attempt due deliveries in due-time order until none is pending (``max_attempts`` caps the loop)."""
         done = 0
@@ -138,7 +142,7 @@ def make_job(
 ) -> dict[str, Any]:
     """A status dict shaped like ``GET /api/builds/{id}/status`` (DESIGN section 3)."""
     stage_states = stages if stages is not None else {"lint": "pending", "render_html": "pending", "linkcheck": "pending", "deploy": "pending"}
-    out_stages = []
+    out_stages: list[dict[str, Any]] = []
     for n, (name, state) in enumerate(stage_states.items()):
         started = f"2026-11-23T10:00:{n * 10:02d}+00:00" if state != "pending" else None
         finished = f"2026-11-23T10:00:{n * 10 + 8:02d}+00:00" if state not in ("pending", "running") else None

@@ -43,6 +43,8 @@ class _HttpPeer:
         self.port = 0
         self._runner: web.AppRunner | None = None
         self._release = asyncio.Event()
+        self.hanging = asyncio.Event()
+        """Set when a ``hang`` fault holds a request: the moment to kill a client mid-request."""
 
     def app(self) -> web.Application:
         raise NotImplementedError
@@ -71,6 +73,7 @@ class _HttpPeer:
         if fault == "429":
             raise web.HTTPTooManyRequests(headers={"Retry-After": "7"}, text="slow down")
         if fault == "hang":
+            self.hanging.set()
             await self._release.wait()
             raise web.HTTPServiceUnavailable()
         if fault == "close":
@@ -140,7 +143,8 @@ class FakeSlack(_HttpPeer):
         fault = await self._fault(request)
         if request.headers.get("Authorization") != f"Bearer {self.token}":
             return web.json_response({"ok": False, "error": "invalid_auth"})
-        channel_id = self.channels.get(body.get("channel")) or (body.get("channel") if body.get("channel") in self.channels.values() else None)
+        name = str(body.get("channel"))
+        channel_id = self.channels.get(name) or (name if name in self.channels.values() else None)
         if channel_id is None:
             return web.json_response({"ok": False, "error": "channel_not_found"})
         if method == "chat.postMessage":
@@ -248,7 +252,11 @@ class WebhookReceiver(_HttpPeer):
 
 
 class _Recorder:
-    """aiosmtpd handler: keeps every accepted message, applies faults at DATA."""
+    """aiosmtpd handler: keeps every accepted message, applies faults at DATA.
+
+    SMTP faults: ``"451"`` (temporary refusal), ``"close"`` (drop before accepting), ``"hang"``,
+    ``"close_after"`` (accept, then drop before the client reads ``250``).
+    """
 
     def __init__(self, peer: SmtpPeer) -> None:
         self.peer = peer
@@ -267,6 +275,8 @@ class _Recorder:
         if fault == "close":
             server.transport.close()
             return "421 closing"
+        if fault == "hang":
+            await asyncio.Event().wait()  # until the client gives up; Controller.stop() cancels it
         message = message_from_bytes(envelope.content, policy=policy.default)
         assert isinstance(message, EmailMessage)
         self.peer.received.append(ReceivedMail(envelope.mail_from, list(envelope.rcpt_tos), message,

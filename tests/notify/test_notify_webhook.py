@@ -59,6 +59,14 @@ async def test_wrong_secret_is_retried_not_dead(receiver: peers.WebhookReceiver,
     assert receiver.deliveries[0].verified is False
 
 
+async def test_rate_limit_passes_retry_after(receiver: peers.WebhookReceiver, http: aiohttp.ClientSession) -> None:
+    receiver.faults = ["429"]
+    config = make_config(receiver=receiver)
+    with pytest.raises(errors.TransientDeliveryError) as info:
+        await deliver.send(final_delivery(config), config=config, refs=testing.MemoryRefStore(), http=http)
+    assert info.value.retry_after == 7.0 and str(info.value) == "webhook receiver answered HTTP 429"
+
+
 async def test_gone_receiver_is_permanent(receiver: peers.WebhookReceiver, http: aiohttp.ClientSession) -> None:
     receiver.status = 410
     config = make_config(receiver=receiver)
