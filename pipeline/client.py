@@ -94,7 +94,7 @@ class Client:
         async with self.session.get(f"{self.server}/api/builds/{job_id}/events") as resp:
             if resp.status >= 400:
                 await self._json(resp)
-            event, data = "message", []
+            event, data = "message", list[str]()
             async for raw in resp.content:
                 line = raw.decode("utf-8").rstrip("\r\n")
                 if not line:

@@ -36,7 +36,7 @@ class TokenConfig(Section):
     """Shown in logs and the audit trail instead of the secret."""
     token_env: str
     """Environment variable holding the bearer token."""
-    scopes: list[Scope] = Field(default_factory=lambda: ["read"])
+    scopes: list[Scope] = Field(default_factory=lambda: list[Scope](["read"]))
 
 
 class ServerConfig(Section):
@@ -101,9 +101,9 @@ class IntakeConfig(Section):
     github_secret_env: str = "PRESSROOM_GITHUB_SECRET"
     gitlab_token_env: str = "PRESSROOM_GITLAB_TOKEN"
     generic_secret_env: str = "PRESSROOM_WEBHOOK_SECRET"
-    stable_checks: int = Field(2, ge=0)
+    stable_checks: int = Field(1, ge=0)
     """After the quiet period, file sizes and mtimes must match this many times in a row before the snapshot."""
-    stable_interval_seconds: float = Field(0.2, gt=0)
+    stable_interval_seconds: float = Field(0.25, gt=0)
     """Seconds between two of those size checks."""
     stable_max_seconds: float = Field(60.0, gt=0)
     """Snapshot anyway (with a warning) when files are still changing after this long."""

@@ -86,8 +86,8 @@ class Auth:
                     scopes |= IMPLIED[s]
                 self.tokens.append((value, Principal(t.name, frozenset(scopes))))
         if env.get(cfg.tokens_env):
-            for name, token, scopes in parse_tokens_env(env[cfg.tokens_env]):
-                self.tokens.append((token, Principal(name, scopes)))
+            for name, token, env_scopes in parse_tokens_env(env[cfg.tokens_env]):
+                self.tokens.append((token, Principal(name, env_scopes)))
         self.per_token_rate = cfg.rate_limit_per_token
         self.overall = Bucket(cfg.rate_limit_overall, cfg.rate_limit_overall * 2, cfg.rate_limit_overall * 2)
         self.buckets: dict[str, Bucket] = {}

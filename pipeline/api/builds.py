@@ -155,10 +155,10 @@ async def submit(request: web.Request) -> web.Response:
     if worker is not None and result.superseded:
         for old in result.superseded:
             worker.request_cancel(old)
-    payload = {"job_id": job.id, "status": job.status, "status_url": f"/api/builds/{job.id}/status",
+    payload: dict[str, Any] = {"job_id": job.id, "status": job.status, "status_url": f"/api/builds/{job.id}/status",
                "events_url": f"/api/builds/{job.id}/events", "log_url": f"/api/builds/{job.id}/log",
                "read_token": job.read_token, "duplicate": not result.created, "superseded": result.superseded}
-    return web.json_response(payload, status=202, headers={"Location": payload["status_url"]})
+    return web.json_response(payload, status=202, headers={"Location": str(payload["status_url"])})
 
 
 def _first_file(body: bytes, content_type: str) -> bytes:

@@ -148,7 +148,7 @@ class Store:
             if spec.supersede_key:
                 old = (await conn.execute(select(J.c.id).where(
                     J.c.kind == spec.kind, J.c.supersede_key == spec.supersede_key, J.c.status == "PENDING"))).scalars().all()
-                job_id_new = spec.job_id or ids.new_id(spec.kind)
+                job_id_new: str = spec.job_id or ids.new_id(spec.kind)
                 for old_id in old:
                     await conn.execute(update(J).where(J.c.id == old_id, J.c.status == "PENDING").values(
                         status="CANCELLED", finished_at=now, updated_at=now, dedupe_key=None,
@@ -171,9 +171,9 @@ class Store:
             await self._event(conn, job_id_new, "status", status="PENDING", data={"trigger": spec.trigger.get("kind")})
             if spec.parent_id:
                 await conn.execute(update(J).where(J.c.id == spec.parent_id).values(children_total=J.c.children_total + 1))
-            job = await self._get(conn, job_id_new)
-            assert job is not None
-            return SubmitResult(job, created=True, superseded=superseded)
+            created = await self._get(conn, job_id_new)
+            assert created is not None
+            return SubmitResult(created, created=True, superseded=superseded)
 
     async def submit_many(self, specs: Sequence[JobSpec]) -> list[Job]:
         return [(await self.submit(s)).job for s in specs]
