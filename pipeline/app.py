@@ -19,7 +19,15 @@ from aiohttp import web
 from pipeline import config as config_mod
 from pipeline import handlers, maintenance
 from pipeline.api import auth, builds, system
-from pipeline.api.keys import auth_key, config_key, metrics_key, services_key, store_key, submitter_key, worker_key
+from pipeline.api.keys import (
+    auth_key,
+    config_key,
+    metrics_key,
+    services_key,
+    store_key,
+    submitter_key,
+    worker_key,
+)
 from pipeline.api.middleware import error_middleware
 from pipeline.metrics import Metrics
 from pipeline.sources import Submitter

@@ -3,9 +3,9 @@
 Threads only at the edge: watchdog's thread filters an event (temp files, ``.git``,
 ``.pressroom``) and, if it matters, asks the loop to look (at most one hop queued at a time, so
 10,000 files cost a handful of hops, not 10,000). The loop waits for a quiet period (the debounce),
-then until sizes and mtimes stop moving, then snapshots the folder into a staging folder, hashes
-the snapshot and submits it unless it equals the last snapshot of this folder. The job builds the
-snapshot, never the live folder.
+then until sizes and mtimes stop moving, then hashes the folder and, unless the content equals what
+this folder's last job got, submits it; the submitter copies it into the job's workspace, and the
+job builds that snapshot, never the live folder.
 
 A folder that disappears, becomes unreadable or is replaced is noticed on a periodic check (and at
 once when watchdog reports the folder itself deleted): the observer is dropped, one line is logged,
@@ -21,7 +21,6 @@ import hashlib
 import json
 import logging
 import os
-import shutil
 import threading
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -33,7 +32,7 @@ from watchdog.observers import Observer
 from watchdog.observers.api import BaseObserver
 
 from pipeline import config as config_mod
-from pipeline import workspace
+from pipeline import errors, workspace
 from pipeline.store.model import SubmitResult
 
 logger = logging.getLogger(__name__)
@@ -44,8 +43,10 @@ EVENT_FILTER: list[type[wd_events.FileSystemEvent]] = [
 ]
 """Opened, closed-without-write, attribute and directory-modified events never mean new content."""
 
-SubmitFn = Callable[[Path, str], Awaitable[SubmitResult]]
-"""(snapshot folder, snapshot hash) -> the submit result; owned by the wiring, which knows the app."""
+SubmitFn = Callable[[Path, str | None], Awaitable[SubmitResult]]
+"""(folder, its content hash if known) -> the submit result; the wiring owns it (it knows the app)."""
+EMPTY_HASH = hashlib.sha256().hexdigest()
+"""``workspace.tree_hash`` of a folder with nothing a snapshot would take."""
 
 
 class RefState:
@@ -74,8 +75,8 @@ class RefState:
 @dataclass(frozen=True)
 class Timing:
     debounce: float = 2.0
-    stable_checks: int = 2
-    stable_interval: float = 0.2
+    stable_checks: int = 1
+    stable_interval: float = 0.25
     stable_max: float = 60.0
     recheck: float = 2.0
 
@@ -130,10 +131,9 @@ class _Handler(wd_events.FileSystemEventHandler):
 
 
 class FolderWatcher:
-    def __init__(self, folder: Path, *, timing: Timing, submit: SubmitFn, state: RefState, data_dir: Path,
+    def __init__(self, folder: Path, *, timing: Timing, submit: SubmitFn, state: RefState,
                  loop: asyncio.AbstractEventLoop | None = None) -> None:
         self.folder = folder
-        self.data_dir = data_dir
         self.timing = timing
         self._submit = submit
         self._state = state
@@ -288,7 +288,10 @@ class FolderWatcher:
                 if await self._stable():
                     break
                 self.stats["unsettled"] += 1
-            if self._stopping or not self._healthy():
+            if self._stopping:
+                return
+            if not self._healthy():
+                await self._disarm()
                 return
             await self._snapshot()
         finally:
@@ -316,30 +319,34 @@ class FolderWatcher:
         return True
 
     async def _snapshot(self) -> None:
-        staging = await asyncio.to_thread(workspace.new_staging_dir, self.data_dir)
+        """Hash the settled folder; submit it (the submitter copies it into the job) unless unchanged.
+
+        The hash is taken from the live folder just before the copy. A write that slips in between
+        produces events, so another round follows and its hash differs: at worst one extra build,
+        never a missed change.
+        """
         try:
-            try:
-                copied = await asyncio.to_thread(workspace.copy_tree, self.folder, staging)
-                digest = await asyncio.to_thread(workspace.tree_hash, staging)
-            except OSError as exc:
-                logger.warning("drop folder %s: snapshot failed (%s); will retry on the next change", self.folder, exc)
-                return
-            if copied == 0 and not any(staging.iterdir()):
-                logger.info("drop folder %s is empty; nothing to build", self.folder)
-                return
-            if digest == self.last.get("hash"):
-                self.stats["unchanged"] += 1
-                logger.info("drop folder %s: content unchanged since job %s; no new job", self.folder, self.last.get("job_id"))
-                return
-            result = await self._submit(staging, digest)
-        finally:
-            await asyncio.to_thread(shutil.rmtree, staging, True)
+            digest: str | None = await asyncio.to_thread(workspace.tree_hash, self.folder)
+        except OSError as exc:
+            logger.info("drop folder %s changed while being hashed (%s); the snapshot decides", self.folder, exc)
+            digest = None
+        if digest == EMPTY_HASH:
+            logger.info("drop folder %s is empty; nothing to build", self.folder)
+            return
+        if digest is not None and digest == self.last.get("hash"):
+            self.stats["unchanged"] += 1
+            logger.info("drop folder %s: content unchanged since job %s; no new job", self.folder, self.last.get("job_id"))
+            return
+        try:
+            result = await self._submit(self.folder, digest)
+        except (OSError, errors.PressroomError) as exc:
+            logger.warning("drop folder %s: snapshot failed (%s); will retry on the next change", self.folder, exc)
+            return
         job = result.job
-        logger.info("drop folder %s: job %s (%d files)%s%s", self.folder, job.id, copied,
-                    " (duplicate)" if not result.created else "",
+        logger.info("drop folder %s: job %s%s%s", self.folder, job.id, " (duplicate)" if not result.created else "",
                     f", superseded {', '.join(result.superseded)}" if result.superseded else "")
         self.stats["jobs"] += 1
-        self.last = {"hash": digest, "job_id": job.id}
+        self.last = {"hash": digest or job.source_hash, "job_id": job.id}
         await asyncio.to_thread(write_last_job, self.folder, job.id, result)
         await self._state.save(self.folder, self.last)
 

@@ -53,8 +53,7 @@ async def watchers_ctx(app: web.Application) -> AsyncIterator[None]:
     store = app[store_key]
     state = watcher.RefState(store.ref_get, store.ref_set)
     timing = watcher.Timing.from_config(cfg.intake)
-    watchers = [watcher.FolderWatcher(f, timing=timing, submit=_submitter(app, f), state=state, data_dir=cfg.data_path)
-                for f in targets]
+    watchers = [watcher.FolderWatcher(f, timing=timing, submit=_submitter(app, f), state=state) for f in targets]
     app[services_key]["watchers"] = watchers
     tasks = [asyncio.create_task(w.run(), name=f"watch {w.folder}") for w in watchers]
     for t in tasks:
@@ -77,12 +76,12 @@ def _report_death(task: asyncio.Task[None]) -> None:
 
 
 def _submitter(app: web.Application, folder: Path) -> watcher.SubmitFn:
-    async def submit(snapshot: Path, digest: str) -> SubmitResult:
+    async def submit(live: Path, digest: str | None) -> SubmitResult:
         # dedupe=False: a folder that goes back to an older state must build again, so only the
         # watcher's own "same as my last snapshot" check skips work.
         opts = sources.SubmitOptions(trigger={"kind": "folder", "folder": str(folder)}, supersede_key=str(folder),
                                      source_hash=digest, dedupe=False)
-        result = await app[submitter_key].submit_path(snapshot, opts)
+        result = await app[submitter_key].submit_path(live, opts)
         submission.after_submit(app, result)
         return result
 

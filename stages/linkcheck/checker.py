@@ -132,9 +132,12 @@ class Checker:
         absolute = urls.join(ref_base, raw) if page_url else raw.strip()
         key = self._keys.get(absolute)
         if key is None:  # most links repeat across pages: normalise each absolute URL once
-            key = urls.normalize(absolute)
-            if self._site is not None and self._site.contains(key):
-                key = self._site.canonical(key)
+            try:
+                key = urls.normalize(absolute)
+                if self._site is not None and self._site.contains(key):
+                    key = self._site.canonical(key)
+            except (ValueError, OSError):  # checked as written; _outcome() says what is wrong
+                key = urls.split_fragment(absolute)[0]
             self._keys[absolute] = key
         _, fragment = urls.split_fragment(absolute)
         shown = key + ("#" + fragment if fragment else "")
@@ -193,18 +196,19 @@ class Checker:
         config = self._config
         scheme = urls.scheme_of(key)
         if not key:
-            return Outcome(url=key, valid=False, result="URL is empty"), None
+            return Outcome(url=key, valid=False, result="URL is empty", syntax=True), None
         if scheme == "mailto":
             error = urls.mailto_error(key)
             if error:
-                return Outcome(url=key, valid=False, result=error), None
+                return Outcome(url=key, valid=False, result=error, syntax=True), None
             return Outcome(url=key, result="Valid mail address syntax"), None
         if scheme in urls.IGNORED_SCHEMES:
             return Outcome(url=key, result="ignored", info=[f"{scheme.capitalize()} URL ignored."]), None
         if scheme not in urls.CHECKED_SCHEMES:
-            return Outcome(url=key, valid=False, result="URL is unrecognized or has invalid syntax"), None
+            return Outcome(url=key, valid=False, result="URL is unrecognized or has invalid syntax",
+                           syntax=True), None
         if scheme in ("http", "https") and (error := urls.syntax_error(key)):
-            return Outcome(url=key, valid=False, result=error), None
+            return Outcome(url=key, valid=False, result=error, syntax=True), None
         if any(p.search(key) for p in self._ignore) or (extern and not config.check_extern):
             return Outcome(url=key, result="filtered",
                            info=["The URL is outside of the domain filter, checked only syntax."]), None

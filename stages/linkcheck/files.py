@@ -54,7 +54,10 @@ class SiteRoot:
         return self.base_url + urllib.parse.quote(rel)
 
     def contains(self, url: str) -> bool:
-        parts = urllib.parse.urlsplit(url)
+        try:
+            parts = urllib.parse.urlsplit(url)
+        except ValueError:  # malformed ("http://[bad"): not ours, reported by the checker
+            return False
         return (parts.scheme.lower(), parts.netloc.lower()) == self._origin
 
     def relpath(self, url: str) -> str:

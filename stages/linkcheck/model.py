@@ -67,6 +67,9 @@ class Outcome:
     modified: str = ""
     cached: bool = False
     """Taken from the between-runs cache."""
+    syntax: bool = False
+    """Broken as written (malformed URL, bad mail address, unknown scheme): an authoring error
+    wherever it points, so the stage reports it like a broken internal link."""
 
     @property
     def is_html(self) -> bool:

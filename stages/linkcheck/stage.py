@@ -75,7 +75,7 @@ def _finding(row: Row, options: Options, site: files.SiteRoot, sources: dict[str
                        severity=severity, message=message + where, url=row.link.urlname,
                        language=language)
 
-    if row.extern:
+    if row.extern and not row.outcome.syntax:
         if not row.valid:
             return make("external-broken", "error" if options.external == "fail" else "warning",
                         f"{row.link.urlname}: {row.outcome.result}")

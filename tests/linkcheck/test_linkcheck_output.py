@@ -8,6 +8,8 @@ from pathlib import Path
 
 import click.testing
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from linkcheck_helpers import CSV_COLUMNS, FaultSite, parse_csv, run_ours
 
 from stages.linkcheck import checker, cli, extract, output, urls
@@ -154,3 +156,16 @@ def test_normalize_and_intern_pattern() -> None:
     assert pattern.match("https://h.org/docs/a.html") and not pattern.match("http://h.org/blog/")
     assert urls.join("http://h/a/b/c.html", "../../d.html") == "http://h/d.html"
     assert urls.syntax_error("http://h:99999/") == "URL host 'h:99999' has invalid port"
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text(alphabet=st.sampled_from(list("<>/=\"' \n&#;:?%[]@.abchrefsilytp-")), max_size=200))
+def test_bad_html_and_urls_never_raise(text: str) -> None:
+    page = extract.parse_html(text)
+    for link in page.links:
+        for url in (link.url, urls.join("http://h/a/", link.url)):
+            urls.normalize(url)
+            urls.syntax_error(url)
+            urls.mailto_error(url)
+    extract.parse_css(text)
+    extract.parse_srcset(text)

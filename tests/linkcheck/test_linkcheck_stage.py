@@ -93,6 +93,15 @@ async def test_broken_internal_links_fail_the_build(tmp_path: Path) -> None:
     assert result.outputs["first"][0]["rule"] in ("broken-link", "missing-anchor")
 
 
+async def test_malformed_and_mail_links_are_broken_links_not_external(tmp_path: Path) -> None:
+    make_tree(tmp_path / "out", {"en/index.html": '<a href="mailto:bad@@">m</a><a href="http://[bad">u</a>'
+                                                  '<a href="mailto:docs@example.com">ok</a>'})
+    result = await stage.run(context(tmp_path))
+    assert sorted((f.rule, f.url) for f in result.findings) == [
+        ("broken-link", "http://[bad"), ("broken-link", "mailto:bad@@")]
+    assert result.status == "failed"
+
+
 async def test_without_fail_on_broken_the_build_passes(tmp_path: Path) -> None:
     built_site(tmp_path)
     result = await stage.run(context(tmp_path, fail_on_broken=False, previous=False))
