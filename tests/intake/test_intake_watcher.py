@@ -10,6 +10,8 @@ import time
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from pipeline.api.keys import services_key, store_key
 from pipeline.app import create_app
 from pipeline.intake.watcher import FolderWatcher
@@ -103,6 +105,7 @@ async def test_editor_saves_make_one_job_from_a_snapshot(aiohttp_client: Any, ma
     assert (src / "page.md").read_text() == "# v2\n"
 
 
+@pytest.mark.slow
 async def test_a_burst_of_10000_files_is_one_job(aiohttp_client: Any, make_config: Any, tmp_path: Path) -> None:
     folder = tmp_path / "drop"
     folder.mkdir()
