@@ -211,3 +211,20 @@ async def test_openapi_lists_the_hooks(aiohttp_client: Any, make_config: Any) ->
     doc = await (await client.get("/api/openapi.json")).json()
     for path in ("/hooks/github", "/hooks/gitlab", "/hooks/generic", "/hooks/commit"):
         assert "post" in doc["paths"][path]
+
+
+async def test_form_encoded_github_delivery_and_unset_secret(aiohttp_client: Any, make_config: Any,
+                                                            repos: helpers.Repos, monkeypatch: Any) -> None:
+    import urllib.parse
+
+    client = await aiohttp_client(create_app(make_config(), run_worker=False))
+    sha, tree = repos.head()
+    body = urllib.parse.urlencode({"payload": dumps(github_push(repos, "main", sha, tree)).decode()}).encode()
+    headers = {**github_headers(body), "Content-Type": "application/x-www-form-urlencoded"}
+    resp = await client.post("/hooks/github", data=body, headers=headers)
+    assert resp.status == 202 and (await resp.json())["job_id"]
+    monkeypatch.delenv("PRESSROOM_GITHUB_SECRET")
+    again = dumps(github_push(repos, "main", sha, tree))
+    resp = await client.post("/hooks/github", data=again, headers=github_headers(again))
+    assert resp.status == 401
+    assert "PRESSROOM_GITHUB_SECRET is not set" in (await resp.json())["error"]["message"]
