@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import json
+import re
+import time
+from pathlib import Path
 from typing import Any
 
 import aiohttp
@@ -133,3 +136,19 @@ def test_signature_matches_design_formula() -> None:
     header = webhook.sign("plain", "msg_1", 1700000000, body)
     assert peers.verify_signature("plain", {"webhook-id": "msg_1", "webhook-timestamp": "1700000000",
                                             "webhook-signature": header}, body)
+
+
+async def test_docs_verification_example_accepts_real_deliveries(receiver: peers.WebhookReceiver,
+                                                                  http: aiohttp.ClientSession) -> None:
+    docs = (Path(__file__).parents[2] / "docs" / "notifications.md").read_text()
+    [code] = re.findall(r"```python\n(.*?)```", docs, flags=re.S)
+    namespace: dict[str, Any] = {}
+    exec(compile(code, "docs/notifications.md", "exec"), namespace)
+    config = make_config(receiver=receiver)
+    await deliver.send(final_delivery(config), config=config, refs=testing.MemoryRefStore(), http=http)
+    [got] = receiver.deliveries
+    headers = receiver.requests[0]["headers"]
+    assert namespace["verify"](WEBHOOK_SECRET, headers, got.body)
+    assert not namespace["verify"](WEBHOOK_SECRET, headers, got.body + b" ")
+    stale = {**headers, "webhook-timestamp": str(int(time.time()) - 3600)}
+    assert not namespace["verify"](WEBHOOK_SECRET, stale, got.body)
