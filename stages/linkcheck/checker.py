@@ -222,7 +222,7 @@ class Checker:
         if extern and not anchors and (cached := self._cache.get(key)) is not None:
             return cached, None
         assert self._http is not None
-        fetched = await self._http.check(key, read_body=want_body, referer=referer)
+        fetched = await self._http.check(key, read_body=want_body, referer=referer, depth=level)
         if extern:
             self._cache.put(key, fetched.outcome)
         return fetched.outcome, fetched.body

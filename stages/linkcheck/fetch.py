@@ -10,10 +10,14 @@ kilobytes when nothing needs its content.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import email.utils
+import heapq
+import itertools
 import time
 import urllib.parse
 import urllib.robotparser
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 
 import aiohttp
@@ -37,26 +41,54 @@ class Fetched:
 
 
 class _HostGate:
-    """Per-host concurrency and spacing of request starts."""
+    """Per-host concurrency and spacing of request starts, deepest links first.
+
+    Waiters are served by crawl depth (deeper first), not arrival: the pages of one level are
+    discovered all at once and would otherwise queue ahead of every link found inside them, so
+    a slow URL found late would start late and stretch the whole run.
+    """
 
     def __init__(self, limit: int, delay: float) -> None:
-        self._sem = asyncio.Semaphore(max(1, limit))
+        self._free = max(1, limit)
+        self._waiters: list[tuple[int, int, asyncio.Future[None]]] = []
+        self._order = itertools.count()
         self._delay = delay
         self._next = 0.0
-        self._lock = asyncio.Lock()
 
-    async def __aenter__(self) -> None:
-        await self._sem.acquire()
+    async def acquire(self, depth: int) -> None:
+        if self._free > 0 and not self._waiters:
+            self._free -= 1
+        else:
+            future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+            heapq.heappush(self._waiters, (-depth, next(self._order), future))
+            try:
+                await future
+            except asyncio.CancelledError:
+                if future.done() and not future.cancelled():
+                    self.release()  # granted just as we were cancelled: pass it on
+                raise
         if self._delay > 0:
-            async with self._lock:
-                now = time.monotonic()
-                wait = self._next - now
-                self._next = max(now, self._next) + self._delay
+            now = time.monotonic()
+            wait = self._next - now
+            self._next = max(now, self._next) + self._delay
             if wait > 0:
                 await asyncio.sleep(wait)
 
-    async def __aexit__(self, *exc: object) -> None:
-        self._sem.release()
+    def release(self) -> None:
+        while self._waiters:
+            _, _, future = heapq.heappop(self._waiters)
+            if not future.done():
+                future.set_result(None)
+                return
+        self._free += 1
+
+    @contextlib.asynccontextmanager
+    async def slot(self, depth: int) -> AsyncIterator[None]:
+        await self.acquire(depth)
+        try:
+            yield
+        finally:
+            self.release()
 
 
 class HttpChecker:
@@ -76,7 +108,7 @@ class HttpChecker:
             gate = self._gates[host] = _HostGate(self._config.per_host, self._config.politeness_delay)
         return gate
 
-    async def check(self, url: str, *, read_body: bool, referer: str = "") -> Fetched:
+    async def check(self, url: str, *, read_body: bool, referer: str = "", depth: int = 0) -> Fetched:
         """Check one URL; never raises for anything the network or the server does."""
         started = time.monotonic()
         error = urls.syntax_error(url)
@@ -87,7 +119,7 @@ class HttpChecker:
                 outcome = Outcome(url=url, result="syntax OK",
                                   info=["Access denied by robots.txt, checked only syntax."])
                 return Fetched(outcome)
-            fetched = await self._follow(url, read_body=read_body, referer=referer)
+            fetched = await self._follow(url, read_body=read_body, referer=referer, depth=depth)
         except TimeoutError:
             fetched = Fetched(Outcome(url=url, valid=False,
                                       result=f"ReadTimeout: no answer within {self._config.timeout:g} seconds"))
@@ -98,12 +130,12 @@ class HttpChecker:
         fetched.outcome.checktime = time.monotonic() - started
         return fetched
 
-    async def _follow(self, url: str, *, read_body: bool, referer: str) -> Fetched:
+    async def _follow(self, url: str, *, read_body: bool, referer: str, depth: int) -> Fetched:
         outcome = Outcome(url=url)
         seen = {url}
         current = url
         for _ in range(self._config.max_redirects + 1):
-            status, reason, location, fetched = await self._request(current, read_body, referer, outcome)
+            status, reason, location, fetched = await self._request(current, read_body, referer, outcome, depth)
             if status not in _REDIRECTS or location is None:
                 return fetched
             target = urls.join(current, location)
@@ -125,8 +157,8 @@ class HttpChecker:
         outcome.result = f"Exceeded {self._config.max_redirects} redirects."
         return Fetched(outcome)
 
-    async def _request(self, url: str, read_body: bool, referer: str,
-                       outcome: Outcome) -> tuple[int, str, str | None, Fetched]:
+    async def _request(self, url: str, read_body: bool, referer: str, outcome: Outcome,
+                       depth: int) -> tuple[int, str, str | None, Fetched]:
         """One URL without following redirects, retrying 429/503 as the server asks."""
         headers = {"User-Agent": self._config.user_agent}
         if referer.startswith(("http:", "https:")):
@@ -134,7 +166,8 @@ class HttpChecker:
         timeout = aiohttp.ClientTimeout(total=self._config.timeout)
         attempt = 0
         while True:
-            async with self._global, self._gate(url), self._session.get(
+            # host slot first: a request waiting for its host must not hold a global slot
+            async with self._gate(url).slot(depth), self._global, self._session.get(
                     yarl.URL(url, encoded=True), headers=headers, allow_redirects=False,
                     timeout=timeout) as resp:
                 status = resp.status
@@ -215,7 +248,7 @@ class HttpChecker:
     async def _load_robots(self, origin: str) -> urllib.robotparser.RobotFileParser | None:
         """robots.txt of one origin; anything but a readable 2xx allows everything."""
         try:
-            async with self._global, self._gate(origin + "/"), self._session.get(
+            async with self._gate(origin + "/").slot(1 << 30), self._global, self._session.get(
                 origin + "/robots.txt", headers={"User-Agent": self._config.user_agent},
                 timeout=aiohttp.ClientTimeout(total=self._config.timeout),
             ) as resp:
