@@ -38,7 +38,7 @@ logger = logging.getLogger(__name__)
 
 Extension = Callable[[web.Application], None]
 EXTENSIONS: list[str] = [
-    "pipeline.notify.wiring",
+    "pipeline.notifications",
     "pipeline.reviews",
     "pipeline.intake.wiring",
     "pipeline.dashboard.wiring",

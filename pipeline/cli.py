@@ -236,7 +236,7 @@ def _register_optional() -> None:
     import importlib
 
     for module, attr in [("stages.linkcheck.cli", "linkcheck"), ("pipeline.intake.cli", "hook"),
-                         ("pipeline.reviews_cli", "commands"), ("pipeline.notify.cli", "deliveries")]:
+                         ("pipeline.reviews_cli", "commands"), ("pipeline.notifications_cli", "deliveries")]:
         try:
             mod = importlib.import_module(module)
         except ModuleNotFoundError as exc:

@@ -31,14 +31,20 @@ class StoreRecorder:
         self.first_findings = first_findings
 
     async def stage_started(self, name: str, position: int, pipeline: list[str]) -> bool:
-        return await self.store.stage_started(self.job_id, self.owner, name, position, pipeline)
+        ok = await self.store.stage_started(self.job_id, self.owner, name, position, pipeline)
+        if ok and position == 0 and self.store.outbox is not None:
+            await self.store.emit(self.job_id, "build.started")
+        return ok
 
     async def stage_finished(self, name: str, result: StageResult, findings_total: int) -> bool:
-        return await self.store.stage_finished(
+        ok = await self.store.stage_finished(
             self.job_id, self.owner, name, status=result.status, counts=dict(result.counts),
             findings=[f.to_dict() for f in result.findings[: self.first_findings]], findings_total=findings_total,
             artifacts=dict(result.artifacts), outputs=_jsonable(result.outputs), error_code=result.error_code,
             message=result.message)
+        if ok and self.store.outbox is not None:
+            await self.store.emit(self.job_id, "build.stage", {"stage": name})
+        return ok
 
     async def progress(self, stage: str, overall: float, stage_progress: float, message: str | None) -> None:
         await self.store.set_progress(self.job_id, self.owner, stage, round(overall, 1), round(stage_progress, 1), message)

@@ -91,6 +91,8 @@ class Transition:
     """Status of the last finished job of the same kind and supersede key (for ``build.fixed``)."""
     event: str
     """``build.completed``, ``build.failed``, ``build.cancelled``, ``promote.completed``, ..."""
+    extra: dict[str, Any] | None = None
+    """Event details for non-terminal events (``stage`` for ``build.stage``, review data...)."""
 
 
 @dataclass(frozen=True)

@@ -375,14 +375,14 @@ class Store:
         for spec in specs:
             await self._insert_child(conn, spec)
 
-    async def emit(self, job_id: str, event: str) -> None:
+    async def emit(self, job_id: str, event: str, extra: dict[str, Any] | None = None) -> None:
         """Run the outbox for a non-terminal event (``build.started``, ``review.requested``)."""
         async with self._write() as conn:
             job = await self._get(conn, job_id)
             if job is None or self.outbox is None:
                 return
             stages = [dict(r._mapping) for r in await conn.execute(select(S).where(S.c.job_id == job_id).order_by(S.c.position))]
-            for spec in self.outbox(Transition(job=job, stages=stages, previous_status=None, event=event)):
+            for spec in self.outbox(Transition(job=job, stages=stages, previous_status=None, event=event, extra=extra)):
                 await self._insert_child(conn, spec)
 
     async def _insert_child(self, conn: AsyncConnection, spec: JobSpec) -> None:
