@@ -40,9 +40,30 @@ async def send(
         if env and value is None:
             raise errors.PermanentDeliveryError("secret_missing", f"environment variable {env} is not set ([notify.email])")
     thread_ref = refstore.email_thread_key(recipients, str(delivery["thread_key"]))
-    root = await refs.get(thread_ref)
-    message = build_message(delivery, config=config, recipients=recipients, root=root, secrets=secrets)
+    async with refstore.thread_lock(thread_ref):
+        root = await refs.get(thread_ref)
+        message = build_message(delivery, config=config, recipients=recipients, root=root, secrets=secrets)
+        refused = await _submit(message, cfg, username, password, config)
+        if root is None:
+            await refs.set(thread_ref, str(message["Message-ID"]))
     message_id = str(message["Message-ID"])
+    result: dict[str, Any] = {"message_id": message_id}
+    if refused:
+        result["refused"] = {addr: f"{r.code} {r.message}" for addr, r in refused.items()}
+        logger.warning("some recipients refused", extra={"action": "notify_partial", "refused": sorted(refused)})
+    logger.info("email sent", extra={"action": "notify_sent", "event": delivery["event"],
+                                     "idempotency_key": delivery["idempotency_key"]})
+    return result
+
+
+async def _submit(
+    message: EmailMessage,
+    cfg: config_mod.EmailConfig,
+    username: str | None,
+    password: str | None,
+    config: config_mod.Config,
+) -> dict[str, Any]:
+    """One SMTP session; returns the refused recipients, or raises a sorted delivery error."""
     smtp = aiosmtplib.SMTP(
         hostname=cfg.host,
         port=cfg.port,
@@ -77,15 +98,7 @@ async def send(
         raise errors.PermanentDeliveryError("smtp_unsupported", f"SMTP server cannot do what [notify.email] asks: {exc}") from None
     except OSError as exc:
         raise errors.TransientDeliveryError(f"SMTP server unreachable: {type(exc).__name__}: {exc}") from None
-    if root is None:
-        await refs.set(thread_ref, message_id)
-    result: dict[str, Any] = {"message_id": message_id}
-    if refused:
-        result["refused"] = {addr: f"{r.code} {r.message}" for addr, r in refused.items()}
-        logger.warning("some recipients refused", extra={"action": "notify_partial", "refused": sorted(refused)})
-    logger.info("email sent", extra={"action": "notify_sent", "event": delivery["event"],
-                                     "idempotency_key": delivery["idempotency_key"]})
-    return result
+    return dict(refused)
 
 
 def build_message(

@@ -14,8 +14,12 @@ restart may start a second Slack thread for the same build.
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
+import weakref
 from typing import Protocol
+
+_locks: weakref.WeakValueDictionary[str, asyncio.Lock] = weakref.WeakValueDictionary()
 
 
 class RefStore(Protocol):
@@ -31,3 +35,16 @@ def slack_thread_key(channel: str, thread_key: str) -> str:
 def email_thread_key(recipients: list[str], thread_key: str) -> str:
     digest = hashlib.sha256(",".join(sorted(a.lower() for a in recipients)).encode()).hexdigest()[:16]
     return f"email.thread:{digest}:{thread_key}"
+
+
+def thread_lock(key: str) -> asyncio.Lock:
+    """Serialises the read-post-store of one thread's ref inside this process.
+
+    Two deliveries of one build running at once would otherwise both find no parent and start two
+    threads. Across daemons the worker must give the same guarantee (one running delivery per
+    channel and thread key); this lock only covers concurrent deliveries inside one daemon.
+    """
+    lock = _locks.get(key)
+    if lock is None:
+        lock = _locks[key] = asyncio.Lock()
+    return lock

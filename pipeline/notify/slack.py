@@ -59,13 +59,13 @@ async def send(
     event = delivery["event"]
     channel = str(delivery["target"])
     key = refstore.slack_thread_key(channel, str(delivery["thread_key"]))
-    parent = _load(await refs.get(key))
     rank = int((payload.get("thread") or {}).get("rank", 0))
     result: dict[str, Any] = {}
-
-    if event in router.INTERNAL_EVENTS or event in router.FINAL_EVENTS or event == "review.requested":
-        parent = await _show_state(client, refs, key, parent, channel, payload, rank, delivery, config, secrets)
-        result = {"channel": parent["channel"], "ts": parent["ts"], "thread_ts": parent["ts"]}
+    async with refstore.thread_lock(key):
+        parent = _load(await refs.get(key))
+        if event in router.INTERNAL_EVENTS or event in router.FINAL_EVENTS or event == "review.requested":
+            parent = await _show_state(client, refs, key, parent, channel, payload, rank, delivery, config, secrets)
+            result = {"channel": parent["channel"], "ts": parent["ts"], "thread_ts": parent["ts"]}
     if event not in router.INTERNAL_EVENTS:  # stage updates only edit the parent; build.failed replies
         message = render.render_slack(payload, part="reply", config=config, secrets=secrets)
         thread_ts = parent["ts"] if parent else None

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 from typing import Any
 
@@ -155,3 +156,14 @@ async def test_incoming_webhook_alternative(fake_slack: peers.FakeSlack, http: a
     [post] = fake_slack.webhook_posts
     assert post["text"] == "Build job-6 failed in linkcheck" and post["blocks"]
     assert fake_slack.requests[0]["auth"] is None
+
+
+async def test_concurrent_deliveries_of_one_build_share_one_thread(fake_slack: peers.FakeSlack,
+                                                                   http: aiohttp.ClientSession) -> None:
+    config = make_config(slack=fake_slack)
+    refs = testing.MemoryRefStore()
+    deliveries = plan(build_events("job-7"), config)
+    await asyncio.gather(*(deliver.send(d, config=config, refs=refs, http=http) for d in reversed(deliveries)))
+    parents = [m for m in fake_slack.messages if m.thread_ts is None]
+    assert len(parents) == 1 and parents[0].text.endswith("completed")
+    assert [m.thread_ts for m in fake_slack.messages if m.thread_ts] == [parents[0].ts]
