@@ -81,3 +81,64 @@ def make_config(tmp_path: Path) -> Callable[..., Any]:
         return config_mod.parse(data, path=str(tmp_path / "config.toml"), root=tmp_path)
 
     return make
+
+
+PG_BIN = Path("/usr/lib/postgresql/15/bin")
+
+
+class PgServer:
+    """A throwaway PostgreSQL 15 cluster on loopback, run as user ``postgres`` in a temp dir."""
+
+    def __init__(self, root: Path) -> None:
+        import shutil
+        import subprocess
+
+        if not (PG_BIN / "initdb").exists():
+            raise RuntimeError("PostgreSQL 15 binaries are missing: `make test` installs postgresql-15 with apt-get")
+        self.root = root
+        self.port = free_port()
+        self.data = root / "data"
+        root.mkdir(parents=True, exist_ok=True)
+        shutil.chown(root, "postgres")
+        self._as_pg = ["runuser", "-u", "postgres", "--"] if os.geteuid() == 0 else []
+        subprocess.run([*self._as_pg, str(PG_BIN / "initdb"), "-D", str(self.data), "-U", "postgres", "--auth=trust",
+                        "-E", "UTF8", "--locale=C.UTF-8"], check=True, capture_output=True)
+        (root / "sock").mkdir()
+        shutil.chown(root / "sock", "postgres")
+        subprocess.run([*self._as_pg, str(PG_BIN / "pg_ctl"), "-D", str(self.data), "-l", str(root / "server.log"), "-w",
+                        "-o", f"-c listen_addresses=127.0.0.1 -p {self.port} -k {root / 'sock'} -c fsync=off "
+                              "-c synchronous_commit=off -c max_connections=200", "start"],
+                       check=True, capture_output=True)
+        self._n = 0
+
+    def url(self, db: str) -> str:
+        return f"postgresql://postgres@127.0.0.1:{self.port}/{db}"
+
+    def new_database(self) -> str:
+        import subprocess
+
+        self._n += 1
+        name = f"t{os.getpid()}_{self._n}"
+        subprocess.run([str(PG_BIN / "createdb"), "-h", "127.0.0.1", "-p", str(self.port), "-U", "postgres", name],
+                       check=True, capture_output=True)
+        return self.url(name)
+
+    def stop(self) -> None:
+        import subprocess
+
+        subprocess.run([*self._as_pg, str(PG_BIN / "pg_ctl"), "-D", str(self.data), "-m", "immediate", "-w", "stop"],
+                       capture_output=True)
+
+
+@pytest.fixture(scope="session")
+def pg_server() -> Any:
+    """Session-wide; lives outside pytest's 0700 temp root so the ``postgres`` user can reach it."""
+    import shutil
+    import tempfile
+
+    root = Path(tempfile.mkdtemp(prefix="pressroom-pg-"))
+    os.chmod(root, 0o755)
+    server = PgServer(root / "cluster")
+    yield server
+    server.stop()
+    shutil.rmtree(root, ignore_errors=True)

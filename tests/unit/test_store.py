@@ -25,9 +25,16 @@ def clock() -> Clock:
     return Clock()
 
 
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
+def store_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'store.db'}"
+    return request.getfixturevalue("pg_server").new_database()  # type: ignore[no-any-return]
+
+
 @pytest.fixture
-async def store(tmp_path: Path, clock: Clock) -> AsyncIterator[Store]:
-    s = await Store.open(f"sqlite:///{tmp_path / 'store.db'}", clock=clock)
+async def store(store_url: str, clock: Clock) -> AsyncIterator[Store]:
+    s = await Store.open(store_url, clock=clock)
     yield s
     await s.close()
 
@@ -156,7 +163,7 @@ async def test_schedule_fires_once_per_fire_time(store: Store) -> None:
     assert await store.fire_schedule("nightly", 5678.0, spec) is not None
 
 
-async def test_outbox_runs_in_the_transition(tmp_path: Path, clock: Clock) -> None:
+async def test_outbox_runs_in_the_transition(store_url: str, clock: Clock) -> None:
     seen: list[Transition] = []
 
     def outbox(t: Transition) -> list[JobSpec]:
@@ -165,7 +172,7 @@ async def test_outbox_runs_in_the_transition(tmp_path: Path, clock: Clock) -> No
             return []
         return [JobSpec(kind="deliver", idempotency_key=f"{t.job.id}:{t.event}", payload={"event": t.event})]
 
-    s = await Store.open(f"sqlite:///{tmp_path / 'o.db'}", clock=clock, outbox=outbox)
+    s = await Store.open(store_url, clock=clock, outbox=outbox)
     try:
         j1 = (await s.submit(JobSpec(kind="build", supersede_key="main"))).job
         await s.claim_next("w", ["build"], 10)
@@ -212,14 +219,14 @@ async def test_list_pagination_is_stable(store: Store, clock: Clock) -> None:
     assert seen == list(reversed(ids))
 
 
-async def test_migrations_match_the_metadata(tmp_path: Path) -> None:
+async def test_migrations_match_the_metadata(store_url: str) -> None:
     """Applying the numbered migrations gives the same schema as create_all (and is idempotent)."""
     import sqlalchemy as sa
 
     from pipeline.store import tables
     from pipeline.store.engine import create_engines, migrate
 
-    engines = create_engines(f"sqlite:///{tmp_path / 'm.db'}")
+    engines = create_engines(store_url)
     assert await migrate(engines) >= 1
     assert await migrate(engines) == 0
     async with engines.reader.connect() as conn:
@@ -229,3 +236,28 @@ async def test_migrations_match_the_metadata(tmp_path: Path) -> None:
     assert names == sorted(tables.metadata.tables)
     for name, table in tables.metadata.tables.items():
         assert cols[name] == sorted(c.name for c in table.columns)
+
+
+async def test_two_stores_never_claim_the_same_job(store_url: str) -> None:
+    """Two daemons (two Store objects, two pools) racing for the same queue."""
+    a = await Store.open(store_url)
+    b = await Store.open(store_url)
+    try:
+        for _ in range(40):
+            await a.submit(JobSpec(kind="build"))
+
+        async def drain(s: Store, name: str) -> list[str]:
+            got = []
+            while True:
+                job = await s.claim_next(name, ["build"], 30)
+                if job is None:
+                    return got
+                got.append(job.id)
+                assert await s.finish(job.id, name, "COMPLETED")
+
+        ra, rb = await asyncio.gather(drain(a, "node-a"), drain(b, "node-b"), drain(a, "node-a2"), drain(b, "node-b2"))
+        claimed = ra + rb
+        assert len(claimed) == 40 == len(set(claimed))
+    finally:
+        await a.close()
+        await b.close()
