@@ -255,8 +255,8 @@ async def test_two_stores_never_claim_the_same_job(store_url: str) -> None:
                 got.append(job.id)
                 assert await s.finish(job.id, name, "COMPLETED")
 
-        ra, rb = await asyncio.gather(drain(a, "node-a"), drain(b, "node-b"), drain(a, "node-a2"), drain(b, "node-b2"))
-        claimed = ra + rb
+        results = await asyncio.gather(drain(a, "node-a"), drain(b, "node-b"), drain(a, "node-a2"), drain(b, "node-b2"))
+        claimed = [job_id for got in results for job_id in got]
         assert len(claimed) == 40 == len(set(claimed))
     finally:
         await a.close()
