@@ -102,6 +102,8 @@ def _write(report: checker.Report, fmt: str, stream: TextIO, verbose: bool, warn
 
 
 @click.command("linkcheck", context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option("0.1.0", "-V", "--version", prog_name="pressroom linkcheck",
+                      message="%(prog)s %(version)s (LinkChecker 10.x compatible)")
 @click.argument("url", nargs=-1, required=True)
 @click.option("-r", "--recursion-level", type=int, default=-1, show_default=True,
               help="Check recursively all links up to given depth; a negative depth is unlimited.")

@@ -102,7 +102,7 @@ def _write_report(ctx: StageContext, report: checker.Report) -> None:
 
 
 async def run(ctx: StageContext) -> StageResult:
-    options: Options = ctx.options if isinstance(ctx.options, Options) else Options()
+    options = ctx.options if isinstance(ctx.options, Options) else Options.model_validate(ctx.options or {})
     if not ctx.out.is_dir():
         raise StageError(f"no built site at {ctx.out}; did render_html run?", code="site_missing")
     base_url = getattr(ctx.site, "base_url", None)
