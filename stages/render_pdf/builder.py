@@ -156,9 +156,14 @@ class BookBuilder:
                 _copy(cached_book, self.inp.out_pdf)
                 return BookResult(self.inp.lang, self.inp.out_pdf, int(meta["pages"]),
                                   len(self.plan.units), 0, True)
-        metas = await asyncio.gather(
-            *(self._chapter(h, k) for h, k in zip(self.plan.unit_html, self.plan.unit_keys, strict=True))
+        # biggest chapters first: the pool works in submission order, and a big chapter started
+        # last (the release notes at the end of the nav) would leave one core idle at the end
+        order = sorted(range(len(self.plan.units)), key=lambda i: -len(self.plan.unit_html[i]))
+        done = await asyncio.gather(
+            *(self._chapter(self.plan.unit_html[i], self.plan.unit_keys[i]) for i in order)
         )
+        by_index = dict(zip(order, done, strict=True))
+        metas = [by_index[i] for i in range(len(order))]
         front_pdf, front_meta = await self._front_matter(metas)
         parts = [(str(front_pdf), front_meta)] + [
             (str(self.cache / f"u-{k}.pdf"), m) for k, m in zip(self.plan.unit_keys, metas, strict=True)

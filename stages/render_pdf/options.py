@@ -30,7 +30,7 @@ class Options(StageOptions):
     stylesheets: list[str] = Field(default_factory=list)
     """Extra print CSS files, relative to the job's source folder, applied after the theme's
     ``print.css`` (so they override it)."""
-    theme_css: list[str] = Field(default_factory=lambda: ["assets/print.css"])
+    theme_css: list[str] = Field(default_factory=lambda: ["assets/pygments.css", "assets/print.css"])
     """Print CSS shipped by the site theme, relative to the rendered site root; missing files
     are ignored."""
     page_numbers: bool = True

@@ -13,10 +13,10 @@ import os
 from pathlib import Path
 from typing import Any
 
-from stages.base import Finding, StageContext, StageError, StageResult
+from stages.base import Cancelled, Finding, StageContext, StageError, StageResult
 from stages.render_pdf import builder
 from stages.render_pdf.options import Options
-from stages.render_pdf.pool import child_pool
+from stages.render_pdf.pool import ChildPool, child_pool
 
 
 def _options(ctx: StageContext) -> Options:
@@ -77,6 +77,7 @@ def _inputs(ctx: StageContext, opts: Options) -> list[builder.BookInput]:
 
 async def run(ctx: StageContext) -> StageResult:
     opts = _options(ctx)
+    ctx.raise_if_cancelled()
     inputs = _inputs(ctx, opts)
     result = StageResult(counts={"books": 0, "pages": 0, "chapters": 0, "chapters_rendered": 0})
     if not inputs:
@@ -97,22 +98,31 @@ async def run(ctx: StageContext) -> StageResult:
 
     def tick() -> None:
         nonlocal done
+        ctx.raise_if_cancelled()
         done += 1
         ctx.progress(min(95.0, 95.0 * done / total), f"{done}/{total} chapters")
 
     workers = opts.workers or os.cpu_count() or 1
     books: dict[str, builder.BookResult | BaseException] = {}
     error_code: str | None = None
+    async def book(inp: builder.BookInput, plan: builder.Plan, pool: ChildPool) -> None:
+        try:
+            books[inp.lang] = await builder.BookBuilder(inp, plan, pool, opts, tick).build()
+        except (Cancelled, asyncio.CancelledError):
+            raise
+        except Exception as exc:  # one language failing must not stop the others
+            books[inp.lang] = exc
+
     try:
         async with asyncio.timeout(opts.timeout), child_pool(min(workers, total)) as pool:
-            outcomes = await asyncio.gather(
-                *(builder.BookBuilder(i, p, pool, opts, tick).build() for i, p in plans),
-                return_exceptions=True,
-            )
-            for (inp, _), outcome in zip(plans, outcomes, strict=True):
-                if isinstance(outcome, asyncio.CancelledError):
-                    raise outcome
-                books[inp.lang] = outcome
+            try:
+                async with asyncio.TaskGroup() as group:
+                    for inp, plan in plans:
+                        group.create_task(book(inp, plan, pool))
+            except* Cancelled as cancelled:
+                raise cancelled.exceptions[0] from None
+    except Cancelled:
+        raise
     except TimeoutError:
         error_code = "pdf_timeout"
         for inp, _ in plans:

@@ -14,7 +14,7 @@ import pytest
 from pdf_fixtures import SVG, FixturePage, paragraphs, small_book, write_site
 from pypdf import PdfReader
 
-from stages.base import StageContext, StageResult
+from stages.base import Cancelled, StageContext, StageResult
 from stages.render_pdf import builder
 from stages.render_pdf import stage as pdf_stage
 from stages.render_pdf.options import Options
@@ -279,3 +279,16 @@ async def test_no_pages_means_skipped(tmp_path: Path) -> None:
     outputs = {"site_dir": "out", "languages": {"en": {"dir": "out/en", "pages": [], "changed": []}}}
     result = await pdf_stage.run(make_ctx(tmp_path / "ws", outputs))
     assert result.status == "skipped"
+
+
+async def test_cancelling_stops_the_children(site: tuple[Path, dict[str, Any]]) -> None:
+    ws, outputs = site
+    chapters = ws.parent / "cache" / "pdf" / "en"
+    # the user cancels once the first chapter is rendered, while the others are in the children
+    ctx = dataclasses.replace(make_ctx(ws, outputs), should_cancel=lambda: any(chapters.glob("u-*.pdf")))
+
+    with pytest.raises(Cancelled):
+        await pdf_stage.run(ctx)
+
+    assert multiprocessing.active_children() == []
+    assert not (ws / "out" / "pdf" / "en.pdf").exists()
