@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
 
-WIDTH, HEIGHT = 720, 220
+WIDTH, HEIGHT = 800, 240
 PAD_L, PAD_R, PAD_T, PAD_B = 44, 12, 12, 28
 DASHES = ("", "6 3", "2 3", "8 3 2 3", "1 4", "10 4")
 Span = tuple[str, float, float | None, float | None]

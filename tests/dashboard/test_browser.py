@@ -71,6 +71,12 @@ async def test_rows_go_pending_processing_completed_without_reload(daemon_factor
     await expect(row.locator(".c-trigger")).to_contain_text("main")
     await expect(page.locator("tbody tr").first).to_have_attribute("id", f"job-{watched}")
     await screenshot(page, "builds-live-pending")
+    await page.evaluate("""() => {
+        window.__shift = 0;
+        new PerformanceObserver((list) => {
+            for (const e of list.getEntries()) if (!e.hadRecentInput) window.__shift += e.value;
+        }).observe({type: "layout-shift"});
+    }""")
 
     d.control.release(blocker)
     await d.control.started(watched)
@@ -83,6 +89,7 @@ async def test_rows_go_pending_processing_completed_without_reload(daemon_factor
     await expect(row.locator(".c-status")).to_contain_text("Completed")
     await expect(row.locator(".c-dur")).not_to_have_text("–")
     assert await page.evaluate("window.__sameDocument") == "yes", "the page reloaded"
+    assert await page.evaluate("window.__shift") == 0, "rows changing state moved the layout"
     await screenshot(page, "builds-desktop")
 
 
