@@ -31,6 +31,8 @@ class Running:
     task: asyncio.Task[None] | None = None
     cancel: bool = False
     lost: bool = False
+    persisting: bool = False
+    """Set once the outcome is being written: the lease is released on purpose from then on."""
     started: float = field(default_factory=time.monotonic)
 
 
@@ -159,6 +161,7 @@ class Worker:
             except Exception as exc:
                 self.log.exception("job %s crashed", job.id, extra={**extra, "action": "job_error"})
                 outcome = Outcome.retry("stage_crashed", f"{type(exc).__name__}: {exc}")
+            running.persisting = True
             await asyncio.shield(self._persist(running, outcome))
         except asyncio.CancelledError:
             pass
@@ -190,9 +193,9 @@ class Worker:
         host = socket.gethostname()
         while True:
             for job_id, running in list(self.running.items()):
-                if running.lost:
+                if running.lost or running.persisting:
                     continue
-                if not await self.store.renew_lease(job_id, self.id, self.wcfg.lease_seconds):
+                if not await self.store.renew_lease(job_id, self.id, self.wcfg.lease_seconds) and not running.persisting:
                     running.lost = True
                     self.log.warning("job %s: lease lost, abandoning", job_id, extra={"action": "lease_lost", "job_id": job_id})
                     if running.task:
