@@ -221,3 +221,23 @@ async def test_unknown_target(tmp_path: Path) -> None:
     with pytest.raises(StageError) as err:
         await deploy_stage.run(context(tmp_path, build(tmp_path, "job1"), extra={"target": "nowhere"}))
     assert err.value.code == "deploy_unknown_target"
+
+
+async def test_target_entry_points_for_the_api(tmp_path: Path) -> None:
+    from stages.deploy import targets
+
+    opts = Options()
+    sites = tmp_path / "sites"
+    first = await deploy_stage.run(context(tmp_path, build(tmp_path, "job1")))
+    await deploy_stage.run(context(tmp_path, build(tmp_path, "job2", pages(extra="<p>v2</p>"))))
+
+    assert [r.job_id for r in targets.releases(opts, sites, "staging")] == ["job2", "job1"]
+    assert targets.rollback(opts, sites, "staging").job_id == "job1"
+    assert targets.live_release(opts, sites, "staging") == Path(first.outputs["release"])
+    preview = targets.review_preview(opts, sites, Path(first.outputs["release"]))
+    assert preview.summary()["added"] == 3  # production has nothing live yet
+    assert targets.root_for(opts, sites)("production") == sites / "production"
+    assert targets.root_for(opts, sites)("nope") is None
+    with pytest.raises(targets.TargetNotFound) as err:
+        targets.releases(opts, sites, "nope")
+    assert err.value.code == "target_not_found"
