@@ -147,12 +147,14 @@ class HttpChecker:
                 return Fetched(outcome)
             outcome.warnings.append(("http-redirected", f"Redirected to `{target}' status: {status} {reason}."))
             if target in seen:
+                outcome.url = url  # like LinkChecker: a failed chain reports the URL as linked
                 outcome.valid = False
                 outcome.result = f"Redirect loop: `{target}' was already visited"
                 return Fetched(outcome)
             seen.add(target)
             current = target
             outcome.url = target
+        outcome.url = url
         outcome.valid = False
         outcome.result = f"Exceeded {self._config.max_redirects} redirects."
         return Fetched(outcome)

@@ -72,7 +72,18 @@ async def test_same_verdicts_with_check_extern(fault_site: FaultSite, public_dir
         # Warnings agree in presence: a missing anchor or a redirect is flagged by both.
         if bool(theirs_row["warningstring"]) != bool(ours_row["warningstring"]):
             disagreements.append((url, "warnings", theirs_row["warningstring"], ours_row["warningstring"]))
+        # Same occurrence logged (same parent page): same position, name, level, base, final URL.
+        if theirs_row["parentname"] == ours_row["parentname"]:
+            for column in ("line", "column", "name", "level", "base", "url"):
+                if theirs_row[column] != ours_row[column] and theirs_row["url"]:
+                    disagreements.append((url, column, theirs_row[column], ours_row[column]))
     assert not disagreements, disagreements
+    # The same file shape: three comment lines, the same header, the same closing comment.
+    for text in (theirs.stdout, ours.stdout):
+        lines = text.splitlines()
+        assert [line.startswith("#") for line in lines[:4]] == [True, True, True, False]
+        assert lines[-1].startswith("# Stopped checking at ")
+    assert theirs.stdout.splitlines()[3] == ours.stdout.splitlines()[3]
     # The faults are really there: spot-check a few verdicts.
     origin = fault_site.origin
     assert our_rows[f"{origin}/missing.html"]["result"] == "404 Not Found"
