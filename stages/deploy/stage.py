@@ -150,6 +150,7 @@ async def run(ctx: StageContext) -> StageResult:
     counts = {"files": files, "pages": len(diff.site_pages(final))}
     outputs: dict[str, Any] = {"target": name, "release": str(final)}
     try:
+        ctx.raise_if_cancelled()  # last moment a cancel can still leave everything as it was
         ctx.progress(60, f"publishing to {name} ({target.kind})")
         if target.kind != "directory" and not await ctx.check_lease():
             raise StageError("this worker lost the job's lease; not publishing", code="lease_lost")

@@ -241,3 +241,19 @@ async def test_target_entry_points_for_the_api(tmp_path: Path) -> None:
     with pytest.raises(targets.TargetNotFound) as err:
         targets.releases(opts, sites, "nope")
     assert err.value.code == "target_not_found"
+
+
+async def test_a_cancel_before_publishing_leaves_current_alone(tmp_path: Path) -> None:
+    import dataclasses
+
+    from stages.base import Cancelled
+
+    await deploy_stage.run(context(tmp_path, build(tmp_path, "job1")))
+    ctx = dataclasses.replace(context(tmp_path, build(tmp_path, "job2")), should_cancel=lambda: True)
+
+    with pytest.raises(Cancelled):
+        await deploy_stage.run(ctx)
+
+    root = staging(tmp_path)
+    assert os.readlink(root / "current") == "releases/job1"
+    assert [p.name for p in (root / "releases").iterdir()] == ["job1"]
