@@ -144,3 +144,18 @@ async def test_missing_site_is_a_stage_error(tmp_path: Path) -> None:
     with pytest.raises(StageError) as info:
         await stage.run(context(tmp_path))
     assert info.value.code == "site_missing"
+
+
+async def test_same_page_anchors_queries_and_unicode_files(tmp_path: Path) -> None:
+    make_tree(tmp_path / "out", {
+        "en/index.html": '<h2 id="top">T</h2><a href="#top">ok</a><a href="#gone">bad</a>'
+                         '<link href="../assets/app.css?v=3" rel="stylesheet">'
+                         '<a href="caf%C3%A9/">encoded</a><a href="café/#déjà">raw with anchor</a>'
+                         '<link rel="canonical" href="http://127.0.0.1:8080/sites/staging/en/">'
+                         '<a href="../pdf/en.pdf">pdf</a>',
+        "en/café/index.html": '<p id="déjà">x</p>',
+        "assets/app.css": "",
+        "pdf/en.pdf": "%PDF",
+    })
+    result = await stage.run(context(tmp_path, previous=False))
+    assert [(f.rule, f.url) for f in result.findings] == [("missing-anchor", "#gone")]
