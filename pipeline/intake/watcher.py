@@ -325,6 +325,7 @@ class FolderWatcher:
         produces events, so another round follows and its hash differs: at worst one extra build,
         never a missed change.
         """
+        t0 = self._loop.time()
         try:
             digest: str | None = await asyncio.to_thread(workspace.tree_hash, self.folder)
         except OSError as exc:
@@ -337,14 +338,17 @@ class FolderWatcher:
             self.stats["unchanged"] += 1
             logger.info("drop folder %s: content unchanged since job %s; no new job", self.folder, self.last.get("job_id"))
             return
+        t1 = self._loop.time()
         try:
             result = await self._submit(self.folder, digest)
         except (OSError, errors.PressroomError) as exc:
             logger.warning("drop folder %s: snapshot failed (%s); will retry on the next change", self.folder, exc)
             return
         job = result.job
-        logger.info("drop folder %s: job %s%s%s", self.folder, job.id, " (duplicate)" if not result.created else "",
-                    f", superseded {', '.join(result.superseded)}" if result.superseded else "")
+        logger.info("drop folder %s: job %s%s%s (settled %.2f s after the last write; hash %.2f s, snapshot and submit %.2f s)",
+                    self.folder, job.id, " (duplicate)" if not result.created else "",
+                    f", superseded {', '.join(result.superseded)}" if result.superseded else "",
+                    t0 - self._last_event, t1 - t0, self._loop.time() - t1)
         self.stats["jobs"] += 1
         self.last = {"hash": digest or job.source_hash, "job_id": job.id}
         await asyncio.to_thread(write_last_job, self.folder, job.id, result)
