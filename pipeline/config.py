@@ -28,7 +28,7 @@ JOB_KINDS = ("build", "translate", "audit", "promote", "deliver", "maintenance")
 
 
 class Section(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, use_attribute_docstrings=True)
 
 
 class TokenConfig(Section):
@@ -37,20 +37,26 @@ class TokenConfig(Section):
     token_env: str
     """Environment variable holding the bearer token."""
     scopes: list[Scope] = Field(default_factory=lambda: list[Scope](["read"]))
+    """``read`` sees, ``submit`` submits and cancels, ``admin`` approves, replays and raises priority."""
 
 
 class ServerConfig(Section):
     host: str = "127.0.0.1"
+    """Interface the API and dashboard listen on."""
     port: int = Field(8080, ge=0, le=65535)
+    """TCP port (0 picks a free one)."""
     auth: Literal["token", "none"] = "token"
     """``none`` opens the API and dashboard to anyone who can reach the port (loopback dev only)."""
     tokens: list[TokenConfig] = Field(default_factory=list)
+    """Bearer tokens: ``[[server.tokens]]`` tables with a name, the env var holding it and scopes."""
     tokens_env: str = "PRESSROOM_TOKENS"
     """Also read tokens from this variable: ``name:token:scope1+scope2,...``."""
     max_upload_mb: float = Field(100, gt=0)
+    """Largest archive upload accepted (413 ``payload_too_large`` above); unpacked size is capped at 10x."""
     rate_limit_per_token: float = Field(50, gt=0)
     """Requests per second a token may make (burst of twice that)."""
     rate_limit_overall: float = Field(2000, gt=0)
+    """Requests per second for the whole daemon, all tokens together (429 with Retry-After above)."""
     public_url: str | None = None
     """URL people use to reach this daemon (for links in notifications); default from host/port."""
     allow_path_sources: bool = True
@@ -68,12 +74,17 @@ class WorkersConfig(Section):
     concurrency: dict[str, int] = Field(default_factory=lambda: {"build": 2, "translate": 2, "audit": 1, "promote": 1, "deliver": 4, "maintenance": 1})
     """Per-kind limits inside ``count``."""
     job_timeout: float = Field(3600, gt=0)
+    """Seconds one attempt of a job may run before it fails with ``job_timeout``."""
     max_attempts: int = Field(3, ge=1)
+    """Attempts before a crashing job is FAILED and listed as a dead letter."""
     backoff_base: float = Field(2.0, gt=0)
     """Seconds before the first retry; doubles each attempt, with jitter."""
     backoff_max: float = Field(600.0, gt=0)
+    """Longest wait between two attempts."""
     lease_seconds: float = Field(30.0, gt=0)
+    """A claimed job is this daemon's for this long unless renewed; a dead daemon's jobs return after it."""
     heartbeat_seconds: float = Field(10.0, gt=0)
+    """How often leases are renewed (keep it well under ``lease_seconds``)."""
     poll_interval: float = Field(1.0, gt=0)
     """Fallback poll when no wake-up arrives (new submissions wake workers at once)."""
     processes: int = Field(2, ge=0)
@@ -235,6 +246,7 @@ class Config(Section):
     translate: TranslateConfig = Field(default_factory=TranslateConfig)
     notify: NotifyConfig = Field(default_factory=NotifyConfig)
     languages: dict[str, LanguageConfig] = Field(default_factory=dict)
+    """Per-language owners: ``[languages.es] owners_slack = [...]``, ``owners_email = [...]``."""
     audit: AuditConfig = Field(default_factory=AuditConfig)
     retention: RetentionConfig = Field(default_factory=RetentionConfig)
     data_dir: str = ".pressroom"

@@ -180,6 +180,13 @@ STAGE_CODES: dict[str, str] = {
     "deploy_timeout": "The deploy ran past its timeout.",
     "disk_full": "The disk filled up while writing.",
     "delivery_failed": "A notification could not be delivered after all attempts.",
+    "invalid_auth": "Slack refused the bot token (a delivery is dead-lettered at once).",
+    "channel_not_found": "Slack does not know the channel, or the bot is not in it.",
+    "recipient_refused": "The SMTP server refused a recipient.",
+    "forbidden_address": "A webhook URL resolves to an address range that [notify] allow_private_addresses forbids.",
+    "bad_url": "A webhook URL is not http(s) or cannot be parsed.",
+    "secret_missing": "The environment variable a notification channel names is not set.",
+    "template_error": "A notification template failed to render.",
 }
 """Job error codes (stored on FAILED jobs and stage results) with their one-line meaning."""
 

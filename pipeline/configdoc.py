@@ -1,0 +1,106 @@
+"""Generate ``docs/config.md`` from the typed config model, so the reference cannot drift.
+
+``python -m pipeline.configdoc > docs/config.md``; a test fails when the committed file differs.
+"""
+
+from __future__ import annotations
+
+import json
+import typing
+from typing import Any
+
+from pydantic import BaseModel
+from pydantic.fields import FieldInfo
+from pydantic_core import PydanticUndefined
+
+from pipeline import config as config_mod
+
+HEADER = """# Configuration reference
+
+pressroom reads one TOML file (`config.toml`, or `--config FILE`), validates every key against a
+typed model and refuses to start on any problem, printing one line per problem with the file, the
+table, the key, what was expected and what it got, for example:
+
+```text
+config.toml: [workers] count: expected an integer >= 1, got "two"
+config.toml: [server] prot: unknown key (remove it or check its spelling against docs/config.md)
+```
+
+Relative paths are taken from the config file's folder. Secrets are never written in the file:
+keys ending in `_env` name the environment variable that holds the secret.
+`pressroom check-config` validates a file without starting anything; `pressroom init DIR` writes a
+commented starter file.
+
+This page is generated from the model (`python -m pipeline.configdoc`); a test keeps it current.
+"""
+
+
+def _type_name(annotation: Any) -> str:
+    text = repr(annotation) if not isinstance(annotation, type) else annotation.__name__
+    for noise in ("typing.", "pipeline.config.", "stages.site.", "stages.lint.options.", "stages.deploy.options.",
+                  "stages.render_html.options.", "stages.render_pdf.options.", "stages.linkcheck.options.", "<class '", "'>"):
+        text = text.replace(noise, "")
+    return text
+
+
+def _default(field: FieldInfo) -> str:
+    if field.default_factory is not None:
+        try:
+            value = field.default_factory()  # type: ignore[call-arg]
+        except TypeError:
+            return "(computed)"
+    elif field.default is PydanticUndefined:
+        return "**required**"
+    else:
+        value = field.default
+    if isinstance(value, BaseModel):
+        return "(table)"
+    if isinstance(value, dict) and value and all(isinstance(v, BaseModel) for v in value.values()):
+        return ", ".join(sorted(value))
+    return "`" + json.dumps(value, default=str) + "`"
+
+
+def _is_model(annotation: Any) -> bool:
+    return isinstance(annotation, type) and issubclass(annotation, BaseModel)
+
+
+def _section(lines: list[str], title: str, model: type[BaseModel]) -> list[tuple[str, type[BaseModel]]]:
+    nested: list[tuple[str, type[BaseModel]]] = []
+    rows = []
+    for name, field in model.model_fields.items():
+        if field.exclude:
+            continue
+        ann = field.annotation
+        if _is_model(ann):
+            nested.append((f"{title}.{name}" if title else name, typing.cast(type[BaseModel], ann)))
+            continue
+        args = typing.get_args(ann)
+        item = args[0] if typing.get_origin(ann) is list and args else None
+        if item is not None and _is_model(item):
+            nested.append((f"[{title}.{name}]" if title else f"[{name}]", typing.cast(type[BaseModel], item)))
+        if typing.get_origin(ann) is dict and len(args) == 2 and _is_model(args[1]):
+            nested.append((f"{title}.{name}.<name>" if title else f"{name}.<name>", typing.cast(type[BaseModel], args[1])))
+        desc = (field.description or "").replace("\n", " ").replace("|", "\\|").replace("``", "`")
+        rows.append(f"| `{name}` | `{_type_name(ann)}`".replace("``", "`") + f" | {_default(field)} | {desc} |")
+    if rows:
+        lines.append(f"\n## [{title}]\n" if title else "\n## Top level\n")
+        doc = (model.__doc__ or "").strip()
+        if doc and not doc.startswith(("Base of", "A base")):
+            lines.append(doc.splitlines()[0].replace("``", "`") + "\n")
+        lines.append("| key | type | default | what it does |")
+        lines.append("|---|---|---|---|")
+        lines.extend(rows)
+    return nested
+
+
+def render() -> str:
+    lines = [HEADER]
+    queue: list[tuple[str, type[BaseModel]]] = [("", config_mod.Config)]
+    while queue:
+        title, model = queue.pop(0)
+        queue[0:0] = _section(lines, title, model)
+    return "\n".join(lines) + "\n"
+
+
+if __name__ == "__main__":
+    print(render(), end="")

@@ -1,0 +1,21 @@
+"""Docs that must not drift from code: the config reference and the error runbooks."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+from pipeline import configdoc, errors
+
+DOCS = Path(__file__).resolve().parents[2] / "docs"
+
+
+def test_config_reference_is_generated_from_the_model() -> None:
+    assert (DOCS / "config.md").read_text() == configdoc.render(), "run: python -m pipeline.configdoc > docs/config.md"
+
+
+def test_every_error_code_has_a_runbook() -> None:
+    text = (DOCS / "errors.md").read_text()
+    anchors = set(re.findall(r"\{ #([a-z_]+) \}", text))
+    missing = sorted((set(errors.all_codes()) | {"config_invalid"}) - anchors)
+    assert not missing, f"docs/errors.md lacks runbooks for {missing}"
