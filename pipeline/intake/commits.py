@@ -63,7 +63,7 @@ async def commit(request: web.Request) -> web.Response:
         raise errors.InvalidArchive("the request has no archive in its body")
     trigger = {"kind": "commit", "sha": facts["sha"], "tree": facts["tree"], "author": _text(facts.get("author")),
                "message": submission.clip(facts.get("message")), "branch": branch,
-               "repository": _text(facts.get("repository"))}
+               "repository": submission.redact_url(_text(facts.get("repository")))}
     opts = sources.SubmitOptions(trigger=trigger, supersede_key=branch, source_hash=f"gittree:{facts['tree']}",
                                  request_hash=sources.request_hash(body))
     result = await request.app[submitter_key].submit_archive(body, opts)

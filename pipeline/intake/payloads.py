@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from pipeline import errors
-from pipeline.intake.submission import clip
+from pipeline.intake.submission import clip, redact_url
 
 ZERO_SHA = "0" * 40
 SHA = re.compile(r"^[0-9a-f]{40}([0-9a-f]{24})?$")
@@ -34,7 +34,7 @@ class Push:
 
     def trigger(self) -> dict[str, Any]:
         return {"kind": "webhook", "provider": self.provider, "delivery_id": self.delivery_id,
-                "repository": self.repository, "url": self.url, "sha": self.sha, "author": self.author,
+                "repository": redact_url(self.repository), "url": redact_url(self.url), "sha": self.sha, "author": self.author,
                 "message": self.message, "branch": self.branch}
 
 

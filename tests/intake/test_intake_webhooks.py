@@ -228,3 +228,17 @@ async def test_form_encoded_github_delivery_and_unset_secret(aiohttp_client: Any
     resp = await client.post("/hooks/github", data=again, headers=github_headers(again))
     assert resp.status == 401
     assert "PRESSROOM_GITHUB_SECRET is not set" in (await resp.json())["error"]["message"]
+
+
+async def test_credentials_in_repository_urls_never_reach_the_status(aiohttp_client: Any, make_config: Any,
+                                                                     repos: helpers.Repos) -> None:
+    from pipeline.intake.submission import redact_url
+
+    assert redact_url("git@github.com:acme/docs.git") == "git@github.com:acme/docs.git"
+    assert redact_url("https://x-access-token:s3cret@github.com:8443/acme/docs.git") == "https://github.com:8443/acme/docs.git"
+    client = await aiohttp_client(create_app(make_config(), run_worker=False))
+    sha, tree = repos.head()
+    body = dumps({"repository": "https://ci:s3cret@git.example.com/acme/docs.git", "branch": "main", "sha": sha})
+    doc = await (await client.post("/hooks/generic", data=body, headers=generic_headers(body))).json()
+    status = await (await client.get(f"/api/builds/{doc['job_id']}/status")).text()
+    assert "s3cret" not in status and "https://git.example.com/acme/docs.git" in status
