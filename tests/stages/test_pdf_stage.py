@@ -163,6 +163,7 @@ async def test_code_is_wrapped_and_images_are_scaled(tmp_path: Path) -> None:
     assert image_x_ppi(pdf) > 300  # 3000 px squeezed into the text width (~6.6 in), not 31 in at 96 dpi
 
 
+@pytest.mark.slow
 async def test_only_changed_chapters_render_again_and_numbers_follow(site: tuple[Path, dict[str, Any]]) -> None:
     ws, outputs = site
     first = await pdf_stage.run(make_ctx(ws, outputs))
@@ -212,6 +213,7 @@ async def test_a_huge_page_renders_in_parts_with_right_numbers(tmp_path: Path) -
     assert all(f"Version {i}" in "".join(texts) for i in range(8))
 
 
+@pytest.mark.slow
 async def test_two_languages_render_in_one_run_and_language_filter(tmp_path: Path) -> None:
     ws = tmp_path / "ws"
     outputs = write_site(ws / "out", {"en": small_book("en", long_page=3), "de": small_book("de", long_page=3)})
