@@ -146,3 +146,52 @@ async def test_same_verdicts_on_malformed_urls(fault_site: FaultSite, public_dir
         if their_row["valid"] == "False":
             assert kind(their_row["result"]) == kind(our_rows[name]["result"]), name
     assert theirs.code == ours.code == 1
+
+
+DIRECTORY_LISTING = "a directory URL"
+"""LinkChecker turns a ``file:`` directory into a generated listing and checks every file in it;
+we serve the directory's ``index.html``, as the web server will, and check only real links."""
+ENCODED_FILE_NAME = "caf%C3%A9.html"
+"""LinkChecker decodes a percent-encoded UTF-8 file name as Latin-1 and reports the file missing;
+we find it."""
+
+
+async def test_same_verdicts_on_a_folder(public_dir) -> None:
+    site = public_dir / "site"
+    files = {
+        "index.html": '<link rel="stylesheet" href="style.css"><a href="a/">folder</a>'
+                      '<a href="a/page.html#there">ok</a><a href="a/page.html#nope">bad anchor</a>'
+                      '<a href="missing.html">missing</a><img src="img/none.png" alt="x">'
+                      f'<a href="a/b/deep.html">deep</a><a href="{ENCODED_FILE_NAME}">unicode</a>',
+        "a/index.html": "<p>a</p>",
+        "a/page.html": '<p id="there">x</p><a href="../index.html">up</a>',
+        "a/b/deep.html": '<a href="../../missing2.html">m2</a><a href="../page.html">p</a>',
+        "café.html": "<p>café</p>",
+        "style.css": "body { background: url(img/bg.png) }",
+    }
+    for rel, text in files.items():
+        path = site / rel
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text, encoding="utf-8")
+    for folder in [site, *[p for p in site.rglob("*") if p.is_dir()]]:
+        folder.chmod(0o755)
+    config = linkchecker_config(public_dir, timeout=2)
+    start = str(site / "index.html")
+    theirs = await run_linkchecker(config, "-v", "-o", "csv", start)
+    ours = await run_ours("-v", "-o", "csv", start)
+    their_rows, our_rows = by_url(parse_csv(theirs.stdout)), by_url(parse_csv(ours.stdout))
+    listed = {u for u, r in their_rows.items() if (r["parentname"] or "").endswith("/")}
+    assert listed, DIRECTORY_LISTING  # LinkChecker's listing entries: a/page.html, a/index.html...
+    assert set(their_rows) - listed <= set(our_rows)
+    for url, their_row in their_rows.items():
+        if url in listed or url not in our_rows:
+            continue
+        our_row = our_rows[url]
+        if url.endswith(ENCODED_FILE_NAME):
+            assert (their_row["valid"], our_row["valid"]) == ("False", "True")
+            continue
+        assert their_row["valid"] == our_row["valid"], url
+        assert bool(their_row["warningstring"]) == bool(our_row["warningstring"]), url
+    broken = {u.rsplit("/", 1)[-1] for u, r in our_rows.items() if r["valid"] == "False"}
+    assert broken == {"missing.html", "none.png", "bg.png", "missing2.html"}
+    assert theirs.code == ours.code == 1
