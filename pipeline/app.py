@@ -54,7 +54,7 @@ def create_app(cfg: config_mod.Config, *, store: Store | None = None, run_worker
     app[auth_key] = auth.Auth(cfg.server)
     app[metrics_key] = Metrics()
     app[worker_key] = None
-    app[services_key] = {"handlers": dict(worker_handlers or handlers.default_handlers()), "outbox": []}
+    app[services_key] = {"handlers": dict(worker_handlers or handlers.default_handlers()), "outbox": [], "after_finish": []}
     app.add_routes(builds.routes)
     app.add_routes(system.routes)
     app.cleanup_ctx.append(_store_ctx(store))
@@ -109,7 +109,7 @@ async def _pool_ctx(app: web.Application) -> AsyncIterator[None]:
 async def _worker_ctx(app: web.Application) -> AsyncIterator[None]:
     cfg = app[config_key]
     worker = Worker(store=app[store_key], config=cfg, handlers=app[services_key]["handlers"],
-                    executor=app[services_key].get("executor"))
+                    executor=app[services_key].get("executor"), after_finish=app[services_key]["after_finish"])
     app[worker_key] = worker
     task = asyncio.create_task(worker.run(), name="worker")
     yield

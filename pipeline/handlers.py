@@ -87,6 +87,12 @@ async def handle_build(job: Job, running: Running, worker: Worker) -> Outcome:
         extra={"noop_delay": (job.payload or {}).get("noop_delay", 0.0)},
     )
     outcome = await runner.run_build(run)
+    if outcome.status == "COMPLETED":
+        from pipeline import reviews
+
+        review = reviews.review_from(outcome.result, job.id)
+        if review:
+            outcome.result["review"] = review
     return outcome
 
 

@@ -37,6 +37,7 @@ class Running:
 
 
 Handler = Callable[[Job, "Running", "Worker"], Awaitable[Outcome]]
+AfterFinish = Callable[[Job, Outcome, "Worker"], Awaitable[None]]
 
 
 def backoff_delay(attempt: int, base: float, cap: float) -> float:
@@ -47,12 +48,14 @@ def backoff_delay(attempt: int, base: float, cap: float) -> float:
 
 class Worker:
     def __init__(self, *, store: Store, config: config_mod.Config, handlers: dict[str, Handler],
-                 worker_id: str | None = None, executor: Any = None) -> None:
+                 worker_id: str | None = None, executor: Any = None, after_finish: list[AfterFinish] | None = None) -> None:
         self.store = store
         self.config = config
         self.handlers = handlers
         self.id = worker_id or f"{socket.gethostname()}:{os.getpid()}:{ids.ulid()[-6:]}"
         self.executor = executor
+        self.after_finish = list(after_finish or [])
+        """Follow-ups once a job's end is stored (supersede old reviews...); failures are logged."""
         self.running: dict[str, Running] = {}
         self._stop = asyncio.Event()
         self._slot_freed = asyncio.Event()
@@ -188,6 +191,12 @@ class Worker:
                       extra={"action": "job_success" if outcome.status == "COMPLETED" else "job_end", "job_id": job.id})
         if not ok:
             self.log.warning("job %s: lease lost before finish", job.id, extra={"action": "lease_lost", "job_id": job.id})
+            return
+        for hook in self.after_finish:
+            try:
+                await hook(job, outcome, self)
+            except Exception:
+                self.log.exception("after-finish hook failed for job %s", job.id)
 
     async def _heartbeat(self) -> None:
         host = socket.gethostname()

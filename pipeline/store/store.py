@@ -442,19 +442,30 @@ class Store:
             assert job is not None
             return job
 
-    async def update_result(self, job_id: str, patch: dict[str, Any]) -> Job:
-        """Merge keys into a job's result (review state, promotion links) outside a lease."""
+    async def update_result(self, job_id: str, patch: dict[str, Any] | Callable[[dict[str, Any]], dict[str, Any]],
+                            expect: Callable[[dict[str, Any]], bool] | None = None) -> Job | None:
+        """Merge keys into a job's result (review state, promotion links) outside a lease.
+
+        With ``expect``, a compare-and-set: the patch applies only when ``expect(result)`` holds
+        inside the transaction (rows locked on PostgreSQL), else None is returned.
+        """
         async with self._write() as conn:
-            job = await self._get(conn, job_id)
-            if job is None:
+            q = select(J).where(J.c.id == job_id)
+            if self.dialect == "postgresql":
+                q = q.with_for_update()
+            row = (await conn.execute(q)).first()
+            if row is None:
                 raise JobNotFound(job_id)
+            job = Job.from_row(row)
+            if expect is not None and not expect(dict(job.result or {})):
+                return None
             result = dict(job.result or {})
+            if callable(patch):
+                patch = patch(dict(result))
             result.update(patch)
             await conn.execute(update(J).where(J.c.id == job_id).values(result=result, updated_at=self.clock()))
             await self._event(conn, job_id, "result", data={"keys": sorted(patch)})
-            job = await self._get(conn, job_id)
-            assert job is not None
-            return job
+            return await self._get(conn, job_id)
 
     # -- reads --------------------------------------------------------------------------------
 
