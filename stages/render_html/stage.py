@@ -11,6 +11,7 @@ import asyncio
 import fcntl
 import importlib.metadata
 import os
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -33,12 +34,42 @@ def _base_url(site: Any) -> str:
     return url if url.endswith("/") else url + "/"
 
 
-async def _lock(path: Path) -> int:
-    """One build of a site's cache at a time (translations of a site share it)."""
+_IN_PROCESS: dict[str, threading.Lock] = {}
+
+
+async def _lock(path: Path) -> tuple[threading.Lock, int]:
+    """One build of a site's cache at a time (translations of a site share it).
+
+    A POSIX record lock (``lockf``) serializes daemons; it is owned by this process only, so pool
+    workers forked while it is held do not keep it alive (an inherited ``flock`` would). Builds
+    inside one process are serialized by a thread lock. Both are polled so a cancelled job never
+    leaves a lock behind.
+    """
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
-    await asyncio.to_thread(fcntl.flock, fd, fcntl.LOCK_EX)
-    return fd
+    local = _IN_PROCESS.setdefault(str(path), threading.Lock())
+    while True:  # polled, not awaited in a thread: a cancelled wait must not acquire later
+        if local.acquire(blocking=False):
+            break
+        await asyncio.sleep(0.05)
+    try:
+        fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o644)
+        while True:
+            try:
+                fcntl.lockf(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                return local, fd
+            except OSError:
+                await asyncio.sleep(0.05)
+    except BaseException:
+        local.release()
+        raise
+
+
+def _unlock(held: tuple[threading.Lock, int]) -> None:
+    local, fd = held
+    try:
+        os.close(fd)
+    finally:
+        local.release()
 
 
 async def run(ctx: StageContext) -> StageResult:
@@ -54,7 +85,7 @@ async def run(ctx: StageContext) -> StageResult:
         generator=generator_version(), cache_root=Path(ctx.cache_dir) / "render_html" / ctx.site.name,
     )
     ctx.out.mkdir(parents=True, exist_ok=True)
-    fd = await _lock(site_run.cache_root / ".lock")
+    held = await _lock(site_run.cache_root / ".lock")
     try:
         languages: dict[str, Any] = {}
         n = len(layout.languages)
@@ -64,7 +95,7 @@ async def run(ctx: StageContext) -> StageResult:
             languages[lang] = await lb.build(lb.store.load_state())
         await asyncio.to_thread(_publish_root, site_run, env, theme_hash)
     finally:
-        os.close(fd)
+        _unlock(held)
     ctx.progress(100, "site built")
     counts = {k: site_run.counts.get(k, 0) for k in ("pages", "rendered", "assembled", "skipped", "assets")}
     counts["findings"] = len(site_run.findings)

@@ -114,6 +114,33 @@ def links(state: StateCore) -> None:
                     child.attrSet("src", new)
 
 
+_HTML_URL = re.compile(r"""(\b(?:src|href)\s*=\s*)(["'])(/(?!/)[^"'#?]*)([#?][^"']*)?\2""")
+
+
+def html_paths(state: StateCore) -> None:
+    """Site-absolute ``src="/img/x.png"`` in raw HTML means the docs root (MkDocs sites are
+    usually served at ``/``); make it relative so the site works under any base URL."""
+    env = state.env
+    src = env.get("page_src")
+    if src is None:
+        return
+    here = urls.page_file(src, env["pretty"])
+
+    def fix(m: re.Match[str]) -> str:
+        target = m.group(3).lstrip("/")
+        if target.endswith((".md", ".markdown")):
+            target = urls.page_url(target, env["pretty"])
+        return f"{m.group(1)}{m.group(2)}{urls.relative(here, target)}{m.group(4) or ''}{m.group(2)}"
+
+    for tok in state.tokens:
+        if tok.type == "html_block" and "/" in tok.content:
+            tok.content = _HTML_URL.sub(fix, tok.content)
+        elif tok.type == "inline" and tok.children:
+            for child in tok.children:
+                if child.type == "html_inline" and "=" in child.content:
+                    child.content = _HTML_URL.sub(fix, child.content)
+
+
 def abbr_def(state: StateBlock, start: int, end: int, silent: bool) -> bool:
     """``*[HTML]: Hyper Text Markup Language`` lines define abbreviations for the page."""
     pos = state.bMarks[start] + state.tShift[start]
