@@ -41,8 +41,18 @@ three seams, so a Slack or SMTP outage only delays messages.
        backoff.next_delay(attempt, base, retry_after, *, cap=..., rng=None) -> float
 
    ``attempt`` counts from 1 (the attempt that just failed); use ``[notify] backoff_base``,
-   ``backoff_max`` as ``cap``, and dead-letter when ``attempt >= [notify] max_attempts``.
-   :class:`testing.RetryDriver` is a reference implementation of those rules.
+   ``backoff_max`` as ``cap``, and dead-letter when ``attempt >= [notify] max_attempts`` (8, not
+   ``[workers] max_attempts``). A replay from the dead-letter list resets the attempts and keeps
+   the delivery dict (and so its idempotency key) unchanged. :class:`testing.RetryDriver` is a
+   reference implementation of those rules.
+
+Ordering: run the ``slack`` and ``email`` deliveries of one ``(channel, target, thread_key)`` one at
+a time, oldest first. Inside one daemon :func:`refstore.thread_lock` already serialises the
+thread bookkeeping, and a late stage update never overwrites a newer parent state (the payload's
+``thread.rank``), but two daemons sending ``build.started`` and the first ``build.stage`` of a build
+at the same moment could each start a thread. Delivery is at least once: an attempt cut short by a
+crash or a lost answer is sent again with the same idempotency key (Slack message metadata,
+``Message-ID``, ``webhook-id``), so receivers can deduplicate.
 
 Templates are in ``templates/notify/`` (overridable with ``[notify] templates``), webhook body
 schemas in :mod:`.schemas`, user documentation in ``docs/notifications.md``.
