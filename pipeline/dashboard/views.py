@@ -7,6 +7,8 @@ the detail's live section through the same templates, so a row looks the same lo
 
 from __future__ import annotations
 
+import asyncio
+import json
 import time
 from pathlib import Path
 from typing import Any
@@ -195,13 +197,30 @@ async def log_tail(request: web.Request) -> web.Response:
 async def reviews_page(request: web.Request, v: Viewer) -> dict[str, Any]:
     store = request.app[store_key]
     jobs, nxt = await store.list_jobs(review="pending", limit=PAGE_SIZE, cursor=request.query.get("cursor") or None)
+    data_dir = request.app[config_key].data_path
     items = []
     for job, row in zip(jobs, await rows_for(request, jobs), strict=True):
         review = (job.result or {}).get("review") or {}
+        diff = await asyncio.to_thread(_preview_of, data_dir, job, review)
         items.append({"row": row, "review": review, "target": review.get("target") or job.target,
-                      "diff": diffview.preview(review.get("diff")),
-                      "live_url": (job.result or {}).get("live_url")})
+                      "diff": diffview.preview(diff), "changes": review.get("changes") or {},
+                      "preview_url": review.get("preview_url"), "live_url": (job.result or {}).get("live_url")})
     return {"template": "reviews.html", "items": items, "next": nxt, "can_review": v.can("admin")}
+
+
+def _preview_of(data_dir: Path, job: Job, review: dict[str, Any]) -> Any:
+    """The deploy stage's diff preview JSON for a review (inside the job's workspace only)."""
+    rel = review.get("preview_json")
+    if not isinstance(rel, str):
+        return review.get("diff")
+    root = Workspace.for_job(data_dir, job.id).root.resolve()
+    path = (root / rel).resolve()
+    if root not in path.parents or not path.is_file():
+        return None
+    try:
+        return json.loads(path.read_text("utf-8"))
+    except (OSError, ValueError):
+        return None
 
 
 @page("Queue and health", "health")

@@ -72,6 +72,10 @@ jobs = Table(
     Index("ix_jobs_parent", "parent_id"),
     Index("ix_jobs_supersede", "supersede_key", "status"),
     Index("ix_jobs_lease", "status", "lease_expires_at"),
+    # Dashboard (issue 9): the builds list (kind, newest first) and typical durations per kind
+    # are read in index order instead of sorting every job of the kind.
+    Index("ix_jobs_kind_created", "kind", "created_at", "id"),
+    Index("ix_jobs_kind_finished", "kind", "status", "finished_at"),
 )
 
 events = Table(

@@ -6,7 +6,9 @@ Screenshots land in tests/artifacts/dashboard/ for people to look at.
 
 from __future__ import annotations
 
+import shutil
 import time
+from pathlib import Path
 from typing import Any
 
 import aiohttp
@@ -15,8 +17,9 @@ from aiohttp import web
 from playwright.async_api import Page, expect
 
 from pipeline.api.keys import store_key
+from pipeline.client import pack_folder
 from pipeline.store import Store
-from tests.conftest import tar_gz
+from tests.conftest import SAMPLES, tar_gz
 from tests.dashboard import seed
 from tests.dashboard.helpers import ADMIN_TOKEN, READ_TOKEN, SUBMIT_TOKEN, Daemon, screenshot
 
@@ -28,11 +31,12 @@ WAIT = 15_000
 PHONE = {"viewport": {"width": 390, "height": 844}, "device_scale_factor": 2, "is_mobile": True, "has_touch": True}
 
 
-async def submit(d: Daemon, files: dict[str, str], token: str | None = None, **query: str) -> str:
+async def submit(d: Daemon, files: dict[str, str | bytes] | bytes, token: str | None = None, **query: str) -> str:
     headers = {"Content-Type": "application/gzip"}
     if token:
         headers["Authorization"] = f"Bearer {token}"
-    async with aiohttp.ClientSession() as http, http.post(f"{d.url}/api/builds", data=tar_gz(files),
+    data = files if isinstance(files, bytes) else tar_gz(files)
+    async with aiohttp.ClientSession() as http, http.post(f"{d.url}/api/builds", data=data,
                                                           headers=headers, params=query) as resp:
         body = await resp.json()
         assert resp.status == 202, body
@@ -162,10 +166,30 @@ async def test_cancel_a_running_build_from_the_page(daemon_factory: Any, browser
     assert job.status == "CANCELLED"
 
 
-REVIEW = {"state": "pending", "target": "production", "diff": {
-    "added": ["en/new-page.html"], "removed": ["en/old-page.html"],
-    "changed": [{"path": "en/index.html", "before": "# Home\n\nWelcome to the docs.\nOld line\nSame\n",
-                 "after": "# Home\n\nWelcome to the new docs.\nSame\nAdded line\n"}]}}
+def _review_config(tmp_path: Path) -> tuple[dict[str, Any], Path]:
+    """The seed flow: lint → HTML → links → deploy to staging; production needs approval."""
+    site = tmp_path / "site"
+    shutil.copytree(SAMPLES, site)
+    sections = {"pipeline": {"build": ["lint", "render_html", "linkcheck", "deploy"]},
+                "site": {"name": "samples", "source": str(site), "title": "Samples", "languages": ["en", "es", "de"],
+                         "base_url": "http://127.0.0.1:8080/sites/staging/"}}
+    return sections, site
+
+
+async def _api(d: Daemon, method: str, path: str, body: dict[str, Any] | None = None) -> tuple[int, dict[str, Any]]:
+    async with aiohttp.ClientSession() as http, http.request(
+            method, d.url + path, json=body, headers={"Authorization": f"Bearer {ADMIN_TOKEN}"}) as resp:
+        return resp.status, await resp.json()
+
+
+async def _reviewed_build(d: Daemon, site: Path, line: str) -> dict[str, Any]:
+    index = site / "en" / "index.md"
+    index.write_text(index.read_text() + f"\n{line}\n")
+    job_id = await submit(d, pack_folder(site), token=ADMIN_TOKEN, branch="main")
+    await wait_finished(d, job_id, ADMIN_TOKEN)
+    _, st = await _api(d, "GET", f"/api/builds/{job_id}/status")
+    assert st["status"] == "COMPLETED" and st["review"]["state"] == "pending", st
+    return st
 
 
 async def _forged_form_server(target: str) -> tuple[web.AppRunner, str]:
@@ -185,11 +209,18 @@ async def _forged_form_server(target: str) -> tuple[web.AppRunner, str]:
     return runner, f"http://localhost:{runner.addresses[0][1]}/"
 
 
-async def test_review_approve_as_admin_not_as_reader_and_forged_posts_refused(daemon_factory: Any, browser: Any) -> None:
-    d: Daemon = await daemon_factory(auth="token")
-    job_id = await submit(d, {"docs/index.md": "# Reviewed\n"}, token=ADMIN_TOKEN)
-    await wait_finished(d, job_id, ADMIN_TOKEN)
-    await d[store_key].update_result(job_id, {"review": REVIEW})
+async def test_review_approve_and_reject_as_admin_not_as_reader(daemon_factory: Any, browser: Any, tmp_path: Path) -> None:
+    sections, site = _review_config(tmp_path)
+    d: Daemon = await daemon_factory(auth="token", **sections)
+    # A first release goes live on production through the API, so the next build changes pages.
+    first_id = await submit(d, pack_folder(site), token=ADMIN_TOKEN, branch="main")
+    await wait_finished(d, first_id, ADMIN_TOKEN)
+    code, approved = await _api(d, "POST", f"/api/builds/{first_id}/approve")
+    assert code == 202, approved
+    await wait_finished(d, approved["promote_job"], ADMIN_TOKEN)
+    second = await _reviewed_build(d, site, "One more paragraph for the reviewers.")
+    job_id = second["job_id"]
+    assert second["review"]["changes"]["changed"] >= 1
 
     admin = await browser.new_context(viewport={"width": 1366, "height": 900})
     page = await admin.new_page()
@@ -197,29 +228,18 @@ async def test_review_approve_as_admin_not_as_reader_and_forged_posts_refused(da
     await expect(page.locator(f"#job-{job_id} .c-status")).to_contain_text("awaiting approval")
     await page.get_by_role("link", name="Review queue").click()
     item = page.locator(f"#review-{job_id}")
-    await expect(item.locator("ul.added")).to_contain_text("en/new-page.html")
-    await expect(item.locator("ul.removed")).to_contain_text("en/old-page.html")
-    await expect(item.locator("table.diff tr.d-replace").first).to_contain_text("Welcome to the new docs.")
-    await expect(item.locator("table.diff")).to_contain_text("Added line")
+    await expect(item).to_contain_text("production")
+    await expect(item.locator(".changes")).to_contain_text("changed")
+    diff = item.locator("table.diff").first
+    await expect(diff.locator("td.r", has_text="One more paragraph for the reviewers.")).to_have_count(1)
+    await expect(diff.locator("td.r mark").first).to_be_visible()
+    preview = await page.request.get(d.url + (await item.get_by_role("link", name="full diff preview").get_attribute("href") or ""))
+    assert preview.status == 200
     await screenshot(page, "reviews-desktop")
     csrf = await page.locator('meta[name="csrf-token"]').get_attribute("content")
     assert csrf
 
-    async with page.expect_request(lambda r: r.url.endswith(f"/api/builds/{job_id}/approve")) as sent:
-        await item.get_by_role("button", name="Approve").click()
-    request = await sent.value
-    assert request.method == "POST"
-    assert request.headers.get("x-csrf-token") == csrf
-
-    # Reject needs a reason, and sends it.
-    await item.get_by_role("button", name="Reject").click()
-    await expect(page.locator("#toast")).to_contain_text("reason")
-    await item.get_by_label("Reason (for reject)").fill("typo on the home page")
-    async with page.expect_request(lambda r: r.url.endswith(f"/api/builds/{job_id}/reject")) as sent_reject:
-        await item.get_by_role("button", name="Reject").click()
-    assert (await sent_reject.value).post_data_json == {"reason": "typo on the home page"}
-
-    # Same-origin request with the session cookie but without the CSRF token: refused.
+    # Same origin, session cookie, no CSRF token: refused; with the token it reaches the handler.
     forged = await page.evaluate("""async (id) => {
         const r = await fetch('/api/builds/' + id + '/retry', {method: 'POST'});
         return [r.status, (await r.json()).error.code];
@@ -229,36 +249,64 @@ async def test_review_approve_as_admin_not_as_reader_and_forged_posts_refused(da
         const r = await fetch('/api/builds/' + id + '/retry', {method: 'POST', headers: {'X-CSRF-Token': csrf}});
         return [r.status, (await r.json()).error.code];
     }""", [job_id, csrf])
-    assert with_token == [409, "invalid_transition"], "with the token the request reaches the handler"
-
-    # A form on another site posting to the daemon: the SameSite=Strict cookie stays home.
-    runner, evil_url = await _forged_form_server(f"{d.url}/api/builds/{job_id}/cancel")
+    assert with_token == [409, "invalid_transition"]
+    # A form on another site posting "approve": the SameSite=Strict cookie stays home.
+    runner, evil_url = await _forged_form_server(f"{d.url}/api/builds/{job_id}/approve")
     try:
         evil = await admin.new_page()
-        async with evil.expect_response(f"{d.url}/api/builds/{job_id}/cancel") as cross:
+        async with evil.expect_response(f"{d.url}/api/builds/{job_id}/approve") as cross:
             await evil.goto(evil_url)
         assert (await cross.value).status in (401, 403)
     finally:
         await runner.cleanup()
-    assert (await d[store_key].get(job_id)).status == "COMPLETED"
+    assert (await _api(d, "GET", f"/api/builds/{job_id}/status"))[1]["review"]["state"] == "pending"
 
+    # A read token sees the queue and the build, and no button.
     reader = await browser.new_context(viewport={"width": 1366, "height": 900})
     rpage = await reader.new_page()
     await login(rpage, d, READ_TOKEN)
     await rpage.goto(f"{d.url}/reviews")
-    await expect(rpage.locator(f"#review-{job_id}")).to_be_visible()
-    await expect(rpage.get_by_role("button", name="Approve")).to_have_count(0)
-    await expect(rpage.get_by_role("button", name="Reject")).to_have_count(0)
+    await expect(rpage.locator(f"#review-{job_id} table.diff").first).to_be_visible()
+    await expect(rpage.get_by_role("button")).to_have_text(["Sign out"])
     await rpage.goto(f"{d.url}/builds/{job_id}")
     await expect(rpage.locator("#review")).to_contain_text("pending")
     await expect(rpage.locator("button[data-action]")).to_have_count(0)
     reader_post = await rpage.evaluate("""async ([id, csrf]) => {
-        const r = await fetch('/api/builds/' + id + '/cancel', {method: 'POST', headers: {'X-CSRF-Token': csrf}});
+        const r = await fetch('/api/builds/' + id + '/approve', {method: 'POST', headers: {'X-CSRF-Token': csrf}});
         return r.status;
     }""", [job_id, csrf])
-    assert reader_post == 403, "the admin's CSRF token is worthless with another session, and read cannot cancel"
-    await admin.close()
+    assert reader_post == 403, "another session's CSRF token is refused, and read cannot approve"
     await reader.close()
+
+    # The admin approves from the page: the build is promoted to production.
+    async with (page.expect_request(lambda r: r.url.endswith(f"/api/builds/{job_id}/approve")) as sent,
+                page.expect_response(lambda r: r.url.endswith(f"/api/builds/{job_id}/approve")) as answer):
+        await item.get_by_role("button", name="Approve").click()
+    assert (await sent.value).headers.get("x-csrf-token") == csrf
+    response = await answer.value
+    assert response.status == 202
+    await expect(item).to_have_count(0)
+    await expect(page.locator("#toast")).to_contain_text("promotion")
+    await wait_finished(d, (await response.json())["promote_job"], ADMIN_TOKEN)
+    await page.goto(f"{d.url}/builds/{job_id}")
+    await expect(page.locator("#review")).to_contain_text("promoted")
+    await expect(page.locator("#review")).to_contain_text("lead")
+
+    # Reject needs a reason, and records it.
+    third = await _reviewed_build(d, site, "And a paragraph nobody wants.")
+    await page.goto(f"{d.url}/reviews")
+    item = page.locator(f"#review-{third['job_id']}")
+    await item.get_by_role("button", name="Reject").click()
+    await expect(page.locator("#toast")).to_contain_text("reason")
+    await item.get_by_label("Reason (for reject)").fill("typo on the home page")
+    async with page.expect_response(lambda r: r.url.endswith(f"/api/builds/{third['job_id']}/reject")) as rejected:
+        await item.get_by_role("button", name="Reject").click()
+    assert (await rejected.value).status == 200
+    await expect(item).to_have_count(0)
+    review = (await _api(d, "GET", f"/api/builds/{third['job_id']}/status"))[1]["review"]
+    assert (review["state"], review["reason"], review["decided_by"]) == ("rejected", "typo on the home page", "lead")
+    await expect(page.locator("#empty")).to_have_text("Nothing waits for approval.")
+    await admin.close()
 
 
 async def test_login_flow(daemon_factory: Any, browser: Any) -> None:

@@ -17,7 +17,7 @@ def job(**kw: Any) -> Job:
 
 def test_timeline_bars_are_fractions_of_the_whole_life() -> None:
     j = job(started_at=110.0, finished_at=200.0)
-    stages = [{"name": "lint", "status": "passed", "started_at": 110.0, "finished_at": 130.0},
+    stages: list[dict[str, Any]] = [{"name": "lint", "status": "passed", "started_at": 110.0, "finished_at": 130.0},
               {"name": "render_html", "status": "failed", "started_at": 130.0, "finished_at": 200.0},
               {"name": "deploy", "status": "skipped", "started_at": None, "finished_at": None}]
     t = present.timeline(j, stages)
@@ -161,3 +161,21 @@ async def test_store_dashboard_reads(tmp_path: Path) -> None:
         assert {s[1] for s in spans} == {2000.0} and len(spans) == 3
     finally:
         await store.close()
+
+
+def test_difflib_table_read_back_as_text_rows() -> None:
+    import difflib
+
+    table = difflib.HtmlDiff(wrapcolumn=70).make_table(
+        ["Welcome to the docs.", "Old line", "Same", "x" * 80] + ["k"] * 10 + ["end"],
+        ["Welcome to the new docs.", "Same", "x" * 80, "Added <b> line"] + ["k"] * 10 + ["END"],
+        "live", "candidate", context=True, numlines=2)
+    rows = diffview.from_difflib_table(table)
+    assert rows[0]["tag"] == "replace" and rows[0]["rseg"] == [("Welcome to the", False), (" new", True), (" docs.", False)]
+    assert (rows[1]["tag"], rows[1]["left"], rows[1]["right"]) == ("delete", "Old line", None)
+    assert (rows[4]["lno"], rows[4]["left"]) == (None, "x" * 10), "a wrapped line continues without a number"
+    assert (rows[5]["tag"], rows[5]["right"]) == ("insert", "Added <b> line"), "text, not markup"
+    assert [r["tag"] for r in rows].count("gap") == 1 and rows[-1]["tag"] == "replace"
+    p = diffview.preview({"added": ["en/new/"], "changed": [{"url": "en/", "added_lines": 1, "removed_lines": 0,
+                                                             "diff_html": table}], "truncated": True})
+    assert p["changed"][0]["path"] == "en/" and p["changed"][0]["stats"] == {"added": 1, "removed": 0} and p["truncated"]

@@ -64,12 +64,14 @@
     }
     if (action === "cancel" && !window.confirm("Cancel build " + job + "?")) return;
     btn.disabled = true;
-    post("/api/builds/" + encodeURIComponent(job) + "/" + action, body).then(function () {
-      toast(LABELS[action] + ": " + job);
+    post("/api/builds/" + encodeURIComponent(job) + "/" + action, body).then(function (data) {
+      toast(LABELS[action] + ": " + job + (data && data.promote_job ? " (promotion " + data.promote_job + " queued)" : ""));
       var page = document.body.dataset.page;
       if (page === "reviews") {
         var item = document.getElementById("review-" + job);
         if (item) item.remove();
+        var empty = document.getElementById("empty");
+        if (empty && !document.querySelector(".review-item")) empty.hidden = false;
       } else if (page === "health") {
         var row = document.getElementById("dead-" + job);
         if (row) row.remove();
