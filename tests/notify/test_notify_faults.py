@@ -6,7 +6,9 @@ Retries run through testing.RetryDriver on a fake clock, so no test waits for a 
 from __future__ import annotations
 
 import asyncio
+import base64
 import json
+import logging
 from collections.abc import Callable
 from typing import Any
 
@@ -16,7 +18,7 @@ import pytest
 from pipeline import config as config_mod
 from pipeline.notify import backoff, router, testing
 from tests.notify import peers
-from tests.notify.helpers import build_events, make_config
+from tests.notify.helpers import SLACK_TOKEN, SMTP_PASSWORD, SMTP_USER, WEBHOOK_SECRET, build_events, make_config
 
 FAST = {"slack": {"timeout": 0.5}, "email": {"timeout": 0.5}}
 
@@ -160,3 +162,27 @@ async def test_restart_in_the_middle_of_a_retry_loses_nothing(
     assert_slack_once(fake_slack, refs, ["job-1"], replies_per_job=1)
     assert sorted(receiver.unique()) == sorted(d["idempotency_key"] for d in deliveries if d["channel"] == "webhook")
     assert len(smtp.unique()) == 1
+
+
+@pytest.mark.filterwarnings("ignore:Requiring AUTH while not requiring TLS")
+async def test_no_secret_reaches_logs_results_or_errors(
+    fake_slack: peers.FakeSlack, receiver: peers.WebhookReceiver, smtp_factory: Callable[..., peers.SmtpPeer],
+    http: aiohttp.ClientSession, caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    smtp = smtp_factory(tls="none", auth=True)
+    config = fast({"slack": fake_slack, "receiver": receiver, "smtp": smtp})
+    secrets = [SLACK_TOKEN, WEBHOOK_SECRET, SMTP_PASSWORD, base64.b64encode(f"\0{SMTP_USER}\0{SMTP_PASSWORD}".encode()).decode()]
+    fake_slack.faults, receiver.faults, smtp.faults = ["500", "close_after"], ["close"], ["451"]
+    caplog.set_level(logging.DEBUG)
+    driver = testing.RetryDriver(config=config, refs=testing.MemoryRefStore(), http=http)
+    driver.add(plan(config, "job-1", fail=True))
+    await driver.run()
+    monkeypatch.setenv("TEST_SLACK_TOKEN", "xoxb-now-revoked-77")
+    driver.add(plan(config, "job-2", fail=True))
+    await driver.run()
+    assert driver.dead and all(t.error and t.error["code"] == "invalid_auth" for t in driver.dead)
+    secrets.append("xoxb-now-revoked-77")
+    logged = "\n".join(f"{r.getMessage()} {r.__dict__}" for r in caplog.records)
+    stored = json.dumps(driver.state())
+    for value in secrets:
+        assert value not in logged and value not in stored
