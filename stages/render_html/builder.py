@@ -44,6 +44,12 @@ class SiteRun:
     findings: list[Finding] = field(default_factory=list)
     counts: dict[str, int] = field(default_factory=dict)
 
+    @property
+    def title(self) -> str:
+        site = self.ctx.site
+        explicit = "title" in getattr(site, "model_fields_set", {"title"})
+        return str(site.title if explicit or not self.layout.site_name else self.layout.site_name)
+
     def count(self, key: str, n: int = 1) -> None:
         self.counts[key] = self.counts.get(key, 0) + n
 
@@ -150,6 +156,7 @@ class LanguageBuild:
                 deps={d: self._dep_hash(d) for d in res["deps"]}, title=res["title"],
                 weight=weight if isinstance(weight, int | float) else 0,
                 findings=res["findings"], draft=meta.get("draft") is True,
+                aliases=[a for a in meta.get("aliases", []) if isinstance(a, str)] if isinstance(meta.get("aliases"), list) else [],
             )
         run.count("rendered", len(fresh))
         for e in entries.values():
@@ -206,12 +213,39 @@ class LanguageBuild:
         run.count("pages", len(order))
         run.count("assembled", len(to_assemble))
         run.count("skipped", len(order) - len(to_assemble))
+        files.update(await asyncio.to_thread(self._publish_aliases, entries, order, url_of, files, out))
         files.update(await asyncio.to_thread(self._publish_assets, state, out))
         files.update(await self._publish_index(state, entries, order, url_of, sections, nav_hash, out))
         new_state = {"salt": run.salt, "out_dir": str(out), "files": files, "assets": self._asset_state,
                      "search_key": self._search_key, "pages": entries}
         await asyncio.to_thread(self._finish, state, new_state, out)
         return {"dir": f"{out.name}/{lang}", "pages": page_list, "changed": changed}
+
+    def _publish_aliases(self, entries: dict[str, dict[str, Any]], order: list[str], url_of: dict[str, str],
+                         pages: dict[str, str], out: Path) -> dict[str, str]:
+        """Front matter ``aliases`` (old URLs) become redirect pages to the page's URL."""
+        lang, files = self.lang, {}
+        for src in order:
+            for alias in entries[src].get("aliases", ()):
+                clean = alias.strip().lstrip("/")
+                if clean.endswith((".md", ".markdown")):
+                    file = urls.page_file(clean, self.pretty)
+                elif clean.endswith((".html", ".htm")):
+                    file = clean
+                else:
+                    file = f"{clean.rstrip('/')}/index.html" if clean.strip("/") else "index.html"
+                rel = f"{lang}/{file}"
+                if rel in pages or rel in files or ".." in file.split("/"):
+                    self.run.findings.append(Finding(
+                        file=self.run.layout.rel(self.tree.pages[src].path), rule="bad-alias", severity="warning",
+                        language=lang, message=f"alias {alias!r} clashes with another page or leaves the site; ignored"))
+                    continue
+                target = urls.relative(rel, f"{lang}/{url_of[src]}")
+                html = theme.render_named(self.run.env, "redirect.html", {
+                    "lang": lang, "site_title": entries[src]["title"], "generator": self.run.generator,
+                    "target": target, "canonical": f"{self.run.base_url}{lang}/{url_of[src]}"})
+                files[rel] = self.store.publish(out, rel, html.encode())
+        return files
 
     def _finish(self, state: dict[str, Any], new_state: dict[str, Any], out: Path) -> None:
         if state.get("out_dir") == str(out):
@@ -247,7 +281,7 @@ class LanguageBuild:
             meta = frag.get("meta", {})
             date = meta.get("date")
             ctx = {
-                "lang": lang, "dir": theme.text_dir(lang), "title": e["title"], "site_title": site.title,
+                "lang": lang, "dir": theme.text_dir(lang), "title": e["title"], "site_title": run.title,
                 "description": frag.get("description", ""), "canonical": f"{run.base_url}{lang}/{url}",
                 "languages": [{"code": c, "label": theme.LANGUAGE_NAMES.get(c, c), "href": f"{root}{c}/{url}",
                                "canonical": f"{run.base_url}{c}/{url}"} for c in languages],

@@ -38,12 +38,12 @@ def robots(base_url: str) -> bytes:
     return f"User-agent: *\nAllow: /\nSitemap: {base_url}sitemap.xml\n".encode()
 
 
-def root_files(env: jinja2.Environment, site: Any, base_url: str, generator: str) -> dict[str, bytes]:
+def root_files(env: jinja2.Environment, site: Any, title: str, base_url: str, generator: str) -> dict[str, bytes]:
     """``index.html`` (to the default language), ``404.html``, ``robots.txt``, ``sitemap.xml``."""
     default = site.default_language
     langs = [{"code": c, "label": theme.LANGUAGE_NAMES.get(c, c)} for c in dict.fromkeys([default, *site.languages])]
     base_path = urlsplit(base_url).path or "/"
-    common = {"site_title": site.title, "generator": generator, "lang": default, "dir": theme.text_dir(default),
+    common = {"site_title": title, "generator": generator, "lang": default, "dir": theme.text_dir(default),
               "t": theme.labels(default), "languages": langs, "base_path": base_path}
     index = theme.render_named(env, "redirect.html", {**common, "target": f"{default}/", "canonical": f"{base_url}{default}/"})
     missing = theme.render_named(env, "404.html", common)

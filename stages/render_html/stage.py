@@ -117,7 +117,7 @@ def _publish_root(run: builder.SiteRun, env: Any, theme_hash: str) -> None:
     files: dict[str, str] = {}
     for rel, path in theme.theme_assets(run.layout.theme_dir).items():
         files[rel] = store.publish(out, rel, source=path)
-    for rel, data in site_files.root_files(env, run.ctx.site, run.base_url, run.generator).items():
+    for rel, data in site_files.root_files(env, run.ctx.site, run.title, run.base_url, run.generator).items():
         files[rel] = store.publish(out, rel, data)
     if state.get("out_dir") == str(out):
         remove_stale(out, state.get("files", {}), files)

@@ -75,6 +75,8 @@ class SiteLayout:
     nav_origin: Literal["config", "mkdocs", "folders"]
     mkdocs_file: Path | None = None
     theme_dir: Path | None = None
+    site_name: str | None = None
+    """mkdocs.yml ``site_name``: the site title when ``[site] title`` is not set."""
 
     def rel(self, path: Path) -> str:
         """A path as findings name it: relative to the source root."""
@@ -140,9 +142,11 @@ def discover(source: Path, site: Any, language: str | None = None) -> SiteLayout
     nav_origin: Literal["config", "mkdocs", "folders"] = "config" if nav_config is not None else "folders"
     dirs: dict[str, tuple[Path, Path]] = {}
     kind: Literal["languages", "mkdocs", "single"]
+    site_name = None
     if mkdocs_file is not None:
         kind = "mkdocs"
         conf = load_mkdocs_yml(mkdocs_file)
+        site_name = str(conf["site_name"]) if conf.get("site_name") else None
         docs_rel = str(conf.get("docs_dir", "docs"))
         base = mkdocs_file.parent
         for lang in dict.fromkeys([default, *wanted]):
@@ -196,4 +200,5 @@ def discover(source: Path, site: Any, language: str | None = None) -> SiteLayout
         nav_origin=nav_origin,
         mkdocs_file=mkdocs_file,
         theme_dir=theme_dir,
+        site_name=site_name,
     )

@@ -191,6 +191,25 @@ async def test_bad_input_becomes_findings_not_tracebacks(runner: SiteRunner, tmp
     assert (tmp_path / "out/en/big/index.html").is_file() and (tmp_path / "out/en/headings/index.html").is_file()
 
 
+async def test_aliases_and_drafts(runner: SiteRunner, tmp_path: Path) -> None:
+    src = write(tmp_path / "src", {
+        "en/index.md": "# Home\n",
+        "en/new.md": "---\naliases: [old/page/, legacy.md, index.md]\n---\n\n# New\n",
+        "en/wip.md": "---\ndraft: true\n---\n\n# Work in progress\n",
+    })
+    r = await runner.render(src)
+    old = (tmp_path / "out/en/old/page/index.html").read_text()
+    assert 'content="0; url=../../new/"' in old and 'rel="canonical" href="http://127.0.0.1:8080/sites/staging/en/new/"' in old
+    assert (tmp_path / "out/en/legacy/index.html").is_file()
+    assert [(f.rule, f.file) for f in r.findings] == [("bad-alias", "en/new.md")]
+    assert '<meta name="robots" content="noindex">' in (tmp_path / "out/en/wip/index.html").read_text()
+    assert "wip" not in (tmp_path / "out/en/sitemap.xml").read_text()
+    assert "wip" not in (tmp_path / "out/en/search_index.json").read_text()
+    (src / "en/new.md").write_text("# New\n")
+    await runner.render(src)
+    assert not (tmp_path / "out/en/old").exists()
+
+
 async def test_empty_site_is_a_stage_error(runner: SiteRunner, tmp_path: Path) -> None:
     (tmp_path / "src/en").mkdir(parents=True)
     with pytest.raises(StageError, match="no markdown pages") as err:
@@ -230,4 +249,5 @@ async def test_mkdocs_layout_uses_its_nav(runner: SiteRunner, tmp_path: Path) ->
     assert [(p["src"], p["level"], p["section"]) for p in pages] == [
         ("index.md", 0, []), ("part/index.md", 1, ["Part"]), ("part/b.md", 1, ["Part"]), ("orphan.md", 0, [])]
     assert r.findings == []
-    assert 'data-lang="python"' in (tmp_path / "out/en/part/b/index.html").read_text()
+    b = (tmp_path / "out/en/part/b/index.html").read_text()
+    assert 'data-lang="python"' in b and "<title>Bee - X</title>" in b
