@@ -18,7 +18,14 @@ import pytest
 from pipeline import config as config_mod
 from pipeline.notify import backoff, router, testing
 from tests.notify import peers
-from tests.notify.helpers import SLACK_TOKEN, SMTP_PASSWORD, SMTP_USER, WEBHOOK_SECRET, build_events, make_config
+from tests.notify.helpers import (
+    SLACK_TOKEN,
+    SMTP_PASSWORD,
+    SMTP_USER,
+    WEBHOOK_SECRET,
+    build_events,
+    make_config,
+)
 
 FAST = {"slack": {"timeout": 0.5}, "email": {"timeout": 0.5}}
 
