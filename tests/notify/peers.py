@@ -254,7 +254,7 @@ class WebhookReceiver(_HttpPeer):
 class _Recorder:
     """aiosmtpd handler: keeps every accepted message, applies faults at DATA.
 
-    SMTP faults: ``"451"`` (temporary refusal), ``"close"`` (drop before accepting), ``"hang"``,
+    SMTP faults: ``"451"`` (temporary refusal), ``"554"`` (permanent refusal), ``"close"`` (drop before accepting), ``"hang"``,
     ``"close_after"`` (accept, then drop before the client reads ``250``).
     """
 
@@ -272,6 +272,8 @@ class _Recorder:
         fault = self.peer.faults.pop(0) if self.peer.faults else None
         if fault == "451":
             return "451 4.3.0 try again later"
+        if fault == "554":
+            return "554 5.7.1 message rejected as spam"
         if fault == "close":
             server.transport.close()
             return "421 closing"

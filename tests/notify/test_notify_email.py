@@ -111,3 +111,15 @@ async def test_starttls_demanded_but_not_offered(smtp_factory: SmtpFactory) -> N
     with pytest.raises(errors.PermanentDeliveryError) as info:
         await deliver.send(delivery, config=config, refs=testing.MemoryRefStore())
     assert info.value.code == "smtp_unsupported"
+
+
+async def test_message_rejected_at_data_is_permanent(smtp_factory: SmtpFactory) -> None:
+    smtp = smtp_factory()
+    smtp.faults = ["554"]
+    config = make_config(smtp=smtp)
+    driver = testing.RetryDriver(config=config, refs=testing.MemoryRefStore())
+    driver.add(mail_deliveries(config))
+    await driver.run()
+    [item] = driver.dead
+    assert item.attempts == 1
+    assert item.error == {"code": "smtp_rejected", "message": "SMTP server answered 554 5.7.1 message rejected as spam"}
