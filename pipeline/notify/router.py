@@ -63,11 +63,14 @@ def plan_deliveries(event: dict[str, Any], config: config_mod.Config) -> list[di
         channel = _first_match(slack.branch_channels, branch) or slack.channel
         if slack.webhook_url_env:
             plan.add("slack_webhook", "webhook", _pick(candidates, slack.events))
-        elif etype in INTERNAL_EVENTS:
-            if any(_pick([t], slack.events) for t in FINAL_EVENTS):
-                plan.add("slack", channel, etype)
         else:
-            plan.add("slack", channel, _pick(candidates, slack.events))
+            wants_thread = any(_pick([t], slack.events) for t in FINAL_EVENTS)
+            chosen = etype if etype in INTERNAL_EVENTS else _pick(candidates, slack.events)
+            if chosen is None and etype in FINAL_EVENTS:
+                chosen = "build.stage"  # not announced, but the thread parent must not stay "running"
+            if chosen in INTERNAL_EVENTS and not wants_thread:
+                chosen = None
+            plan.add("slack", channel, chosen)
     email = notify.email
     main_to: list[str] = []
     if email.enabled and _branch_ok(email.branches, branch):

@@ -58,6 +58,14 @@ def test_internal_events_only_reach_slack_web_api() -> None:
         assert routes(plan) == [("slack", "#docs", etype)]
 
 
+def test_unsubscribed_final_result_still_closes_the_thread_parent() -> None:
+    config = cfg({"slack": {**SLACK, "events": ["build.failed"]}})
+    plan = router.plan_deliveries(event("build.completed"), config)
+    assert routes(plan) == [("slack", "#docs", "build.stage")]
+    assert plan[0]["payload"]["job"]["status"] == "COMPLETED"
+    assert routes(router.plan_deliveries(event("build.failed"), config)) == [("slack", "#docs", "build.failed")]
+
+
 def test_no_thread_parent_when_slack_wants_no_build_results() -> None:
     config = cfg({"slack": {**SLACK, "events": ["review.requested"]}})
     assert router.plan_deliveries(event("build.started"), config) == []

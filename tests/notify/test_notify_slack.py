@@ -167,3 +167,13 @@ async def test_concurrent_deliveries_of_one_build_share_one_thread(fake_slack: p
     parents = [m for m in fake_slack.messages if m.thread_ts is None]
     assert len(parents) == 1 and parents[0].text.endswith("completed")
     assert [m.thread_ts for m in fake_slack.messages if m.thread_ts] == [parents[0].ts]
+
+
+async def test_thread_parent_shows_unannounced_result(fake_slack: peers.FakeSlack, http: aiohttp.ClientSession) -> None:
+    config = make_config(slack=fake_slack, notify_overrides={"slack": {"events": ["build.failed"]}})
+    driver = testing.RetryDriver(config=config, refs=testing.MemoryRefStore(), http=http)
+    driver.add(plan(build_events("job-8"), config))
+    await driver.run()
+    [parent] = fake_slack.messages
+    assert parent.text == ":white_check_mark: Build job-8 completed"
+    assert calls(fake_slack) == [("chat.postMessage", None)] + [("chat.update", None)] * 5
