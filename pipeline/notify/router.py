@@ -125,7 +125,7 @@ class _Plan:
 
     def slack_target(self) -> str | None:
         for d in self.deliveries:
-            if d["channel"] == "slack":
+            if d["channel"] == "slack" and d["event"] not in INTERNAL_EVENTS:
                 return str(d["target"])
         return None
 
