@@ -56,6 +56,11 @@ async def start(aiohttp_client: Any, make_config: Any, folder: Path, *, run_work
     return drop
 
 
+def text(root: Path, rel: str) -> str | None:
+    p = root / rel
+    return p.read_text() if p.is_file() else None
+
+
 def files_of(root: Path) -> dict[str, str]:
     return {p.relative_to(root).as_posix(): p.read_text() for p in sorted(root.rglob("*")) if p.is_file()}
 
@@ -63,7 +68,7 @@ def files_of(root: Path) -> dict[str, str]:
 async def test_editor_saves_make_one_job_from_a_snapshot(aiohttp_client: Any, make_config: Any, tmp_path: Path) -> None:
     folder = tmp_path / "drop"
     folder.mkdir()
-    d = await start(aiohttp_client, make_config, folder, debounce_seconds=1.0)
+    d = await start(aiohttp_client, make_config, folder, debounce_seconds=1.5)
     # Editor droppings alone never trigger anything.
     for name in (".#page.md", "page.md~", ".page.md.swp", "4913", "#page.md#", "big.iso.part"):
         (folder / name).write_text("scratch")
@@ -133,8 +138,8 @@ async def test_a_file_still_being_written_waits_for_stable_sizes(aiohttp_client:
                                                                   tmp_path: Path) -> None:
     folder = tmp_path / "drop"
     folder.mkdir()
-    d = await start(aiohttp_client, make_config, folder, debounce_seconds=0.2, stable_checks=3,
-                    stable_interval_seconds=0.4)
+    d = await start(aiohttp_client, make_config, folder, debounce_seconds=0.1, stable_checks=3,
+                    stable_interval_seconds=0.6)
     chunks = [f"chunk {n}\n" * 2000 for n in range(5)]
 
     def slow_writer() -> None:
@@ -143,7 +148,7 @@ async def test_a_file_still_being_written_waits_for_stable_sizes(aiohttp_client:
             for chunk in chunks:
                 f.write(chunk)
                 f.flush()
-                time.sleep(0.45)
+                time.sleep(0.6)
 
     await asyncio.to_thread(slow_writer)
     job = await d.job_where(lambda src: (src / "manual.md").exists(), "the job for manual.md")
@@ -197,7 +202,7 @@ async def test_folder_that_disappears_is_watched_again_when_it_returns(aiohttp_c
         (folder / "page.md").write_text("# after\n")
 
     await asyncio.to_thread(come_back)
-    second = await d.job_where(lambda src: (src / "page.md").read_text() == "# after\n", "a job for the new content")
+    second = await d.job_where(lambda src: text(src, "page.md") == "# after\n", "a job for the new content")
     assert second["job_id"] != first["job_id"]
     assert "back; watching again" in caplog.text
     # Watching really resumed: a later save is seen through events again.
@@ -266,11 +271,12 @@ async def test_changes_made_while_the_daemon_was_down_are_built_on_start(aiohttp
     await d2.client.close()
     (folder / "a.md").write_text("a, edited while down\n")
     d3 = await start(aiohttp_client, make_config, folder, run_worker=False)
-    await d3.job_where(lambda src: (src / "a.md").read_text() == "a, edited while down\n", "the catch-up job")
+    await d3.job_where(lambda src: text(src, "a.md") == "a, edited while down\n", "the catch-up job")
 
 
 async def test_a_folder_holding_the_data_folder_is_refused(aiohttp_client: Any, make_config: Any, tmp_path: Path,
                                                            caplog: Any) -> None:
+    caplog.set_level(logging.ERROR, logger="pipeline.intake.wiring")
     cfg = make_config(intake={"watch": [str(tmp_path)]})
     client = await aiohttp_client(create_app(cfg, run_worker=False))
     assert "watchers" not in client.app[services_key]
