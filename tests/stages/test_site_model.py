@@ -126,6 +126,8 @@ def test_links_and_images_rewritten(tmp_path: Path) -> None:
     assert 'href="../other/#x"' in h and 'href="../../"' in h and 'href="../../top/x/"' in h
     assert 'href="https://x.org/a.md"' in h and 'src="../../img/p.png"' in h
     assert '<abbr title="Hyper Text">HTML</abbr>' in h
+    raw = page(tmp_path, '# T\n\n<img src="/img/a.png"> <a href="/guide/x.md#y">x</a>\n', src="deep/er/p.md")
+    assert '<img src="../../../img/a.png">' in raw["html"] and 'href="../../../guide/x/#y"' in raw["html"]
     assert ["page", "guide/other.md", "x", 3] in r["links"]
     assert ["asset", "img/p.png", "", 5] in r["images"]
 
