@@ -54,4 +54,3 @@ class Options(StageOptions):
     incremental: bool = True
     """Lint only files changed since the last passing lint of this site (all when nav/config change)."""
     rumdl_timeout: float = 120.0
-    """Seconds one rumdl run (up to 400 files) may take before the stage fails."""
