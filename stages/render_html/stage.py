@@ -15,7 +15,7 @@ import threading
 from pathlib import Path
 from typing import Any
 
-from stages.base import StageContext, StageError, StageResult
+from stages.base import Finding, StageContext, StageError, StageResult
 from stages.render_html import builder, site_files, theme
 from stages.render_html.cache import Store, remove_stale
 from stages.site_model.layout import discover
@@ -97,6 +97,11 @@ async def run(ctx: StageContext) -> StageResult:
     finally:
         _unlock(held)
     ctx.progress(100, "site built")
+    # a fallback page is the default language's file: report its findings once, not per language
+    unique: dict[tuple[Any, ...], Finding] = {}
+    for f in site_run.findings:
+        unique.setdefault((f.file, f.line, f.column, f.rule, f.message), f)
+    site_run.findings = list(unique.values())
     counts = {k: site_run.counts.get(k, 0) for k in ("pages", "rendered", "assembled", "skipped", "assets")}
     counts["findings"] = len(site_run.findings)
     counts["errors"] = sum(1 for f in site_run.findings if f.severity == "error")
