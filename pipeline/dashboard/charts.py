@@ -116,7 +116,8 @@ def line_chart(labels: Sequence[str], series: Sequence[dict[str, Any]], unit: st
                       "color": f"var(--series-{idx % 6})", "last": s["values"][-1] if s["values"] else None})
     yticks = [{"y": round(PAD_T + plot_h * (1 - f), 1), "label": _fmt(top * f, unit)} for f in (0, 0.5, 1)]
     every = max(1, len(labels) // 6)
-    xticks = [{"x": round(PAD_L + plot_w * i / n, 1), "label": labels[i]} for i in range(0, len(labels), every)]
+    xticks = [{"x": round(PAD_L + plot_w * i / n, 1), "label": labels[i],
+               "anchor": "end" if i == n else ("start" if i == 0 else "middle")} for i in range(0, len(labels), every)]
     return {"width": WIDTH, "height": HEIGHT, "lines": lines, "yticks": yticks, "xticks": xticks,
             "x0": PAD_L, "x1": WIDTH - PAD_R, "y0": PAD_T, "y1": HEIGHT - PAD_B}
 
