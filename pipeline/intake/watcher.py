@@ -279,13 +279,15 @@ class FolderWatcher:
     async def _settle_and_submit(self) -> None:
         self.busy = True
         try:
+            digest: str | None = None
             while not self._stopping:
                 quiet_for = self._last_event + self.timing.debounce - self._loop.time()
                 if quiet_for > 0:
                     await asyncio.sleep(quiet_for)
                     continue
                 self._pending = False
-                if await self._stable():
+                stable, digest = await self._stable()
+                if stable:
                     break
                 self.stats["unsettled"] += 1
             if self._stopping:
@@ -293,44 +295,50 @@ class FolderWatcher:
             if not self._healthy():
                 await self._disarm()
                 return
-            await self._snapshot()
+            await self._snapshot(digest)
         finally:
             self.busy = False
 
-    async def _stable(self) -> bool:
-        """True once sizes/mtimes held still ``stable_checks`` times; False if new events came."""
+    async def _stable(self) -> tuple[bool, str | None]:
+        """(True, content hash) once sizes/mtimes held still ``stable_checks`` times in a row.
+
+        The folder is hashed while each interval passes, so a settled folder's hash costs no extra
+        time. The hash is valid because nothing moved between the signatures taken before and after
+        it. Returns (False, None) as soon as new events arrive.
+        """
         t = self.timing
         if t.stable_checks <= 0:
-            return True
+            return True, None
         start = self._loop.time()
         prev = await asyncio.to_thread(_safe_signature, self.folder)
         same = 0
-        while same < t.stable_checks:
+        while True:
+            hashing = asyncio.ensure_future(asyncio.to_thread(_safe_hash, self.folder))
             await asyncio.sleep(t.stable_interval)
+            digest = await hashing
             if self._pending or self._stopping:
-                return False
+                return False, None
             cur = await asyncio.to_thread(_safe_signature, self.folder)
+            if cur is None:
+                return True, None  # the folder went away: the health check after this deals with it
             same = same + 1 if cur == prev else 0
             prev = cur
+            if same >= t.stable_checks:
+                return True, digest
             if self._loop.time() - start > t.stable_max:
                 logger.warning("drop folder %s: files still changing after %.0f s; snapshotting anyway",
                                self.folder, t.stable_max)
-                return True
-        return True
+                return True, None
 
-    async def _snapshot(self) -> None:
-        """Hash the settled folder; submit it (the submitter copies it into the job) unless unchanged.
+    async def _snapshot(self, digest: str | None) -> None:
+        """Submit the settled folder (the submitter copies it into the job) unless it is unchanged.
 
-        The hash is taken from the live folder just before the copy. A write that slips in between
-        produces events, so another round follows and its hash differs: at worst one extra build,
-        never a missed change.
+        ``digest`` comes from the stability check. Without one, the folder is hashed here, just
+        before the copy. A write that slips in after the hash produces events, so another round
+        follows with a different hash: at worst one extra build, never a missed change.
         """
-        t0 = self._loop.time()
-        try:
-            digest: str | None = await asyncio.to_thread(workspace.tree_hash, self.folder)
-        except OSError as exc:
-            logger.info("drop folder %s changed while being hashed (%s); the snapshot decides", self.folder, exc)
-            digest = None
+        if digest is None:
+            digest = await asyncio.to_thread(_safe_hash, self.folder)
         if digest == EMPTY_HASH:
             logger.info("drop folder %s is empty; nothing to build", self.folder)
             return
@@ -345,14 +353,22 @@ class FolderWatcher:
             logger.warning("drop folder %s: snapshot failed (%s); will retry on the next change", self.folder, exc)
             return
         job = result.job
-        logger.info("drop folder %s: job %s%s%s (settled %.2f s after the last write; hash %.2f s, snapshot and submit %.2f s)",
+        logger.info("drop folder %s: job %s%s%s (settled and hashed %.2f s after the last write; snapshot and submit %.2f s)",
                     self.folder, job.id, " (duplicate)" if not result.created else "",
                     f", superseded {', '.join(result.superseded)}" if result.superseded else "",
-                    t0 - self._last_event, t1 - t0, self._loop.time() - t1)
+                    t1 - self._last_event, self._loop.time() - t1)
         self.stats["jobs"] += 1
         self.last = {"hash": digest or job.source_hash, "job_id": job.id}
         await asyncio.to_thread(write_last_job, self.folder, job.id, result)
         await self._state.save(self.folder, self.last)
+
+
+def _safe_hash(root: Path) -> str | None:
+    """The content hash, or None when files vanished mid-read (the snapshot then hashes itself)."""
+    try:
+        return workspace.tree_hash(root)
+    except OSError:
+        return None
 
 
 def _safe_signature(root: Path) -> tuple[tuple[str, int, int], ...] | None:
