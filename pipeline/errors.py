@@ -173,6 +173,8 @@ STAGE_CODES: dict[str, str] = {
     "pdf_failed": "The PDF render failed.",
     "pdf_timeout": "The PDF render ran past its timeout.",
     "broken_links": "The link check found broken internal links or anchors.",
+    "site_missing": "The link check found no built site to check.",
+    "site_empty": "The built site has no pages to check.",
     "deploy_not_writable": "The deploy target directory is not writable.",
     "deploy_check_failed": "The release failed its completeness check before the swap.",
     "deploy_push_rejected": "The git remote rejected the push.",

@@ -107,11 +107,16 @@ class Worker:
         kinds = self._free_kinds()
         if not kinds:
             return False
-        job = await self.store.claim_next(self.id, kinds, self.wcfg.lease_seconds)
-        if job is None:
-            return False
-        self._start(job)
-        return True
+        # Fill free slots in one transaction, within every listed kind's remaining limit.
+        busy: dict[str, int] = {}
+        for r in self.running.values():
+            busy[r.job.kind] = busy.get(r.job.kind, 0) + 1
+        room = min([self.wcfg.count - len(self.running)]
+                   + [self.wcfg.concurrency.get(k, self.wcfg.count) - busy.get(k, 0) for k in kinds])
+        jobs = await self.store.claim_batch(self.id, kinds, self.wcfg.lease_seconds, max(1, room))
+        for job in jobs:
+            self._start(job)
+        return bool(jobs)
 
     def _start(self, job: Job) -> None:
         running = Running(job)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import functools
 import logging
 import time
 from collections.abc import Callable, Iterable, Sequence
@@ -16,9 +17,8 @@ from contextlib import asynccontextmanager
 from dataclasses import asdict
 from typing import Any
 
-from sqlalchemy import and_, delete, func, insert, or_, select, text, update
+from sqlalchemy import and_, bindparam, delete, func, insert, or_, select, text, update
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.ext.asyncio import AsyncConnection
 
 from pipeline.store import ids, tables
 from pipeline.store.engine import Engines, create_engines, migrate
@@ -31,6 +31,54 @@ E = tables.events
 S = tables.stage_runs
 
 Outbox = Callable[[Transition], list[JobSpec]]
+
+
+# -- hot-path statements, built once ---------------------------------------------------------
+# Building a statement and its cache key costs more CPU than SQLite takes to run it, so the
+# statements every job runs through are constructed once with bind parameters.
+
+EVENT_INSERT = insert(E)
+GET_JOB = select(J).where(J.c.id == bindparam("job_id"))
+PARENT_OF = select(J.c.parent_id).where(J.c.id == bindparam("job_id"))
+RENEW = (update(J).where(J.c.id == bindparam("job_id"), J.c.lease_owner == bindparam("owner"), J.c.status == "PROCESSING")
+         .values(lease_expires_at=bindparam("expires"), updated_at=bindparam("now")))
+
+
+@functools.cache
+def claim_statement(dialect: str) -> Any:
+    """``UPDATE … WHERE id IN (the best N runnable jobs) RETURNING *``: SKIP LOCKED on PostgreSQL."""
+    pick = (select(J.c.id).where(J.c.status == "PENDING", J.c.run_after <= bindparam("now"),
+                                 J.c.kind.in_(bindparam("kinds", expanding=True)))
+            .order_by(J.c.priority.desc(), J.c.created_at, J.c.id).limit(bindparam("n")))
+    if dialect == "postgresql":
+        # A materialised CTE: as a plain IN-subquery PostgreSQL may re-run the SKIP LOCKED pick
+        # for each row it scans, and then claim more (and other) jobs than asked for.
+        cte = pick.with_for_update(skip_locked=True).cte("pick").prefix_with("MATERIALIZED")
+        chosen: Any = select(cte.c.id)
+    else:
+        chosen = pick.scalar_subquery()
+    return (update(J).where(J.c.id.in_(chosen), J.c.status == "PENDING")
+            .values(status="PROCESSING", lease_owner=bindparam("owner"), lease_expires_at=bindparam("expires"),
+                    attempt=J.c.attempt + 1, started_at=func.coalesce(J.c.started_at, bindparam("now")),
+                    updated_at=bindparam("now"))
+            .returning(*J.c))
+
+
+@functools.cache
+def finish_statement(with_result: bool, completed: bool) -> Any:
+    """End a job, fenced by its lease owner."""
+    values: dict[str, Any] = dict(status=bindparam("status"), finished_at=bindparam("now"), updated_at=bindparam("now"),
+                                  lease_owner=None, lease_expires_at=None, error_code=bindparam("error_code"),
+                                  error_message=bindparam("error_message"), error_stage=bindparam("error_stage"),
+                                  dead=bindparam("dead"))
+    if completed:
+        values["progress"] = 100.0
+    else:
+        values["dedupe_key"] = None
+    if with_result:
+        values["result"] = bindparam("result", type_=J.c.result.type)
+    return (update(J).where(J.c.id == bindparam("job_id"), J.c.lease_owner == bindparam("owner"), J.c.status == "PROCESSING")
+            .values(**values))
 
 
 class StoreError(Exception):
@@ -96,23 +144,24 @@ class Store:
             return False
 
     @asynccontextmanager
-    async def _write(self) -> Any:
-        async with self.engines.writer.begin() as conn:
+    async def _write(self, notify: bool = True) -> Any:
+        async with self.engines.begin() as conn:
             yield conn
-        self.notify_changed()
+        if notify:
+            self.notify_changed()
 
     @asynccontextmanager
     async def _read(self) -> Any:
-        async with self.engines.reader.connect() as conn:
+        async with self.engines.connect() as conn:
             yield conn
 
-    async def _event(self, conn: AsyncConnection, job_id: str, type_: str, *, status: str | None = None,
+    async def _event(self, conn: Any, job_id: str, type_: str, *, status: str | None = None,
                      stage: str | None = None, progress: float | None = None, data: dict[str, Any] | None = None) -> None:
-        await conn.execute(insert(E).values(job_id=job_id, type=type_, status=status, stage=stage,
-                                            progress=progress, data=data, created_at=self.clock()))
+        await conn.execute(EVENT_INSERT, {"job_id": job_id, "type": type_, "status": status, "stage": stage,
+                                          "progress": progress, "data": data, "created_at": self.clock()})
 
-    async def _get(self, conn: AsyncConnection, job_id: str) -> Job | None:
-        row = (await conn.execute(select(J).where(J.c.id == job_id))).first()
+    async def _get(self, conn: Any, job_id: str) -> Job | None:
+        row = (await conn.execute(GET_JOB, {"job_id": job_id})).first()
         return Job.from_row(row) if row else None
 
     # -- submit -------------------------------------------------------------------------------
@@ -185,29 +234,29 @@ class Store:
         kinds = list(kinds)
         if not kinds:
             return None
+        jobs = await self.claim_batch(worker_id, kinds, lease_seconds, 1)
+        return jobs[0] if jobs else None
+
+    async def claim_batch(self, worker_id: str, kinds: Iterable[str], lease_seconds: float, n: int) -> list[Job]:
+        """Claim up to ``n`` jobs in one transaction (a worker with free slots fills them at once)."""
+        kinds = list(kinds)
+        if not kinds or n < 1:
+            return []
         now = self.clock()
-        pick = (select(J.c.id).where(J.c.status == "PENDING", J.c.run_after <= now, J.c.kind.in_(kinds))
-                .order_by(J.c.priority.desc(), J.c.created_at, J.c.id).limit(1))
-        if self.dialect == "postgresql":
-            pick = pick.with_for_update(skip_locked=True)
         async with self._write() as conn:
-            row = (await conn.execute(
-                update(J).where(J.c.id == pick.scalar_subquery(), J.c.status == "PENDING")
-                .values(status="PROCESSING", lease_owner=worker_id, lease_expires_at=now + lease_seconds,
-                        attempt=J.c.attempt + 1, started_at=func.coalesce(J.c.started_at, now), updated_at=now)
-                .returning(*J.c)
-            )).first()
-            if row is None:
-                return None
-            job = Job.from_row(row)
-            await self._event(conn, job.id, "status", status="PROCESSING", data={"worker": worker_id, "attempt": job.attempt})
-            return job
+            rows = (await conn.execute(claim_statement(self.dialect), {
+                "now": now, "kinds": kinds, "owner": worker_id, "expires": now + lease_seconds, "n": n})).all()
+            jobs = sorted((Job.from_row(r) for r in rows), key=lambda j: (-j.priority, j.created_at, j.id))
+            if jobs:
+                await conn.execute(EVENT_INSERT, [
+                    {"job_id": j.id, "type": "status", "status": "PROCESSING", "stage": None, "progress": None,
+                     "data": {"worker": worker_id, "attempt": j.attempt}, "created_at": now} for j in jobs])
+            return jobs
 
     async def renew_lease(self, job_id: str, owner: str, lease_seconds: float) -> bool:
         now = self.clock()
-        async with self.engines.writer.begin() as conn:
-            res = await conn.execute(update(J).where(J.c.id == job_id, J.c.lease_owner == owner, J.c.status == "PROCESSING")
-                                     .values(lease_expires_at=now + lease_seconds, updated_at=now))
+        async with self._write(notify=False) as conn:
+            res = await conn.execute(RENEW, {"job_id": job_id, "owner": owner, "expires": now + lease_seconds, "now": now})
             return bool(res.rowcount)
 
     async def holds_lease(self, job_id: str, owner: str) -> bool:
@@ -291,16 +340,11 @@ class Store:
         assert status in TERMINAL
         now = self.clock()
         async with self._write() as conn:
-            values: dict[str, Any] = dict(status=status, finished_at=now, updated_at=now, lease_owner=None,
-                                          lease_expires_at=None, error_code=error_code, error_message=error_message,
-                                          error_stage=error_stage, dead=dead)
-            if status == "COMPLETED":
-                values["progress"] = 100.0
+            params: dict[str, Any] = {"job_id": job_id, "owner": owner, "status": status, "now": now, "error_code": error_code,
+                                      "error_message": error_message, "error_stage": error_stage, "dead": dead}
             if result is not None:
-                values["result"] = result
-            if status != "COMPLETED":
-                values["dedupe_key"] = None
-            res = await conn.execute(update(J).where(J.c.id == job_id, J.c.lease_owner == owner, J.c.status == "PROCESSING").values(**values))
+                params["result"] = result
+            res = await conn.execute(finish_statement(result is not None, status == "COMPLETED"), params)
             if not res.rowcount:
                 return False
             await self._event(conn, job_id, "status", status=status,
@@ -319,7 +363,7 @@ class Store:
                 return "lost"
             return await self._retry_or_fail(conn, job, now, delay, error_code, error_message, error_stage)
 
-    async def _retry_or_fail(self, conn: AsyncConnection, job: Job, now: float, delay: float, error_code: str,
+    async def _retry_or_fail(self, conn: Any, job: Job, now: float, delay: float, error_code: str,
                              error_message: str, error_stage: str | None) -> str:
         if job.attempt >= job.max_attempts:
             await conn.execute(update(J).where(J.c.id == job.id).values(
@@ -349,15 +393,15 @@ class Store:
                 reaped.append(job.id)
             return reaped
 
-    async def _fan_in(self, conn: AsyncConnection, job_id: str, status: str) -> None:
-        parent = (await conn.execute(select(J.c.parent_id).where(J.c.id == job_id))).scalar()
+    async def _fan_in(self, conn: Any, job_id: str, status: str) -> None:
+        parent = (await conn.execute(PARENT_OF, {"job_id": job_id})).scalar()
         if parent:
             values: dict[str, Any] = {"children_done": J.c.children_done + 1}
             if status != "COMPLETED":
                 values["children_failed"] = J.c.children_failed + 1
             await conn.execute(update(J).where(J.c.id == parent).values(**values))
 
-    async def _run_outbox(self, conn: AsyncConnection, job_id: str, outcome: str) -> None:
+    async def _run_outbox(self, conn: Any, job_id: str, outcome: str) -> None:
         if self.outbox is None:
             return
         job = await self._get(conn, job_id)
@@ -385,7 +429,7 @@ class Store:
             for spec in self.outbox(Transition(job=job, stages=stages, previous_status=None, event=event, extra=extra)):
                 await self._insert_child(conn, spec)
 
-    async def _insert_child(self, conn: AsyncConnection, spec: JobSpec) -> None:
+    async def _insert_child(self, conn: Any, spec: JobSpec) -> None:
         now = self.clock()
         if spec.idempotency_key:
             exists = (await conn.execute(select(J.c.id).where(J.c.idempotency_key == spec.idempotency_key))).first()
@@ -595,14 +639,14 @@ class Store:
 
     async def worker_heartbeat(self, worker_id: str, host: str, started_at: float, running: list[dict[str, Any]]) -> None:
         W = tables.workers
-        async with self.engines.writer.begin() as conn:
+        async with self._write(notify=False) as conn:
             res = await conn.execute(update(W).where(W.c.id == worker_id).values(heartbeat_at=self.clock(), running=running))
             if not res.rowcount:
                 await conn.execute(insert(W).values(id=worker_id, host=host, started_at=started_at,
                                                     heartbeat_at=self.clock(), running=running))
 
     async def worker_gone(self, worker_id: str) -> None:
-        async with self.engines.writer.begin() as conn:
+        async with self._write(notify=False) as conn:
             await conn.execute(delete(tables.workers).where(tables.workers.c.id == worker_id))
 
     async def workers(self, fresh_within: float = 60.0) -> list[dict[str, Any]]:

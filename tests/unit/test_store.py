@@ -229,7 +229,7 @@ async def test_migrations_match_the_metadata(store_url: str) -> None:
     engines = create_engines(store_url)
     assert await migrate(engines) >= 1
     assert await migrate(engines) == 0
-    async with engines.reader.connect() as conn:
+    async with engines.connect() as conn:
         names = await conn.run_sync(lambda c: sorted(sa.inspect(c).get_table_names()))
         cols = await conn.run_sync(lambda c: {t: sorted(col["name"] for col in sa.inspect(c).get_columns(t)) for t in names})
     await engines.dispose()
