@@ -18,6 +18,7 @@ _STORE_ERRORS: dict[type[Exception], type[errors.PressroomError]] = {
     store_mod.JobNotFound: errors.JobNotFound,
     store_mod.IdempotencyConflict: errors.IdempotencyConflict,
     store_mod.InvalidTransition: errors.InvalidTransition,
+    store_mod.InvalidCursor: errors.BadRequest,
 }
 
 _HTTP_CODES = {400: "bad_request", 401: "unauthorized", 403: "forbidden", 404: "not_found", 405: "method_not_allowed",

@@ -103,6 +103,22 @@ class InvalidTransition(StoreError):
     code = "invalid_transition"
 
 
+class InvalidCursor(StoreError, ValueError):
+    """A pagination cursor that this store did not hand out."""
+
+    code = "bad_request"
+
+
+def decode_cursor(cursor: str) -> tuple[float, str]:
+    try:
+        created, sep, last_id = base64.urlsafe_b64decode(cursor.encode("utf-8")).decode("utf-8").partition("|")
+        if not sep:
+            raise ValueError(cursor)
+        return float(created), last_id
+    except (ValueError, UnicodeError) as exc:
+        raise InvalidCursor("the cursor is not valid; use the `next` value of the previous page") from exc
+
+
 class Store:
     def __init__(self, engines: Engines, *, clock: Callable[[], float] = time.time, outbox: Outbox | None = None) -> None:
         self.engines = engines
@@ -550,8 +566,7 @@ class Store:
             q = q.where(func.json_extract(J.c.result, "$.review.state") == review if self.dialect == "sqlite"
                         else J.c.result["review"]["state"].as_string() == review)
         if cursor:
-            created, _, last_id = base64.urlsafe_b64decode(cursor.encode()).decode().partition("|")
-            c = float(created)
+            c, last_id = decode_cursor(cursor)
             q = q.where(or_(J.c.created_at < c, and_(J.c.created_at == c, J.c.id < last_id)))
         q = q.order_by(J.c.created_at.desc(), J.c.id.desc()).limit(limit + 1)
         async with self._read() as conn:
