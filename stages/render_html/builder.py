@@ -22,7 +22,7 @@ from markupsafe import Markup
 
 from stages.base import Finding, StageContext
 from stages.render_html import site_files, theme
-from stages.render_html.cache import Store, remove_stale, sha256
+from stages.render_html.cache import Store, atomic_write, remove_stale, sha256
 from stages.site_model import analyze, urls
 from stages.site_model.layout import LanguageTree, SiteLayout
 from stages.site_model.nav import build_nav, resolve_titles
@@ -215,7 +215,7 @@ class LanguageBuild:
         run.count("skipped", len(order) - len(to_assemble))
         files.update(await asyncio.to_thread(self._publish_aliases, entries, order, url_of, files, out))
         files.update(await asyncio.to_thread(self._publish_assets, state, out))
-        files.update(await self._publish_index(state, entries, order, url_of, sections, nav_hash, out))
+        files.update(await self._publish_index(state, entries, fresh, order, url_of, sections, nav_hash, out))
         new_state = {"salt": run.salt, "out_dir": str(out), "files": files, "assets": self._asset_state,
                      "search_key": self._search_key, "pages": entries}
         await asyncio.to_thread(self._finish, state, new_state, out)
@@ -311,7 +311,7 @@ class LanguageBuild:
         self.run.count("assets", len(files))
         return files
 
-    async def _publish_index(self, state: dict[str, Any], entries: dict[str, dict[str, Any]], order: list[str],
+    async def _publish_index(self, state: dict[str, Any], entries: dict[str, dict[str, Any]], fresh: dict[str, dict[str, Any]], order: list[str],
                              url_of: dict[str, str], sections: dict[str, list[str]], nav_hash: str, out: Path) -> dict[str, str]:
         lang, store = self.lang, self.store
         pages = [s for s in order if not entries[s].get("draft")]
@@ -326,11 +326,21 @@ class LanguageBuild:
             return files
 
         def build_index() -> str:
+            # page texts live in their own small cache so a one-page change does not reload
+            # every page's rendered fragment just for its words
+            texts_file = store.root / "search_texts.json"
+            try:
+                texts: dict[str, str] = json.loads(texts_file.read_text(encoding="utf-8"))
+            except (OSError, ValueError):
+                texts = {}
+            texts.update({s: r.get("text", "") for s, r in fresh.items()})
             items = []
             for s in pages:
-                frag = store.load_fragment(lang, s) or {}
+                if s not in texts:
+                    texts[s] = (store.load_fragment(lang, s) or {}).get("text", "")
                 items.append({"url": f"{lang}/{url_of[s]}", "title": entries[s]["title"],
-                              "section": " / ".join(sections.get(s, [])), "text": frag.get("text", "")})
+                              "section": " / ".join(sections.get(s, [])), "text": texts[s]})
+            atomic_write(texts_file, json.dumps({s: texts[s] for s in pages}).encode())
             return store.publish(out, rel, site_files.search_index(lang, items))
 
         files[rel] = await asyncio.to_thread(build_index)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -59,3 +60,15 @@ def runner(tmp_path: Path) -> SiteRunner:
 def snapshot(out: Path) -> dict[str, bytes]:
     """Every file under ``out`` with its bytes (for byte-identical comparisons)."""
     return {p.relative_to(out).as_posix(): p.read_bytes() for p in sorted(out.rglob("*")) if p.is_file()}
+
+
+# Test modules take these as fixtures instead of importing this file: several conftest.py files
+# share the module name ``conftest``, so ``from conftest import ...`` depends on collection order.
+@pytest.fixture
+def write_tree() -> Callable[[Path, dict[str, str | bytes]], Path]:
+    return write
+
+
+@pytest.fixture
+def snapshot_of() -> Callable[[Path], dict[str, bytes]]:
+    return snapshot

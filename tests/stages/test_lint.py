@@ -4,21 +4,21 @@ from __future__ import annotations
 
 import shutil
 from pathlib import Path
+from typing import Any
 
-from conftest import SAMPLES, SiteRunner, write
-
+SAMPLES = Path(__file__).resolve().parents[2] / "content-samples"
 SITE = {"languages": ["en", "es", "de"]}
 
 
-async def test_content_samples_lint_clean(runner: SiteRunner) -> None:
+async def test_content_samples_lint_clean(runner: Any) -> None:
     r = await runner.lint(SAMPLES, site=SITE)
     assert r.status == "passed"
     assert r.findings == []
     assert r.counts["files"] == 20 and r.counts["errors"] == 0
 
 
-def _broken_site(root: Path) -> Path:
-    return write(root, {
+def _broken_site(root: Path, write_tree: Any) -> Path:
+    return write_tree(root, {
         "en/index.md": ("# Home\n\n[ok](guide.md#setup) [gone](nope.md) [bad anchor](guide.md#nope) [self](#nope)\n\n"
                         "![missing](img/none.png)\n\n![here](img/here.png)\n\n{* ../missing.py *}\n"),
         "en/guide.md": "# Guide\n\n## Setup { #setup }\n\n## Setup again { #setup }\n\n#No space heading\n",
@@ -29,8 +29,8 @@ def _broken_site(root: Path) -> Path:
     })
 
 
-async def test_site_checks_and_markdownlint_rules(runner: SiteRunner, tmp_path: Path) -> None:
-    src = _broken_site(tmp_path / "src")
+async def test_site_checks_and_markdownlint_rules(runner: Any, tmp_path: Path, write_tree: Any) -> None:
+    src = _broken_site(tmp_path / "src", write_tree)
     r = await runner.lint(src, site={"languages": ["en", "es"], "nav": ["index.md", "guide.md"]}, fail_on="never")
     assert r.status == "passed"
     got = {(f.file, f.line, f.rule, f.severity) for f in r.findings}
@@ -53,8 +53,8 @@ async def test_site_checks_and_markdownlint_rules(runner: SiteRunner, tmp_path: 
     assert r.outputs["by_rule"]["broken-link"] == 1 and len(r.outputs["first"]) <= 50
 
 
-async def test_fail_on_and_severity_overrides(runner: SiteRunner, tmp_path: Path) -> None:
-    src = _broken_site(tmp_path / "src")
+async def test_fail_on_and_severity_overrides(runner: Any, tmp_path: Path, write_tree: Any) -> None:
+    src = _broken_site(tmp_path / "src", write_tree)
     r = await runner.lint(src)
     assert r.status == "failed" and r.error_code == "lint_failed" and "errors" in (r.message or "")
     r = await runner.lint(src, severity={"broken-link": "warning", "missing-image": "warning", "include-missing": "info",
@@ -67,16 +67,16 @@ async def test_fail_on_and_severity_overrides(runner: SiteRunner, tmp_path: Path
     assert r.status == "passed", [(f.rule, f.message) for f in r.findings]
 
 
-async def test_markdownlint_config_and_rule_settings(runner: SiteRunner, tmp_path: Path) -> None:
-    src = write(tmp_path / "src", {"en/index.md": "# Home\n\nA line that is rather long for the limit.\n\n#bad\n"})
+async def test_markdownlint_config_and_rule_settings(runner: Any, tmp_path: Path, write_tree: Any) -> None:
+    src = write_tree(tmp_path / "src", {"en/index.md": "# Home\n\nA line that is rather long for the limit.\n\n#bad\n"})
     r = await runner.lint(src, disable=[], rules={"MD013": {"line-length": 20}})
     assert {"MD013", "MD018"} <= {f.rule for f in r.findings}
-    write(src, {".markdownlint.json": '{"MD018": false}'})
+    write_tree(src, {".markdownlint.json": '{"MD018": false}'})
     r = await runner.lint(src, disable=[], rules={"MD013": {"line-length": 20}})
     rules = {f.rule for f in r.findings}
     assert "MD013" in rules and "MD018" not in rules
     (src / ".markdownlint.json").unlink()
-    write(src, {".markdownlint.yaml": "MD013: false\n"})
+    write_tree(src, {".markdownlint.yaml": "MD013: false\n"})
     r = await runner.lint(src, disable=[])
     rules = {f.rule for f in r.findings}
     assert "MD013" not in rules and "MD018" in rules
@@ -84,7 +84,7 @@ async def test_markdownlint_config_and_rule_settings(runner: SiteRunner, tmp_pat
     assert not any(f.rule.startswith("MD") for f in r.findings)
 
 
-async def test_incremental_lint(runner: SiteRunner, tmp_path: Path) -> None:
+async def test_incremental_lint(runner: Any, tmp_path: Path, write_tree: Any) -> None:
     src = tmp_path / "src"
     shutil.copytree(SAMPLES, src)
     first = await runner.lint(src, site=SITE)
@@ -102,7 +102,7 @@ async def test_incremental_lint(runner: SiteRunner, tmp_path: Path) -> None:
     assert still.status == "failed" and still.counts["linted"] == 1
 
     # the target appearing fixes the link without the linking page changing
-    write(src, {"en/guide/missing.md": "# Now here\n"})
+    write_tree(src, {"en/guide/missing.md": "# Now here\n"})
     fixed = await runner.lint(src, site=SITE)
     assert fixed.status == "passed" and fixed.counts["linted"] == 21  # the page set (nav) changed: all files
     assert runner.cache.joinpath("lint").is_dir()
@@ -111,8 +111,8 @@ async def test_incremental_lint(runner: SiteRunner, tmp_path: Path) -> None:
     assert cfg.counts["linted"] == 21  # config changed: everything is linted again
 
 
-async def test_anchor_checks_follow_the_target_page(runner: SiteRunner, tmp_path: Path) -> None:
-    src = write(tmp_path / "src", {"en/a.md": "# A\n\n[to b](b.md#part)\n", "en/b.md": "# B\n\n## Part { #part }\n"})
+async def test_anchor_checks_follow_the_target_page(runner: Any, tmp_path: Path, write_tree: Any) -> None:
+    src = write_tree(tmp_path / "src", {"en/a.md": "# A\n\n[to b](b.md#part)\n", "en/b.md": "# B\n\n## Part { #part }\n"})
     assert (await runner.lint(src)).findings == []
     (src / "en/b.md").write_text("# B\n\n## Renamed { #renamed }\n")
     r = await runner.lint(src)
@@ -120,8 +120,8 @@ async def test_anchor_checks_follow_the_target_page(runner: SiteRunner, tmp_path
     assert r.counts["linted"] == 1
 
 
-async def test_mkdocs_nav_findings(runner: SiteRunner, tmp_path: Path) -> None:
-    src = write(tmp_path / "src", {
+async def test_mkdocs_nav_findings(runner: Any, tmp_path: Path, write_tree: Any) -> None:
+    src = write_tree(tmp_path / "src", {
         "mkdocs.yml": "site_name: X\nnav:\n  - index.md\n  - Gone: gone.md\n",
         "docs/index.md": "# Home\n", "docs/extra.md": "# Extra\n",
     })

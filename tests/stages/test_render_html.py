@@ -6,18 +6,19 @@ import json
 import re
 import shutil
 from pathlib import Path
+from typing import Any
 
 import pytest
-from conftest import SAMPLES, SiteRunner, snapshot, write
 
 from stages.base import StageError
 from stages.context import process_pool
 
+SAMPLES = Path(__file__).resolve().parents[2] / "content-samples"
 SAMPLE_SITE = {"languages": ["en", "es", "de"], "title": "Pressroom sample docs",
                "base_url": "https://docs.example.org/", "edit_url": "https://git.example/edit/{path}"}
 
 
-async def test_content_samples_build_in_a_process_pool(runner: SiteRunner, tmp_path: Path) -> None:
+async def test_content_samples_build_in_a_process_pool(runner: Any, tmp_path: Path) -> None:
     progress: list[float] = []
     with process_pool(2) as pool:
         runner.executor = pool
@@ -80,7 +81,7 @@ async def test_content_samples_build_in_a_process_pool(runner: SiteRunner, tmp_p
     assert "Sitemap: https://docs.example.org/sitemap.xml" in (out / "robots.txt").read_text()
 
 
-async def test_no_change_rebuild_renders_and_writes_nothing(runner: SiteRunner, tmp_path: Path) -> None:
+async def test_no_change_rebuild_renders_and_writes_nothing(runner: Any, tmp_path: Path) -> None:
     first = await runner.render(SAMPLES, site=SAMPLE_SITE)
     out = tmp_path / "out"
     before = {p: (p.stat().st_ino, p.stat().st_mtime_ns) for p in out.rglob("*") if p.is_file()}
@@ -92,11 +93,11 @@ async def test_no_change_rebuild_renders_and_writes_nothing(runner: SiteRunner, 
     assert second.outputs["languages"]["en"]["pages"] == first.outputs["languages"]["en"]["pages"]
 
 
-async def test_new_output_folder_is_filled_from_the_cache(runner: SiteRunner, tmp_path: Path) -> None:
+async def test_new_output_folder_is_filled_from_the_cache(runner: Any, tmp_path: Path, snapshot_of: Any) -> None:
     await runner.render(SAMPLES, tmp_path / "job1" / "out", site=SAMPLE_SITE)
     second = await runner.render(SAMPLES, tmp_path / "job2" / "out", site=SAMPLE_SITE)
     assert second.counts["rendered"] == 0 and second.counts["assembled"] == 0
-    assert snapshot(tmp_path / "job2" / "out") == snapshot(tmp_path / "job1" / "out")
+    assert snapshot_of(tmp_path / "job2" / "out") == snapshot_of(tmp_path / "job1" / "out")
 
 
 def _site(tmp_path: Path) -> Path:
@@ -105,7 +106,7 @@ def _site(tmp_path: Path) -> Path:
     return src
 
 
-async def test_one_page_change_renders_that_page_and_its_dependents(runner: SiteRunner, tmp_path: Path) -> None:
+async def test_one_page_change_renders_that_page_and_its_dependents(runner: Any, tmp_path: Path) -> None:
     src = _site(tmp_path)
     site = {"languages": ["en"]}
     await runner.render(src, site=site)
@@ -127,7 +128,7 @@ async def test_one_page_change_renders_that_page_and_its_dependents(runner: Site
     assert "https://x" in (tmp_path / "out/en/guide/code-and-includes/index.html").read_text()
 
 
-async def test_incremental_output_is_byte_identical_to_a_clean_build(runner: SiteRunner, tmp_path: Path) -> None:
+async def test_incremental_output_is_byte_identical_to_a_clean_build(runner: Any, tmp_path: Path, write_tree: Any, snapshot_of: Any) -> None:
     src = _site(tmp_path)
     out = tmp_path / "out"
     site = {"languages": ["en", "es", "de"]}
@@ -152,7 +153,7 @@ async def test_incremental_output_is_byte_identical_to_a_clean_build(runner: Sit
         (src / "en/img/pipeline.png").unlink()
 
     def add_page_and_include_change() -> None:
-        write(src, {"en/guide/new.md": "---\nweight: 0\n---\n\n# Brand new\n\nSee [cli](../reference/cli.md).\n"})
+        write_tree(src, {"en/guide/new.md": "---\nweight: 0\n---\n\n# Brand new\n\nSee [cli](../reference/cli.md).\n"})
         inc = src / "includes/example-config.toml"
         inc.write_text(inc.read_text().replace("Pressroom", "Press"))
 
@@ -162,7 +163,7 @@ async def test_incremental_output_is_byte_identical_to_a_clean_build(runner: Sit
         inc = await runner.render(src, out, site=site)
         assert inc.counts["rendered"] < inc.counts["pages"], change.__name__
         clean = await runner.render(src, tmp_path / f"clean{step}", site=site, cache=tmp_path / f"cache{step}")
-        assert snapshot(out) == snapshot(tmp_path / f"clean{step}"), change.__name__
+        assert snapshot_of(out) == snapshot_of(tmp_path / f"clean{step}"), change.__name__
         for lang in site["languages"]:
             assert inc.outputs["languages"][lang]["pages"] == clean.outputs["languages"][lang]["pages"]
     assert not (out / "en/guide/navigation").exists() and (out / "en/guide/nav/index.html").is_file()
@@ -170,8 +171,8 @@ async def test_incremental_output_is_byte_identical_to_a_clean_build(runner: Sit
     assert not (out / "en/img/pipeline.png").exists()
 
 
-async def test_bad_input_becomes_findings_not_tracebacks(runner: SiteRunner, tmp_path: Path) -> None:
-    src = write(tmp_path / "src", {
+async def test_bad_input_becomes_findings_not_tracebacks(runner: Any, tmp_path: Path, write_tree: Any) -> None:
+    src = write_tree(tmp_path / "src", {
         "en/index.md": "# Home\n\n{* ../../outside.py *}\n\n--8<-- \"loop.md\"\n",
         "en/loop.md": "# Loop\n\n--8<-- \"loop.md\"\n",
         "en/latin1.md": "# Caf\xe9\n".encode("latin-1"),
@@ -179,7 +180,7 @@ async def test_bad_input_becomes_findings_not_tracebacks(runner: SiteRunner, tmp
         "en/big.md": "# Big\n\n" + "x " * 1_100_000,
         "en/headings.md": "".join(f"## H{i}\n\n" for i in range(10_000)),
     })
-    write(tmp_path, {"outside.py": "print()\n"})
+    write_tree(tmp_path, {"outside.py": "print()\n"})
     r = await runner.render(src, site={"nav": ["index.md", "loop.md", "gone.md", "latin1.md", "list.md", "big.md",
                                                "headings.md"]})
     assert r.status == "passed"
@@ -191,8 +192,8 @@ async def test_bad_input_becomes_findings_not_tracebacks(runner: SiteRunner, tmp
     assert (tmp_path / "out/en/big/index.html").is_file() and (tmp_path / "out/en/headings/index.html").is_file()
 
 
-async def test_aliases_and_drafts(runner: SiteRunner, tmp_path: Path) -> None:
-    src = write(tmp_path / "src", {
+async def test_aliases_and_drafts(runner: Any, tmp_path: Path, write_tree: Any) -> None:
+    src = write_tree(tmp_path / "src", {
         "en/index.md": "# Home\n",
         "en/new.md": "---\naliases: [old/page/, legacy.md, index.md]\n---\n\n# New\n",
         "en/wip.md": "---\ndraft: true\n---\n\n# Work in progress\n",
@@ -210,22 +211,22 @@ async def test_aliases_and_drafts(runner: SiteRunner, tmp_path: Path) -> None:
     assert not (tmp_path / "out/en/old").exists()
 
 
-async def test_empty_site_is_a_stage_error(runner: SiteRunner, tmp_path: Path) -> None:
+async def test_empty_site_is_a_stage_error(runner: Any, tmp_path: Path) -> None:
     (tmp_path / "src/en").mkdir(parents=True)
     with pytest.raises(StageError, match="no markdown pages") as err:
         await runner.render(tmp_path / "src")
     assert err.value.code == "empty_site"
 
 
-async def test_right_to_left_languages_and_one_language_builds(runner: SiteRunner, tmp_path: Path) -> None:
-    src = write(tmp_path / "src", {"en/index.md": "# Home\n", "ar/index.md": "# الصفحة\n"})
+async def test_right_to_left_languages_and_one_language_builds(runner: Any, tmp_path: Path, write_tree: Any) -> None:
+    src = write_tree(tmp_path / "src", {"en/index.md": "# Home\n", "ar/index.md": "# الصفحة\n"})
     r = await runner.render(src, site={"languages": ["en", "ar"]}, language="ar")
     assert set(r.outputs["languages"]) == {"ar"}
     assert '<html lang="ar" dir="rtl">' in (tmp_path / "out/ar/index.html").read_text()
 
 
-async def test_theme_override_and_plain_urls(runner: SiteRunner, tmp_path: Path) -> None:
-    src = write(tmp_path / "src", {
+async def test_theme_override_and_plain_urls(runner: Any, tmp_path: Path, write_tree: Any) -> None:
+    src = write_tree(tmp_path / "src", {
         "en/index.md": "# Home\n\n[b](sub/b.md)\n", "en/sub/b.md": "# B\n",
         "theme/page.html": '<html lang="{{ lang }}"><main id="content">CUSTOM {{ content }}</main></html>\n',
         "theme/assets/extra.css": "body{}\n",
@@ -237,8 +238,8 @@ async def test_theme_override_and_plain_urls(runner: SiteRunner, tmp_path: Path)
     assert (tmp_path / "out/assets/extra.css").is_file() and (tmp_path / "out/assets/style.css").is_file()
 
 
-async def test_mkdocs_layout_uses_its_nav(runner: SiteRunner, tmp_path: Path) -> None:
-    src = write(tmp_path / "src", {
+async def test_mkdocs_layout_uses_its_nav(runner: Any, tmp_path: Path, write_tree: Any) -> None:
+    src = write_tree(tmp_path / "src", {
         "docs/en/mkdocs.yml": "site_name: X\nnav:\n  - Start: index.md\n  - '':\n    - part/index.md\n    - part/b.md\n",
         "docs/en/docs/index.md": "# Start page\n", "docs/en/docs/part/index.md": "# Part\n",
         "docs/en/docs/part/b.md": "# Bee\n\n{* ../../docs_src/x.py *}\n", "docs/en/docs/orphan.md": "# Orphan\n",

@@ -6,7 +6,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import write
 
 from stages.base import StageError
 from stages.site import SiteOptions
@@ -14,6 +13,14 @@ from stages.site_model import frontmatter, urls
 from stages.site_model.analyze import PageJob, analyze
 from stages.site_model.layout import discover
 from stages.site_model.nav import build_nav, resolve_titles
+
+
+def write(root: Path, files: dict[str, str | bytes]) -> Path:
+    for rel, content in files.items():
+        p = root / rel
+        p.parent.mkdir(parents=True, exist_ok=True)
+        p.write_bytes(content if isinstance(content, bytes) else content.encode())
+    return root
 
 
 def page(tmp_path: Path, text: str | bytes, src: str = "guide/page.md", files: dict[str, str | bytes] | None = None,
