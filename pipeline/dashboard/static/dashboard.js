@@ -40,8 +40,10 @@
       if (isNaN(d.getTime())) return;
       el.dataset.local = "1";
       el.title = d.toString();
-      var time = d.toLocaleTimeString([], { hour: "2-digit", minute: "2-digit", second: "2-digit" });
-      el.textContent = d.toDateString() === today ? time : d.toLocaleDateString() + " " + time;
+      el.textContent = d.toDateString() === today
+        ? d.toLocaleTimeString([], { hour: "2-digit", minute: "2-digit", second: "2-digit" })
+        : d.toLocaleDateString([], { month: "short", day: "numeric" }) + " " +
+          d.toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" });
     });
   }
 
