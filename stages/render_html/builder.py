@@ -101,7 +101,7 @@ class LanguageBuild:
             return {}
         jobs = [self._job(s) for s in srcs]
         workers = max(1, getattr(self.ctx.executor, "_max_workers", 1) or 1)
-        size = max(2, min(24, math.ceil(len(jobs) / (workers * 4))))
+        size = max(1, min(8, math.ceil(len(jobs) / (workers * 4))))
         chunks = [jobs[i : i + size] for i in range(0, len(jobs), size)]
         tasks = [asyncio.ensure_future(self.ctx.in_pool(analyze.analyze_batch, c, True)) for c in chunks]
         results: dict[str, dict[str, Any]] = {}
