@@ -122,7 +122,14 @@ def _v1(conn: Connection) -> None:
     tables.metadata.create_all(conn)
 
 
-MIGRATIONS: list[tuple[int, Callable[[Connection], None]]] = [(1, _v1)]
+def _v2(conn: Connection) -> None:
+    """Dashboard indexes (kind + newest first; durations per kind) for stores made by v1."""
+    for index in tables.jobs.indexes:
+        if index.name in ("ix_jobs_kind_created", "ix_jobs_kind_finished"):
+            index.create(conn, checkfirst=True)
+
+
+MIGRATIONS: list[tuple[int, Callable[[Connection], None]]] = [(1, _v1), (2, _v2)]
 """Numbered migrations (sync functions on a connection); append, never edit. v1 is the initial schema."""
 
 

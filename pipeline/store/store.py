@@ -38,6 +38,11 @@ Outbox = Callable[[Transition], list[JobSpec]]
 # statements every job runs through are constructed once with bind parameters.
 
 EVENT_INSERT = insert(E)
+JOB_INSERT = insert(J)
+BY_IDEMPOTENCY_KEY = select(J).where(J.c.idempotency_key == bindparam("key"))
+BY_DEDUPE_KEY = select(J).where(J.c.dedupe_key == bindparam("key"))
+PENDING_OF_BRANCH = select(J.c.id).where(J.c.kind == bindparam("kind"), J.c.supersede_key == bindparam("key"),
+                                         J.c.status == "PENDING")
 GET_JOB = select(J).where(J.c.id == bindparam("job_id"))
 PARENT_OF = select(J.c.parent_id).where(J.c.id == bindparam("job_id"))
 RENEW = (update(J).where(J.c.id == bindparam("job_id"), J.c.lease_owner == bindparam("owner"), J.c.status == "PROCESSING")
@@ -197,7 +202,7 @@ class Store:
         now = self.clock()
         async with self._write() as conn:
             if spec.idempotency_key:
-                row = (await conn.execute(select(J).where(J.c.idempotency_key == spec.idempotency_key))).first()
+                row = (await conn.execute(BY_IDEMPOTENCY_KEY, {"key": spec.idempotency_key})).first()
                 if row:
                     job = Job.from_row(row)
                     if spec.request_hash and job.request_hash and job.request_hash != spec.request_hash:
@@ -206,13 +211,12 @@ class Store:
             dedupe_key = None
             if spec.dedupe and spec.source_hash:
                 dedupe_key = f"{spec.kind}:{spec.target or ''}:{spec.source_hash}"
-                row = (await conn.execute(select(J).where(J.c.dedupe_key == dedupe_key))).first()
+                row = (await conn.execute(BY_DEDUPE_KEY, {"key": dedupe_key})).first()
                 if row:
                     return SubmitResult(Job.from_row(row), created=False)
             superseded: list[str] = []
             if spec.supersede_key:
-                old = (await conn.execute(select(J.c.id).where(
-                    J.c.kind == spec.kind, J.c.supersede_key == spec.supersede_key, J.c.status == "PENDING"))).scalars().all()
+                old = (await conn.execute(PENDING_OF_BRANCH, {"kind": spec.kind, "key": spec.supersede_key})).scalars().all()
                 job_id_new: str = spec.job_id or ids.new_id(spec.kind)
                 for old_id in old:
                     await conn.execute(update(J).where(J.c.id == old_id, J.c.status == "PENDING").values(
@@ -232,7 +236,7 @@ class Store:
                 cancel_requested=False, dead=False, read_token=ids.new_token(), created_at=now, updated_at=now,
                 children_total=0, children_done=0, children_failed=0, pruned=False,
             )
-            await conn.execute(insert(J).values(**values))
+            await conn.execute(JOB_INSERT, {c.name: values.get(c.name) for c in J.c})
             await self._event(conn, job_id_new, "status", status="PENDING", data={"trigger": spec.trigger.get("kind")})
             if spec.parent_id:
                 await conn.execute(update(J).where(J.c.id == spec.parent_id).values(children_total=J.c.children_total + 1))
