@@ -1,8 +1,9 @@
 """What the post-commit hook runs: submit HEAD's tree to the daemon and print the job ID.
 
 Standard library only, so the hook costs one interpreter start plus a few git calls. A commit is
-never blocked: the daemon gets 1 s to accept the connection, every failure is reported on one
-line, and the exit status is always 0 (git ignores it anyway, but scripts around git may not).
+never held up by a daemon that is down: the connection gets 0.9 s, and a daemon that accepts but
+hangs gets 1.5 s to answer ``/healthz`` before anything is uploaded. Every failure is reported on
+one line, and the exit status is always 0 (git ignores it anyway, but scripts around git may not).
 Settings come from ``PRESSROOM_SERVER``/``PRESSROOM_TOKEN`` or the repository's git config
 (``pressroom.server``, ``pressroom.token``, written by ``pressroom hook install``).
 """
@@ -18,8 +19,12 @@ import sys
 import urllib.parse
 from typing import Any, TextIO
 
-CONNECT_TIMEOUT = 1.0
-ANSWER_TIMEOUT = 30.0
+CONNECT_TIMEOUT = 0.9
+"""Down (refused or unroutable) costs at most this plus interpreter start: under a second in all."""
+ALIVE_TIMEOUT = 1.5
+"""A daemon that accepts connections but does not answer ``/healthz`` in this long counts as down."""
+ANSWER_TIMEOUT = 60.0
+"""Once the daemon answered, the upload and the snapshot may take this long (large repositories)."""
 MESSAGE_LIMIT = 1000
 
 
@@ -56,9 +61,25 @@ def _connect(server: str) -> tuple[http.client.HTTPConnection, str]:
     cls = http.client.HTTPSConnection if url.scheme == "https" else http.client.HTTPConnection
     conn = cls(url.hostname or "127.0.0.1", url.port, timeout=CONNECT_TIMEOUT)
     conn.connect()
-    assert conn.sock is not None
-    conn.sock.settimeout(ANSWER_TIMEOUT)
     return conn, url.path.rstrip("/")
+
+
+def _alive(conn: http.client.HTTPConnection, base: str) -> str | None:
+    """Ask ``/healthz`` on the open connection; why the daemon cannot take the commit, or None."""
+    assert conn.sock is not None
+    conn.sock.settimeout(ALIVE_TIMEOUT)
+    try:
+        conn.request("GET", base + "/healthz")
+        resp = conn.getresponse()
+        resp.read()
+    except OSError as exc:
+        return f"no answer within {ALIVE_TIMEOUT:g} s ({exc})"
+    except http.client.HTTPException as exc:
+        return f"not an HTTP answer ({type(exc).__name__})"
+    if resp.status != 200:
+        return f"/healthz answered HTTP {resp.status}"
+    conn.sock.settimeout(ANSWER_TIMEOUT)
+    return None
 
 
 def submit(out: TextIO) -> int:
@@ -74,8 +95,15 @@ def submit(out: TextIO) -> int:
         print(f"pressroom: daemon unreachable at {server} ({exc.strerror or exc}); "
               "the commit is saved, no build was started", file=out)
         return 0
+    problem = _alive(conn, base)
+    if problem is not None:
+        conn.close()
+        print(f"pressroom: daemon at {server} is not answering: {problem}; "
+              "the commit is saved, no build was started", file=out)
+        return 0
     archive = _git("archive", "--format=tar.gz", "HEAD")
     if archive.returncode != 0:
+        conn.close()
         print(f"pressroom: git archive failed: {archive.stderr.decode('utf-8', 'replace').strip()}", file=out)
         return 0
     headers = {"Content-Type": "application/gzip",
@@ -86,7 +114,7 @@ def submit(out: TextIO) -> int:
         conn.request("POST", base + "/hooks/commit", body=archive.stdout, headers=headers)
         resp = conn.getresponse()
         raw = resp.read()
-    except OSError as exc:
+    except (OSError, http.client.HTTPException) as exc:
         print(f"pressroom: the daemon at {server} did not answer ({exc}); the commit is saved", file=out)
         return 0
     finally:

@@ -158,3 +158,17 @@ async def test_install_honours_core_hooks_path(repos: helpers.Repos) -> None:
     assert "removed" in hook("uninstall", str(repos.clone)).output
     assert not (repos.clone / ".githooks" / "post-commit").exists()
     assert "nothing to remove" in hook("uninstall", str(repos.clone)).output
+
+
+async def test_a_hung_daemon_does_not_hold_the_commit(repos: helpers.Repos) -> None:
+    import socket
+
+    with socket.socket() as listener:  # accepts connections (kernel backlog) but never answers
+        listener.bind(("127.0.0.1", 0))
+        listener.listen(8)
+        server = f"http://127.0.0.1:{listener.getsockname()[1]}"
+        assert hook("install", str(repos.clone), "--server", server).exit_code == 0
+        proc = await commit(repos.clone, {"docs/index.md": "# edit\n"}, "Edit while the daemon hangs")
+    assert proc.returncode == 0
+    assert f"daemon at {server} is not answering" in proc.stdout + proc.stderr
+    assert helpers.git(repos.clone, "log", "-1", "--format=%s") == "Edit while the daemon hangs"
