@@ -6,6 +6,7 @@ import asyncio
 import time
 from typing import Any
 
+from pipeline.api.keys import store_key
 from pipeline.app import create_app
 from pipeline.workspace import Workspace
 from tests.intake import helpers
@@ -67,8 +68,8 @@ async def test_bad_signatures_get_401_and_create_nothing(aiohttp_client: Any, ma
     sha, tree = repos.head()
     body = dumps(github_push(repos, "main", sha, tree))
     cases = {
-        "missing": {k: v for k, v in github_headers(body).items() if k != "X-Hub-Signature-256"},
-        "wrong secret": github_headers(body, secret="not-the-secret"),
+        "missing": {k: v for k, v in github_headers(body, delivery="bad-1").items() if k != "X-Hub-Signature-256"},
+        "wrong secret": github_headers(body, secret="not-the-secret", delivery="bad-2"),
         "other body": github_headers(body + b" "),
         "not hex": {**github_headers(body), "X-Hub-Signature-256": "sha256=zz"},
         "sha1 scheme": {**github_headers(body), "X-Hub-Signature-256": "sha1=" + "0" * 40},
@@ -85,6 +86,9 @@ async def test_bad_signatures_get_401_and_create_nothing(aiohttp_client: Any, ma
                     generic_headers(gen, timestamp=int(time.time()) - 3600)):
         assert (await client.post("/hooks/generic", data=gen, headers=headers)).status == 401
     assert await _jobs(client) == []
+    store = client.app[store_key]
+    for delivery in ("bad-1", "bad-2"):
+        assert await store.ref_get(f"intake:delivery:github:{delivery}") is None, "no delivery recorded"
 
 
 async def test_replayed_deliveries_get_401(aiohttp_client: Any, make_config: Any, repos: helpers.Repos) -> None:
