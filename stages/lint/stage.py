@@ -11,24 +11,20 @@ import asyncio
 import fnmatch
 import hashlib
 import json
-import math
 from pathlib import Path
 from typing import Any
 
 from stages.base import Finding, StageContext, StageError, StageResult
 from stages.lint import checks, rumdl
 from stages.lint.options import DEFAULT_SEVERITY, Options
-from stages.site_model import analyze
+from stages.site_model import analyze, changes
+from stages.site_model.changes import DepHashes, atomic_write
 from stages.site_model.layout import SiteLayout, discover
 from stages.site_model.nav import build_nav
 
 LINT_SALT = "pressroom-lint-2"
 MARKDOWNLINT_CONFIGS = (".markdownlint.json", ".markdownlint.jsonc", ".markdownlint.yaml", ".markdownlint.yml",
                         ".rumdl.toml", "rumdl.toml")
-
-
-def _sha(data: bytes) -> str:
-    return hashlib.sha256(data).hexdigest()
 
 
 def _fingerprint(ctx: StageContext, layout: SiteLayout, opts: Options) -> str:
@@ -57,8 +53,6 @@ class _State:
             return {}
 
     def save(self, data: dict[str, Any]) -> None:
-        from stages.render_html.cache import atomic_write
-
         atomic_write(self.path, json.dumps(data).encode())
 
 
@@ -78,29 +72,18 @@ async def run(ctx: StageContext) -> StageResult:
     fingerprint = _fingerprint(ctx, layout, opts)
     full = not opts.incremental or state.get("fingerprint") != fingerprint
     old: dict[str, Any] = {} if full else state.get("files", {})
-    dep_cache: dict[str, str] = {}
-
-    def dep_hash(rel: str) -> str:
-        if rel not in dep_cache:
-            if rel.startswith("missing:"):
-                dep_cache[rel] = "present" if (layout.source / rel[8:]).exists() else "missing"
-            else:
-                try:
-                    dep_cache[rel] = _sha((layout.source / rel).read_bytes())
-                except OSError:
-                    dep_cache[rel] = "missing"
-        return dep_cache[rel]
+    deps = DepHashes(layout.source)
 
     def scan() -> tuple[dict[str, dict[str, Any]], list[str]]:
         entries: dict[str, dict[str, Any]] = {}
         changed: list[str] = []
         for rel in units:
             try:
-                h = _sha((layout.source / rel).read_bytes())
+                h = changes.sha256((layout.source / rel).read_bytes())
             except OSError:
                 h = "unreadable"
             prev = old.get(rel)
-            if prev and prev["hash"] == h and all(dep_hash(d) == v for d, v in prev["deps"].items()):
+            if prev and prev["hash"] == h and deps.unchanged(prev["deps"]):
                 entries[rel] = prev
             else:
                 entries[rel] = {"hash": h}
@@ -125,7 +108,7 @@ async def run(ctx: StageContext) -> StageResult:
         meta = res["meta"]
         weight = meta.get("weight", 0)
         entries[rel].update(
-            deps={d: dep_hash(d) for d in res["deps"]},
+            deps=deps.of(res["deps"]),
             analysis={"title": res["title"], "weight": weight if isinstance(weight, int | float) else 0,
                       "ids": res["ids"], "links": res["links"], "images": res["images"]},
             findings=res["findings"] + by_file.get(rel, []),
@@ -150,23 +133,10 @@ async def _analyze(ctx: StageContext, layout: SiteLayout, units: dict[str, tuple
         jobs.append(analyze.PageJob(lang=lang, src=src, path=str(ps.path), rel=rel, include_base=str(tree.include_base),
                                     source_root=str(layout.source), pretty=bool(ctx.site.pretty_urls),
                                     max_bytes=int(ctx.site.max_page_bytes)))
-    if not jobs:
-        return {}
-    workers = max(1, getattr(ctx.executor, "_max_workers", 1) or 1)
-    size = max(2, min(32, math.ceil(len(jobs) / (workers * 4))))
-    chunks = [jobs[i : i + size] for i in range(0, len(jobs), size)]
-    tasks = [asyncio.ensure_future(ctx.in_pool(analyze.analyze_batch, c, False)) for c in chunks]
-    results: dict[str, dict[str, Any]] = {}
-    try:
-        for fut in asyncio.as_completed(tasks):
-            for res in await fut:
-                results[res["rel"]] = res
-            ctx.progress(5 + 75 * len(results) / len(jobs), f"parsed {len(results)}/{len(jobs)} files")
-            ctx.raise_if_cancelled()
-    finally:
-        for t in tasks:
-            t.cancel()
-    return results
+    def report(done: int, total: int) -> None:
+        ctx.progress(5 + 75 * done / total, f"parsed {done}/{total} files")
+
+    return {r["rel"]: r for r in await changes.analyze_all(ctx, jobs, False, report)}
 
 
 def _site_checks(layout: SiteLayout, entries: dict[str, dict[str, Any]], excluded: set[str]) -> list[dict[str, Any]]:

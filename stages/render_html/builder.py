@@ -11,7 +11,6 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import json
-import math
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -23,7 +22,8 @@ from markupsafe import Markup
 from stages.base import Finding, StageContext
 from stages.render_html import site_files, theme
 from stages.render_html.cache import Store, atomic_write, remove_stale, sha256
-from stages.site_model import analyze, urls
+from stages.site_model import analyze, changes, urls
+from stages.site_model.changes import DepHashes
 from stages.site_model.layout import LanguageTree, SiteLayout
 from stages.site_model.nav import build_nav, resolve_titles
 
@@ -67,7 +67,7 @@ class LanguageBuild:
         self.tree: LanguageTree = run.layout.trees[lang]
         self.store = Store(run.cache_root / lang)
         self.span = progress_span
-        self._dep_hashes: dict[str, str] = {}
+        self.deps = DepHashes(run.layout.source)
         self.pretty = bool(run.ctx.site.pretty_urls)
         self._asset_state: dict[str, Any] = {}
         self._search_key = ""
@@ -75,18 +75,6 @@ class LanguageBuild:
     def _progress(self, frac: float, msg: str) -> None:
         a, b = self.span
         self.ctx.progress(round(a + (b - a) * frac, 1), f"[{self.lang}] {msg}")
-
-    def _dep_hash(self, rel: str) -> str:
-        if rel not in self._dep_hashes:
-            src = self.run.layout.source
-            if rel.startswith("missing:"):
-                self._dep_hashes[rel] = "present" if (src / rel[8:]).exists() else "missing"
-            else:
-                try:
-                    self._dep_hashes[rel] = sha256((src / rel).read_bytes())
-                except OSError:
-                    self._dep_hashes[rel] = "missing"
-        return self._dep_hashes[rel]
 
     def _job(self, src: str) -> analyze.PageJob:
         ps = self.tree.pages[src]
@@ -96,25 +84,11 @@ class LanguageBuild:
                                pretty=self.pretty, max_bytes=int(self.ctx.site.max_page_bytes))
 
     async def _render(self, srcs: list[str]) -> dict[str, dict[str, Any]]:
-        """Parse and render pages in the pool, a chunk per call so progress moves per page."""
-        if not srcs:
-            return {}
-        jobs = [self._job(s) for s in srcs]
-        workers = max(1, getattr(self.ctx.executor, "_max_workers", 1) or 1)
-        size = max(1, min(8, math.ceil(len(jobs) / (workers * 4))))
-        chunks = [jobs[i : i + size] for i in range(0, len(jobs), size)]
-        tasks = [asyncio.ensure_future(self.ctx.in_pool(analyze.analyze_batch, c, True)) for c in chunks]
-        results: dict[str, dict[str, Any]] = {}
-        try:
-            for fut in asyncio.as_completed(tasks):
-                for res in await fut:
-                    results[res["src"]] = res
-                self._progress(0.7 * len(results) / len(jobs), f"rendered {len(results)}/{len(jobs)} pages")
-                self.ctx.raise_if_cancelled()
-        finally:
-            for t in tasks:
-                t.cancel()
-        return results
+        def report(done: int, total: int) -> None:
+            self._progress(0.7 * done / total, f"rendered {done}/{total} pages")
+
+        results = await changes.analyze_all(self.ctx, [self._job(s) for s in srcs], True, report)
+        return {r["src"]: r for r in results}
 
     def _scan(self, old_pages: dict[str, Any]) -> tuple[dict[str, dict[str, Any]], list[str]]:
         """Which pages must be parsed again: their bytes or an include changed since last time."""
@@ -127,7 +101,7 @@ class LanguageBuild:
                 data = b""
             h = sha256(data + b"\0" + self.run.layout.rel(ps.path).encode() + (b"\0fb" if ps.fallback else b""))
             old = old_pages.get(src)
-            if old and old["hash"] == h and all(self._dep_hash(d) == v for d, v in old["deps"].items()):
+            if old and old["hash"] == h and self.deps.unchanged(old["deps"]):
                 entries[src] = dict(old)
             else:
                 entries[src] = {"hash": h}
@@ -153,7 +127,7 @@ class LanguageBuild:
             meta = res["meta"]
             weight = meta.get("weight", 0)
             entries[src].update(
-                deps={d: self._dep_hash(d) for d in res["deps"]}, title=res["title"],
+                deps=self.deps.of(res["deps"]), title=res["title"],
                 weight=weight if isinstance(weight, int | float) else 0,
                 findings=res["findings"], draft=meta.get("draft") is True,
                 aliases=[a for a in meta.get("aliases", []) if isinstance(a, str)] if isinstance(meta.get("aliases"), list) else [],

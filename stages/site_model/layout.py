@@ -108,13 +108,14 @@ def _find_mkdocs(source: Path, site: Any) -> Path | None:
     return None
 
 
-def _scan(docs_dir: Path) -> tuple[dict[str, Path], dict[str, Path]]:
-    """Markdown pages and other files (assets) below ``docs_dir``; hidden entries are skipped."""
+def _scan(docs_dir: Path, skip: Path | None = None) -> tuple[dict[str, Path], dict[str, Path]]:
+    """Markdown pages and other files (assets) below ``docs_dir``; hidden entries and the theme
+    folder (when it sits inside the docs, as in a single-folder site) are skipped."""
     pages: dict[str, Path] = {}
     assets: dict[str, Path] = {}
     for root, dirs, files in os.walk(docs_dir):
-        dirs[:] = sorted(d for d in dirs if not d.startswith((".", "__")))
         base = Path(root)
+        dirs[:] = sorted(d for d in dirs if not d.startswith((".", "__")) and base / d != skip)
         for name in sorted(files):
             if name.startswith("."):
                 continue
@@ -167,15 +168,20 @@ def discover(source: Path, site: Any, language: str | None = None) -> SiteLayout
         kind = "single"
         for lang in dict.fromkeys([default, *wanted]):
             dirs[lang] = (source, source)
+    theme_dir = None
+    if site.theme:
+        theme_dir = (source / site.theme).resolve()
+    elif (source / "theme").is_dir():
+        theme_dir = source / "theme"
     default_dir = dirs[default][0]
     if not default_dir.is_dir():
         raise StageError(f"docs folder {default_dir} for language {default!r} does not exist", code="source_missing")
-    base_pages, base_assets = _scan(default_dir)
+    base_pages, base_assets = _scan(default_dir, theme_dir)
     trees: dict[str, LanguageTree] = {}
     for lang in wanted:
         docs_dir, inc = dirs[lang]
         tree = LanguageTree(lang=lang, docs_dir=docs_dir, include_base=inc)
-        own_pages, own_assets = _scan(docs_dir) if docs_dir != default_dir and docs_dir.is_dir() else ({}, {})
+        own_pages, own_assets = _scan(docs_dir, theme_dir) if docs_dir != default_dir and docs_dir.is_dir() else ({}, {})
         for src, path in base_pages.items():
             if src in own_pages:
                 tree.pages[src] = PageSource(src, own_pages[src])
@@ -185,11 +191,6 @@ def discover(source: Path, site: Any, language: str | None = None) -> SiteLayout
             tree.pages.setdefault(src, PageSource(src, path))
         tree.assets = {**base_assets, **own_assets}
         trees[lang] = tree
-    theme_dir = None
-    if site.theme:
-        theme_dir = (source / site.theme).resolve()
-    elif (source / "theme").is_dir():
-        theme_dir = source / "theme"
     return SiteLayout(
         source=source,
         kind=kind,

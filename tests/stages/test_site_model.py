@@ -193,7 +193,8 @@ def test_discover_layouts(tmp_path: Path) -> None:
     assert lay.trees["de"].docs_dir == (tmp_path / "mk/docs/de/docs").resolve()
     assert lay.trees["de"].include_base == (tmp_path / "mk/docs/de").resolve()
 
-    write(tmp_path / "flat", {"index.md": "# F\n"})
-    assert discover(tmp_path / "flat", SiteOptions()).kind == "single"
+    write(tmp_path / "flat", {"index.md": "# F\n", "theme/page.html": "x", "theme/notes.md": "# not a page\n"})
+    flat = discover(tmp_path / "flat", SiteOptions())
+    assert flat.kind == "single" and list(flat.trees["en"].pages) == ["index.md"] and not flat.trees["en"].assets
     with pytest.raises(StageError):
         discover(tmp_path / "nope", SiteOptions())
