@@ -46,8 +46,8 @@ def load_config(ctx: click.Context) -> config_mod.Config:
         try:
             obj["config"] = config_mod.load(path if path else (Path("config.toml") if Path("config.toml").exists() else None))
         except config_mod.ConfigError as exc:
-            for line in exc.problems:
-                err_console.print(f"[red]error:[/red] {line}", highlight=False, markup=True)
+            for line in exc.problems:  # plain text: "[workers]" must not be read as rich markup
+                click.echo(f"error: {line}", err=True)
             ctx.exit(EXIT_CONFIG)
     return obj["config"]  # type: ignore[no-any-return]
 

@@ -109,7 +109,12 @@ async def list_jobs(server: str, token: str | None, status_filter: str | None, k
         if kind:
             params["kind"] = kind
         body = await c.request("GET", "/api/builds", params=params)
+    if not console.is_terminal:  # piped: whole IDs, tab-separated, easy to cut/awk
+        for j in body["jobs"]:
+            print("\t".join([j["job_id"], j["kind"], j["status"], j.get("stage") or "-", str(j["progress"]), j["created_at"]]))
+        return 0
     table = Table("job", "kind", "status", "stage", "progress", "created", box=None)
+    table.columns[0].no_wrap = True
     for j in body["jobs"]:
         table.add_row(j["job_id"], j["kind"], j["status"], j.get("stage") or "", f"{j['progress']}%", j["created_at"])
     console.print(table)
