@@ -17,7 +17,7 @@ from typing import Any
 from aiohttp import web
 
 from pipeline import config as config_mod
-from pipeline import handlers, maintenance
+from pipeline import handlers, maintenance, notifications, reviews
 from pipeline.api import auth, builds, system
 from pipeline.api.keys import (
     auth_key,
@@ -29,6 +29,8 @@ from pipeline.api.keys import (
     worker_key,
 )
 from pipeline.api.middleware import error_middleware
+from pipeline.dashboard import wiring as dashboard_wiring
+from pipeline.intake import wiring as intake_wiring
 from pipeline.metrics import Metrics
 from pipeline.sources import Submitter
 from pipeline.store import Store
@@ -36,14 +38,13 @@ from pipeline.worker import Handler, Worker
 
 logger = logging.getLogger(__name__)
 
-Extension = Callable[[web.Application], None]
-EXTENSIONS: list[str] = [
-    "pipeline.notifications",
-    "pipeline.reviews",
-    "pipeline.intake.wiring",
-    "pipeline.dashboard.wiring",
+PARTS: list[Callable[[web.Application], None]] = [
+    notifications.setup,
+    reviews.setup,
+    intake_wiring.setup,
+    dashboard_wiring.setup,
 ]
-"""Optional parts that plug into the app when their package is present (``setup(app)``)."""
+"""Parts that plug routes, job kinds, outbox hooks and cleanup contexts into the app."""
 
 
 def create_app(cfg: config_mod.Config, *, store: Store | None = None, run_worker: bool = True,
@@ -58,25 +59,13 @@ def create_app(cfg: config_mod.Config, *, store: Store | None = None, run_worker
     app.add_routes(builds.routes)
     app.add_routes(system.routes)
     app.cleanup_ctx.append(_store_ctx(store))
-    for name in EXTENSIONS:
-        _extend(app, name)
+    for setup in PARTS:
+        setup(app)
     app.cleanup_ctx.append(_pool_ctx)
     if run_worker:
         app.cleanup_ctx.append(_worker_ctx)
         app.cleanup_ctx.append(_schedules_ctx)
     return app
-
-
-def _extend(app: web.Application, module: str) -> None:
-    import importlib
-
-    try:
-        mod = importlib.import_module(module)
-    except ModuleNotFoundError as exc:
-        if exc.name and module.startswith(exc.name):
-            return
-        raise
-    mod.setup(app)
 
 
 def _store_ctx(given: Store | None) -> Callable[[web.Application], Any]:

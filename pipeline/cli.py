@@ -231,24 +231,17 @@ def healthcheck(ctx: click.Context, server: str | None, token: str | None) -> No
     ctx.exit(EXIT_OK if ok else EXIT_FAILED)
 
 
-def _register_optional() -> None:
-    """Commands contributed by other parts (link checker, hooks, deploy, deliveries)."""
-    import importlib
+def _register_parts() -> None:
+    """Commands contributed by other parts (link checker, hooks, approvals, deliveries)."""
+    from pipeline import notifications_cli, reviews_cli
+    from pipeline.intake import cli as intake_cli
+    from stages.linkcheck import cli as linkcheck_cli
 
-    for module, attr in [("stages.linkcheck.cli", "linkcheck"), ("pipeline.intake.cli", "hook"),
-                         ("pipeline.reviews_cli", "commands"), ("pipeline.notifications_cli", "deliveries")]:
-        try:
-            mod = importlib.import_module(module)
-        except ModuleNotFoundError as exc:
-            if exc.name and module.startswith(exc.name):
-                continue
-            raise
-        obj = getattr(mod, attr)
-        for command in obj if isinstance(obj, list) else [obj]:
-            cli.add_command(command)
+    for command in [linkcheck_cli.linkcheck, intake_cli.hook, *reviews_cli.commands, notifications_cli.deliveries]:
+        cli.add_command(command)
 
 
-_register_optional()
+_register_parts()
 
 
 def main() -> None:
