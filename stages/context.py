@@ -30,6 +30,7 @@ def local_context(
     executor: concurrent.futures.Executor | None = None,
     previous: Mapping[str, StageResult] | None = None,
     progress: Callable[[float, str | None], None] | None = None,
+    should_cancel: Callable[[], bool] | None = None,
     job_id: str = "local",
 ) -> StageContext:
     """A context for one stage run; ``workspace`` defaults to ``out``'s parent and the cache to
@@ -40,6 +41,8 @@ def local_context(
     kwargs: dict[str, Any] = {}
     if progress is not None:
         kwargs["progress"] = progress
+    if should_cancel is not None:
+        kwargs["should_cancel"] = should_cancel
     return StageContext(
         job_id=job_id,
         workspace=ws,

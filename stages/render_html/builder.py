@@ -261,7 +261,7 @@ class LanguageBuild:
                                "canonical": f"{run.base_url}{c}/{url}"} for c in languages],
                 "root": root, "home": f"{root}{lang}/", "nav_html": Markup(theme.place_nav(nav_markup, root, f"{lang}/{url}")),
                 "content": Markup(frag.get("html", "")), "toc": frag.get("toc", []), "has_h1": frag.get("has_h1", False),
-                "fallback": ps.fallback, "date": str(date) if date else None, "edit_url": edit, "prev": prev, "next": nxt,
+                "fallback": ps.fallback, "fallback_lang": run.layout.default_language, "date": str(date) if date else None, "edit_url": edit, "prev": prev, "next": nxt,
                 "t": t, "generator": run.generator, "version": site.version, "noindex": e.get("draft", False),
             }
             html = theme.render_page(run.env, ctx)

@@ -36,7 +36,7 @@ def _nav_pages(entries: list[Any]) -> list[str]:
 
 
 def _main(html: str) -> str:
-    return html[html.index('<main id="content">'): html.index("</main>")]
+    return html[html.index('<main id="content"'): html.index("</main>")]
 
 
 @pytest.fixture(scope="module")

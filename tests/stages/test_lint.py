@@ -128,3 +128,15 @@ async def test_mkdocs_nav_findings(runner: Any, tmp_path: Path, write_tree: Any)
     r = await runner.lint(src, fail_on="never")
     got = {(f.file, f.rule) for f in r.findings}
     assert ("mkdocs.yml", "nav-missing") in got and ("docs/extra.md", "not-in-nav") in got
+
+
+async def test_empty_site_is_a_stage_error(runner: Any, tmp_path: Path) -> None:
+    from stages.base import StageError
+
+    (tmp_path / "src/en").mkdir(parents=True)
+    try:
+        await runner.lint(tmp_path / "src")
+    except StageError as exc:
+        assert exc.code == "empty_site" and "no markdown pages" in str(exc)
+    else:
+        raise AssertionError("an empty site must fail the stage")

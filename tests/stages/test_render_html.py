@@ -55,8 +55,9 @@ async def test_content_samples_build_in_a_process_pool(runner: Any, tmp_path: Pa
     assert result.counts["pages"] == 39 and result.counts["rendered"] == 39
 
     html = (out / "es/guide/navigation/index.html").read_text()
-    assert html.count('<main id="content">') == 1 and html.count("</main>") == 1
-    main = html[html.index('<main id="content">'):html.index("</main>")]
+    assert len(re.findall(r"<main id=\"content\"[ >]", html)) == 1 and html.count("</main>") == 1
+    assert '<main id="content" lang="en">' in html  # fallback content is English
+    main = html[html.index('<main id="content"'):html.index("</main>")]
     assert '<h1 id="navigation">Navigation' in main
     assert '<html lang="es" dir="ltr">' in html
     assert re.search(r'<meta name="generator" content="pressroom \d+\.\d+">', html)
@@ -209,6 +210,22 @@ async def test_aliases_and_drafts(runner: Any, tmp_path: Path, write_tree: Any) 
     (src / "en/new.md").write_text("# New\n")
     await runner.render(src)
     assert not (tmp_path / "out/en/old").exists()
+
+
+async def test_cancelled_build_releases_the_cache(runner: Any, tmp_path: Path, write_tree: Any) -> None:
+    from stages.base import Cancelled
+    from stages.context import local_context
+    from stages.render_html import stage
+    from stages.render_html.options import Options
+
+    src = write_tree(tmp_path / "src", {"en/index.md": "# Home\n", "en/a.md": "# A\n"})
+    calls = iter([False, False, True])
+    ctx = local_context(src, tmp_path / "out", cache_dir=runner.cache, options=Options(),
+                        should_cancel=lambda: next(calls, True))
+    with pytest.raises(Cancelled):
+        await stage.run(ctx)
+    r = await runner.render(src)
+    assert r.counts["pages"] == 2 and (tmp_path / "out/en/a/index.html").is_file()
 
 
 async def test_empty_site_is_a_stage_error(runner: Any, tmp_path: Path) -> None:
