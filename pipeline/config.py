@@ -234,7 +234,7 @@ class RetentionConfig(Section):
 
 
 class Config(Section):
-    """The whole ``config.toml``. ``path`` and ``root`` are set by :func:`load`."""
+    """The whole `config.toml` file."""
 
     server: ServerConfig = Field(default_factory=ServerConfig)
     store: StoreConfig = Field(default_factory=StoreConfig)

@@ -83,13 +83,14 @@ def _section(lines: list[str], title: str, model: type[BaseModel]) -> list[tuple
         desc = (field.description or "").replace("\n", " ").replace("|", "\\|").replace("``", "`")
         rows.append(f"| `{name}` | `{_type_name(ann)}`".replace("``", "`") + f" | {_default(field)} | {desc} |")
     if rows:
-        lines.append(f"\n## [{title}]\n" if title else "\n## Top level\n")
+        lines.append(f"## [{title}]\n" if title else "## Top level\n")
         doc = (model.__doc__ or "").strip()
         if doc and not doc.startswith(("Base of", "A base")):
             lines.append(doc.splitlines()[0].replace("``", "`") + "\n")
         lines.append("| key | type | default | what it does |")
         lines.append("|---|---|---|---|")
         lines.extend(rows)
+        lines.append("")
     return nested
 
 
@@ -99,7 +100,7 @@ def render() -> str:
     while queue:
         title, model = queue.pop(0)
         queue[0:0] = _section(lines, title, model)
-    return "\n".join(lines) + "\n"
+    return "\n".join(lines).rstrip("\n") + "\n"
 
 
 if __name__ == "__main__":
