@@ -186,7 +186,7 @@ def context(ws: Path, outputs: dict[str, Any], cache: Path, lang: str | None = N
     return StageContext(
         job_id="bench", workspace=ws, source=ws / "source", out=ws / "out", cache_dir=cache,
         sites_dir=ws / "sites", site=SiteOptions.model_validate({"title": "FastAPI", "version": "bench"}),
-        options=Options(), language=lang, previous={"render_html": StageResult(outputs=outputs)},
+        options=Options(timeout=3600), language=lang, previous={"render_html": StageResult(outputs=outputs)},
     )
 
 
