@@ -143,7 +143,7 @@ def analyze(job: PageJob, render: bool) -> dict[str, Any]:
         links=[list(x) for x in env.get("links", [])],
         images=[list(x) for x in env.get("images", [])],
         deps=sorted(env.get("deps", ())),
-        text=_search_text(tokens) if render else "",
+        text=(f"{desc} " if isinstance(desc, str) else "") + _search_text(tokens) if render else "",
     )
     findings.extend(_finding(job, *f) for f in env.get("findings", []))
     return result
