@@ -107,11 +107,17 @@ class PipelineConfig(Section):
 
 class IntakeConfig(Section):
     watch: list[str] = Field(default_factory=list)
+    """Drop folders to watch; a burst of saves in one becomes one build of a snapshot of it."""
     debounce_seconds: float = Field(2.0, ge=0)
+    """Quiet time after the last write before a drop folder is built."""
     branches: list[str] = Field(default_factory=lambda: ["main"])
+    """Branch globs that push webhooks build; other branches are answered ``ignored: true``."""
     github_secret_env: str = "PRESSROOM_GITHUB_SECRET"
+    """Env var holding the GitHub webhook secret (``X-Hub-Signature-256``)."""
     gitlab_token_env: str = "PRESSROOM_GITLAB_TOKEN"
+    """Env var holding the GitLab webhook token (``X-Gitlab-Token``)."""
     generic_secret_env: str = "PRESSROOM_WEBHOOK_SECRET"
+    """Env var holding the HMAC secret of ``POST /hooks/generic``."""
     stable_checks: int = Field(1, ge=0)
     """After the quiet period, file sizes and mtimes must match this many times in a row before the snapshot."""
     stable_interval_seconds: float = Field(0.25, gt=0)
@@ -128,7 +134,9 @@ class IntakeConfig(Section):
 
 class OpenApiOptions(Section):
     enabled: bool = False
+    """Regenerate API reference pages from an OpenAPI spec (not implemented yet: a later issue)."""
     spec: str = "openapi.json"
+    """Path of the spec inside the source."""
 
 
 class StagesConfig(Section):
@@ -147,8 +155,9 @@ class StagesConfig(Section):
 
 class TranslateConfig(Section):
     provider: str = "none"
-    """``none`` or the URL of a LibreTranslate-compatible server."""
+    """``none`` or the URL of a LibreTranslate-compatible server (translation jobs: a later issue)."""
     auto_publish: bool = False
+    """Publish machine translations without an owner's review (a later issue)."""
 
 
 class SlackConfig(Section):

@@ -71,8 +71,8 @@ async def handle_build(job: Job, running: Running, worker: Worker) -> Outcome:
     if git:
         try:
             shutil.rmtree(ws.source, ignore_errors=True)
-            sha = await asyncio.to_thread(sources.fetch_git, git["url"], git.get("ref"), ws.source)
-            logger.info("job %s: fetched %s at %s", job.id, git["url"], sha)
+            sha, _tree = await asyncio.to_thread(sources.fetch_git, git["url"], git.get("ref"), ws.source)
+            logger.info("job %s: fetched %s at %s", job.id, sources.redact_url(git["url"]), sha)
         except sources.FetchError as exc:
             return Outcome.failed("source_fetch_failed", str(exc), stage="fetch")
         source = ws.source

@@ -114,6 +114,21 @@ def request_hash(body: bytes | str | dict[str, Any]) -> str:
     return hashlib.sha256(body).hexdigest()
 
 
+def redact_url(url: str) -> str:
+    """``https://user:token@host/x`` -> ``https://***@host/x``: URLs may carry credentials."""
+    from urllib.parse import urlsplit, urlunsplit
+
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return "<unparseable url>"
+    if parts.username or parts.password:
+        host = parts.hostname or ""
+        netloc = f"***@{host}" + (f":{parts.port}" if parts.port else "")
+        return urlunsplit(parts._replace(netloc=netloc))
+    return url
+
+
 def _git_env() -> dict[str, str]:
     """No prompts, no user config; ``GIT_ALLOW_PROTOCOL`` (e.g. ``file`` in tests) is passed through."""
     env = {"GIT_TERMINAL_PROMPT": "0", "PATH": os.environ.get("PATH", "/usr/bin:/bin"), "GIT_CONFIG_NOSYSTEM": "1",
@@ -128,28 +143,31 @@ class FetchError(Exception):
     code = "source_fetch_failed"
 
 
-def fetch_git(url: str, ref: str | None, dest: Path, timeout: float = 300.0) -> str:
-    """Materialise ``ref`` of ``url`` at ``dest`` (no .git kept); returns the commit SHA."""
+def fetch_git(url: str, ref: str | None, dest: Path, timeout: float = 300.0) -> tuple[str, str]:
+    """Materialise ``ref`` of ``url`` at ``dest`` (created, no .git kept); returns (commit, tree).
+
+    The tree id is what folds a commit's hook job and its push into one job.
+    """
     tmp = dest.parent / (dest.name + ".git-tmp")
     shutil.rmtree(tmp, ignore_errors=True)
+    env = _git_env()
 
-    def git(*args: str, cwd: Path | None = None) -> str:
-        proc = subprocess.run(["git", *args], cwd=cwd, capture_output=True, text=True, timeout=timeout, env=_git_env())
+    def git(*args: str) -> subprocess.CompletedProcess[bytes]:
+        proc = subprocess.run(["git", *args], cwd=tmp if args[0] != "init" else None, capture_output=True,
+                              timeout=timeout, env=env)
         if proc.returncode != 0:
-            raise FetchError(f"git {args[0]} failed: {(proc.stderr or proc.stdout).strip()[-2000:]}")
-        return proc.stdout
+            msg = (proc.stderr or proc.stdout).decode("utf-8", "replace").strip()[-2000:]
+            raise FetchError(f"git {args[0]} failed: {msg}")
+        return proc
 
     try:
         git("init", "-q", str(tmp))
-        git("fetch", "-q", "--depth", "1", url, ref or "HEAD", cwd=tmp)
-        sha = git("rev-parse", "FETCH_HEAD", cwd=tmp).strip()
+        git("fetch", "-q", "--depth", "1", url, ref or "HEAD")
+        sha, tree = git("rev-parse", "FETCH_HEAD", "FETCH_HEAD^{tree}").stdout.decode().split()
+        archive = git("archive", "--format=tar", "FETCH_HEAD").stdout
         dest.mkdir(parents=True, exist_ok=True)
-        archive = subprocess.run(["git", "archive", "--format=tar", "FETCH_HEAD"], cwd=tmp, capture_output=True,
-                                 timeout=timeout, env=_git_env())
-        if archive.returncode != 0:
-            raise FetchError(f"git archive failed: {archive.stderr.decode(errors='replace')[-2000:]}")
-        subprocess.run(["tar", "-x", "-C", str(dest)], input=archive.stdout, check=True, timeout=timeout)
-        return sha
+        subprocess.run(["tar", "-x", "-C", str(dest)], input=archive, check=True, timeout=timeout)
+        return sha, tree
     except subprocess.TimeoutExpired as exc:
         raise FetchError(f"git timed out after {timeout:g} s") from exc
     finally:

@@ -23,7 +23,7 @@ from pipeline import config as config_mod
 from pipeline import errors, sources, workspace
 from pipeline.api import builds
 from pipeline.api.keys import auth_key, config_key, submitter_key
-from pipeline.intake import gitfetch, payloads, signatures, submission
+from pipeline.intake import payloads, signatures, submission
 
 logger = logging.getLogger(__name__)
 routes = web.RouteTableDef()
@@ -151,7 +151,7 @@ async def _fetch_then_submit(app: web.Application, push: payloads.Push, opts: so
     staging = workspace.new_staging_dir(cfg.data_path)
     try:
         try:
-            sha, tree = await asyncio.to_thread(gitfetch.fetch_tree, push.url, push.sha, staging / "src",
+            sha, tree = await asyncio.to_thread(sources.fetch_git, push.url, push.sha, staging / "src",
                                                 cfg.intake.fetch_timeout_seconds)
         except sources.FetchError as exc:
             logger.warning("%s delivery %s: fetching %s failed (%s); the worker will retry the fetch",
