@@ -74,6 +74,13 @@ def _formatter(hl: tuple[int, ...], linenostart: int | None) -> Any:
 
 def highlight(code: str, lang: str, attrs: dict[str, str]) -> str:
     """Highlighted ``<pre>`` block (with a title bar when asked); mermaid stays as text."""
+    return _highlight(code, lang, tuple(sorted(attrs.items())))
+
+
+@functools.lru_cache(maxsize=1024)
+def _highlight(code: str, lang: str, attr_items: tuple[tuple[str, str], ...]) -> str:
+    """Cached: translations include the same source files, so a worker sees each block often."""
+    attrs = dict(attr_items)
     if lang.lower() == "mermaid":
         return f'<pre class="mermaid">{html.escape(code)}</pre>\n'
     from pygments import highlight as pyg
