@@ -22,7 +22,7 @@ from stages.site_model.changes import DepHashes, atomic_write
 from stages.site_model.layout import SiteLayout, discover
 from stages.site_model.nav import build_nav
 
-LINT_SALT = "pressroom-lint-2"
+LINT_SALT = "pressroom-lint-3"
 MARKDOWNLINT_CONFIGS = (".markdownlint.json", ".markdownlint.jsonc", ".markdownlint.yaml", ".markdownlint.yml",
                         ".rumdl.toml", "rumdl.toml")
 

@@ -27,7 +27,7 @@ from stages.site_model.changes import DepHashes
 from stages.site_model.layout import LanguageTree, SiteLayout
 from stages.site_model.nav import build_nav, resolve_titles
 
-RENDER_SALT = "pressroom-render-4"
+RENDER_SALT = "pressroom-render-5"
 """Bump when rendering changes so caches from older code are not reused."""
 
 

@@ -18,7 +18,7 @@ ADMONITIONS = frozenset(
 )
 KNOWN = ADMONITIONS | {"details", "tab", "admonition", "html", "define", "caption"}
 _SHORTCODE = re.compile(r"\{\{<|\{\{%|\{%|\{\{\s*[\w.]+\s*\}\}")
-_LEFTOVER = re.compile(r"^(!!!|\?\?\?\+?|/{3,})(\s|$)")
+_LEFTOVER = re.compile(r"^(!!!|\?\?\?\+?|/{3,}|:::)(\s|$)")
 
 
 def _split(info: str) -> tuple[str, str]:
@@ -115,7 +115,9 @@ def leftovers(state: StateCore) -> None:
                 _finding(env, tok, f"unknown block type '/// {kind}': rendered as a plain block")
         elif tok.type == "inline":
             first = tok.content.split("\n", 1)[0]
-            if _LEFTOVER.match(first):
+            if first.startswith(":::"):
+                _finding(env, tok, f"mkdocstrings directive {first[:60]!r} (API docs from Python source) is not supported: rendered as text")
+            elif _LEFTOVER.match(first):
                 _finding(env, tok, f"block marker left as text: {first[:60]!r}")
             for child in tok.children or ():
                 if child.type == "text" and (m := _SHORTCODE.search(child.content)):
