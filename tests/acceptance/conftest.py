@@ -10,6 +10,7 @@ import time
 import urllib.request
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -41,19 +42,22 @@ build = ["noop"]
 
 
 class Daemon:
-    def __init__(self, root: Path, workers: int = 4, lease: float = 30, heartbeat: float = 5) -> None:
+    def __init__(self, root: Path, workers: int = 4, lease: float = 30, heartbeat: float = 5, extra: str = "",
+                 env: dict[str, str] | None = None) -> None:
         self.root = root
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.config = root / "config.toml"
         self.config.write_text(CONFIG.format(data=root / "data", port=self.port, workers=workers, lease=lease,
-                                             heartbeat=heartbeat))
+                                             heartbeat=heartbeat) + extra)
+        self.env = env or {}
         self.proc: subprocess.Popen[bytes] | None = None
         self.log = root / "daemon.log"
 
     def start(self) -> None:
         env = {k: v for k, v in os.environ.items() if not k.startswith("PRESSROOM_")}
         env["GIT_ALLOW_PROTOCOL"] = "file"  # fuzzed git URLs must never leave the machine
+        env.update(self.env)
         out = self.log.open("ab")
         self.proc = subprocess.Popen([sys.executable, "-m", "pipeline", "--config", str(self.config), "serve"],
                                      stdout=out, stderr=subprocess.STDOUT, env=env, cwd=self.root)
@@ -87,7 +91,7 @@ class Daemon:
 def daemon(tmp_path: Path) -> Iterator[Callable[..., Daemon]]:
     made: list[Daemon] = []
 
-    def make(**kw: float) -> Daemon:
+    def make(**kw: Any) -> Daemon:
         d = Daemon(tmp_path, **kw)  # type: ignore[arg-type]
         made.append(d)
         return d
