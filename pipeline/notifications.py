@@ -94,7 +94,7 @@ async def handle_deliver(job: Job, running: Running, worker: Worker, *, http: ai
         return Outcome.failed(exc.code, exc.message, result={"delivery_error": exc.as_dict()}, dead=True)
     except errors.TransientDeliveryError as exc:
         delay = backoff.next_delay(job.attempt, cfg.notify.backoff_base, exc.retry_after, cap=cfg.notify.backoff_max)
-        return Outcome.retry(getattr(exc, "code", None) or "delivery_failed", exc.message, delay=delay)
+        return Outcome.retry("delivery_failed", exc.message, delay=delay)
     except Exception as exc:  # a bug in a channel: retry, and in the end dead-letter with the error shown
         logger.exception("delivery %s crashed", job.id)
         delay = backoff.next_delay(job.attempt, cfg.notify.backoff_base, None, cap=cfg.notify.backoff_max)
