@@ -95,3 +95,20 @@ async def test_reject_and_supersede(aiohttp_client: Any, make_config: Any, tmp_p
     # Rollback of staging goes back to the first release at once.
     rb = await client.post(f"/api/targets/staging/rollback?job_id={first['job_id']}")
     assert rb.status == 200 and (await rb.json())["current"]["job_id"] == first["job_id"]
+
+
+async def test_auto_promote_when_clean(aiohttp_client: Any, make_config: Any) -> None:
+    cfg = make_config(
+        pipeline={"build": ["lint", "render_html", "linkcheck", "deploy"]},
+        site={"name": "samples", "source": str(SAMPLES), "languages": ["en", "es", "de"],
+              "base_url": "http://127.0.0.1:8080/sites/staging/"},
+        stages={"deploy": {"auto_promote": "when-clean"}},
+    )
+    client = await aiohttp_client(create_app(cfg))
+    job = await (await client.post("/api/builds", data=pack_folder(SAMPLES), headers=GZ)).json()
+    st = await _wait(client, job["job_id"])
+    assert st["status"] == "COMPLETED" and st["review"] is None
+    promotes = await (await client.get("/api/builds?kind=promote")).json()
+    assert len(promotes["jobs"]) == 1 and promotes["jobs"][0]["trigger"]["approved_by"] == "auto_promote"
+    await _wait(client, promotes["jobs"][0]["job_id"])
+    assert (await client.get("/sites/production/en/")).status == 200
