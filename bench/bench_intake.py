@@ -24,7 +24,6 @@ import json
 import os
 import platform
 import re
-import socket
 import statistics
 import subprocess
 import sys
@@ -39,45 +38,18 @@ PY = sys.executable
 sys.path.insert(0, str(REPO))
 
 from pipeline.config import IntakeConfig  # noqa: E402
+from pipeline.testing import DaemonProcess, free_port, until  # noqa: E402
 
-CONFIG = """
-data_dir = "{data}"
-[server]
-host = "127.0.0.1"
-port = {port}
-auth = "none"
-rate_limit_per_token = 100000
-[store]
-url = "sqlite:///{data}/pressroom.db"
-[workers]
-processes = 0
-[pipeline]
-build = ["noop"]
+INTAKE = """
 [intake]
 watch = ["{folder}"]
 debounce_seconds = {debounce}
 """
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 def get(url: str) -> Any:
     with urllib.request.urlopen(url, timeout=5) as r:
         return json.load(r)
-
-
-def until(check: Any, limit: float = 60.0, step: float = 0.02) -> Any:
-    deadline = time.monotonic() + limit
-    while time.monotonic() < deadline:
-        value = check()
-        if value:
-            return value
-        time.sleep(step)
-    raise TimeoutError("condition not met")
 
 
 def git(cwd: Path, *args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
@@ -95,7 +67,7 @@ def bench_saves(url: str, folder: Path, runs: int, debounce: float, label: str) 
         before = newest_folder_job(url)
         t0 = time.monotonic()
         (folder / f"edit-{label}.md").write_text(f"# edit {i} at {time.time()}\n")
-        until(lambda b=before: (j := newest_folder_job(url)) is not None and j != b)
+        until(lambda b=before: (j := newest_folder_job(url)) is not None and j != b, "the job", 60, 0.02)
         extra.append(time.monotonic() - t0 - debounce)
         time.sleep(0.3)  # let the watcher finish writing last-job before the next save
     return extra
@@ -118,31 +90,27 @@ def main() -> dict[str, Any]:
     root = Path(tempfile.mkdtemp(prefix="bench-intake-"))
     folder = root / "drop"
     folder.mkdir()
-    port = free_port()
-    url = f"http://127.0.0.1:{port}"
-    (root / "config.toml").write_text(CONFIG.format(data=root / "data", port=port, folder=folder, debounce=args.debounce))
     env = {k: v for k, v in os.environ.items() if not k.startswith("PRESSROOM_")}
     env.update({"GIT_CONFIG_GLOBAL": str(root / "gitconfig"), "GIT_CONFIG_NOSYSTEM": "1",
                 "GIT_AUTHOR_NAME": "Bench", "GIT_AUTHOR_EMAIL": "bench@example.com",
                 "GIT_COMMITTER_NAME": "Bench", "GIT_COMMITTER_EMAIL": "bench@example.com"})
-    log = (root / "daemon.log").open("wb")
-    daemon = subprocess.Popen([PY, "-m", "pipeline", "--config", str(root / "config.toml"), "serve"],
-                              stdout=log, stderr=subprocess.STDOUT, env=env, cwd=root)
+    daemon = DaemonProcess(root, workers=2, extra=INTAKE.format(folder=folder, debounce=args.debounce), env=env)
+    url = daemon.url
     defaults = IntakeConfig()
     results: dict[str, Any] = {"runs": args.runs, "debounce": args.debounce, "cpus": os.cpu_count(),
                                "python": platform.python_version(), "stable_checks": defaults.stable_checks,
                                "stable_interval": defaults.stable_interval_seconds}
     try:
-        until(lambda: _healthy(url), limit=30, step=0.1)
+        daemon.start()
         (folder / "index.md").write_text("# Home\n")
-        until(lambda: newest_folder_job(url))
+        until(lambda: newest_folder_job(url), "the first job", 60, 0.02)
         small = bench_saves(url, folder, args.runs, args.debounce, "small")
         before = newest_folder_job(url)
         for n in range(2000):
             sub = folder / f"s{n // 100}"
             sub.mkdir(exist_ok=True)
             (sub / f"p{n}.md").write_text(f"# {n}\n" + "text " * 200)
-        until(lambda: newest_folder_job(url) != before)  # the 2,000-file drop itself is not measured
+        until(lambda: newest_folder_job(url) != before, "the big drop's job", 60, 0.02)  # the 2,000-file drop itself is not measured
         time.sleep(1.0)
         large = bench_saves(url, folder, args.runs, args.debounce, "large")
 
@@ -170,8 +138,7 @@ def main() -> dict[str, Any]:
             assert "daemon unreachable" in out, out
             down.append(dt)
     finally:
-        daemon.terminate()
-        daemon.wait(timeout=30)
+        daemon.stop()
     results["load"] = " / ".join(f"{x:.1f}" for x in os.getloadavg()[:2])
     results.update(save_small=_stats(small), save_large=_stats(large), commit_total=_stats(with_hook),
                    commit_hook=_stats(hook_cost), commit_down=_stats(down))
@@ -180,13 +147,6 @@ def main() -> dict[str, Any]:
     if args.write:
         write_section(results)
     return results
-
-
-def _healthy(url: str) -> bool:
-    try:
-        return bool(get(url + "/healthz")["status"] == "ok")
-    except OSError:
-        return False
 
 
 def _stats(xs: list[float]) -> dict[str, float]:

@@ -14,34 +14,17 @@ from __future__ import annotations
 import argparse
 import asyncio
 import io
-import socket
 import statistics
-import subprocess
 import sys
 import tarfile
 import tempfile
 import time
-import urllib.request
 from pathlib import Path
 
 import aiohttp
 
-CONFIG = """
-data_dir = "{data}"
-[server]
-host = "127.0.0.1"
-port = {port}
-auth = "none"
-rate_limit_per_token = 1000000
-rate_limit_overall = 1000000
-[store]
-url = "sqlite:///{data}/pressroom.db"
-[workers]
-count = 4
-processes = 0
-[pipeline]
-build = ["noop"]
-"""
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from pipeline.testing import DaemonProcess  # noqa: E402
 
 
 def archive(i: int) -> bytes:
@@ -52,12 +35,6 @@ def archive(i: int) -> bytes:
         info.size = len(data)
         tar.addfile(info, io.BytesIO(data))
     return buf.getvalue()
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 async def run(url: str, clients: int, per_client: int, interval: float = 0.0) -> list[float]:
@@ -90,27 +67,17 @@ def main() -> None:
     ap.add_argument("--interval", type=float, default=1.0)
     args = ap.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
-        port = free_port()
-        cfg = Path(tmp) / "config.toml"
-        cfg.write_text(CONFIG.format(data=Path(tmp) / "data", port=port))
-        proc = subprocess.Popen([sys.executable, "-m", "pipeline", "--config", str(cfg), "serve"],
-                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        url = f"http://127.0.0.1:{port}"
+        daemon = DaemonProcess(Path(tmp))
+        daemon.start()
+        url = daemon.url
         try:
-            for _ in range(300):
-                try:
-                    urllib.request.urlopen(url + "/healthz", timeout=1)
-                    break
-                except OSError:
-                    time.sleep(0.1)
             asyncio.run(run(url, 10, 2))  # warm-up
             paced = sorted(asyncio.run(run(url, args.clients, args.per_client, args.interval)))
             t = time.perf_counter()
             saturated = sorted(asyncio.run(run(url, args.clients, args.per_client)))
             rate = len(saturated) / (time.perf_counter() - t)
         finally:
-            proc.terminate()
-            proc.wait(timeout=30)
+            daemon.stop()
     for name, lat in (("paced", paced), ("saturated", saturated)):
         q = statistics.quantiles(lat, n=100)
         load = f"{args.clients / args.interval:.0f} submits/s offered" if name == "paced" else f"{rate:.0f} submits/s achieved"

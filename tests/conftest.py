@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import io
 import os
-import socket
 import tarfile
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
+
+from pipeline.testing import free_port
 
 for _name in list(os.environ):
     if _name.startswith("PRESSROOM_"):
@@ -43,12 +44,6 @@ def tar_gz(files: dict[str, str | bytes]) -> bytes:
             info.size = len(data)
             tar.addfile(info, io.BytesIO(data))
     return buf.getvalue()
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 @pytest.fixture

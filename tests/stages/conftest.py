@@ -10,20 +10,13 @@ import pytest
 
 from stages.base import StageResult
 from stages.context import local_context
+from tests.conftest import make_tree
 
 REPO = Path(__file__).resolve().parents[2]
 SAMPLES = REPO / "content-samples"
 
 
-def write(root: Path, files: dict[str, str | bytes]) -> Path:
-    for rel, content in files.items():
-        p = root / rel
-        p.parent.mkdir(parents=True, exist_ok=True)
-        if isinstance(content, bytes):
-            p.write_bytes(content)
-        else:
-            p.write_text(content, encoding="utf-8")
-    return root
+write = make_tree
 
 
 class SiteRunner:
