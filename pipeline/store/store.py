@@ -45,6 +45,22 @@ PENDING_OF_BRANCH = select(J.c.id).where(J.c.kind == bindparam("kind"), J.c.supe
                                          J.c.status == "PENDING")
 GET_JOB = select(J).where(J.c.id == bindparam("job_id"))
 PARENT_OF = select(J.c.parent_id).where(J.c.id == bindparam("job_id"))
+_FENCED = (J.c.id == bindparam("job_id"), J.c.lease_owner == bindparam("owner"), J.c.status == "PROCESSING")
+TOUCH_STAGE = update(J).where(*_FENCED).values(stage=bindparam("stage"), updated_at=bindparam("now"))
+TOUCH = update(J).where(*_FENCED).values(updated_at=bindparam("now"))
+SET_PROGRESS = update(J).where(*_FENCED).values(stage=bindparam("stage"), progress=bindparam("progress"),
+                                                updated_at=bindparam("now"))
+STAGE_NAMES = select(S.c.name).where(S.c.job_id == bindparam("job_id"))
+STAGE_INSERT = insert(S)
+_THIS_STAGE = (S.c.job_id == bindparam("jid"), S.c.name == bindparam("stage"))
+STAGE_RUNNING = update(S).where(*_THIS_STAGE).values(status="running", progress=0.0, started_at=bindparam("now"),
+                                                     finished_at=None, error_code=None, message=None)
+STAGE_PROGRESS = update(S).where(*_THIS_STAGE).values(progress=bindparam("stage_progress"))
+STAGE_DONE = update(S).where(*_THIS_STAGE).values(
+    status=bindparam("status"), finished_at=bindparam("now"), progress=func.coalesce(bindparam("done_progress"), S.c.progress),
+    counts=bindparam("counts", type_=S.c.counts.type), findings=bindparam("findings", type_=S.c.findings.type),
+    findings_total=bindparam("findings_total"), artifacts=bindparam("artifacts", type_=S.c.artifacts.type),
+    outputs=bindparam("outputs", type_=S.c.outputs.type), error_code=bindparam("error_code"), message=bindparam("message"))
 RENEW = (update(J).where(J.c.id == bindparam("job_id"), J.c.lease_owner == bindparam("owner"), J.c.status == "PROCESSING")
          .values(lease_expires_at=bindparam("expires"), updated_at=bindparam("now")))
 
@@ -122,6 +138,12 @@ def decode_cursor(cursor: str) -> tuple[float, str]:
         return float(created), last_id
     except (ValueError, UnicodeError) as exc:
         raise InvalidCursor("the cursor is not valid; use the `next` value of the previous page") from exc
+
+
+def _stage_row(job_id: str, name: str, position: int) -> dict[str, Any]:
+    return {"job_id": job_id, "name": name, "position": position, "status": "pending", "progress": 0.0,
+            "started_at": None, "finished_at": None, "counts": None, "findings": None, "findings_total": 0,
+            "artifacts": None, "outputs": None, "error_code": None, "message": None}
 
 
 class Store:
@@ -297,12 +319,12 @@ class Store:
                            stage_progress: float | None = None, message: str | None = None) -> bool:
         now = self.clock()
         async with self._write() as conn:
-            res = await conn.execute(update(J).where(J.c.id == job_id, J.c.lease_owner == owner, J.c.status == "PROCESSING")
-                                     .values(stage=stage, progress=progress, updated_at=now))
+            res = await conn.execute(SET_PROGRESS, {"job_id": job_id, "owner": owner, "stage": stage, "progress": progress,
+                                                    "now": now})
             if not res.rowcount:
                 return False
             if stage and stage_progress is not None:
-                await conn.execute(update(S).where(S.c.job_id == job_id, S.c.name == stage).values(progress=stage_progress))
+                await conn.execute(STAGE_PROGRESS, {"jid": job_id, "stage": stage, "stage_progress": stage_progress})
             await self._event(conn, job_id, "progress", stage=stage, progress=progress,
                               data={"stage_progress": stage_progress, "message": message} if message or stage_progress is not None else None)
             return True
@@ -311,22 +333,18 @@ class Store:
         """Mark a stage running (and, on the first stage, record every planned stage as pending)."""
         now = self.clock()
         async with self._write() as conn:
-            res = await conn.execute(update(J).where(J.c.id == job_id, J.c.lease_owner == owner, J.c.status == "PROCESSING")
-                                     .values(stage=name, updated_at=now))
+            res = await conn.execute(TOUCH_STAGE, {"job_id": job_id, "owner": owner, "stage": name, "now": now})
             if not res.rowcount:
                 return False
-            existing = {r[0] for r in await conn.execute(select(S.c.name).where(S.c.job_id == job_id))}
-            for pos, planned in enumerate(pipeline):
+            existing = {r[0] for r in await conn.execute(STAGE_NAMES, {"job_id": job_id})}
+            rows = []
+            for pos, planned in enumerate([*pipeline, name] if name not in pipeline else pipeline):
                 if planned not in existing:
-                    await conn.execute(insert(S).values(job_id=job_id, name=planned, position=pos, status="pending",
-                                                        progress=0.0, findings_total=0))
+                    rows.append(_stage_row(job_id, planned, position if planned == name else pos))
                     existing.add(planned)
-            if name not in existing:
-                await conn.execute(insert(S).values(job_id=job_id, name=name, position=position, status="running",
-                                                    progress=0.0, started_at=now, findings_total=0))
-            else:
-                await conn.execute(update(S).where(S.c.job_id == job_id, S.c.name == name).values(
-                    status="running", progress=0.0, started_at=now, finished_at=None, error_code=None, message=None))
+            if rows:
+                await conn.execute(STAGE_INSERT, rows)
+            await conn.execute(STAGE_RUNNING, {"jid": job_id, "stage": name, "now": now})
             await self._event(conn, job_id, "stage", stage=name, data={"status": "running"})
             return True
 
@@ -335,14 +353,14 @@ class Store:
                              outputs: dict[str, Any], error_code: str | None = None, message: str | None = None) -> bool:
         now = self.clock()
         async with self._write() as conn:
-            res = await conn.execute(update(J).where(J.c.id == job_id, J.c.lease_owner == owner, J.c.status == "PROCESSING")
-                                     .values(updated_at=now))
+            res = await conn.execute(TOUCH, {"job_id": job_id, "owner": owner, "now": now})
             if not res.rowcount:
                 return False
-            done: dict[str, Any] = {"progress": 100.0} if status in ("passed", "degraded", "skipped") else {}
-            await conn.execute(update(S).where(S.c.job_id == job_id, S.c.name == name).values(
-                status=status, finished_at=now, **done, counts=counts, findings=findings, findings_total=findings_total, artifacts=artifacts,
-                outputs=outputs, error_code=error_code, message=message))
+            await conn.execute(STAGE_DONE, {
+                "jid": job_id, "stage": name, "status": status, "now": now, "counts": counts, "findings": findings,
+                "done_progress": 100.0 if status in ("passed", "degraded", "skipped") else None,
+                "findings_total": findings_total, "artifacts": artifacts, "outputs": outputs, "error_code": error_code,
+                "message": message})
             await self._event(conn, job_id, "stage", stage=name, data={"status": status, "counts": counts, "error_code": error_code})
             return True
 
