@@ -31,6 +31,8 @@ def serve(cfg: config_mod.Config, *, host: str | None = None, port: int | None =
         print(f"  Store:     {cfg.store_url}", flush=True)
         if cfg.server.auth == "none":
             print("  Auth:      none (open to anyone who can reach this port)", flush=True)
+            if h not in ("127.0.0.1", "localhost", "::1"):
+                logger.warning("[server] auth = \"none\" on %s: anyone on the network can submit, approve and replay", h)
 
     application.on_startup.append(announce)
     web.run_app(application, host=h, port=p, print=None, access_log=None, shutdown_timeout=15)
