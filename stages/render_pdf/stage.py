@@ -61,7 +61,7 @@ def _inputs(ctx: StageContext, opts: Options) -> list[builder.BookInput]:
             lang=lang,
             pages=list(info.get("pages", [])),
             site_dir=site_dir,
-            cache_dir=ctx.cache_dir / "pdf",
+            cache_dir=ctx.cache_dir / "pdf" / str(getattr(site, "name", "docs")),
             out_pdf=ctx.out / "pdf" / f"{lang}.pdf",
             title=str(getattr(site, "title", "Documentation")),
             base_url=str(getattr(site, "base_url", "http://localhost/")),

@@ -285,7 +285,7 @@ async def test_no_pages_means_skipped(tmp_path: Path) -> None:
 
 async def test_cancelling_stops_the_children(site: tuple[Path, dict[str, Any]]) -> None:
     ws, outputs = site
-    chapters = ws.parent / "cache" / "pdf" / "en"
+    chapters = ws.parent / "cache" / "pdf" / "docs" / "en"
     # the user cancels once the first chapter is rendered, while the others are in the children
     ctx = dataclasses.replace(make_ctx(ws, outputs), should_cancel=lambda: any(chapters.glob("u-*.pdf")))
 
