@@ -280,18 +280,22 @@ def rollback(root: Path, job_id: str | None = None) -> ReleaseInfo:
     nothing to go back to.
     """
     with target_lock(root):
-        releases = list_releases(root)
-        if job_id is not None:
-            matches = [r for r in releases if r.job_id == job_id or r.name == job_id]
-            if not matches:
-                raise ReleaseNotFound(f"target has no release of job {job_id!r} (kept: "
-                                      f"{', '.join(r.job_id for r in releases) or 'none'})")
-            chosen = matches[0]
-        else:
-            live = next((i for i, r in enumerate(releases) if r.current), None)
-            older = releases[live + 1:] if live is not None else releases
-            if not older:
-                raise ReleaseNotFound("no older release to roll back to")
-            chosen = older[0]
+        chosen = rollback_choice(root, job_id)
         swap_current(root, chosen.name)
     return ReleaseInfo(**{**chosen.to_dict(), "current": True})
+
+
+def rollback_choice(root: Path, job_id: str | None = None) -> ReleaseInfo:
+    """The release a rollback would make live (see :func:`rollback`), without swapping."""
+    releases = list_releases(root)
+    if job_id is not None:
+        matches = [r for r in releases if r.job_id == job_id or r.name == job_id]
+        if not matches:
+            raise ReleaseNotFound(f"target has no release of job {job_id!r} (kept: "
+                                  f"{', '.join(r.job_id for r in releases) or 'none'})")
+        return matches[0]
+    live = next((i for i, r in enumerate(releases) if r.current), None)
+    older = releases[live + 1:] if live is not None else releases
+    if not older:
+        raise ReleaseNotFound("no older release to roll back to")
+    return older[0]

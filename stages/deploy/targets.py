@@ -8,10 +8,11 @@ stable codes (``target_not_found`` 404, ``release_not_found`` 404).
 
 from __future__ import annotations
 
+import asyncio
 from pathlib import Path
 
 from stages.base import StageError
-from stages.deploy import diff, release
+from stages.deploy import command_target, diff, git_target, release
 from stages.deploy.options import Options
 from stages.deploy.serve import RootFor
 from stages.deploy.stage import target_root
@@ -44,6 +45,25 @@ def rollback(opts: Options, sites_dir: Path, name: str, job_id: str | None = Non
     release remotely with a promote job (``promote.promote_extra(path, name)``).
     """
     return release.rollback(root_of(opts, sites_dir, name), job_id)
+
+
+async def rollback_and_publish(
+    opts: Options, sites_dir: Path, name: str, job_id: str | None = None, *, workdir: Path,
+) -> release.ReleaseInfo:
+    """Rollback for every kind of target: a ``git`` target pushes the chosen release as a new
+    commit (``workdir`` is a scratch folder for the clone), a ``command`` target runs its command
+    with it; then the local ``current`` swaps. A ``directory`` target just swaps, like
+    :func:`rollback`. Fails with the deploy error codes and leaves ``current`` as it was.
+    """
+    root = root_of(opts, sites_dir, name)
+    target = opts.targets[name]
+    chosen = await asyncio.to_thread(release.rollback_choice, root, job_id)
+    if target.kind == "git" and target.git is not None:
+        message = f"Roll back to {chosen.job_id}"
+        await git_target.publish(Path(chosen.path), target.git, workdir, message=message)
+    elif target.kind == "command" and target.command is not None:
+        await command_target.publish(target.command, Path(chosen.path), target=name, job_id=chosen.job_id)
+    return await asyncio.to_thread(release.rollback, root, chosen.name)
 
 
 def live_release(opts: Options, sites_dir: Path, name: str) -> Path | None:

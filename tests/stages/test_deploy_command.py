@@ -74,3 +74,35 @@ async def test_a_missing_program(tmp_path: Path) -> None:
         await deploy_stage.run(
             context(tmp_path, build(tmp_path, "job1"), options=opts(["/nonexistent/deploy-tool"])))
     assert err.value.code == "deploy_command_failed"
+
+
+async def test_rollback_runs_the_command_with_the_older_release(tmp_path: Path) -> None:
+    from stages.deploy import targets
+
+    log = tmp_path / "published.txt"
+    argv = [sys.executable, "-c", f"import sys; open({str(log)!r},'a').write(sys.argv[1] + '\\n')", "{release}"]
+    options = opts(argv)
+    first = await deploy_stage.run(context(tmp_path, build(tmp_path, "job1"), options=options))
+    await deploy_stage.run(context(tmp_path, build(tmp_path, "job2"), options=options))
+
+    await targets.rollback_and_publish(options, tmp_path / "sites", "staging", "job1", workdir=tmp_path / "rb")
+
+    assert log.read_text().splitlines()[-1] == first.outputs["release"]
+    assert os.readlink(tmp_path / "sites" / "staging" / "current") == "releases/job1"
+
+
+async def test_a_failed_rollback_command_keeps_current(tmp_path: Path) -> None:
+    from stages.deploy import targets
+
+    marker = tmp_path / "fail"
+    script = f"import os,sys; sys.exit(3 if os.path.exists({str(marker)!r}) else 0)"
+    options = opts([sys.executable, "-c", script])
+    await deploy_stage.run(context(tmp_path, build(tmp_path, "job1"), options=options))
+    await deploy_stage.run(context(tmp_path, build(tmp_path, "job2"), options=options))
+    marker.write_text("x")
+
+    with pytest.raises(StageError) as err:
+        await targets.rollback_and_publish(options, tmp_path / "sites", "staging", workdir=tmp_path / "rb")
+
+    assert err.value.code == "deploy_command_failed"
+    assert os.readlink(tmp_path / "sites" / "staging" / "current") == "releases/job2"

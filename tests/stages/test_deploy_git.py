@@ -106,3 +106,20 @@ async def test_a_lost_lease_pushes_nothing(tmp_path: Path) -> None:
         await deploy_stage.run(context(tmp_path, build(tmp_path, "job1"), options=opts(remote), lease=lost))
     assert err.value.code == "lease_lost"
     assert git("--git-dir", str(remote), "branch", "--list") == ""
+
+
+async def test_rollback_pushes_the_older_release_again(tmp_path: Path) -> None:
+    from stages.deploy import targets
+
+    remote = bare(tmp_path)
+    options = opts(remote)
+    await deploy_stage.run(context(tmp_path, build(tmp_path, "job1"), options=options))
+    await deploy_stage.run(context(tmp_path, build(tmp_path, "job2", pages(extra="<p>v2</p>")), options=options))
+
+    back = await targets.rollback_and_publish(options, tmp_path / "sites", "staging", workdir=tmp_path / "rb")
+
+    assert back.job_id == "job1"
+    assert "v2" not in show(remote, "en/guide/install/index.html")
+    assert show(remote, "en/docs.pdf") == "%PDF-1.7 job1"
+    assert git("--git-dir", str(remote), "log", "-1", "--format=%s", "gh-pages") == "Roll back to job1"
+    assert os.readlink(tmp_path / "sites" / "staging" / "current") == "releases/job1"
