@@ -1,7 +1,9 @@
 """Queue throughput: claim + finish of no-op jobs on the embedded SQLite store (goal >= 1,000/s).
 
 Measures three levels, in one run:
-  store   - Store.claim_next + Store.finish from N concurrent claimers (the queue itself)
+  store   - the queue itself: N concurrent claimers, each claiming up to 8 jobs per transaction
+            (as the worker fills its free slots) and finishing them (finishes of one loop turn
+            share a commit)
   worker  - the daemon's Worker running build jobs whose pipeline is the `noop` stage
             (claim, stage rows, events, finish: everything a real job writes)
 Prints jobs/s for each. Usage: python bench/bench_queue.py [--jobs 2000] [--url sqlite:///...]
@@ -36,11 +38,12 @@ async def bench_store(url: str, n: int, claimers: int) -> float:
     async def claimer(name: str) -> int:
         done = 0
         while True:
-            job = await store.claim_next(name, ["build"], 60)
-            if job is None:
+            jobs = await store.claim_batch(name, ["build"], 60, 8)
+            if not jobs:
                 return done
-            await store.finish(job.id, name, "COMPLETED")
-            done += 1
+            oks = await asyncio.gather(*[store.finish(job.id, name, "COMPLETED") for job in jobs])
+            assert all(oks)
+            done += len(jobs)
 
     t = time.perf_counter()
     counts = await asyncio.gather(*[claimer(f"w{i}") for i in range(claimers)])

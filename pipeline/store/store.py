@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import dataclasses
 import functools
 import logging
 import time
@@ -140,6 +141,19 @@ def decode_cursor(cursor: str) -> tuple[float, str]:
         raise InvalidCursor("the cursor is not valid; use the `next` value of the previous page") from exc
 
 
+@dataclasses.dataclass
+class _Finish:
+    job_id: str
+    owner: str
+    status: str
+    result: dict[str, Any] | None
+    error_code: str | None
+    error_message: str | None
+    error_stage: str | None
+    dead: bool
+    done: asyncio.Future[bool]
+
+
 def _stage_row(job_id: str, name: str, position: int) -> dict[str, Any]:
     return {"job_id": job_id, "name": name, "position": position, "status": "pending", "progress": 0.0,
             "started_at": None, "finished_at": None, "counts": None, "findings": None, "findings_total": 0,
@@ -153,6 +167,8 @@ class Store:
         self.outbox = outbox
         self._generation = 0
         self._changed: asyncio.Event | None = None
+        self._finishes: list[_Finish] = []
+        self._flusher: asyncio.Task[None] | None = None
 
     @classmethod
     async def open(cls, url: str, *, clock: Callable[[], float] = time.time, outbox: Outbox | None = None) -> Store:
@@ -374,22 +390,57 @@ class Store:
     async def finish(self, job_id: str, owner: str, status: str, *, result: dict[str, Any] | None = None,
                      error_code: str | None = None, error_message: str | None = None, error_stage: str | None = None,
                      dead: bool = False) -> bool:
-        """End a job the worker holds. False when the lease was lost: the result is discarded."""
+        """End a job the worker holds. False when the lease was lost: the result is discarded.
+
+        Finishes issued in the same turn of the event loop share one transaction (group commit):
+        a worker ending many short jobs pays for one commit, not one per job. Each keeps its own
+        fencing check; if the shared transaction fails, each is retried on its own.
+        """
         assert status in TERMINAL
-        now = self.clock()
-        async with self._write() as conn:
-            params: dict[str, Any] = {"job_id": job_id, "owner": owner, "status": status, "now": now, "error_code": error_code,
-                                      "error_message": error_message, "error_stage": error_stage, "dead": dead}
-            if result is not None:
-                params["result"] = result
-            res = await conn.execute(finish_statement(result is not None, status == "COMPLETED"), params)
-            if not res.rowcount:
-                return False
-            await self._event(conn, job_id, "status", status=status,
-                              data={"error_code": error_code, "stage": error_stage} if error_code else None)
-            await self._fan_in(conn, job_id, status)
-            await self._run_outbox(conn, job_id, status.lower())
-            return True
+        item = _Finish(job_id, owner, status, result, error_code, error_message, error_stage, dead,
+                       asyncio.get_running_loop().create_future())
+        self._finishes.append(item)
+        if self._flusher is None or self._flusher.done():
+            self._flusher = asyncio.create_task(self._flush_finishes())
+        return await asyncio.shield(item.done)
+
+    async def _flush_finishes(self) -> None:
+        await asyncio.sleep(0)  # let the other finishes of this loop turn join the batch
+        while self._finishes:
+            batch, self._finishes = self._finishes, []
+            try:
+                async with self._write() as conn:
+                    outcomes = [await self._finish_in(conn, f) for f in batch]
+            except Exception:
+                for f in batch:
+                    try:
+                        async with self._write() as conn:
+                            ok = await self._finish_in(conn, f)
+                    except Exception as exc:
+                        if not f.done.done():
+                            f.done.set_exception(exc)
+                    else:
+                        if not f.done.done():
+                            f.done.set_result(ok)
+                continue
+            for f, ok in zip(batch, outcomes, strict=True):
+                if not f.done.done():
+                    f.done.set_result(ok)
+
+    async def _finish_in(self, conn: Any, f: _Finish) -> bool:
+        params: dict[str, Any] = {"job_id": f.job_id, "owner": f.owner, "status": f.status, "now": self.clock(),
+                                  "error_code": f.error_code, "error_message": f.error_message,
+                                  "error_stage": f.error_stage, "dead": f.dead}
+        if f.result is not None:
+            params["result"] = f.result
+        res = await conn.execute(finish_statement(f.result is not None, f.status == "COMPLETED"), params)
+        if not res.rowcount:
+            return False
+        await self._event(conn, f.job_id, "status", status=f.status,
+                          data={"error_code": f.error_code, "stage": f.error_stage} if f.error_code else None)
+        await self._fan_in(conn, f.job_id, f.status)
+        await self._run_outbox(conn, f.job_id, f.status.lower())
+        return True
 
     async def retry_later(self, job_id: str, owner: str, *, delay: float, error_code: str, error_message: str,
                           error_stage: str | None = None) -> str:
