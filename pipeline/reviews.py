@@ -17,6 +17,8 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import json
+import shutil
+import tempfile
 import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -215,10 +217,14 @@ async def rollback(request: web.Request) -> web.Response:
             raise errors.InvalidJson("the body is not valid JSON") from None
         if isinstance(body, dict) and isinstance(body.get("job_id"), str):
             job_id = body["job_id"]
+    workdir = Path(tempfile.mkdtemp(prefix="rollback-", dir=request.app[config_key].data_path))
     try:
-        info = await asyncio.to_thread(targets.rollback, _deploy_opts(request), _sites(request), request.match_info["name"], job_id)
+        info = await targets.rollback_and_publish(_deploy_opts(request), _sites(request), request.match_info["name"],
+                                                  job_id, workdir=workdir)
     except StageError as exc:
         raise _as_http(exc) from None
+    finally:
+        await asyncio.to_thread(shutil.rmtree, workdir, True)
     return web.json_response({"target": request.match_info["name"], "current": info.to_dict()})
 
 

@@ -238,7 +238,7 @@ def summarise(run: BuildRun, degraded: list[str]) -> dict[str, Any]:
         if out.get("changed_urls"):
             changed = list(out["changed_urls"])
         if name == "deploy":
-            outputs["deploy"] = {k: v for k, v in out.items() if k in ("target", "release", "live_url", "promotion")}
+            outputs["deploy"] = {k: v for k, v in out.items() if k in ("target", "release", "live_url", "promotion", "pdf")}
     result: dict[str, Any] = {"artifacts": artifacts, "counts": counts, "warnings": warnings, "degraded": degraded}
     if live:
         result["live_urls"] = live

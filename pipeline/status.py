@@ -89,6 +89,7 @@ def job_view(job: Job, stages: list[dict[str, Any]] | None = None, *, queue_posi
         "live_url": result.get("live_url"),
         "live_urls": result.get("live_urls") or {},
         "changed_urls": result.get("changed_urls") or [],
+        "pdf_urls": ((result.get("outputs") or {}).get("deploy") or {}).get("pdf") or {},
         "warnings": int(result.get("warnings") or 0),
         "degraded": result.get("degraded") or [],
         "review": result.get("review"),

@@ -61,6 +61,7 @@ SCHEMAS: dict[str, Any] = {
             "translations": {"type": "object"}, "artifacts": {"type": "object"},
             "live_url": NULLABLE_STR, "live_urls": {"type": "object"},
             "changed_urls": {"type": "array", "items": {"type": "string"}},
+            "pdf_urls": {"type": "object"},
             "warnings": {"type": "integer"}, "degraded": {"type": "array"},
             "review": {"type": ["object", "null"]},
             "error": {"oneOf": [{"type": "null"}, {"type": "object", "required": ["code", "message"], "properties": {
