@@ -90,6 +90,7 @@ class WorkersConfig(Section):
     processes: int = Field(2, ge=0)
     """Size of the process pool for CPU-heavy stages (0 = run in threads)."""
     priorities: dict[str, int] = Field(default_factory=lambda: {"promote": 80, "build": 50, "translate": 40, "deliver": 60, "audit": 10, "maintenance": 5})
+    """Default priority per job kind (higher runs first); an ``admin`` submit may raise a build's."""
 
     @field_validator("concurrency", "priorities")
     @classmethod
@@ -162,12 +163,17 @@ class TranslateConfig(Section):
 
 class SlackConfig(Section):
     enabled: bool = False
+    """Post to Slack."""
     token_env: str = "SLACK_BOT_TOKEN"
+    """Env var holding the bot token (``xoxb-…``)."""
     channel: str = "#docs"
+    """Channel for build threads."""
     base_url: str = "https://slack.com/api/"
+    """Slack Web API base URL (tests point it at a local server)."""
     webhook_url_env: str | None = None
     """Incoming-webhook alternative (no threading): env var holding the webhook URL."""
     events: list[str] = Field(default_factory=lambda: ["build.*", "review.requested"])
+    """Event globs sent to Slack."""
     branches: list[str] = Field(default_factory=lambda: ["*"])
     """Branch globs whose events go to Slack (events without a branch always pass)."""
     branch_channels: dict[str, str] = Field(default_factory=dict)
@@ -178,15 +184,25 @@ class SlackConfig(Section):
 
 class EmailConfig(Section):
     enabled: bool = False
+    """Send mail."""
     host: str = "127.0.0.1"
+    """SMTP server."""
     port: int = Field(25, ge=1, le=65535)
+    """SMTP port (25 relay, 587 STARTTLS, 465 implicit TLS)."""
     tls: Literal["none", "starttls", "implicit"] = "none"
+    """``none`` (local relay), ``starttls`` or ``implicit``."""
     username_env: str | None = None
+    """Env var holding the SMTP user name (no AUTH when unset)."""
     password_env: str | None = None
+    """Env var holding the SMTP password."""
     sender: str = "pressroom@localhost"
+    """From address."""
     to: list[str] = Field(default_factory=list)
+    """Recipients of build mails (language owners are added for their events)."""
     events: list[str] = Field(default_factory=lambda: ["build.failed", "build.fixed"])
+    """Event globs mailed."""
     timeout: float = Field(30.0, gt=0)
+    """Seconds one SMTP attempt may take."""
     branches: list[str] = Field(default_factory=lambda: ["*"])
     """Branch globs whose events are mailed (events without a branch always pass)."""
     branch_to: dict[str, list[str]] = Field(default_factory=dict)
@@ -197,19 +213,26 @@ class EmailConfig(Section):
 
 class WebhookConfig(Section):
     url: str
+    """http(s) URL receiving signed JSON POSTs."""
     secret_env: str
+    """Env var holding the signing secret (``whsec_…`` or raw)."""
     events: list[str] = Field(default_factory=lambda: ["*"])
+    """Event globs posted."""
     branches: list[str] = Field(default_factory=lambda: ["*"])
     """Branch globs whose events are posted (events without a branch always pass)."""
     timeout: float = Field(10.0, gt=0)
+    """Seconds one POST may take."""
     enabled: bool = True
+    """Post to this webhook (false keeps it configured but silent)."""
 
 
 class NotifyConfig(Section):
     slack: SlackConfig = Field(default_factory=SlackConfig)
     email: EmailConfig = Field(default_factory=EmailConfig)
     webhooks: list[WebhookConfig] = Field(default_factory=list)
+    """Outgoing signed webhooks: ``[[notify.webhooks]]`` with ``url``, ``secret_env``, ``events``."""
     max_attempts: int = Field(8, ge=1)
+    """Attempts per delivery before it is dead-lettered (replay with ``pressroom deliveries retry``)."""
     backoff_base: float = Field(30.0, gt=0)
     """First retry delay in seconds; doubles each attempt, with jitter (8 attempts ≈ 1 hour)."""
     backoff_max: float = Field(3600.0, gt=0)
@@ -222,24 +245,33 @@ class NotifyConfig(Section):
 
 class LanguageConfig(Section):
     owners_slack: list[str] = Field(default_factory=list)
+    """Slack channels or user IDs told about this language's events."""
     owners_email: list[str] = Field(default_factory=list)
+    """Addresses told about this language's events."""
     owner_events: list[str] = Field(default_factory=lambda: ["*"])
     """Event globs the owners get for events of this language (translations, translate builds)."""
 
 
 class AuditConfig(Section):
     enabled: bool = True
+    """Run the nightly audit crawl (the audit job itself is a later issue)."""
     cron: str = "0 2 * * *"
+    """When the audit runs (cron syntax, in ``timezone``)."""
     timezone: str = "UTC"
+    """Time zone of ``cron``."""
     targets: list[str] = Field(default_factory=lambda: ["staging"])
+    """Deploy targets whose live site is audited."""
     critical_pages: list[str] = Field(default_factory=list)
+    """Pages whose problems raise ``audit.critical``."""
     stale_after_days: int = Field(365, ge=1)
+    """Pages not changed for this long are reported as stale."""
 
 
 class RetentionConfig(Section):
     workspaces_days: float = Field(14, gt=0)
     """Job workspaces and logs older than this are pruned (rows and events stay)."""
     interval_hours: float = Field(6, gt=0)
+    """How often the retention job runs (once per interval across all daemons)."""
 
 
 class Config(Section):

@@ -19,10 +19,13 @@ class SiteOptions(BaseModel):
     source: str = "content-samples"
     """Folder holding the docs (with per-language sub-folders ``<lang>/`` or an mkdocs layout)."""
     title: str = "Documentation"
+    """Site title: page titles, the PDF cover, notifications."""
     base_url: str = "http://127.0.0.1:8080/sites/staging/"
     """Public URL of the deployed site, used for canonical links and the sitemap."""
     default_language: str = "en"
+    """The source language; translations fall back to its pages."""
     languages: list[str] = Field(default_factory=lambda: ["en"])
+    """Languages to build (``<source>/<lang>/`` folders, or mkdocs ``docs/<lang>/``)."""
     nav: list[Any] | None = None
     """Optional nav tree in mkdocs.yml form; else mkdocs.yml in the source, else the folder tree."""
     pretty_urls: bool = True
@@ -30,6 +33,7 @@ class SiteOptions(BaseModel):
     edit_url: str | None = None
     """Template for "edit this page" links, e.g. ``https://git.example/docs/edit/main/{path}``."""
     version: str | None = None
+    """Version shown on the PDF cover and in the theme (default: the commit, when known)."""
     theme: str | None = None
     """Folder (relative to the source) overriding the default theme templates."""
     layout: Literal["auto", "languages", "mkdocs"] = "auto"

@@ -12,7 +12,7 @@ from stages.base import StageOptions
 class GitSpec(BaseModel):
     """``[stages.deploy.targets.<name>.git]``: push the built site to a branch."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, use_attribute_docstrings=True)
 
     repo: str
     """Remote URL or path (``git@host:org/site.git``, ``/srv/git/site.git``)."""
@@ -31,7 +31,7 @@ class GitSpec(BaseModel):
 class CommandSpec(BaseModel):
     """``[stages.deploy.targets.<name>.command]``: hand the release folder to any program."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, use_attribute_docstrings=True)
 
     argv: list[str] = Field(min_length=1)
     """Program and arguments, no shell. ``{release}``, ``{target}`` and ``{job_id}`` are filled
@@ -45,7 +45,7 @@ class CommandSpec(BaseModel):
 class Target(BaseModel):
     """``[stages.deploy.targets.<name>]``: where a release goes and how it is published."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, use_attribute_docstrings=True)
 
     kind: Literal["directory", "git", "command"] = "directory"
     """``directory``: atomic ``current`` symlink swap; ``git``: commit and push; ``command``: run
@@ -59,7 +59,9 @@ class Target(BaseModel):
     base_url: str | None = None
     """Public URL of this target; the build target defaults to ``[site] base_url``."""
     git: GitSpec | None = None
+    """For ``kind = "git"``: the repository and branch to push the site to."""
     command: CommandSpec | None = None
+    """For ``kind = "command"``: the command run with the release folder."""
 
     @model_validator(mode="after")
     def _kind_has_its_settings(self) -> Target:
@@ -78,6 +80,7 @@ class Options(StageOptions):
     target: str = "staging"
     """The target every build deploys to; others are reached by promotion."""
     targets: dict[str, Target] = Field(default_factory=_default_targets)
+    """Named deploy targets: ``[stages.deploy.targets.<name>]`` with a ``kind`` and its settings."""
     promote_to: str | None = "production"
     """Where a build that passed the build target goes next (approval or auto-promotion);
     none when missing from ``targets``."""

@@ -54,3 +54,4 @@ class Options(StageOptions):
     incremental: bool = True
     """Lint only files changed since the last passing lint of this site (all when nav/config change)."""
     rumdl_timeout: float = 120.0
+    """Seconds the markdownlint engine (rumdl) may run before ``lint_tool_failed``."""
