@@ -19,15 +19,14 @@ import json
 import os
 import platform
 import random
-import re
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
 from typing import Any
 
+import _report  # bench/_report.py, beside this script
 import aiohttp
 from aiohttp import web
 
@@ -197,9 +196,7 @@ async def main() -> dict[str, Any]:
 
 
 def write_section(r: dict[str, Any]) -> None:
-    doc = REPO / "docs" / "benchmarks.md"
-    text = doc.read_text() if doc.exists() else "# Benchmarks\n"
-    rev = subprocess.run(["git", "-C", str(REPO), "rev-parse", "--short", "HEAD"], capture_output=True, text=True).stdout.strip()
+    rev = _report.git_rev()
     rows = "\n".join(f"| {name} | {v['p50']} ms | {v['p95']} ms | {v['max']} ms |" for name, v in r["pages"].items())
     counts = ", ".join(f"{n} {s}" for s, n in sorted(r["counts"].items()))
     section = f"""## Dashboard
@@ -224,10 +221,7 @@ The health page reads every job of the last day and every build of the last 14 d
 charts, so it is the slowest page. Load average during the run: {r['load'][0]} at the start,
 {r['load'][1]} at the end (other engineers' benchmarks and tests shared the 2 cores).
 """
-    pattern = re.compile(r"^## Dashboard\n.*?(?=^## |\Z)", re.MULTILINE | re.DOTALL)
-    text = pattern.sub(section, text) if pattern.search(text) else text.rstrip("\n") + "\n\n" + section
-    doc.parent.mkdir(parents=True, exist_ok=True)
-    doc.write_text(text)
+    _report.replace_section("Dashboard", section)
 
 
 if __name__ == "__main__":

@@ -33,6 +33,8 @@ import urllib.request
 from pathlib import Path
 from typing import Any
 
+import _report  # bench/_report.py, beside this script
+
 REPO = Path(__file__).resolve().parents[1]
 PY = sys.executable
 sys.path.insert(0, str(REPO))
@@ -154,9 +156,7 @@ def _stats(xs: list[float]) -> dict[str, float]:
 
 
 def write_section(r: dict[str, Any]) -> None:
-    doc = REPO / "docs" / "benchmarks.md"
-    text = doc.read_text() if doc.exists() else "# Benchmarks\n"
-    rev = subprocess.run(["git", "-C", str(REPO), "rev-parse", "--short", "HEAD"], capture_output=True, text=True).stdout.strip()
+    rev = _report.git_rev()
 
     def row(name: str, key: str, goal: str) -> str:
         s = r[key]
@@ -188,10 +188,7 @@ with the stability wait, the submitter would need to adopt a staged snapshot by 
 `workspace.new_staging_dir` anticipates this, but no `Submitter` method does it yet.
 
 """
-    pattern = re.compile(r"^## Intake\n.*?(?=^## |\Z)", re.MULTILINE | re.DOTALL)
-    text = pattern.sub(section, text) if pattern.search(text) else text.rstrip("\n") + "\n\n" + section
-    doc.parent.mkdir(parents=True, exist_ok=True)
-    doc.write_text(text)
+    _report.replace_section("Intake", section)
 
 
 if __name__ == "__main__":

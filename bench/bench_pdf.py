@@ -28,12 +28,13 @@ import platform
 import re
 import resource
 import shutil
-import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
 from typing import Any
+
+import _report  # bench/_report.py, beside this script
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
@@ -297,9 +298,7 @@ async def main() -> dict[str, Any]:
 
 
 def write_section(r: dict[str, Any]) -> None:
-    doc = REPO / "docs" / "benchmarks.md"
-    text = doc.read_text() if doc.exists() else "# Benchmarks\n"
-    rev = subprocess.run(["git", "-C", str(REPO), "rev-parse", "--short", "HEAD"], capture_output=True, text=True).stdout.strip()
+    rev = _report.git_rev()
     section = f"""## PDF render
 
 Measured by `bench/bench_pdf.py` (one run, commit {rev}, {r['cpus']} CPUs shared with other work,
@@ -318,10 +317,7 @@ Load average (1 min) of the shared machine: {r['load_before']} at the start, {r[
 
 Goals: cold ≤ 0.6× raw, one page changed ≤ 0.1× raw.
 """
-    pattern = re.compile(r"^## PDF render\n.*?(?=^## |\Z)", re.MULTILINE | re.DOTALL)
-    text = pattern.sub(section, text) if pattern.search(text) else text.rstrip("\n") + "\n\n" + section
-    doc.parent.mkdir(parents=True, exist_ok=True)
-    doc.write_text(text)
+    _report.replace_section("PDF render", section)
 
 
 if __name__ == "__main__":

@@ -30,6 +30,8 @@ import time
 from pathlib import Path
 from typing import Any
 
+import _report  # bench/_report.py, beside this script
+
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 WORK = REPO / "bench" / ".work"
@@ -198,19 +200,7 @@ def main() -> None:
     text = "\n".join(body)
     print(text)
     if args.write:
-        write_section(REPO / "docs" / "benchmarks.md", text)
-
-
-def write_section(path: Path, section: str) -> None:
-    """Replace (or append) only the '## HTML render' section; other sections are other people's."""
-    doc = path.read_text() if path.exists() else "# Benchmarks\n\n"
-    start = doc.find("## HTML render")
-    if start == -1:
-        doc = doc.rstrip("\n") + "\n\n" + section
-    else:
-        end = doc.find("\n## ", start + 1)
-        doc = doc[:start] + section + ("\n" + doc[end + 1 :] if end != -1 else "")
-    path.write_text(doc)
+        _report.replace_section("HTML render", text)
 
 
 if __name__ == "__main__":

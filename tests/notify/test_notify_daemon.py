@@ -1,11 +1,10 @@
-"""Notifications through the whole daemon: a build's transitions become stored deliveries that
+"""Notifications through the whole daemon (the peers are this folder's conftest fixtures): a build's transitions become stored deliveries that
 the worker sends to real peers (fake Slack Web API, aiosmtpd, a webhook receiver), with faults."""
 
 from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
@@ -14,39 +13,9 @@ from pipeline.api.keys import store_key
 from pipeline.app import create_app
 from tests.conftest import tar_gz
 from tests.notify import peers
-from tests.notify.helpers import SLACK_TOKEN, WEBHOOK_SECRET
+from tests.notify.helpers import SLACK_TOKEN
 
 GZ = {"Content-Type": "application/gzip"}
-
-
-@pytest.fixture(autouse=True)
-def secrets(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("TEST_SLACK_TOKEN", SLACK_TOKEN)
-    monkeypatch.setenv("TEST_WEBHOOK_SECRET", WEBHOOK_SECRET)
-
-
-@pytest.fixture
-async def slack() -> AsyncIterator[peers.FakeSlack]:
-    peer = peers.FakeSlack(token=SLACK_TOKEN)
-    await peer.start()
-    yield peer
-    await peer.stop()
-
-
-@pytest.fixture
-async def hook() -> AsyncIterator[peers.WebhookReceiver]:
-    peer = peers.WebhookReceiver(WEBHOOK_SECRET)
-    await peer.start()
-    yield peer
-    await peer.stop()
-
-
-@pytest.fixture
-def smtp() -> Any:
-    peer = peers.SmtpPeer()
-    peer.start()
-    yield peer
-    peer.stop()
 
 
 def _notify(slack: peers.FakeSlack, smtp: peers.SmtpPeer, hook: peers.WebhookReceiver) -> dict[str, Any]:
@@ -70,8 +39,9 @@ async def _drain(client: Any, timeout: float = 30) -> list[dict[str, Any]]:
     raise AssertionError(f"deliveries never settled: {body}")
 
 
-async def test_build_notifies_every_channel_once(aiohttp_client: Any, make_config: Any, slack: peers.FakeSlack,
-                                                 smtp: peers.SmtpPeer, hook: peers.WebhookReceiver) -> None:
+async def test_build_notifies_every_channel_once(aiohttp_client: Any, make_config: Any, fake_slack: peers.FakeSlack,
+                                                 smtp_factory: Any, receiver: peers.WebhookReceiver) -> None:
+    slack, smtp, hook = fake_slack, smtp_factory(), receiver
     hook.faults = ["500", "close"]  # the receiver fails twice; the delivery is retried
     cfg = make_config(notify=_notify(slack, smtp, hook),)
     client = await aiohttp_client(create_app(cfg))
@@ -92,9 +62,10 @@ async def test_build_notifies_every_channel_once(aiohttp_client: Any, make_confi
     assert any(job["job_id"] in m.message.get("Subject", "") or job["job_id"] in str(m.message) for m in mails.values())
 
 
-async def test_invalid_slack_token_dead_letters_at_once(aiohttp_client: Any, make_config: Any, slack: peers.FakeSlack,
-                                                       smtp: peers.SmtpPeer, hook: peers.WebhookReceiver,
+async def test_invalid_slack_token_dead_letters_at_once(aiohttp_client: Any, make_config: Any, fake_slack: peers.FakeSlack,
+                                                       smtp_factory: Any, receiver: peers.WebhookReceiver,
                                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    slack, smtp, hook = fake_slack, smtp_factory(), receiver
     monkeypatch.setenv("TEST_SLACK_TOKEN", "xoxb-wrong")
     cfg = make_config(notify=_notify(slack, smtp, hook))
     app = create_app(cfg)
