@@ -86,7 +86,8 @@ async def test_robots_txt_is_honoured_unless_disabled(fault_site: FaultSite) -> 
 async def test_per_host_limit_caps_requests_in_flight(fault_site: FaultSite) -> None:
     report = await check(fault_site.url("/conc-index"), per_host=3, concurrency=50)
     assert report.stats.errors == 0 and report.stats.urls_checked == 61
-    assert 1 <= fault_site.app[faultsite.INFLIGHT][1] <= 3
+    peak = fault_site.app[faultsite.INFLIGHT][1]
+    assert peak >= 1 and peak <= 3
 
 
 async def test_link_farm_is_bounded_and_reported(fault_site: FaultSite) -> None:
