@@ -101,6 +101,11 @@ def extract_archive(data: bytes, dest: Path, *, max_bytes: int) -> None:
             _extract_zip(data, dest, max_bytes)
         else:
             _extract_tar(data, dest, max_bytes)
+    except tarfile.FilterError as exc:
+        # A link chain that only escapes when resolved on disk (``x -> .`` then ``b -> x/../..``):
+        # the names looked fine, tarfile's "data" filter caught it at extraction.
+        shutil.rmtree(dest, ignore_errors=True)
+        raise errors.UnsafeArchive(f"archive member escapes the workspace: {exc}") from None
     except (tarfile.TarError, zipfile.BadZipFile, EOFError, OSError, ValueError) as exc:
         shutil.rmtree(dest, ignore_errors=True)
         raise errors.InvalidArchive(f"the archive is corrupt: {exc}") from None

@@ -118,3 +118,15 @@ def test_tree_hash_depends_on_content_only(tmp_path: Path) -> None:
     assert workspace.tree_hash(a) == workspace.tree_hash(b)
     (b / "x.md").write_text("changed")
     assert workspace.tree_hash(a) != workspace.tree_hash(b)
+
+
+def test_link_chain_that_escapes_only_on_disk(tmp_path: Path) -> None:
+    """``a/x -> .`` then ``a/b -> x/../..``: each link looks inside, together they leave."""
+    d = tarfile.TarInfo("a")
+    d.type = tarfile.DIRTYPE
+    evil = tarfile.TarInfo("a/b/evil.md")
+    with pytest.raises(errors.UnsafeArchive):
+        workspace.extract_archive(_tar([d, _link("a/x", "."), _link("a/b", "x/../.."), evil]),
+                                  tmp_path / "ws" / "src", max_bytes=10**6)
+    assert not list(tmp_path.rglob("evil.md"))
+    assert not (tmp_path / "ws" / "src").exists()
