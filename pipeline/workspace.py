@@ -151,19 +151,30 @@ def _extract_zip(data: bytes, dest: Path, max_bytes: int) -> None:
             if total > max_bytes:
                 raise errors.PayloadTooLarge(f"the archive unpacks to more than {max_bytes // 2**20} MB")
             plan.append((info, name, mode))
+        root = os.path.realpath(dest)
         for info, name, mode in plan:
             if not name:
                 continue
             target = dest / name
+            # Resolve on disk, not just by name: links written earlier may point anywhere inside,
+            # and a chain of them (``x -> .``, ``b -> x/../..``) can leave the tree.
+            _inside(root, os.path.realpath(target.parent if not info.is_dir() else target), name)
             if info.is_dir():
                 target.mkdir(parents=True, exist_ok=True)
                 continue
             target.parent.mkdir(parents=True, exist_ok=True)
             if stat.S_ISLNK(mode):
                 os.symlink(zf.read(info).decode(), target)
+                _inside(root, os.path.realpath(target), name)
                 continue
-            with zf.open(info) as src, open(target, "wb") as out:
+            fd = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NOFOLLOW, 0o644)
+            with zf.open(info) as src, os.fdopen(fd, "wb") as out:
                 shutil.copyfileobj(src, out, 1 << 20)
+
+
+def _inside(root: str, resolved: str, member: str) -> None:
+    if resolved != root and not resolved.startswith(root + os.sep):
+        raise errors.UnsafeArchive(f"archive member {member!r} escapes the workspace through links", member=member)
 
 
 def unwrap_single_dir(root: Path) -> Path:

@@ -130,3 +130,28 @@ def test_link_chain_that_escapes_only_on_disk(tmp_path: Path) -> None:
                                   tmp_path / "ws" / "src", max_bytes=10**6)
     assert not list(tmp_path.rglob("evil.md"))
     assert not (tmp_path / "ws" / "src").exists()
+
+
+def test_zip_link_chain_that_escapes_only_on_disk(tmp_path: Path) -> None:
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w") as zf:
+        for name, target in [("a/x", "."), ("a/b", "x/../..")]:
+            info = zipfile.ZipInfo(name)
+            info.external_attr = (stat.S_IFLNK | 0o777) << 16
+            zf.writestr(info, target)
+        zf.writestr("a/b/evil.md", "evil")
+    with pytest.raises(errors.UnsafeArchive):
+        workspace.extract_archive(buf.getvalue(), tmp_path / "ws" / "src", max_bytes=10**6)
+    assert not list(tmp_path.rglob("evil.md"))
+    assert not (tmp_path / "ws" / "src").exists()
+
+
+def test_zip_links_inside_are_kept(tmp_path: Path) -> None:
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w") as zf:
+        zf.writestr("en/index.md", "# Hi")
+        info = zipfile.ZipInfo("en/home.md")
+        info.external_attr = (stat.S_IFLNK | 0o777) << 16
+        zf.writestr(info, "index.md")
+    workspace.extract_archive(buf.getvalue(), tmp_path / "src", max_bytes=10**6)
+    assert (tmp_path / "src" / "en" / "home.md").read_text() == "# Hi"
