@@ -67,7 +67,9 @@ def main() -> None:
     ap.add_argument("--interval", type=float, default=1.0)
     args = ap.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
-        daemon = DaemonProcess(Path(tmp))
+        daemon = DaemonProcess(Path(tmp), extra="")
+        # the daemon's default process pool (2), which unpacks uploads off the event loop's core
+        daemon.config.write_text(daemon.config.read_text().replace("processes = 0", "processes = 2"))
         daemon.start()
         url = daemon.url
         try:

@@ -90,6 +90,7 @@ async def _pool_ctx(app: web.Application) -> AsyncIterator[None]:
     if n > 0:
         pool = concurrent.futures.ProcessPoolExecutor(max_workers=n, mp_context=multiprocessing.get_context("spawn"))
     app[services_key]["executor"] = pool
+    app[submitter_key].executor = pool
     yield
     if pool is not None:
         pool.shutdown(wait=False, cancel_futures=True)

@@ -13,6 +13,7 @@ import json
 import os
 import shutil
 import subprocess
+from concurrent.futures import Executor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -36,10 +37,19 @@ class SubmitOptions:
     """Use this content id instead of hashing the snapshot (e.g. ``gittree:<sha>`` from a hook)."""
 
 
+def unpack(data: bytes, dest: Path, max_bytes: int) -> tuple[str, str]:
+    """Extract, find the site root and hash it in one trip to a worker process (off the GIL)."""
+    workspace.extract_archive(data, dest, max_bytes=max_bytes)
+    root = workspace.unwrap_single_dir(dest)
+    return str(root), workspace.tree_hash(root)
+
+
 class Submitter:
-    def __init__(self, *, store: Store, config: config_mod.Config) -> None:
+    def __init__(self, *, store: Store, config: config_mod.Config, executor: Executor | None = None) -> None:
         self.store = store
         self.config = config
+        self.executor = executor
+        """The daemon's process pool: unpacking uploads there keeps the event loop's core free."""
 
     @property
     def data_dir(self) -> Path:
@@ -62,11 +72,11 @@ class Submitter:
         ws.create()
         max_bytes = int(self.config.server.max_upload_mb * 2**20 * 10)
         try:
-            await asyncio.to_thread(workspace.extract_archive, data, ws.source, max_bytes=max_bytes)
+            root, digest = await asyncio.get_running_loop().run_in_executor(self.executor, unpack, data, ws.source, max_bytes)
         except Exception:
             shutil.rmtree(ws.root, ignore_errors=True)
             raise
-        return await self._finish(job_id, ws, workspace.unwrap_single_dir(ws.source), opts)
+        return await self._finish(job_id, ws, Path(root), opts, digest)
 
     async def submit_path(self, path: Path, opts: SubmitOptions) -> SubmitResult:
         if not path.is_dir():
@@ -98,8 +108,9 @@ class Submitter:
             shutil.rmtree(ws.root, ignore_errors=True)
         return res
 
-    async def _finish(self, job_id: str, ws: workspace.Workspace, source: Path, opts: SubmitOptions) -> SubmitResult:
-        digest = opts.source_hash or await asyncio.to_thread(workspace.tree_hash, source)
+    async def _finish(self, job_id: str, ws: workspace.Workspace, source: Path, opts: SubmitOptions,
+                      digest: str | None = None) -> SubmitResult:
+        digest = opts.source_hash or digest or await asyncio.to_thread(workspace.tree_hash, source)
         res = await self.store.submit(self._spec(job_id, opts, source_path=str(source), source_hash=digest))
         if not res.created:
             shutil.rmtree(ws.root, ignore_errors=True)

@@ -269,3 +269,21 @@ async def test_metrics_and_health(aiohttp_client: Any, make_config: Any) -> None
     assert "pressroom_data_dir_bytes" in text and "pressroom_job_duration_seconds" in text
     health = await (await client.get("/healthz")).json()
     assert health["status"] == "ok"
+
+
+async def test_uploads_unpack_in_the_process_pool(aiohttp_client: Any, make_config: Any) -> None:
+    """With a process pool, unpacking runs there; its errors still come back as stable codes."""
+    import tarfile
+
+    client = await _client(aiohttp_client, make_config(workers={"processes": 1}))
+    ok = await (await client.post("/api/builds", data=tar_gz(SITE), headers=GZ)).json()
+    assert (await _wait_done(client, ok["job_id"]))["status"] == "COMPLETED"
+    buf = io.BytesIO()
+    with tarfile.open(fileobj=buf, mode="w:gz") as tar:
+        info = tarfile.TarInfo("/etc/evil.md")
+        info.size = 1
+        tar.addfile(info, io.BytesIO(b"x"))
+    resp = await client.post("/api/builds", data=buf.getvalue(), headers=GZ)
+    assert resp.status == 400 and (await resp.json())["error"]["code"] == "unsafe_archive"
+    resp = await client.post("/api/builds", data=b"\x1f\x8bnot really gzip", headers=GZ)
+    assert resp.status == 400 and (await resp.json())["error"]["code"] == "invalid_archive"
