@@ -89,11 +89,17 @@ async def _pool_ctx(app: web.Application) -> AsyncIterator[None]:
     pool = None
     if n > 0:
         pool = concurrent.futures.ProcessPoolExecutor(max_workers=n, mp_context=multiprocessing.get_context("spawn"))
+        for _ in range(n):  # start the processes now, not on the first upload or build
+            pool.submit(_warm)
     app[services_key]["executor"] = pool
     app[submitter_key].executor = pool
     yield
     if pool is not None:
         pool.shutdown(wait=False, cancel_futures=True)
+
+
+def _warm() -> None:
+    import pipeline.sources  # noqa: F401  (what an upload needs in the child)
 
 
 async def _worker_ctx(app: web.Application) -> AsyncIterator[None]:
