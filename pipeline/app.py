@@ -95,7 +95,9 @@ async def _pool_ctx(app: web.Application) -> AsyncIterator[None]:
     app[submitter_key].executor = pool
     yield
     if pool is not None:
-        pool.shutdown(wait=False, cancel_futures=True)
+        # The worker has stopped by now (cleanup runs in reverse): join the children so none
+        # outlives the app.
+        await asyncio.to_thread(pool.shutdown, wait=True, cancel_futures=True)
 
 
 def _warm() -> None:
