@@ -205,6 +205,6 @@ def all_codes() -> dict[str, str]:
     stack: list[type[PressroomError]] = [PressroomError]
     while stack:
         cls = stack.pop()
-        codes.setdefault(cls.code, (cls.__doc__ or "").strip().splitlines()[0])
+        codes.setdefault(cls.code, ((cls.__doc__ or "").strip().splitlines() or [""])[0])
         stack.extend(cls.__subclasses__())
     return codes

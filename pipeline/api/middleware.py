@@ -8,18 +8,10 @@ from collections.abc import Awaitable, Callable
 from aiohttp import web
 
 from pipeline import errors
-from pipeline.store import store as store_mod
 
 logger = logging.getLogger(__name__)
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
-
-_STORE_ERRORS: dict[type[Exception], type[errors.PressroomError]] = {
-    store_mod.JobNotFound: errors.JobNotFound,
-    store_mod.IdempotencyConflict: errors.IdempotencyConflict,
-    store_mod.InvalidTransition: errors.InvalidTransition,
-    store_mod.InvalidCursor: errors.BadRequest,
-}
 
 _HTTP_CODES = {400: "bad_request", 401: "unauthorized", 403: "forbidden", 404: "not_found", 405: "method_not_allowed",
                413: "payload_too_large", 415: "unsupported_media_type", 429: "rate_limited"}
@@ -40,9 +32,6 @@ async def error_middleware(request: web.Request, handler: Handler) -> web.Stream
         return await handler(request)
     except errors.PressroomError as exc:
         return error_response(exc)
-    except tuple(_STORE_ERRORS) as exc:
-        mapped = _STORE_ERRORS[type(exc)]
-        return error_response(mapped(str(exc)))
     except web.HTTPException as exc:
         if exc.status < 400 or exc.content_type == "application/json":
             raise

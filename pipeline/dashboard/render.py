@@ -21,7 +21,6 @@ from pipeline.api import auth as auth_mod
 from pipeline.api import builds
 from pipeline.api.keys import auth_key
 from pipeline.dashboard import present
-from pipeline.store import store as store_mod
 
 env_key: web.AppKey[jinja2.Environment] = web.AppKey("dashboard_templates")
 
@@ -90,7 +89,7 @@ def page(title: str, nav: str) -> Callable[[Callable[[web.Request, Viewer], Awai
                                                     "message": "Your token cannot read this page."}, status=403)
             try:
                 context = await fn(request, v)
-            except (errors.JobNotFound, store_mod.JobNotFound):
+            except errors.JobNotFound:
                 return html(request, "error.html", {**base, "title": "No such job",
                                                     "message": f"No job has the ID {job_id}."}, status=404)
             template = context.pop("template")

@@ -21,7 +21,6 @@ from pipeline.api.keys import config_key, store_key
 from pipeline.dashboard import charts, diffview, present
 from pipeline.dashboard.render import Viewer, env_key, html, page, viewer
 from pipeline.store import Job, Store
-from pipeline.store import store as store_mod
 from pipeline.workspace import Workspace
 
 PAGE_SIZE = 50
@@ -86,7 +85,7 @@ async def rows_fragment(request: web.Request) -> web.Response:
     for job_id in ids:
         try:
             job = await store.get(job_id)
-        except store_mod.JobNotFound:
+        except errors.JobNotFound:
             missing.append(job_id)
             continue
         if present.matches(job, filters):

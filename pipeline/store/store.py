@@ -21,6 +21,7 @@ from typing import Any
 from sqlalchemy import and_, bindparam, delete, func, insert, or_, select, text, update
 from sqlalchemy.exc import IntegrityError
 
+from pipeline import errors
 from pipeline.store import ids, tables
 from pipeline.store.engine import Engines, create_engines, migrate
 from pipeline.store.model import TERMINAL, Job, JobSpec, SubmitResult, Transition
@@ -103,32 +104,21 @@ def finish_statement(with_result: bool, completed: bool) -> Any:
             .values(**values))
 
 
-class StoreError(Exception):
-    code = "store_error"
+# The store raises the API's own error types: their codes are the stable ones clients see.
+JobNotFound = errors.JobNotFound
+InvalidTransition = errors.InvalidTransition
 
 
-class JobNotFound(StoreError):
-    code = "job_not_found"
-
-
-class IdempotencyConflict(StoreError):
-    """The Idempotency-Key was used before with a different request body."""
-
-    code = "idempotency_conflict"
+class IdempotencyConflict(errors.IdempotencyConflict):
+    """The Idempotency-Key was used before with a different request body (``job`` is the first)."""
 
     def __init__(self, job: Job) -> None:
         super().__init__(f"Idempotency-Key was already used for job {job.id} with a different request")
         self.job = job
 
 
-class InvalidTransition(StoreError):
-    code = "invalid_transition"
-
-
-class InvalidCursor(StoreError, ValueError):
+class InvalidCursor(errors.BadRequest, ValueError):
     """A pagination cursor that this store did not hand out."""
-
-    code = "bad_request"
 
 
 def decode_cursor(cursor: str) -> tuple[float, str]:
@@ -540,7 +530,7 @@ class Store:
         async with self._write() as conn:
             job = await self._get(conn, job_id)
             if job is None:
-                raise JobNotFound(job_id)
+                raise JobNotFound(f"no job has the ID {job_id!r}")
             if job.status == "PENDING":
                 await conn.execute(update(J).where(J.c.id == job_id, J.c.status == "PENDING").values(
                     status="CANCELLED", finished_at=now, updated_at=now, dedupe_key=None,
@@ -563,7 +553,7 @@ class Store:
         async with self._write() as conn:
             job = await self._get(conn, job_id)
             if job is None:
-                raise JobNotFound(job_id)
+                raise JobNotFound(f"no job has the ID {job_id!r}")
             if job.status != "FAILED":
                 raise InvalidTransition(f"job {job_id} is {job.status}; only FAILED jobs can be retried")
             await conn.execute(update(J).where(J.c.id == job_id).values(
@@ -588,7 +578,7 @@ class Store:
                 q = q.with_for_update()
             row = (await conn.execute(q)).first()
             if row is None:
-                raise JobNotFound(job_id)
+                raise JobNotFound(f"no job has the ID {job_id!r}")
             job = Job.from_row(row)
             if expect is not None and not expect(dict(job.result or {})):
                 return None
@@ -606,7 +596,7 @@ class Store:
         async with self._read() as conn:
             job = await self._get(conn, job_id)
         if job is None:
-            raise JobNotFound(job_id)
+            raise JobNotFound(f"no job has the ID {job_id!r}")
         return job
 
     async def stages(self, job_id: str) -> list[dict[str, Any]]:
