@@ -170,26 +170,22 @@ def list_jobs(ctx: click.Context, status_filter: str | None, kind: str | None, l
     _run_client(ctx, cli_client.list_jobs(_server(ctx, server), token, status_filter, kind, limit, console))
 
 
-@cli.command()
-@click.argument("job_id")
-@_client_options
-@click.pass_context
-def cancel(ctx: click.Context, job_id: str, server: str | None, token: str | None) -> None:
-    """Cancel a job."""
-    from pipeline import cli_client
+def _job_action(action: str, help_text: str) -> click.Command:
+    """``pressroom cancel JOB`` and ``pressroom retry JOB``: one POST each."""
 
-    _run_client(ctx, cli_client.post(_server(ctx, server), token, f"/api/builds/{job_id}/cancel", console))
+    @click.argument("job_id")
+    @_client_options
+    @click.pass_context
+    def command(ctx: click.Context, job_id: str, server: str | None, token: str | None) -> None:
+        from pipeline import cli_client
+
+        _run_client(ctx, cli_client.post(_server(ctx, server), token, f"/api/builds/{job_id}/{action}", console))
+
+    return click.command(action, help=help_text)(command)
 
 
-@cli.command()
-@click.argument("job_id")
-@_client_options
-@click.pass_context
-def retry(ctx: click.Context, job_id: str, server: str | None, token: str | None) -> None:
-    """Retry a FAILED job."""
-    from pipeline import cli_client
-
-    _run_client(ctx, cli_client.post(_server(ctx, server), token, f"/api/builds/{job_id}/retry", console))
+cli.add_command(_job_action("cancel", "Cancel a job."))
+cli.add_command(_job_action("retry", "Retry a FAILED job."))
 
 
 @cli.command()

@@ -57,6 +57,10 @@ def test_submit_wait_status_list_against_the_daemon(daemon: Any, tmp_path: Path)
     assert job_id in listing.stdout
     missing = pressroom("status", "bld_nope", env=env)
     assert missing.returncode != 0 and "job_not_found" in missing.stderr
+    late = pressroom("cancel", job_id, env=env)
+    assert late.returncode == 1 and "invalid_transition" in late.stderr
+    again = pressroom("retry", job_id, env=env)
+    assert again.returncode == 1 and "invalid_transition" in again.stderr
     down = pressroom("status", job_id, env={"PRESSROOM_SERVER": "http://127.0.0.1:9"})
     assert down.returncode == 4 and "unreachable" in down.stderr
 
