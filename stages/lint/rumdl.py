@@ -60,9 +60,14 @@ async def check(source: Path, files: list[str], opts: Any, cache_dir: Path) -> l
         )
         try:
             out, err = await asyncio.wait_for(proc.communicate(), timeout=opts.rumdl_timeout)
-        except (TimeoutError, asyncio.CancelledError):
+        except (TimeoutError, asyncio.CancelledError) as exc:
             proc.kill()
             await proc.wait()
+            if isinstance(exc, TimeoutError):
+                # rumdl's own limit is not the stage's: report the tool, not a stage timeout.
+                raise StageError(f"rumdl did not finish within [stages.lint] rumdl_timeout = {opts.rumdl_timeout:g} s; "
+                                 "raise it, or leave pathological pages out with [stages.lint] exclude",
+                                 code="lint_tool_failed") from None
             raise
         if proc.returncode not in (0, 1):
             msg = err.decode(errors="replace").strip().splitlines()

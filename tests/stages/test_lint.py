@@ -140,3 +140,28 @@ async def test_empty_site_is_a_stage_error(runner: Any, tmp_path: Path) -> None:
         assert exc.code == "empty_site" and "no markdown pages" in str(exc)
     else:
         raise AssertionError("an empty site must fail the stage")
+
+
+async def test_rumdl_timeout_is_lint_tool_failed_not_stage_timeout(runner: Any, tmp_path: Path, write_tree: Any,
+                                                                    monkeypatch: Any) -> None:
+    """rumdl's own limit ([stages.lint] rumdl_timeout) names the tool, as docs/errors.md says.
+
+    Before the fix the TimeoutError escaped the stage and the runner called it ``stage_timeout``
+    "ran past its timeout of 600 s", pointing at the wrong knob.
+    """
+    from stages.base import StageError
+    from stages.lint import rumdl
+
+    slow = tmp_path / "bin" / "rumdl"
+    slow.parent.mkdir()
+    slow.write_text("#!/bin/sh\nexec sleep 60\n")
+    slow.chmod(0o755)
+    monkeypatch.setattr(rumdl, "executable", lambda: str(slow))
+    src = write_tree(tmp_path / "src", {"en/index.md": "# Home\n"})
+    try:
+        await runner.lint(src, rumdl_timeout=0.5, incremental=False)
+    except StageError as exc:
+        assert exc.code == "lint_tool_failed"
+        assert "rumdl did not finish within [stages.lint] rumdl_timeout = 0.5 s" in str(exc)
+    else:
+        raise AssertionError("a rumdl that never finishes must fail the stage")
