@@ -17,7 +17,7 @@ from typing import Any
 from aiohttp import web
 
 from pipeline import config as config_mod
-from pipeline import handlers, maintenance, notifications, reviews
+from pipeline import handlers, maintenance, notifications, reviews, sites
 from pipeline.api import auth, builds, system
 from pipeline.api.keys import (
     auth_key,
@@ -58,6 +58,7 @@ def create_app(cfg: config_mod.Config, *, store: Store | None = None, run_worker
     app[services_key] = {"handlers": dict(worker_handlers or handlers.default_handlers()), "outbox": [], "after_finish": []}
     app.add_routes(builds.routes)
     app.add_routes(system.routes)
+    sites.setup(app)  # first: with sites_port = 0 it settles the config the later parts read
     app.cleanup_ctx.append(_store_ctx(store))
     for setup in PARTS:
         setup(app)

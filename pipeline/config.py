@@ -57,10 +57,28 @@ class ServerConfig(Section):
     """Requests per second a token may make (burst of twice that)."""
     rate_limit_overall: float = Field(2000, gt=0)
     """Requests per second for the whole daemon, all tokens together (429 with Retry-After above)."""
+    auth_failures_per_minute: int = Field(30, ge=1)
+    """Bad-token requests one remote address may make per minute (burst of as many) before every request
+    from it answers 429 with Retry-After until the allowance refills; slows token guessing."""
     public_url: str | None = None
     """URL people use to reach this daemon (for links in notifications); default from host/port."""
     allow_path_sources: bool = True
     """Allow ``{"source": {"path": ...}}`` submissions from ``admin`` tokens (or with auth none)."""
+    sites_port: int | None = Field(None, ge=0, le=65535)
+    """Port of the separate origin serving deployed sites (``/sites/<target>/``); default ``port`` + 1
+    (0 picks a free one). Submitted pages are untrusted, so they never share the dashboard's origin."""
+    sites_base_url: str | None = None
+    """Public URL of that sites origin when it sits behind a proxy (e.g. ``https://docs-preview.example.org``);
+    best on its own host name. Default ``http://<host>:<sites_port>``."""
+    session_days: float = Field(14, gt=0)
+    """Dashboard sign-ins expire this many days after login (absolute, not sliding); admins can revoke them sooner."""
+
+    @property
+    def effective_sites_port(self) -> int:
+        """``sites_port``, or ``port`` + 1 (0 when ``port`` is 0: any free port)."""
+        if self.sites_port is not None:
+            return self.sites_port
+        return self.port + 1 if self.port else 0
 
 
 class StoreConfig(Section):
@@ -310,6 +328,15 @@ class Config(Section):
         return self.resolve(self.site.source)
 
     @property
+    def sites_url(self) -> str:
+        """The sites origin (no trailing slash): ``[server] sites_base_url`` or the listener's address."""
+        if self.server.sites_base_url:
+            return self.server.sites_base_url.rstrip("/")
+        host = self.server.host
+        host = "127.0.0.1" if host in ("0.0.0.0", "") else f"[{host}]" if ":" in host else host
+        return f"http://{host}:{self.server.effective_sites_port}"
+
+    @property
     def store_url(self) -> str:
         """The store URL with a relative SQLite path taken from the config's folder."""
         url = self.store.url
@@ -428,7 +455,21 @@ def parse(data: dict[str, Any], *, path: str = "config.toml", root: str | Path =
     problems = _cross_checks(cfg)
     if problems:
         raise ConfigError(problems)
-    return cfg
+    return with_site_base(cfg)
+
+
+def with_site_base(cfg: Config, previous_sites_url: str | None = None) -> Config:
+    """``[site] base_url`` defaults to the sites origin, so live URLs and links point there.
+
+    Only a default (or one equal to what the old sites URL gave, after the listener picked its
+    port) is replaced; a ``base_url`` someone wrote is kept as written."""
+    derived = f"{cfg.sites_url}/sites/{cfg.stages.deploy.target}/"
+    old = f"{previous_sites_url}/sites/{cfg.stages.deploy.target}/" if previous_sites_url else None
+    if "base_url" in cfg.site.model_fields_set and cfg.site.base_url != old:
+        return cfg
+    if cfg.site.base_url == derived:
+        return cfg
+    return cfg.model_copy(update={"site": cfg.site.model_copy(update={"base_url": derived})})
 
 
 def _cross_checks(cfg: Config) -> list[str]:
@@ -442,6 +483,10 @@ def _cross_checks(cfg: Config) -> list[str]:
     for name, n in cfg.workers.concurrency.items():
         if n < 0:
             problems.append(f"{p}: [workers.concurrency] {name}: expected an integer >= 0, got {n}")
+    if cfg.server.sites_port is None and cfg.server.port == 65535:
+        problems.append(f"{p}: [server] sites_port: the default (port + 1) is past 65535; set sites_port explicitly")
+    if cfg.server.port and cfg.server.effective_sites_port == cfg.server.port:
+        problems.append(f"{p}: [server] sites_port: must differ from port {cfg.server.port} (sites need their own origin)")
     deploy = cfg.stages.deploy
     if deploy.target not in deploy.targets:
         problems.append(f"{p}: [stages.deploy] target: {deploy.target!r} is not a configured target ({sorted(deploy.targets)})")

@@ -8,6 +8,7 @@ from aiohttp import web
 
 from pipeline import app as app_mod
 from pipeline import config as config_mod
+from pipeline.api.keys import config_key
 
 logger = logging.getLogger(__name__)
 
@@ -19,15 +20,17 @@ def serve(cfg: config_mod.Config, *, host: str | None = None, port: int | None =
     if data_dir:
         updates["data_dir"] = data_dir
     if updates:
-        cfg = cfg.model_copy(update=updates)
+        cfg = config_mod.with_site_base(cfg.model_copy(update=updates), cfg.sites_url)
     h, p = cfg.server.host, cfg.server.port
     application = app_mod.create_app(cfg)
 
-    async def announce(_app: web.Application) -> None:
+    async def announce(app: web.Application) -> None:
         base = f"http://{h}:{p}"
+        settled = app[config_key]  # the sites listener has its port by now
         print(f"pressroom serving {cfg.site.title!r} from {cfg.source_path}", flush=True)
         print(f"  API:       {base}/api/builds   (OpenAPI: {base}/api/openapi.json)", flush=True)
         print(f"  Dashboard: {base}/", flush=True)
+        print(f"  Sites:     {settled.sites_url}/sites/   (deployed sites, on their own origin)", flush=True)
         print(f"  Store:     {cfg.store_url}", flush=True)
         if cfg.server.auth == "none":
             print("  Auth:      none (open to anyone who can reach this port)", flush=True)

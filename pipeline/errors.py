@@ -50,6 +50,12 @@ class InvalidJson(BadRequest):
     code = "invalid_json"
 
 
+class InvalidPath(BadRequest):
+    """The URL path holds a character no file name can have (a NUL byte)."""
+
+    code = "invalid_path"
+
+
 class InvalidSource(BadRequest):
     """The submitted source is not an archive or a source reference pressroom understands."""
 
@@ -68,11 +74,35 @@ class UnsafeArchive(BadRequest):
     code = "unsafe_archive"
 
 
+class BadMemberName(BadRequest):
+    """An archive member's name has a control character or a part longer than 255 bytes."""
+
+    code = "bad_member_name"
+
+
+class TreeMismatch(BadRequest):
+    """The git tree ID the client claimed is not the tree ID of what it uploaded."""
+
+    code = "tree_mismatch"
+
+
+class FieldTooLong(BadRequest):
+    """A source or trigger field is longer than its limit."""
+
+    code = "field_too_long"
+
+
 class PayloadTooLarge(PressroomError):
     """The upload is larger than [server] max_upload_mb."""
 
     code = "payload_too_large"
     http_status = 413
+
+
+class TooManyMembers(PayloadTooLarge):
+    """The archive has more members (files and folders) than the daemon unpacks."""
+
+    code = "too_many_members"
 
 
 class Unauthorized(PressroomError):
@@ -112,6 +142,12 @@ class JobNotFound(NotFound):
     """No job has this ID."""
 
     code = "job_not_found"
+
+
+class SessionNotFound(NotFound):
+    """No dashboard session has this handle (it expired, was signed out or revoked)."""
+
+    code = "session_not_found"
 
 
 class TargetNotFound(NotFound):
@@ -156,6 +192,14 @@ class RateLimited(PressroomError):
         self.retry_after = retry_after
 
 
+class StoreUnavailable(PressroomError):
+    """The job store is locked by another program or unreachable; retry after Retry-After seconds."""
+
+    code = "store_unavailable"
+    http_status = 503
+    retry_after = 5.0
+
+
 STAGE_CODES: dict[str, str] = {
     "stage_failed": "A stage failed.",
     "stage_not_found": "The pipeline names a stage that is not installed.",
@@ -168,6 +212,7 @@ STAGE_CODES: dict[str, str] = {
     "superseded": "A newer build of the same branch or folder replaced this one.",
     "source_missing": "The job's source snapshot is missing.",
     "source_fetch_failed": "git could not fetch the repository or commit.",
+    "tree_mismatch": "The fetched commit's git tree is not the tree the push (or upload) named.",
     "lint_failed": "Lint found problems at or above [stages.lint] fail_on.",
     "lint_tool_missing": "The markdownlint engine (rumdl) is not installed.",
     "lint_tool_failed": "The markdownlint engine (rumdl) crashed or timed out.",

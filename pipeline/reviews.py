@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
-import json
 import shutil
 import tempfile
 import time
@@ -27,13 +26,13 @@ from aiohttp import web
 
 from pipeline import config as config_mod
 from pipeline import errors, runner, status
-from pipeline.api import openapi
+from pipeline.api import jsonbody, openapi
 from pipeline.api.keys import config_key, services_key, store_key
 from pipeline.outcome import Outcome
 from pipeline.store import Job, JobSpec, Transition
 from pipeline.workspace import Workspace
 from stages.base import StageError
-from stages.deploy import serve, targets
+from stages.deploy import targets
 
 if TYPE_CHECKING:
     from pipeline.worker import Running, Worker
@@ -177,10 +176,7 @@ async def reject(request: web.Request) -> web.Response:
     who = await require(request, "admin")
     reason = ""
     if request.can_read_body:
-        try:
-            body = await request.json()
-        except (json.JSONDecodeError, UnicodeDecodeError):
-            raise errors.InvalidJson("the body is not valid JSON") from None
+        body = jsonbody.loads(await request.read())
         reason = str((body or {}).get("reason", "")) if isinstance(body, dict) else ""
     store = request.app[store_key]
     job_id = request.match_info["job_id"]
@@ -211,10 +207,7 @@ async def rollback(request: web.Request) -> web.Response:
     await require(request, "admin")
     job_id = request.query.get("job_id")
     if request.can_read_body and request.content_type == "application/json":
-        try:
-            body = await request.json()
-        except (json.JSONDecodeError, UnicodeDecodeError):
-            raise errors.InvalidJson("the body is not valid JSON") from None
+        body = jsonbody.loads(await request.read())
         if isinstance(body, dict) and isinstance(body.get("job_id"), str):
             job_id = body["job_id"]
     workdir = Path(tempfile.mkdtemp(prefix="rollback-", dir=request.app[config_key].data_path))
@@ -244,8 +237,7 @@ def setup(app: web.Application) -> None:
     services["handlers"]["promote"] = handle_promote
     services["outbox"].append(lambda t: outbox(cfg, t))
     services["after_finish"].append(after_build)
-    app.add_routes(routes)
-    serve.add_routes(app, targets.root_for(cfg.stages.deploy, cfg.data_path / "sites"))
+    app.add_routes(routes)  # the sites themselves are served on their own origin (pipeline/sites.py)
     openapi.EXTRA_PATHS.update(OPENAPI_PATHS)
 
 

@@ -33,7 +33,7 @@ build = ["lint", "render_html", "render_pdf", "linkcheck", "deploy"]
 name = "docs"
 source = "docs"                    # <source>/<lang>/ pages, or an mkdocs.yml layout
 title = "My Documentation"
-base_url = "http://127.0.0.1:8080/sites/staging/"
+# base_url = "https://docs.example.org/"  # default: the sites origin ([server] sites_port) + /sites/staging/
 default_language = "en"
 languages = ["en"]
 

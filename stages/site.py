@@ -20,8 +20,12 @@ class SiteOptions(BaseModel):
     """Folder holding the docs (with per-language sub-folders ``<lang>/`` or an mkdocs layout)."""
     title: str = "Documentation"
     """Site title: page titles, the PDF cover, notifications."""
-    base_url: str = "http://127.0.0.1:8080/sites/staging/"
-    """Public URL of the deployed site, used for canonical links and the sitemap."""
+    base_url: str = "http://127.0.0.1:8081/sites/staging/"
+    """Public URL of the deployed site, used for canonical links and the sitemap; default: the daemon's
+    sites origin (``[server] sites_base_url`` or ``sites_port``) + ``/sites/<deploy target>/``."""
+    raw_html: Literal["allow", "sanitize", "escape"] = "allow"
+    """Raw HTML in Markdown: ``allow`` publishes it as written (docs need it); ``sanitize`` keeps safe
+    tags and drops scripts, ``on*`` handlers, ``javascript:`` URLs, iframes and styles; ``escape`` shows it as text."""
     default_language: str = "en"
     """The source language; translations fall back to its pages."""
     languages: list[str] = Field(default_factory=lambda: ["en"])

@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 import asyncio
+import hmac
 import json
 from pathlib import Path
 from typing import Any
 
 from aiohttp import web
 
-from pipeline import errors, sources, status
+from pipeline import errors, sites, sources, status
 from pipeline.api import auth as auth_mod
+from pipeline.api import jsonbody
 from pipeline.api.keys import auth_key, config_key, store_key, submitter_key, worker_key
 from pipeline.store import Job
 from pipeline.workspace import Workspace
@@ -28,33 +30,58 @@ async def principal(request: web.Request) -> auth_mod.Principal:
         auth_mod.check_same_origin(request)
         auth.rate_check(token or request.remote or "anonymous")
         return auth_mod.ANONYMOUS_ADMIN
+    remote = request.remote or "unknown"
+    auth.check_failures(remote)
     if not token:
         raise errors.Unauthorized("a bearer token is required (Authorization: Bearer <token>)")
-    found = auth.lookup(token)
+    found = auth.lookup(token) or await _job_token(request, token)
     if found is None:
-        job_id = request.match_info.get("job_id")
-        if job_id:
-            job = await request.app[store_key].get(job_id)
-            if job.read_token and job.read_token == token:
-                found = auth_mod.Principal(f"job:{job_id}", frozenset({"read"}), job_id=job_id)
-    if found is None:
+        if not auth_mod.from_cookie(request):  # a stale sign-in cookie is not a guess
+            auth.record_failure(remote)
         raise errors.Unauthorized("the bearer token is not valid")
     await auth_mod.check_csrf(request, token)
     auth.rate_check(found.name)
     return found
 
 
+async def _job_token(request: web.Request, token: str) -> auth_mod.Principal | None:
+    """A per-job read token, checked before the job in the URL is loaded so that a bad token on a
+    missing job is a 401 like any other (job IDs cannot be probed), and a token of another job is
+    recognised as valid but not for this job (403)."""
+    store = request.app[store_key]
+    job_id = request.match_info.get("job_id")
+    if job_id:
+        try:
+            job = await store.get(job_id)
+        except errors.JobNotFound:
+            job = None
+        if job is not None and job.read_token and hmac.compare_digest(job.read_token.encode(), token.encode()):
+            return auth_mod.Principal(f"job:{job_id}", frozenset({"read"}), job_id=job_id)
+    owner = await store.job_of_read_token(token)
+    return auth_mod.Principal(f"job:{owner}", frozenset({"read"}), job_id=owner) if owner else None
+
+
 async def require(request: web.Request, scope: str, job_id: str | None = None) -> auth_mod.Principal:
     who = await principal(request)
     if not who.allows(scope, job_id):
+        if who.job_id is not None:
+            raise errors.Forbidden(f"this per-job read token reads job {who.job_id} only")
         raise errors.Forbidden(f"this action needs the {scope!r} scope")
     return who
 
 
+DELIVER = "deliver"
+DELIVERIES_ADMIN = "notification deliveries (their recipients and replay) need the 'admin' scope"
+
+
 async def load_job(request: web.Request, scope: str = "read") -> Job:
+    """The job in the URL, after authentication: a bad token never learns whether the job exists."""
     job_id = request.match_info["job_id"]
-    await require(request, scope, job_id)
-    return await request.app[store_key].get(job_id)
+    who = await require(request, scope, job_id)
+    job = await request.app[store_key].get(job_id)
+    if job.kind == DELIVER and not who.allows("admin"):
+        raise errors.Forbidden(DELIVERIES_ADMIN)
+    return job
 
 
 async def read_body(request: web.Request, limit: int) -> bytes:
@@ -120,10 +147,7 @@ async def submit(request: web.Request) -> web.Response:
     body = await read_body(request, limit)
     body_hash = sources.request_hash(body)
     if ctype == "application/json":
-        try:
-            doc = json.loads(body or b"null")
-        except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-            raise errors.InvalidJson(f"the body is not valid JSON: {exc}") from None
+        doc = jsonbody.loads(body)
         if not isinstance(doc, dict) or not isinstance(doc.get("source"), dict):
             raise errors.InvalidSource('expected {"source": {"git": url, "ref": sha}} or {"source": {"path": dir}}')
         opts = _submit_options(request, who, body_hash, doc)
@@ -196,7 +220,7 @@ async def translation_status(request: web.Request) -> web.Response:
 
 @routes.get("/api/builds")
 async def list_builds(request: web.Request) -> web.Response:
-    await require(request, "read")
+    who = await require(request, "read")
     q = request.query
     try:
         limit = max(1, min(200, int(q.get("limit", "50"))))
@@ -204,13 +228,19 @@ async def list_builds(request: web.Request) -> web.Response:
         raise errors.BadRequest("limit must be an integer") from None
     dead = {"true": True, "false": False}.get(q.get("dead", "").lower()) if "dead" in q else None
     kind = q.get("kind", "build" if "status" not in q and "dead" not in q else None)
+    if kind == DELIVER and not who.allows("admin"):
+        raise errors.Forbidden(DELIVERIES_ADMIN)
     try:
         jobs, nxt = await request.app[store_key].list_jobs(
             status=q.get("status"), kind=kind if kind != "all" else None, branch=q.get("branch"),
             trigger=q.get("trigger"), dead=dead, limit=limit, cursor=q.get("cursor"))
     except ValueError:
         raise errors.BadRequest("the cursor is not valid") from None
-    return web.json_response({"jobs": [status.job_view(j) for j in jobs], "next": nxt})
+    views = [status.job_view(j) for j in jobs]
+    if not who.allows("admin"):
+        for view in views:
+            view.pop("delivery", None)  # who gets notified where is for admins (docs/api.md)
+    return web.json_response({"jobs": views, "next": nxt})
 
 
 @routes.post("/api/builds/{job_id}/cancel")
@@ -226,7 +256,7 @@ async def cancel(request: web.Request) -> web.Response:
 
 @routes.post("/api/builds/{job_id}/retry")
 async def retry(request: web.Request) -> web.Response:
-    await require(request, "submit")
+    await load_job(request, "submit")  # a delivery's replay needs admin, as on /api/deliveries
     job = await request.app[store_key].retry(request.match_info["job_id"])
     return web.json_response(status.job_view(job), status=202)
 
@@ -242,11 +272,13 @@ async def log(request: web.Request) -> web.StreamResponse:
 @routes.get("/api/builds/{job_id}/artifacts/{path:.+}")
 async def artifact(request: web.Request) -> web.StreamResponse:
     job = await load_job(request)
+    sites.check_path(request)
     root = Workspace.for_job(request.app[config_key].data_path, job.id).root.resolve()
     target = (root / request.match_info["path"]).resolve()
     if root not in target.parents or not target.is_file():
         raise errors.NotFound("no such artifact")
-    return web.FileResponse(target)
+    # Built pages are user content on the dashboard's origin: sandboxed, no script (pipeline/sites.py).
+    return web.FileResponse(target, headers=sites.USER_CONTENT_HEADERS)
 
 
 @routes.get("/api/builds/{job_id}/events")

@@ -1,4 +1,4 @@
-"""Serve a target's live release over HTTP (``/sites/<target>/`` in the daemon).
+"""Serve a target's live release over HTTP (``/sites/<target>/`` on the daemon's sites origin).
 
 Reads go through the ``current`` symlink on every request, so a swap or a rollback is visible
 at once and a request never mixes two releases' files (each request resolves ``current`` once).
@@ -59,6 +59,8 @@ def make_handler(root_for: RootFor, *, target_param: str = "target", path_param:
 
     async def handler(request: web.Request) -> web.StreamResponse:
         name = request.match_info.get(target_param, "")
+        if "\x00" in request.path:  # no file name has one; Path.resolve() would raise on it
+            raise web.HTTPBadRequest(text="the path contains a NUL byte")
         root = root_for(name)
         if root is None:
             raise web.HTTPNotFound(text=f"no target named {name!r}")

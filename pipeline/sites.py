@@ -1,0 +1,106 @@
+"""The sites origin: deployed sites get their own listener, never the dashboard's origin.
+
+A page is written by whoever holds a ``submit`` token (or can commit to a watched branch), and it
+may carry raw HTML and scripts. Served on the dashboard's origin, such a script runs with the
+reviewing admin's cookie: it can read the dashboard's CSRF token and act as the admin. So, as
+Read the Docs and GitHub do, user content lives on another origin (``[server] sites_port``, or
+``sites_base_url`` behind a proxy), where the browser's same-origin policy keeps its scripts from
+reading anything of the dashboard's. ``/sites/...`` on the API origin only redirects there.
+
+What the API origin still serves from a build (artifacts, previews) goes out with
+:data:`USER_CONTENT_HEADERS`: ``Content-Security-Policy: sandbox`` (no ``allow-same-origin``, no
+``allow-scripts``) gives the document an opaque origin and no script at all, and ``nosniff``
+stops a browser from reading a text file as HTML. Every other API-origin response without a
+policy of its own gets the same sandbox (:func:`harden`), so a forgotten handler fails safe.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+
+from aiohttp import web
+
+from pipeline import config as config_mod
+from pipeline import errors
+from pipeline.api.keys import config_key
+from pipeline.api.middleware import Handler, error_middleware
+from stages.deploy import serve, targets
+
+logger = logging.getLogger(__name__)
+
+USER_CONTENT_HEADERS = {"Content-Security-Policy": "sandbox", "X-Content-Type-Options": "nosniff"}
+"""For user content the API origin still serves. ``allow-scripts`` is left out on purpose: the
+real site, scripts and all, is one click away on the sites origin."""
+
+SITES_HEADERS = {"X-Content-Type-Options": "nosniff", "Referrer-Policy": "strict-origin-when-cross-origin"}
+"""The sites origin runs the site's own scripts (docs need search and tabs); it holds no secrets."""
+
+
+def check_path(request: web.Request) -> None:
+    """A NUL byte cannot be in a file name; refuse it as a bad request instead of crashing on it."""
+    if "\x00" in request.path or "%00" in request.raw_path.split("?", 1)[0]:
+        raise errors.InvalidPath("the path contains a NUL byte (%00)")
+
+
+@web.middleware
+async def _sites_guard(request: web.Request, handler: Handler) -> web.StreamResponse:
+    check_path(request)
+    return await handler(request)
+
+
+async def _sites_headers(request: web.Request, response: web.StreamResponse) -> None:
+    for key, value in SITES_HEADERS.items():
+        response.headers.setdefault(key, value)
+
+
+async def harden(request: web.Request, response: web.StreamResponse) -> None:
+    """API-origin default: ``nosniff`` everywhere, and a sandbox for anything without its own CSP."""
+    for key, value in USER_CONTENT_HEADERS.items():
+        response.headers.setdefault(key, value)
+
+
+def create_sites_app(cfg: config_mod.Config) -> web.Application:
+    """The sites origin's application: ``/sites/<target>/...`` and nothing else (no API, no cookies read)."""
+    app = web.Application(middlewares=[error_middleware, _sites_guard])
+    app.on_response_prepare.append(_sites_headers)
+    serve.add_routes(app, targets.root_for(cfg.stages.deploy, cfg.data_path / "sites"))
+    return app
+
+
+async def _to_sites_origin(request: web.Request) -> web.StreamResponse:
+    """Old links (``/sites/...`` on the dashboard's origin) keep working: same path, other origin."""
+    check_path(request)
+    raise web.HTTPTemporaryRedirect(request.app[config_key].sites_url + request.raw_path)
+
+
+def add_redirects(app: web.Application) -> None:
+    app.router.add_get("/sites/{target}", _to_sites_origin)
+    app.router.add_get("/sites/{target}/{path:.*}", _to_sites_origin)
+
+
+async def sites_ctx(app: web.Application) -> AsyncIterator[None]:
+    """Start the sites listener with the app and stop it with the app.
+
+    With ``sites_port = 0`` the port is known only once bound: the app's config is replaced by
+    one naming it, before any later part (worker, dashboard) reads it, so live URLs are right."""
+    cfg = app[config_key]
+    runner = web.AppRunner(create_sites_app(cfg), access_log=None, shutdown_timeout=5)
+    await runner.setup()
+    try:
+        site = web.TCPSite(runner, cfg.server.host, cfg.server.effective_sites_port)
+        await site.start()
+        port = int(runner.addresses[0][1])
+        if port != cfg.server.effective_sites_port:
+            bound = cfg.model_copy(update={"server": cfg.server.model_copy(update={"sites_port": port})})
+            cfg = app[config_key] = config_mod.with_site_base(bound, cfg.sites_url)
+        logger.info("serving deployed sites on %s/sites/", cfg.sites_url)
+        yield
+    finally:
+        await runner.cleanup()
+
+
+def setup(app: web.Application) -> None:
+    app.cleanup_ctx.append(sites_ctx)
+    app.on_response_prepare.append(harden)
+    add_redirects(app)
