@@ -109,7 +109,7 @@ routes = web.RouteTableDef()
 async def list_deliveries(request: web.Request) -> web.Response:
     from pipeline.api.builds import require
 
-    await require(request, "read")
+    await require(request, "admin")  # targets are people's addresses and channels; the docs say admin
     dead = request.query.get("dead", "").lower() == "true"
     jobs, nxt = await request.app[store_key].list_jobs(kind="deliver", dead=True if dead else None,
                                                        status="FAILED" if dead else request.query.get("status"),

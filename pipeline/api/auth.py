@@ -72,6 +72,16 @@ class Bucket:
             return 0.0
         return (1 - self.tokens) / self.rate
 
+    def wait(self) -> float:
+        """Like :meth:`take` without spending a token: 0 when one is available."""
+        now = time.monotonic()
+        tokens = min(self.capacity, self.tokens + (now - self.stamp) * self.rate)
+        return 0.0 if tokens >= 1 else (1 - tokens) / self.rate
+
+
+MAX_FAILURE_BUCKETS = 4096
+"""Remote addresses whose bad-token allowance is tracked; past it, those not locked out are forgotten."""
+
 
 class Auth:
     def __init__(self, cfg: config_mod.ServerConfig, env: dict[str, str] | None = None) -> None:
@@ -91,10 +101,39 @@ class Auth:
         self.per_token_rate = cfg.rate_limit_per_token
         self.overall = Bucket(cfg.rate_limit_overall, cfg.rate_limit_overall * 2, cfg.rate_limit_overall * 2)
         self.buckets: dict[str, Bucket] = {}
+        self.failure_limit = float(cfg.auth_failures_per_minute)
+        self.failures: dict[str, Bucket] = {}
 
     def lookup(self, token: str) -> Principal | None:
         for value, principal in self.tokens:
             if hmac.compare_digest(value.encode(), token.encode()):
+                return principal
+        return None
+
+    def check_failures(self, remote: str) -> None:
+        """429 while ``remote`` has spent its bad-token allowance, whatever token it sends now.
+
+        Checked before the token is looked at: if a correct guess got through during the lockout,
+        the answer would still tell a guesser when they hit.
+        """
+        bucket = self.failures.get(remote)
+        wait = bucket.wait() if bucket is not None else 0.0
+        if wait:
+            raise errors.RateLimited(wait)
+
+    def record_failure(self, remote: str) -> None:
+        bucket = self.failures.get(remote)
+        if bucket is None:
+            if len(self.failures) >= MAX_FAILURE_BUCKETS:
+                for key in [k for k, b in self.failures.items() if not b.wait()]:  # keep only locked-out ones
+                    del self.failures[key]
+            bucket = self.failures[remote] = Bucket(self.failure_limit / 60.0, self.failure_limit, self.failure_limit)
+        bucket.take()
+
+    def lookup_digest(self, digest: str) -> Principal | None:
+        """The principal of a configured token by :func:`token_digest` (a session's token)."""
+        for value, principal in self.tokens:
+            if hmac.compare_digest(token_digest(value).encode(), digest.encode()):
                 return principal
         return None
 
@@ -115,7 +154,7 @@ def bearer(request: web.Request) -> str | None:
     header = request.headers.get("Authorization", "")
     if header.lower().startswith("bearer "):
         return header[7:].strip() or None
-    return request.query.get("token") or request.cookies.get("pressroom_token") or None
+    return request.query.get("token") or None  # the dashboard's cookie holds a session ID, not a token
 
 
 principal_key: web.RequestKey[Principal] = web.RequestKey("principal")
@@ -124,35 +163,45 @@ principal_key: web.RequestKey[Principal] = web.RequestKey("principal")
 # -- CSRF for cookie sessions (the dashboard) ------------------------------------------------
 # A browser sends the session cookie with any request, whoever made the page that sends it; a
 # bearer header it never adds by itself. So only requests authenticated by the cookie need proof
-# that they come from our own pages: a token derived from the session token, which a foreign page
-# cannot read or compute. Header and query tokens are unaffected.
+# that they come from our own pages: a token derived from the random session ID (never from an
+# API token: the cookie holds no token, see pipeline/api/sessions.py), which a foreign page cannot
+# read or compute. Header and query tokens are unaffected.
 
-SESSION_COOKIE = "pressroom_token"
+SESSION_COOKIE = "pressroom_session"
 CSRF_HEADER = "X-CSRF-Token"
 CSRF_FIELD = "csrf_token"
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
 
-def csrf_token(session_token: str) -> str:
-    """Stateless (any daemon can check it) and one-way (it does not reveal the session token)."""
-    return hmac.new(session_token.encode(), b"pressroom-csrf-v1", hashlib.sha256).hexdigest()
+def csrf_token(session_id: str) -> str:
+    """Stateless (any daemon can check it) and one-way (it does not reveal the session ID)."""
+    return hmac.new(session_id.encode(), b"pressroom-csrf-v2", hashlib.sha256).hexdigest()
+
+
+def token_digest(token: str) -> str:
+    """What a session keeps of the token it was opened with: enough to tell that the token is still
+    configured (removing it ends the session), useless for signing in."""
+    return hashlib.sha256(b"pressroom-session-token:" + token.encode()).hexdigest()
 
 
 def from_cookie(request: web.Request) -> bool:
-    """True when :func:`bearer` would take the token from the session cookie."""
+    """True when the caller is identified by the session cookie (no bearer header or query token)."""
     if request.headers.get("Authorization", "").lower().startswith("bearer "):
         return False
     return not request.query.get("token") and bool(request.cookies.get(SESSION_COOKIE))
 
 
-async def check_csrf(request: web.Request, token: str) -> None:
-    """Refuse a state-changing request authenticated by cookie without the matching CSRF token."""
+async def check_csrf(request: web.Request, session_id: str) -> None:
+    """Refuse a state-changing request authenticated by cookie without the matching CSRF token, or
+    one the browser marks as coming from another origin (the sites origin is same-site with the
+    dashboard when only the port differs, so SameSite alone would let it through)."""
     if request.method in SAFE_METHODS or not from_cookie(request):
         return
+    check_same_origin(request)
     given = request.headers.get(CSRF_HEADER, "")
     if not given and request.content_type == "application/x-www-form-urlencoded":
         given = str((await request.post()).get(CSRF_FIELD) or "")
-    if not given or not hmac.compare_digest(given.encode(), csrf_token(token).encode()):
+    if not given or not hmac.compare_digest(given.encode(), csrf_token(session_id).encode()):
         raise errors.CsrfFailed("this form or request lacks a valid CSRF token; reload the page and try again")
 
 

@@ -100,7 +100,17 @@ async def read_body(request: web.Request, limit: int) -> bytes:
 
 
 _FIELD_TYPES: dict[str, tuple[type, ...]] = {"branch": (str,), "priority": (int, str), "target": (str,),
-                                             "force": (bool, str), "trigger": (dict,)}
+                                             "force": (bool, str), "trigger": (dict,), "note": (str,)}
+FIELD_LIMITS: dict[str, int] = {"source.git": 2048, "source.ref": 255, "source.path": 4096, "branch": 200,
+                                "target": 200, "note": 500, "Idempotency-Key": 200}
+"""Characters each client-sent field may have (``field_too_long`` above): nothing real is longer,
+and every one of them is stored with the job and shown by the status, list and dashboard."""
+
+
+def check_length(name: str, value: object) -> None:
+    if isinstance(value, str) and len(value) > FIELD_LIMITS[name]:
+        raise errors.FieldTooLong(f"{name} is {len(value)} characters long; the limit is {FIELD_LIMITS[name]}",
+                                  field=name, limit=FIELD_LIMITS[name])
 
 
 def _check_fields(extra: dict[str, Any]) -> None:
@@ -108,9 +118,30 @@ def _check_fields(extra: dict[str, Any]) -> None:
         value = extra.get(key)
         if value is not None and (not isinstance(value, types) or (isinstance(value, bool) and bool not in types)):
             raise errors.BadRequest(f"{key} must be {' or '.join(t.__name__ for t in types)}")
-    for key in ("branch", "target"):
-        if isinstance(extra.get(key), str) and len(extra[key]) > 200:
-            raise errors.BadRequest(f"{key} is longer than 200 characters")
+    for key in ("branch", "target", "note"):
+        check_length(key, extra.get(key))
+
+
+def _note(extra: dict[str, Any]) -> str | None:
+    """The one part of the trigger a client writes: free text, shown as such.
+
+    ``kind``, ``token`` and the rest are the server's record of who asked and through which route;
+    a client that sends them is refused rather than silently rewritten, so it learns at once.
+    """
+    trigger = extra.get("trigger")
+    note = extra.get("note")
+    if isinstance(trigger, dict):
+        forged = sorted(k for k in trigger if k != "note")
+        if forged:
+            raise errors.BadRequest(f"trigger.{forged[0]} is set by the server from your token and the route; "
+                                    "a client may only send trigger.note (or note)", field=f"trigger.{forged[0]}")
+        if trigger.get("note") is not None and not isinstance(trigger["note"], str):
+            raise errors.BadRequest("trigger.note must be a string")
+        note = trigger.get("note", note)
+    check_length("note", note)
+    if not isinstance(note, str):
+        return None
+    return note.strip() or None
 
 
 def _submit_options(request: web.Request, who: auth_mod.Principal, body_hash: str, extra: dict[str, Any]) -> sources.SubmitOptions:
@@ -125,13 +156,17 @@ def _submit_options(request: web.Request, who: auth_mod.Principal, body_hash: st
         if not who.allows("admin") and priority > cfg.workers.priorities.get("build", 50):
             raise errors.Forbidden("raising a build's priority needs the 'admin' scope")
     branch = extra.get("branch") or request.query.get("branch")
-    trigger = {"kind": "api", "token": who.name}
-    if isinstance(extra.get("trigger"), dict):
-        trigger.update({k: v for k, v in extra["trigger"].items() if isinstance(v, (str, int, float, bool))})
+    check_length("branch", branch)
+    key = request.headers.get("Idempotency-Key") or None
+    check_length("Idempotency-Key", key)
+    trigger: dict[str, Any] = {"kind": "api", "token": who.name}
+    note = _note(extra)
+    if note:
+        trigger["note"] = note
     if branch:
-        trigger.setdefault("branch", branch)
+        trigger["branch"] = branch
     return sources.SubmitOptions(
-        idempotency_key=request.headers.get("Idempotency-Key") or None, request_hash=body_hash,
+        idempotency_key=key, request_hash=body_hash,
         trigger=trigger, supersede_key=branch, priority=priority, target=extra.get("target"),
         dedupe=not bool(extra.get("force") or request.query.get("force")),
     )
@@ -152,6 +187,8 @@ async def submit(request: web.Request) -> web.Response:
             raise errors.InvalidSource('expected {"source": {"git": url, "ref": sha}} or {"source": {"path": dir}}')
         opts = _submit_options(request, who, body_hash, doc)
         src = doc["source"]
+        for field in ("git", "ref", "path"):
+            check_length(f"source.{field}", src.get(field))
         if isinstance(src.get("git"), str):
             ref = src.get("ref") or None
             if ref is not None and not isinstance(ref, str):

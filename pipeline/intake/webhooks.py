@@ -10,7 +10,6 @@ hook already submitted folds into that job.
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 import shutil
 import time
@@ -21,7 +20,7 @@ from aiohttp import web
 
 from pipeline import config as config_mod
 from pipeline import errors, sources, workspace
-from pipeline.api import builds
+from pipeline.api import builds, jsonbody
 from pipeline.api.keys import auth_key, config_key, submitter_key
 from pipeline.intake import payloads, signatures, submission
 
@@ -42,10 +41,7 @@ def _json(body: bytes, content_type: str) -> dict[str, Any]:
     raw: bytes | str = body
     if content_type == "application/x-www-form-urlencoded":
         raw = urllib.parse.parse_qs(body.decode("utf-8", "replace")).get("payload", [""])[0]
-    try:
-        doc = json.loads(raw or b"null")
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise errors.InvalidJson(f"the delivery body is not valid JSON: {exc}") from None
+    doc = jsonbody.loads(raw, "the delivery body")
     if not isinstance(doc, dict):
         raise errors.InvalidJson("the delivery body must be a JSON object")
     return doc

@@ -11,6 +11,7 @@ import asyncio
 import base64
 import dataclasses
 import functools
+import json
 import logging
 import time
 from collections.abc import Callable, Iterable, Sequence
@@ -22,8 +23,8 @@ from sqlalchemy import and_, bindparam, delete, func, insert, or_, select, text,
 from sqlalchemy.exc import IntegrityError
 
 from pipeline import errors
-from pipeline.store import ids, tables
-from pipeline.store.engine import Engines, create_engines, migrate
+from pipeline.store import ids, sessions, tables
+from pipeline.store.engine import BUSY_TIMEOUT, Engines, create_engines, migrate
 from pipeline.store.model import TERMINAL, Job, JobSpec, SubmitResult, Transition
 
 logger = logging.getLogger(__name__)
@@ -43,6 +44,10 @@ EVENT_INSERT = insert(E)
 JOB_INSERT = insert(J)
 BY_IDEMPOTENCY_KEY = select(J).where(J.c.idempotency_key == bindparam("key"))
 BY_DEDUPE_KEY = select(J).where(J.c.dedupe_key == bindparam("key"))
+IDEMPOTENCY_REF_PREFIX = "idempotency:"
+"""Refs ``idempotency:<key>`` -> ``{"job_id", "request_hash"}``: keys whose request deduped onto a job."""
+IDEMPOTENCY_REF = select(tables.refs.c.value).where(tables.refs.c.key == bindparam("key"))
+IDEMPOTENCY_REF_INSERT = insert(tables.refs)
 PENDING_OF_BRANCH = select(J.c.id).where(J.c.kind == bindparam("kind"), J.c.supersede_key == bindparam("key"),
                                          J.c.status == "PENDING")
 GET_JOB = select(J).where(J.c.id == bindparam("job_id"))
@@ -150,7 +155,7 @@ def _stage_row(job_id: str, name: str, position: int) -> dict[str, Any]:
             "artifacts": None, "outputs": None, "error_code": None, "message": None}
 
 
-class Store:
+class Store(sessions.SessionMethods):
     def __init__(self, engines: Engines, *, clock: Callable[[], float] = time.time, outbox: Outbox | None = None) -> None:
         self.engines = engines
         self.clock = clock
@@ -161,8 +166,9 @@ class Store:
         self._flusher: asyncio.Task[None] | None = None
 
     @classmethod
-    async def open(cls, url: str, *, clock: Callable[[], float] = time.time, outbox: Outbox | None = None) -> Store:
-        store = cls(create_engines(url), clock=clock, outbox=outbox)
+    async def open(cls, url: str, *, clock: Callable[[], float] = time.time, outbox: Outbox | None = None,
+                   busy_timeout: float = BUSY_TIMEOUT) -> Store:
+        store = cls(create_engines(url, busy_timeout=busy_timeout), clock=clock, outbox=outbox)
         await migrate(store.engines)
         return store
 
@@ -230,10 +236,10 @@ class Store:
         now = self.clock()
         async with self._write() as conn:
             if spec.idempotency_key:
-                row = (await conn.execute(BY_IDEMPOTENCY_KEY, {"key": spec.idempotency_key})).first()
-                if row:
-                    job = Job.from_row(row)
-                    if spec.request_hash and job.request_hash and job.request_hash != spec.request_hash:
+                found = await self._by_idempotency_key(conn, spec.idempotency_key)
+                if found:
+                    job, request_hash = found
+                    if spec.request_hash and request_hash and request_hash != spec.request_hash:
                         raise IdempotencyConflict(job)
                     return SubmitResult(job, created=False)
             dedupe_key = None
@@ -241,7 +247,13 @@ class Store:
                 dedupe_key = f"{spec.kind}:{spec.target or ''}:{spec.source_hash}"
                 row = (await conn.execute(BY_DEDUPE_KEY, {"key": dedupe_key})).first()
                 if row:
-                    return SubmitResult(Job.from_row(row), created=False)
+                    existing = Job.from_row(row)
+                    if spec.idempotency_key:
+                        # The key now names this job too: a retry with another body is a 409.
+                        await conn.execute(IDEMPOTENCY_REF_INSERT, {
+                            "key": IDEMPOTENCY_REF_PREFIX + spec.idempotency_key, "updated_at": now,
+                            "value": json.dumps({"job_id": existing.id, "request_hash": spec.request_hash})})
+                    return SubmitResult(existing, created=False)
             superseded: list[str] = []
             if spec.supersede_key:
                 old = (await conn.execute(PENDING_OF_BRANCH, {"kind": spec.kind, "key": spec.supersede_key})).scalars().all()
@@ -271,6 +283,23 @@ class Store:
             created = await self._get(conn, job_id_new)
             assert created is not None
             return SubmitResult(created, created=True, superseded=superseded)
+
+    async def _by_idempotency_key(self, conn: Any, key: str) -> tuple[Job, str | None] | None:
+        """The job an Idempotency-Key names, and the request hash it was first used with.
+
+        A key is stored on the job it created (``jobs.idempotency_key``) or, when its request was
+        folded into an existing job by content dedupe, as a ref naming that job.
+        """
+        row = (await conn.execute(BY_IDEMPOTENCY_KEY, {"key": key})).first()
+        if row:
+            job = Job.from_row(row)
+            return job, job.request_hash
+        value = (await conn.execute(IDEMPOTENCY_REF, {"key": IDEMPOTENCY_REF_PREFIX + key})).scalar()
+        if value is None:
+            return None
+        doc = json.loads(value)
+        job_ = await self._get(conn, doc["job_id"])
+        return (job_, doc.get("request_hash")) if job_ is not None else None
 
     async def submit_many(self, specs: Sequence[JobSpec]) -> list[Job]:
         return [(await self.submit(s)).job for s in specs]
@@ -599,6 +628,11 @@ class Store:
             raise JobNotFound(f"no job has the ID {job_id!r}")
         return job
 
+    async def job_of_read_token(self, token: str) -> str | None:
+        """The job a per-job read token belongs to, so the API can tell "wrong job" (403) from "no token" (401)."""
+        async with self._read() as conn:
+            return (await conn.execute(select(J.c.id).where(J.c.read_token == token).limit(1))).scalar()
+
     async def stages(self, job_id: str) -> list[dict[str, Any]]:
         async with self._read() as conn:
             rows = await conn.execute(select(S).where(S.c.job_id == job_id).order_by(S.c.position))
@@ -745,10 +779,24 @@ class Store:
         async with self._write() as conn:
             await conn.execute(update(J).where(J.c.id.in_(list(job_ids))).values(pruned=True))
 
-    async def ping(self) -> bool:
-        async with self._read() as conn:
-            await conn.execute(text("SELECT 1"))
+    async def ping(self, timeout: float = 0.5) -> bool:
+        """Can the store take a write now? Bounded by ``timeout`` (StoreUnavailable past it), since
+        /healthz must answer at once while the store is locked; SQLite WAL readers are never
+        blocked by a writer, so only a (no-op) write transaction notices a held write lock."""
+        async def probe() -> None:
+            async with self.engines.begin(wait=timeout) as conn:
+                await conn.execute(text("SELECT 1"))
+
+        try:
+            await asyncio.wait_for(probe(), timeout + 0.5)  # SQLite's own bound comes first
+        except TimeoutError as exc:
+            raise errors.StoreUnavailable(f"the store did not answer within {timeout:g} s") from exc
         return True
+
+    @property
+    def locked_since(self) -> float | None:
+        """When writes started being refused (SQLite lock held elsewhere), or None."""
+        return self.engines.contention.since
 
     # -- dashboard reads (issue 9) ------------------------------------------------------------
     # Read-only and bounded: the dashboard renders pages from these with any number of jobs.
