@@ -12,7 +12,7 @@ from aiohttp import web
 
 from pipeline import errors, sites, sources, status
 from pipeline.api import auth as auth_mod
-from pipeline.api import jsonbody
+from pipeline.api import jsonbody, sessions
 from pipeline.api.keys import auth_key, config_key, store_key, submitter_key, worker_key
 from pipeline.store import Job
 from pipeline.workspace import Workspace
@@ -33,13 +33,18 @@ async def principal(request: web.Request) -> auth_mod.Principal:
     remote = request.remote or "unknown"
     auth.check_failures(remote)
     if not token:
-        raise errors.Unauthorized("a bearer token is required (Authorization: Bearer <token>)")
+        session = await sessions.resolve(request)  # the dashboard's cookie: a session ID, not a token
+        if session is None:
+            raise errors.Unauthorized("a bearer token is required (Authorization: Bearer <token>)")
+        who, session_id = session
+        await auth_mod.check_csrf(request, session_id)
+        auth.rate_check(who.name)
+        return who
     found = auth.lookup(token) or await _job_token(request, token)
     if found is None:
         if not auth_mod.from_cookie(request):  # a stale sign-in cookie is not a guess
             auth.record_failure(remote)
         raise errors.Unauthorized("the bearer token is not valid")
-    await auth_mod.check_csrf(request, token)
     auth.rate_check(found.name)
     return found
 

@@ -60,9 +60,9 @@ class Viewer:
 
 async def viewer(request: web.Request) -> Viewer:
     who = await builds.principal(request)
-    token = auth_mod.bearer(request)
     from_cookie = auth_mod.from_cookie(request)
-    csrf = auth_mod.csrf_token(token) if token and from_cookie and not request.app[auth_key].open else ""
+    session_id = request.cookies.get(auth_mod.SESSION_COOKIE, "")
+    csrf = auth_mod.csrf_token(session_id) if session_id and from_cookie and not request.app[auth_key].open else ""
     return Viewer(principal=who, open=request.app[auth_key].open, csrf=csrf, cookie=from_cookie)
 
 

@@ -1,6 +1,8 @@
-"""Login and logout: the dashboard keeps the API token in an HTTP-only cookie.
+"""Login and logout: the dashboard's cookie holds a random server-side session ID, never the token.
 
-The cookie is ``HttpOnly`` (scripts never see the token), ``SameSite=Strict`` (no other site can
+Signing in with a token opens a session in the store (``pipeline.api.sessions``): expiring,
+listed and revocable by an admin, and ended by signing out or by removing the token from the
+config. The cookie is ``HttpOnly`` (scripts never see it), ``SameSite=Strict`` (no other site can
 make the browser send it) and ``Secure`` over HTTPS. The login form has its own CSRF guard (a
 random value in a short-lived cookie and in the form), so no site can log a browser in as someone
 else; every later POST carries the session's CSRF token (see ``pipeline.api.auth.check_csrf``).
@@ -17,12 +19,13 @@ from aiohttp import web
 
 from pipeline import errors
 from pipeline.api import auth as auth_mod
-from pipeline.api import builds
-from pipeline.api.keys import auth_key
+from pipeline.api import builds, sessions
+from pipeline.api.keys import auth_key, config_key
 from pipeline.dashboard.render import html
 
 LOGIN_COOKIE = "pressroom_login"
-SESSION_MAX_AGE = 14 * 24 * 3600
+LEGACY_COOKIE = "pressroom_token"
+"""Before issue 12 the cookie held the raw token; it is deleted wherever it is still found."""
 
 
 def see_other(location: str) -> web.Response:
@@ -72,10 +75,12 @@ async def login(request: web.Request) -> web.StreamResponse:
     principal = auth.lookup(token) if token else None
     if principal is None:
         return _login_form(request, error="That token is not valid.", status=401, next_url=next_url)
+    session_id = await sessions.open_session(request, token, principal)
     resp = see_other(next_url)
-    resp.set_cookie(auth_mod.SESSION_COOKIE, token, max_age=SESSION_MAX_AGE, path="/", httponly=True,
-                    samesite="Strict", secure=is_https(request))
+    resp.set_cookie(auth_mod.SESSION_COOKIE, session_id, max_age=int(request.app[config_key].server.session_days * 86400),
+                    path="/", httponly=True, samesite="Strict", secure=is_https(request))
     resp.del_cookie(LOGIN_COOKIE, path="/login")
+    resp.del_cookie(LEGACY_COOKIE, path="/")
     return resp
 
 
@@ -84,6 +89,8 @@ async def logout(request: web.Request) -> web.StreamResponse:
     if not request.app[auth_key].open:
         with contextlib.suppress(errors.Unauthorized):
             await builds.principal(request)
+        await sessions.close(request)
     resp = see_other("/login")
     resp.del_cookie(auth_mod.SESSION_COOKIE, path="/")
+    resp.del_cookie(LEGACY_COOKIE, path="/")
     return resp

@@ -7,7 +7,7 @@ from pathlib import Path
 
 from aiohttp import web
 
-from pipeline.api import openapi
+from pipeline.api import openapi, sessions
 from pipeline.dashboard import render, session, stream, views
 
 STATIC = Path(__file__).parent / "static"
@@ -18,6 +18,8 @@ def setup(app: web.Application) -> None:
     app[stream.closing_key] = asyncio.Event()
     app.on_shutdown.append(stream.close_streams)
     openapi.EXTRA_PATHS.update(stream.PATHS)
+    openapi.EXTRA_PATHS.update(sessions.OPENAPI_PATHS)
+    app.add_routes(sessions.routes)
     app.add_routes([
         web.get("/", views.builds_page, name="dashboard"),
         web.get("/builds", views.builds_page),

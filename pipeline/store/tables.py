@@ -139,6 +139,25 @@ workers = Table(
     Column("running", JSON),
 )
 
+# Dashboard sign-ins (issue 12): the cookie holds a random session ID; only its SHA-256 is stored,
+# so a copy of the database signs nobody in. ``handle`` is the non-secret name an admin lists and
+# revokes; ``token_hash`` ties the session to the token it was opened with (removing that token
+# from the config ends it).
+sessions = Table(
+    "sessions",
+    metadata,
+    Column("id_hash", String(64), primary_key=True),
+    Column("handle", String(32), nullable=False, unique=True),
+    Column("principal", String(200), nullable=False),
+    Column("token_hash", String(64), nullable=False),
+    Column("created_at", Float, nullable=False),
+    Column("expires_at", Float, nullable=False),
+    Column("last_seen_at", Float, nullable=False),
+    Column("user_agent", String(300)),
+    Column("remote", String(100)),
+    Index("ix_sessions_expires", "expires_at"),
+)
+
 schema_version = Table(
     "schema_version",
     metadata,

@@ -321,15 +321,15 @@ async def test_login_flow(daemon_factory: Any, browser: Any) -> None:
     await page.get_by_label("Token").fill("not-a-token")
     await page.get_by_label("Token").press("Enter")
     await expect(page.get_by_role("alert")).to_have_text("That token is not valid.")
-    assert not [c for c in await context.cookies() if c["name"] == "pressroom_token"]
+    assert not [c for c in await context.cookies() if c["name"] == "pressroom_session"]
 
     await page.get_by_label("Token").fill(READ_TOKEN)
     await page.get_by_label("Token").press("Enter")
     await expect(page).to_have_url(f"{d.url}/health")
     await expect(page.locator(".who")).to_contain_text("viewer")
-    cookie = next(c for c in await context.cookies() if c["name"] == "pressroom_token")
+    cookie = next(c for c in await context.cookies() if c["name"] == "pressroom_session")
     assert cookie["httpOnly"] is True and cookie["sameSite"] == "Strict" and cookie["path"] == "/"
-    assert await page.evaluate("document.cookie.includes('pressroom_token')") is False
+    assert await page.evaluate("document.cookie.includes('pressroom_session')") is False
     await expect(page.locator(".banner")).to_have_count(0)
 
     await page.get_by_role("button", name="Sign out").click()

@@ -36,9 +36,10 @@ async def session(client: Any, token: str) -> str:
     nonce = form.cookies["pressroom_login"].value
     resp = await client.post("/login", data={"token": token, "csrf_token": nonce, "next": "/"}, allow_redirects=False)
     assert resp.status == 303, await resp.text()
-    cookie = resp.cookies["pressroom_token"]
+    cookie = resp.cookies["pressroom_session"]
     assert cookie["httponly"] and cookie["samesite"] == "Strict" and not cookie["secure"]
-    return auth_mod.csrf_token(token)
+    assert token not in cookie.value  # a random session ID, never the token (issue 12)
+    return auth_mod.csrf_token(cookie.value)
 
 
 async def test_pages_need_a_login_and_redirect_back(token_client: Any) -> None:
@@ -108,12 +109,12 @@ async def test_read_scope_sees_pages_without_buttons(token_client: Any) -> None:
 
 
 async def test_admin_sees_review_buttons_and_replay(token_client: Any) -> None:
-    await session(token_client, ADMIN_TOKEN)
+    csrf = await session(token_client, ADMIN_TOKEN)
     job_id = await pending_job(token_client)
     await token_client.app[store_key].update_result(job_id, {"review": {"state": "pending"}})
     page = await (await token_client.get(f"/builds/{job_id}")).text()
     assert 'data-action="approve"' in page and 'data-action="cancel"' in page
-    assert f'name="csrf-token" content="{auth_mod.csrf_token(ADMIN_TOKEN)}"' in page
+    assert f'name="csrf-token" content="{csrf}"' in page
 
 
 async def test_open_mode_banner_and_cross_origin_posts_refused(open_client: Any) -> None:
