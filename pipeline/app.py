@@ -8,16 +8,16 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
-import contextlib
 import logging
 import multiprocessing
+import os
 from collections.abc import AsyncIterator, Callable
 from typing import Any
 
 from aiohttp import web
 
 from pipeline import config as config_mod
-from pipeline import handlers, maintenance, notifications, reviews, sites
+from pipeline import handlers, maintenance, notifications, reviews, sites, supervise
 from pipeline.api import auth, builds, system
 from pipeline.api.keys import (
     auth_key,
@@ -26,6 +26,7 @@ from pipeline.api.keys import (
     services_key,
     store_key,
     submitter_key,
+    supervisor_key,
     worker_key,
 )
 from pipeline.api.middleware import error_middleware
@@ -35,6 +36,7 @@ from pipeline.metrics import Metrics
 from pipeline.sources import Submitter
 from pipeline.store import Store
 from pipeline.worker import Handler, Worker
+from stages import lifeline
 
 logger = logging.getLogger(__name__)
 
@@ -54,6 +56,7 @@ def create_app(cfg: config_mod.Config, *, store: Store | None = None, run_worker
     app[config_key] = cfg
     app[auth_key] = auth.Auth(cfg.server)
     app[metrics_key] = Metrics()
+    app[supervisor_key] = supervise.Supervisor(on_restart=lambda part: app[metrics_key].part_restarts.labels(part).inc())
     app[worker_key] = None
     app[services_key] = {"handlers": dict(worker_handlers or handlers.default_handlers()), "outbox": [], "after_finish": []}
     app.add_routes(builds.routes)
@@ -72,7 +75,7 @@ def create_app(cfg: config_mod.Config, *, store: Store | None = None, run_worker
 def _store_ctx(given: Store | None) -> Callable[[web.Application], Any]:
     async def ctx(app: web.Application) -> AsyncIterator[None]:
         cfg = app[config_key]
-        store = given or await Store.open(cfg.store_url)
+        store = given or await Store.open(cfg.store_url, busy_timeout=cfg.store.busy_timeout)
         outboxes = app[services_key]["outbox"]
         if outboxes:
             store.outbox = lambda t: [spec for fn in outboxes for spec in fn(t)]
@@ -89,7 +92,9 @@ async def _pool_ctx(app: web.Application) -> AsyncIterator[None]:
     n = app[config_key].workers.processes
     pool = None
     if n > 0:
-        pool = concurrent.futures.ProcessPoolExecutor(max_workers=n, mp_context=multiprocessing.get_context("spawn"))
+        # die_with_parent: the children exit when the daemon does, even on kill -9.
+        pool = concurrent.futures.ProcessPoolExecutor(max_workers=n, mp_context=multiprocessing.get_context("spawn"),
+                                                      initializer=lifeline.die_with_parent, initargs=(os.getpid(),))
         for _ in range(n):  # start the processes now, not on the first upload or build
             pool.submit(_warm)
     app[services_key]["executor"] = pool
@@ -108,20 +113,20 @@ def _warm() -> None:
 async def _worker_ctx(app: web.Application) -> AsyncIterator[None]:
     cfg = app[config_key]
     worker = Worker(store=app[store_key], config=cfg, handlers=app[services_key]["handlers"],
-                    executor=app[services_key].get("executor"), after_finish=app[services_key]["after_finish"])
+                    executor=app[services_key].get("executor"), after_finish=app[services_key]["after_finish"],
+                    metrics=app[metrics_key])
     app[worker_key] = worker
-    task = asyncio.create_task(worker.run(), name="worker")
+    supervisor = app[supervisor_key]
+    supervisor.start("worker", worker.run, stop=worker.stop)
     yield
-    worker.stop()
-    with contextlib.suppress(asyncio.CancelledError):
-        await task
+    await supervisor.stop("worker", grace=30)
+    await worker.close()
 
 
 async def _schedules_ctx(app: web.Application) -> AsyncIterator[None]:
     cfg = app[config_key]
-    task = asyncio.create_task(maintenance.schedule_loop(app[store_key], cfg.retention.interval_hours,
-                                                         cfg.workers.priorities.get("maintenance", 5)))
+    supervisor = app[supervisor_key]
+    supervisor.start("retention-schedule", lambda: maintenance.schedule_loop(
+        app[store_key], cfg.retention.interval_hours, cfg.workers.priorities.get("maintenance", 5)))
     yield
-    task.cancel()
-    with contextlib.suppress(asyncio.CancelledError):
-        await task
+    await supervisor.stop("retention-schedule")

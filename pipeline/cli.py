@@ -65,7 +65,8 @@ def cli(ctx: click.Context, config_path: str | None) -> None:
 @cli.command()
 @click.option("--host", default=None, help="Interface to listen on (default from [server] host).")
 @click.option("--port", type=int, default=None, help="Port (default from [server] port).")
-@click.option("--data-dir", default=None, help="Data folder (default from data_dir).")
+@click.option("--data-dir", default=None,
+              help="Data folder, relative to the current folder (default: data_dir from the config); holds the SQLite store unless [store] url is set.")
 @click.pass_context
 def serve(ctx: click.Context, host: str | None, port: int | None, data_dir: str | None) -> None:
     """Run the daemon: API, dashboard, workers and schedules."""
@@ -73,7 +74,7 @@ def serve(ctx: click.Context, host: str | None, port: int | None, data_dir: str 
 
     cfg = load_config(ctx)
     logging.config.dictConfig(LOGGING)
-    daemon.serve(cfg, host=host, port=port, data_dir=data_dir)
+    daemon.serve(cfg, host=host, port=port, data_dir=str(Path(data_dir).resolve()) if data_dir else None)
 
 
 @cli.command("check-config")

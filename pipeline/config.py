@@ -82,8 +82,10 @@ class ServerConfig(Section):
 
 
 class StoreConfig(Section):
-    url: str = "sqlite:///.pressroom/pressroom.db"
-    """``sqlite:///relative/or/absolute.db`` or ``postgresql://user@host:port/db``."""
+    url: str | None = None
+    """``sqlite:///relative/or/absolute.db`` or ``postgresql://user@host:port/db``; unset means ``pressroom.db`` under ``data_dir`` (and ``serve --data-dir``)."""
+    busy_timeout: float = Field(15.0, gt=0, le=3600)
+    """Seconds a store call waits for a SQLite database locked by another program (a ``sqlite3`` shell, a backup) before failing with ``store_unavailable``; the daemon keeps answering meanwhile."""
 
 
 class WorkersConfig(Section):
@@ -339,8 +341,10 @@ class Config(Section):
     @property
     def store_url(self) -> str:
         """The store URL with a relative SQLite path taken from the config's folder."""
-        url = self.store.url
         prefix = "sqlite:///"
+        if self.store.url is None:
+            return prefix + str(self.data_path / "pressroom.db")
+        url = self.store.url
         if url.startswith(prefix) and not url.startswith("sqlite:////"):
             rel = url[len(prefix):]
             if rel and rel != ":memory:":

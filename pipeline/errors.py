@@ -181,6 +181,12 @@ class NotAwaitingReview(Conflict):
     code = "not_awaiting_review"
 
 
+class ReleaseGone(Conflict):
+    """The release this review would promote was removed by retention (keep_releases)."""
+
+    code = "release_gone"
+
+
 class RateLimited(PressroomError):
     """Too many requests; retry after the number of seconds in Retry-After."""
 

@@ -6,7 +6,7 @@ import asyncio
 import time
 from pathlib import Path
 
-from prometheus_client import CollectorRegistry, Gauge, Histogram, generate_latest
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 from prometheus_client.exposition import CONTENT_TYPE_PLAIN_0_0_4
 
 from pipeline import maintenance
@@ -30,6 +30,8 @@ class Metrics:
                                         ["stage", "status"], buckets=BUCKETS, registry=r)
         self.disk = Gauge("pressroom_data_dir_bytes", "Bytes used by the data dir", registry=r)
         self.http_requests = Gauge("pressroom_workers_running_jobs", "Jobs running in this daemon", registry=r)
+        self.part_restarts = Counter("pressroom_part_restarts", "Restarts of a supervised daemon part after it failed",
+                                     ["part"], registry=r)
         self._disk_at = 0.0
 
     async def refresh(self, store: Store, data_dir: Path, running: int) -> None:

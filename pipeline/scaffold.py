@@ -20,7 +20,7 @@ token_env = "PRESSROOM_CI_TOKEN"
 scopes = ["submit"]
 
 [store]
-url = "sqlite:///.pressroom/pressroom.db"   # or postgresql://user@host:5432/pressroom
+# url = "postgresql://user@host:5432/pressroom"   # default: SQLite, pressroom.db under data_dir
 
 [workers]
 count = 2                          # jobs at once in this daemon

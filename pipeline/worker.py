@@ -19,6 +19,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from pipeline import config as config_mod
+from pipeline import errors
+from pipeline.metrics import Metrics
 from pipeline.outcome import Outcome
 from pipeline.store import Job, Store, ids
 
@@ -48,8 +50,11 @@ def backoff_delay(attempt: int, base: float, cap: float) -> float:
 
 class Worker:
     def __init__(self, *, store: Store, config: config_mod.Config, handlers: dict[str, Handler],
-                 worker_id: str | None = None, executor: Any = None, after_finish: list[AfterFinish] | None = None) -> None:
+                 worker_id: str | None = None, executor: Any = None, after_finish: list[AfterFinish] | None = None,
+                 metrics: Metrics | None = None) -> None:
         self.store = store
+        self.metrics = metrics
+        """Where job (and, through the build handler, stage) durations are observed for ``/metrics``."""
         self.config = config
         self.handlers = handlers
         self.id = worker_id or f"{socket.gethostname()}:{os.getpid()}:{ids.ulid()[-6:]}"
@@ -83,7 +88,12 @@ class Worker:
         return kinds
 
     async def run(self) -> None:
-        """Claim and run jobs until :meth:`stop`; then wait for running jobs (graceful)."""
+        """Claim and run jobs until :meth:`stop`; then wait for running jobs (graceful).
+
+        A locked or unreachable store is waited out (logged, retried); any other error ends this
+        call with the exception for the supervisor to log and restart. Jobs still running then
+        are left alone: the next ``run()`` renews their leases, so a crash loses no work.
+        """
         side = [asyncio.create_task(self._heartbeat(), name="heartbeat"),
                 asyncio.create_task(self._reaper(), name="reaper"),
                 asyncio.create_task(self._cancel_watch(), name="cancel-watch")]
@@ -93,7 +103,14 @@ class Worker:
                 for t in side:
                     if t.done() and not t.cancelled() and t.exception():
                         raise RuntimeError(f"worker side task {t.get_name()} died") from t.exception()
-                claimed = await self._claim_some()
+                try:
+                    claimed = await self._claim_some()
+                except errors.StoreUnavailable as exc:
+                    self.log.warning("cannot claim jobs: %s; retrying until the store answers", exc,
+                                     extra={"action": "store_unavailable"})
+                    with contextlib.suppress(TimeoutError):
+                        await asyncio.wait_for(self._stop.wait(), self.wcfg.poll_interval)
+                    continue
                 if claimed:
                     continue
                 await self._wait_for_work()
@@ -101,6 +118,12 @@ class Worker:
             for t in side:
                 t.cancel()
             await asyncio.gather(*side, return_exceptions=True)
+            if self._stop.is_set():
+                await self._shutdown()
+
+    async def close(self) -> None:
+        """After the last ``run()``: wait for jobs that a crashed run left running, unregister."""
+        if self.running:
             await self._shutdown()
 
     async def _claim_some(self) -> bool:
@@ -166,11 +189,14 @@ class Worker:
                 if running.lost or self._stop.is_set():
                     raise
                 outcome = Outcome.cancelled()
+            except errors.StoreUnavailable as exc:  # the job could not record its progress: run it again
+                self.log.warning("job %s: %s", job.id, exc, extra={**extra, "action": "store_unavailable"})
+                outcome = Outcome.retry(exc.code, str(exc))
             except Exception as exc:
                 self.log.exception("job %s crashed", job.id, extra={**extra, "action": "job_error"})
                 outcome = Outcome.retry("stage_crashed", f"{type(exc).__name__}: {exc}")
             running.persisting = True
-            await asyncio.shield(self._persist(running, outcome))
+            await asyncio.shield(self._persist_until_stored(running, outcome))
         except asyncio.CancelledError:
             pass
         finally:
@@ -189,6 +215,8 @@ class Worker:
                                                  error_message=outcome.error_message or "", error_stage=outcome.error_stage)
             self.log.info("job %s: %s (%s)", job.id, "retry" if state == "PENDING" else state, outcome.error_code,
                           extra={"action": "job_error_retry", "job_id": job.id})
+            if state == "FAILED":
+                self._observe(running, "FAILED")
             return
         ok = await self.store.finish(job.id, self.id, outcome.status, result=outcome.result, error_code=outcome.error_code,
                                      error_message=outcome.error_message, error_stage=outcome.error_stage, dead=outcome.dead)
@@ -197,11 +225,31 @@ class Worker:
         if not ok:
             self.log.warning("job %s: lease lost before finish", job.id, extra={"action": "lease_lost", "job_id": job.id})
             return
+        self._observe(running, outcome.status)
         for hook in self.after_finish:
             try:
                 await hook(job, outcome, self)
             except Exception:
                 self.log.exception("after-finish hook failed for job %s", job.id)
+
+    def _observe(self, running: Running, status: str) -> None:
+        """The attempt that ended the job: its run time, labelled with the job's final status."""
+        if self.metrics is not None:
+            self.metrics.job_duration.labels(running.job.kind, status).observe(time.monotonic() - running.started)
+
+    async def _persist_until_stored(self, running: Running, outcome: Outcome) -> None:
+        """A result is not dropped because the store was locked for a while: keep trying (the
+        writes are fenced by the lease, so a late one after losing it changes nothing)."""
+        while True:
+            try:
+                await self._persist(running, outcome)
+                return
+            except errors.StoreUnavailable as exc:
+                if self._stop.is_set():
+                    raise
+                self.log.warning("job %s: result not stored yet (%s); retrying", running.job.id, exc,
+                                 extra={"action": "store_unavailable", "job_id": running.job.id})
+                await asyncio.sleep(self.wcfg.poll_interval)
 
     async def _heartbeat(self) -> None:
         host = socket.gethostname()
@@ -209,7 +257,12 @@ class Worker:
             for job_id, running in list(self.running.items()):
                 if running.lost or running.persisting:
                     continue
-                if not await self.store.renew_lease(job_id, self.id, self.wcfg.lease_seconds) and not running.persisting:
+                try:
+                    renewed = await self.store.renew_lease(job_id, self.id, self.wcfg.lease_seconds)
+                except errors.StoreUnavailable as exc:
+                    self.log.warning("cannot renew leases: %s", exc, extra={"action": "store_unavailable"})
+                    break
+                if not renewed and not running.persisting:
                     running.lost = True
                     self.log.warning("job %s: lease lost, abandoning", job_id, extra={"action": "lease_lost", "job_id": job_id})
                     if running.task:
@@ -223,7 +276,12 @@ class Worker:
     async def _reaper(self) -> None:
         interval = max(0.5, min(self.wcfg.lease_seconds / 2, 15.0))
         while True:
-            reaped = await self.store.reap_expired(lambda attempt: backoff_delay(attempt, self.wcfg.backoff_base, self.wcfg.backoff_max))
+            try:
+                reaped = await self.store.reap_expired(
+                    lambda attempt: backoff_delay(attempt, self.wcfg.backoff_base, self.wcfg.backoff_max))
+            except errors.StoreUnavailable as exc:
+                self.log.warning("cannot look for expired leases: %s", exc, extra={"action": "store_unavailable"})
+                reaped = []
             for job_id in reaped:
                 self.log.warning("job %s: lease expired, re-queued or failed", job_id, extra={"action": "reap", "job_id": job_id})
             await asyncio.sleep(interval)
@@ -233,7 +291,11 @@ class Worker:
         while True:
             await asyncio.sleep(0.5)
             ids_ = [j for j, r in self.running.items() if not r.cancel]
-            for job_id in await self.store.cancel_requested(ids_):
+            try:
+                requested = await self.store.cancel_requested(ids_)
+            except errors.StoreUnavailable:
+                continue  # reads are rarely refused; the claim loop reports the store's state
+            for job_id in requested:
                 if job_id in self.running:
                     self.running[job_id].cancel = True
 

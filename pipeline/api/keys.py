@@ -12,6 +12,7 @@ if TYPE_CHECKING:
     from pipeline.metrics import Metrics
     from pipeline.sources import Submitter
     from pipeline.store import Store
+    from pipeline.supervise import Supervisor
     from pipeline.worker import Worker
 
 config_key: web.AppKey[Config] = web.AppKey("config")
@@ -20,5 +21,7 @@ submitter_key: web.AppKey[Submitter] = web.AppKey("submitter")
 auth_key: web.AppKey[Auth] = web.AppKey("auth")
 metrics_key: web.AppKey[Metrics] = web.AppKey("metrics")
 worker_key: web.AppKey[Worker | None] = web.AppKey("worker")
+supervisor_key: web.AppKey[Supervisor] = web.AppKey("supervisor")
+"""The daemon's long-running tasks (worker, watchers, schedules), restarted when they fail."""
 services_key: web.AppKey[dict[str, Any]] = web.AppKey("services")
 """Optional collaborators added by later parts (notifier, watcher, scheduler) by name."""

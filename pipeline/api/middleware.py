@@ -21,6 +21,8 @@ def error_response(exc: errors.PressroomError) -> web.Response:
     resp = web.json_response(exc.to_json(), status=exc.http_status)
     if isinstance(exc, errors.RateLimited):
         resp.headers["Retry-After"] = str(max(1, int(exc.retry_after + 0.999)))
+    if isinstance(exc, errors.StoreUnavailable):
+        resp.headers["Retry-After"] = str(int(exc.retry_after))
     if isinstance(exc, errors.Unauthorized):
         resp.headers["WWW-Authenticate"] = 'Bearer realm="pressroom"'
     return resp

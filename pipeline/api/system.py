@@ -3,30 +3,44 @@
 from __future__ import annotations
 
 import time
+from typing import Any
 
 from aiohttp import web
 
+from pipeline import errors
 from pipeline.api import openapi
-from pipeline.api.keys import config_key, metrics_key, store_key, worker_key
+from pipeline.api.keys import config_key, metrics_key, store_key, supervisor_key, worker_key
 from pipeline.metrics import CONTENT_TYPE
 
 routes = web.RouteTableDef()
+PING_TIMEOUT = 0.5
+"""Seconds /healthz waits for the store before calling it locked or unreachable."""
 
 
 @routes.get("/healthz")
 async def healthz(request: web.Request) -> web.Response:
+    """200 only when the store takes writes and every supervised part runs; otherwise 503 and
+    ``failing`` names what is down. Bounded: the store probe gives up after ``PING_TIMEOUT``."""
     started = time.perf_counter()
-    store_ok = True
+    store = request.app[store_key]
     try:
-        await request.app[store_key].ping()
+        await store.ping(PING_TIMEOUT)
+        store_state = "ok"
+    except errors.StoreUnavailable:
+        store_state = "locked" if store.dialect == "sqlite" else "unreachable"
     except Exception:
-        store_ok = False
+        store_state = "unreachable"
+    supervisor = request.app[supervisor_key]
+    failing = ([] if store_state == "ok" else ["store"]) + supervisor.failing()
     worker = request.app[worker_key]
-    body = {"status": "ok" if store_ok else "degraded", "store": "ok" if store_ok else "unreachable",
-            "running_jobs": len(worker.running) if worker else 0,
-            "worker_id": worker.id if worker else None,
-            "check_ms": round((time.perf_counter() - started) * 1000, 2)}
-    return web.json_response(body, status=200 if store_ok else 503)
+    body: dict[str, Any] = {
+        "status": "degraded" if failing else "ok", "store": store_state, "failing": failing,
+        "parts": supervisor.health(), "running_jobs": len(worker.running) if worker else 0,
+        "worker_id": worker.id if worker else None,
+        "check_ms": round((time.perf_counter() - started) * 1000, 2)}
+    if store.locked_since is not None:
+        body["store_locked_since"] = round(store.locked_since, 3)
+    return web.json_response(body, status=503 if failing else 200)
 
 
 @routes.get("/metrics")

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import os
 from collections.abc import AsyncIterator
@@ -12,7 +11,7 @@ from pathlib import Path
 from aiohttp import web
 
 from pipeline import sources, workspace
-from pipeline.api.keys import config_key, services_key, store_key, submitter_key
+from pipeline.api.keys import config_key, services_key, store_key, submitter_key, supervisor_key
 from pipeline.intake import commits, spec, submission, watcher, webhooks
 from pipeline.store.model import SubmitResult
 
@@ -55,24 +54,12 @@ async def watchers_ctx(app: web.Application) -> AsyncIterator[None]:
     timing = watcher.Timing.from_config(cfg.intake)
     watchers = [watcher.FolderWatcher(f, timing=timing, submit=_submitter(app, f), state=state) for f in targets]
     app[services_key]["watchers"] = watchers
-    tasks = [asyncio.create_task(w.run(), name=f"watch {w.folder}") for w in watchers]
-    for t in tasks:
-        t.add_done_callback(_report_death)
+    supervisor = app[supervisor_key]
+    names = [f"watcher:{w.folder}" for w in watchers]
+    for name, w in zip(names, watchers, strict=True):
+        supervisor.start(name, w.run, stop=w.stop)  # a watcher that dies is logged and restarted
     yield
-    for w in watchers:
-        w.stop()
-    for t in tasks:
-        with contextlib.suppress(asyncio.CancelledError):
-            try:
-                await asyncio.wait_for(asyncio.shield(t), 10)
-            except TimeoutError:
-                t.cancel()
-                await t
-
-
-def _report_death(task: asyncio.Task[None]) -> None:
-    if not task.cancelled() and task.exception() is not None:
-        logger.error("%s stopped with an error", task.get_name(), exc_info=task.exception())
+    await asyncio.gather(*(supervisor.stop(name) for name in names))
 
 
 def _submitter(app: web.Application, folder: Path) -> watcher.SubmitFn:

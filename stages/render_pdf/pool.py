@@ -12,8 +12,11 @@ import concurrent.futures
 import contextlib
 import functools
 import multiprocessing
+import os
 from collections.abc import AsyncIterator, Callable
 from typing import Any, TypeVar
+
+from stages import lifeline
 
 T = TypeVar("T")
 
@@ -24,8 +27,10 @@ class ChildPool:
     def __init__(self, workers: int) -> None:
         # spawn, not fork: the daemon has threads (event loop helpers, SQLite), and a forked
         # child could inherit a held lock.
+        # die_with_parent: a kill -9 of the daemon must not leave a WeasyPrint child running.
         self._executor = concurrent.futures.ProcessPoolExecutor(
-            max_workers=max(1, workers), mp_context=multiprocessing.get_context("spawn")
+            max_workers=max(1, workers), mp_context=multiprocessing.get_context("spawn"),
+            initializer=lifeline.die_with_parent, initargs=(os.getpid(),),
         )
 
     async def run(self, fn: Callable[..., T], /, *args: Any, **kwargs: Any) -> T:
