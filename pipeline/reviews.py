@@ -41,23 +41,49 @@ PENDING = "pending"
 
 
 def review_from(outcome_result: dict[str, Any], job_id: str) -> dict[str, Any] | None:
-    """The review record for a completed build, from the deploy stage's promotion output."""
-    promo = ((outcome_result.get("outputs") or {}).get("deploy") or {}).get("promotion") or {}
+    """The review record for a completed build, from the deploy stage's promotion output.
+
+    The release is named by its ID and the target that holds it, never by its folder: the record
+    is shown by the API, the dashboard and notifications, and server paths are nobody's business
+    there (:func:`release_dir` finds the folder again).
+    """
+    deploy = (outcome_result.get("outputs") or {}).get("deploy") or {}
+    promo = deploy.get("promotion") or {}
     if promo.get("decision") != "review":
         return None
     preview = promo.get("preview")
-    return {"state": PENDING, "target": promo.get("to"), "release": promo.get("release"),
+    return {"state": PENDING, "target": promo.get("to"), "release": release_id(promo.get("release")),
+            "release_target": deploy.get("target"),
             "changes": promo.get("changes") or {}, "requested_at": status.iso(time.time()),
             "preview_url": f"/api/builds/{job_id}/artifacts/{preview}" if preview else None,
             "preview_json": promo.get("preview_json")}
 
 
-def promote_spec(cfg: config_mod.Config, build: Job, target: str, release: str, by: str) -> JobSpec:
+def release_id(release: str | None) -> str | None:
+    """``<data>/sites/staging/releases/build_x`` -> ``build_x`` (a bare ID stays as it is)."""
+    return Path(release).name if release else None
+
+
+def release_dir(cfg: config_mod.Config, release_target: str | None, release: str) -> Path:
+    """The folder of a release named by ID on ``release_target`` (default: the build target).
+
+    Records written before releases were named by ID hold the absolute folder; it is used as is.
+    """
+    if Path(release).is_absolute():
+        return Path(release)
+    opts = cfg.stages.deploy
+    root = targets.root_of(opts, cfg.data_path / "sites", release_target or opts.target)
+    return root / "releases" / release
+
+
+def promote_spec(cfg: config_mod.Config, build: Job, target: str, release: str, by: str,
+                 release_target: str | None = None) -> JobSpec:
     return JobSpec(kind="promote", idempotency_key=f"promote:{build.id}:{target}",
                    priority=cfg.workers.priorities.get("promote", 80), max_attempts=cfg.workers.max_attempts,
                    parent_id=None, supersede_key=build.supersede_key, target=target,
                    trigger={"kind": "promotion", "build_id": build.id, "approved_by": by, "job_id": build.id},
-                   payload={"build_id": build.id, "target": target, "release_from": release})
+                   payload={"build_id": build.id, "target": target, "release": release_id(release),
+                            "release_target": release_target})
 
 
 def outbox(cfg: config_mod.Config, t: Transition) -> list[JobSpec]:
@@ -68,7 +94,8 @@ def outbox(cfg: config_mod.Config, t: Transition) -> list[JobSpec]:
     specs: list[JobSpec] = []
     promo = ((result.get("outputs") or {}).get("deploy") or {}).get("promotion") or {}
     if promo.get("decision") == "auto" and promo.get("to") and promo.get("release"):
-        specs.append(promote_spec(cfg, t.job, promo["to"], promo["release"], "auto_promote"))
+        specs.append(promote_spec(cfg, t.job, promo["to"], promo["release"], "auto_promote",
+                                  ((result.get("outputs") or {}).get("deploy") or {}).get("target")))
     if (result.get("review") or {}).get("state") == PENDING:
         from pipeline import notifications
 
@@ -77,13 +104,28 @@ def outbox(cfg: config_mod.Config, t: Transition) -> list[JobSpec]:
     return specs
 
 
+def source_key(job: Job) -> str:
+    """What makes two builds "the same docs": the branch or folder, else the repository; builds
+    uploaded with neither (a bare archive to the API) all count as one source."""
+    trigger = job.trigger or {}
+    for value in (job.supersede_key, trigger.get("branch"), trigger.get("folder"), trigger.get("repository")):
+        if isinstance(value, str) and value:
+            return value
+    return ""
+
+
 async def after_build(job: Job, outcome: Outcome, worker: Worker) -> None:
-    """Once a build with a pending review is stored, older pending reviews of its branch lapse."""
-    if job.kind != "build" or (outcome.result.get("review") or {}).get("state") != PENDING or not job.supersede_key:
+    """Once a build with a pending review is stored, older pending reviews of the same source for
+    the same target lapse: approving one of them would put older docs live over newer ones."""
+    review = outcome.result.get("review") or {}
+    if job.kind != "build" or review.get("state") != PENDING:
         return
     store = worker.store
+    mine = source_key(job)
     jobs, _ = await store.list_jobs(kind="build", branch=job.supersede_key, review=PENDING, limit=200)
     for old in jobs:
+        if source_key(old) != mine or ((old.result or {}).get("review") or {}).get("target") != review.get("target"):
+            continue
         if old.id != job.id and old.created_at < job.created_at:
             await store.update_result(old.id, {"review": {**(old.result or {}).get("review", {}), "state": "superseded",
                                                           "superseded_by": job.id}},
@@ -94,12 +136,13 @@ async def handle_promote(job: Job, running: Running, worker: Worker) -> Outcome:
     """Deploy an existing release to another target, through the deploy stage (same checks, lease)."""
     cfg = worker.config
     payload = job.payload or {}
+    release_from = str(payload.get("release_from") or release_dir(cfg, payload.get("release_target"), payload["release"]))
     ws = Workspace.for_job(cfg.data_path, job.id)
     ws.create()
     run = runner.BuildRun(
         job_id=job.id, workspace=ws, config=cfg, recorder=_recorder(worker, job), pipeline=["deploy"],
         should_cancel=lambda: running.cancel, check_lease=lambda: worker.store.holds_lease(job.id, worker.id),
-        trigger=job.trigger or {}, source=ws.root, extra={"target": payload["target"], "release_from": payload["release_from"]},
+        trigger=job.trigger or {}, source=ws.root, extra={"target": payload["target"], "release_from": release_from},
     )
     outcome = await runner.run_build(run)
     if outcome.status == "COMPLETED" and payload.get("build_id"):
@@ -157,16 +200,32 @@ async def approve(request: web.Request) -> web.Response:
     store = request.app[store_key]
     cfg = request.app[config_key]
     job_id = request.match_info["job_id"]
+    pending = ((await store.get(job_id)).result or {}).get("review") or {}
+    if pending.get("state") == PENDING and not await asyncio.to_thread(_release_exists, cfg, pending):
+        # Retention ([stages.deploy.targets.*] keep_releases) removed it: a promote job could only fail.
+        raise errors.ReleaseGone(f"release {release_id(pending.get('release'))} of job {job_id} is no longer on "
+                                 f"target {pending.get('release_target') or cfg.stages.deploy.target} (pruned by "
+                                 "keep_releases); rebuild and review the new build")
     decided = {"state": "approved", "decided_by": who.name, "decided_at": status.iso(time.time())}
     done = await store.update_result(job_id, lambda r: {"review": {**r["review"], **decided}},
                                      expect=lambda r: (r.get("review") or {}).get("state") == PENDING)
     if done is None:
         raise errors.NotAwaitingReview(f"job {job_id} is not waiting for review")
     review = (done.result or {})["review"]
-    res = await store.submit(promote_spec(cfg, done, review["target"], review["release"], who.name))
+    res = await store.submit(promote_spec(cfg, done, review["target"], review["release"], who.name,
+                                          review.get("release_target")))
     await store.update_result(job_id, {"review": {**review, "promote_job": res.job.id}})
     return web.json_response({"job_id": job_id, "review": {**review, "promote_job": res.job.id},
                               "promote_job": res.job.id, "status_url": f"/api/builds/{res.job.id}/status"}, status=202)
+
+
+def _release_exists(cfg: config_mod.Config, review: dict[str, Any]) -> bool:
+    if not review.get("release"):
+        return False
+    try:
+        return release_dir(cfg, review.get("release_target"), str(review["release"])).is_dir()
+    except StageError:  # the target is no longer configured
+        return False
 
 
 @routes.post("/api/builds/{job_id}/reject")

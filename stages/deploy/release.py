@@ -88,11 +88,14 @@ def target_lock(root: Path) -> Iterator[None]:
 
 
 def _os_error(exc: OSError, what: str) -> StageError:
+    # exc.strerror, not str(exc): the latter ends with the absolute path, and job errors are shown
+    # to whoever may read the job (the daemon log has the full exception).
+    reason = exc.strerror or type(exc).__name__
     if exc.errno in (errno.ENOSPC, errno.EDQUOT):
-        return StageError(f"disk full while {what}: {exc}", code="disk_full")
+        return StageError(f"disk full while {what}: {reason}", code="disk_full")
     if exc.errno in (errno.EACCES, errno.EPERM, errno.EROFS, errno.ENOTDIR, errno.EEXIST):
-        return StageError(f"target is not writable while {what}: {exc}", code="deploy_not_writable")
-    return StageError(f"file error while {what}: {exc}", code="deploy_not_writable")
+        return StageError(f"target is not writable while {what}: {reason}", code="deploy_not_writable")
+    return StageError(f"file error while {what}: {reason}", code="deploy_not_writable")
 
 
 def copy_file(src: Path, dst: Path) -> None:
@@ -147,7 +150,7 @@ def write_release(
             files += 1
     except OSError as exc:
         shutil.rmtree(incoming, ignore_errors=True)
-        raise _os_error(exc, f"writing the release to {root}") from exc
+        raise _os_error(exc, f"writing a release to target folder {root.name!r}") from exc
     except BaseException:
         shutil.rmtree(incoming, ignore_errors=True)
         raise
@@ -204,7 +207,7 @@ def finalize(
 def swap_current(root: Path, name: str) -> None:
     """Point ``current`` at ``releases/<name>`` with a single rename (atomic for readers)."""
     if not (releases_dir(root) / name).is_dir():
-        raise ReleaseNotFound(f"no release {name!r} in {root}")
+        raise ReleaseNotFound(f"no release {name!r} in target folder {root.name!r}")
     tmp = root / f".current-{uuid.uuid4().hex[:12]}"
     try:
         os.symlink(os.path.join("releases", name), tmp)

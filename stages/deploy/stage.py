@@ -66,9 +66,10 @@ def _source(ctx: StageContext, opts: Options) -> _Source:
     if release_from:
         src = Path(str(release_from))
         if not src.is_dir():
-            raise StageError(f"the release to promote is gone: {src}", code="deploy_check_failed")
+            raise StageError(f"the release to promote ({src.name}) is gone: retention (keep_releases) removed it",
+                             code="deploy_check_failed")
         pages = [p.relative_to(src).as_posix() for p in src.rglob("*.html")]
-        return _Source(src, pages, {}, frozenset(), release.link_or_copy, str(src))
+        return _Source(src, pages, {}, frozenset(), release.link_or_copy, src.name)
     html = ctx.previous.get("render_html")
     if html is None:
         raise StageError("deploy needs the render_html stage's output", code="deploy_check_failed")
@@ -125,7 +126,8 @@ async def run(ctx: StageContext) -> StageResult:
     try:
         await asyncio.to_thread(root.mkdir, parents=True, exist_ok=True)
     except OSError as exc:
-        raise StageError(f"cannot create the target folder {root}: {exc}", code="deploy_not_writable") from exc
+        raise StageError(f"cannot create the folder of target {name!r}: {exc.strerror or exc}",
+                         code="deploy_not_writable") from exc
     ctx.progress(5, f"writing release for {name}")
     incoming, files = await asyncio.to_thread(
         release.write_release, root, src.site_dir, extra_files=src.pdfs, skip_top=src.skip_top, copy=src.copy,
