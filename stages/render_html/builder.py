@@ -81,7 +81,8 @@ class LanguageBuild:
         layout = self.run.layout
         return analyze.PageJob(lang=self.lang, src=src, path=str(ps.path), rel=layout.rel(ps.path),
                                include_base=str(self.tree.include_base), source_root=str(layout.source),
-                               pretty=self.pretty, max_bytes=int(self.ctx.site.max_page_bytes))
+                               pretty=self.pretty, max_bytes=int(self.ctx.site.max_page_bytes),
+                               raw_html=str(getattr(self.ctx.site, "raw_html", "allow")))
 
     async def _render(self, srcs: list[str]) -> dict[str, dict[str, Any]]:
         def report(done: int, total: int) -> None:

@@ -32,6 +32,8 @@ class PageJob:
     source_root: str
     pretty: bool
     max_bytes: int
+    raw_html: str = "allow"
+    """``[site] raw_html``: ``allow``, ``sanitize`` or ``escape`` (see :mod:`stages.site_model.rawhtml`)."""
 
 
 def _finding(job: PageJob, line: int | None, col: int | None, rule: str, severity: str, message: str) -> dict[str, Any]:
@@ -111,11 +113,15 @@ def analyze(job: PageJob, render: bool) -> dict[str, Any]:
 
     md = parser()
     env: dict[str, Any] = {"page_src": job.src, "page_path": job.path, "include_base": job.include_base,
-                           "source_root": job.source_root, "pretty": job.pretty}
+                           "source_root": job.source_root, "pretty": job.pretty, "raw_html": job.raw_html}
     try:
         tokens = md.parse(body, env)
         if render:
             result["html"] = md.renderer.render(tokens, md.options, env)
+            if job.raw_html == "sanitize":
+                from stages.site_model import rawhtml
+
+                result["html"] = rawhtml.sanitize(result["html"])
     except RecursionError:
         findings.append(_finding(job, None, None, "too-deep", "error", "page nests too deeply to parse"))
         return result

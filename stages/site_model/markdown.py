@@ -16,7 +16,7 @@ from markdown_it.rules_block import StateBlock
 from markdown_it.rules_core import StateCore
 from markdown_it.token import Token
 
-from stages.site_model import blocks, includes, inline_rules
+from stages.site_model import blocks, includes, inline_rules, rawhtml
 from stages.site_model.highlight import highlight, parse_info
 
 
@@ -116,4 +116,6 @@ def parser() -> MarkdownIt:
     md.core.ruler.after("abbr", "leftovers", blocks.leftovers)
     md.add_render_rule("fence", _render_fence)
     md.add_render_rule("include_error", _render_include_error)
+    md.add_render_rule("html_block", rawhtml.render_block)  # [site] raw_html = "escape" shows it as text
+    md.add_render_rule("html_inline", rawhtml.render_inline)
     return md
