@@ -6,6 +6,7 @@ Kept in the package (as procrastinate keeps ``procrastinate/testing.py``) so the
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import socket
@@ -24,7 +25,8 @@ data_dir = "{data}"
 [server]
 host = "127.0.0.1"
 port = {port}
-auth = "none"
+sites_port = {sites_port}
+auth = "{auth}"
 rate_limit_per_token = 1000000
 rate_limit_overall = 1000000
 [store]
@@ -40,7 +42,7 @@ backoff_max = 0.5
 [workers.concurrency]
 build = {workers}
 [pipeline]
-build = ["noop"]
+build = {pipeline}
 """
 
 
@@ -66,13 +68,20 @@ class DaemonProcess:
     """``python -m pipeline --config <root>/config.toml serve`` on a free loopback port."""
 
     def __init__(self, root: Path, *, workers: int = 4, lease: float = 30, heartbeat: float = 5, extra: str = "",
-                 env: dict[str, str] | None = None, prefix: Sequence[str] = ()) -> None:
+                 env: dict[str, str] | None = None, prefix: Sequence[str] = (), auth: str = "none",
+                 pipeline: Sequence[str] = ("noop",)) -> None:
         self.root = root
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
+        self.sites_port = free_port()
+        while self.sites_port == self.port:
+            self.sites_port = free_port()
+        self.sites_url = f"http://127.0.0.1:{self.sites_port}"
+        """The separate origin serving deployed sites (``/sites/<target>/``)."""
         self.config = root / "config.toml"
         self.config.write_text(DAEMON_CONFIG.format(data=root / "data", port=self.port, workers=workers, lease=lease,
-                                                    heartbeat=heartbeat) + extra)
+                                                    heartbeat=heartbeat, sites_port=self.sites_port, auth=auth,
+                                                    pipeline=json.dumps(list(pipeline))) + extra)
         self.env = dict(env or {})
         self.prefix = list(prefix)
         self.log = root / "daemon.log"
