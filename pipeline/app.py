@@ -17,7 +17,7 @@ from typing import Any
 from aiohttp import web
 
 from pipeline import config as config_mod
-from pipeline import handlers, maintenance, notifications, reviews, sites, supervise
+from pipeline import docsite, handlers, maintenance, notifications, reviews, sites, supervise
 from pipeline.api import auth, builds, system
 from pipeline.api.keys import (
     auth_key,
@@ -41,6 +41,7 @@ from stages import lifeline
 logger = logging.getLogger(__name__)
 
 PARTS: list[Callable[[web.Application], None]] = [
+    docsite.setup,
     notifications.setup,
     reviews.setup,
     intake_wiring.setup,

@@ -57,6 +57,9 @@ class ServerConfig(Section):
     """Requests per second a token may make (burst of twice that)."""
     rate_limit_overall: float = Field(2000, gt=0)
     """Requests per second for the whole daemon, all tokens together (429 with Retry-After above)."""
+    docs_url: str | None = None
+    """Base URL of the pressroom docs that runbook links in notifications point at
+    (``<docs_url>/errors.md#<code>``); default the daemon's own read-only ``/docs/`` (a source checkout's docs/)."""
     auth_failures_per_minute: int = Field(30, ge=1)
     """Bad-token requests one remote address may make per minute (burst of as many) before every request
     from it answers 429 with Retry-After until the allowance refills; slows token guessing."""

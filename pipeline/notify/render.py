@@ -18,7 +18,7 @@ from typing import Any
 import jinja2
 
 from pipeline import config as config_mod
-from pipeline.notify import errors
+from pipeline.notify import errors, router
 
 DEFAULT_TEMPLATES = Path(__file__).parent / "templates" / "notify"
 FIRST_FINDINGS = 5
@@ -130,7 +130,7 @@ def render_webhook(payload: dict[str, Any], *, config: config_mod.Config, secret
 def webhook_data(payload: dict[str, Any]) -> dict[str, Any]:
     """The ``data`` object of a webhook body; its shape is the contract in :mod:`.schemas`."""
     job = payload.get("job") or {}
-    failure = payload.get("event") in ("build.failed", "audit.critical")
+    failure = payload.get("event") in router.FAILURE_EVENTS
     stages = [
         {
             "name": s.get("name"),

@@ -26,11 +26,15 @@ PUBLIC_EVENTS = (
     "translation.ready",
     "audit.report",
     "audit.critical",
+    "promote.completed",
+    "promote.failed",
 )
 INTERNAL_EVENTS = ("build.started", "build.stage")
 """Only keep the Slack thread parent current; never mailed or posted to webhooks."""
+UNANNOUNCED_EVENTS = ("promote.cancelled",)
+"""Known transitions nobody is told about: a promotion is only cancelled by the person who cancels it."""
 FINAL_EVENTS = ("build.completed", "build.failed", "build.fixed", "build.cancelled")
-FAILURE_EVENTS = ("build.failed", "audit.critical")
+FAILURE_EVENTS = ("build.failed", "audit.critical", "promote.failed")
 FINAL_STATUSES = ("COMPLETED", "FAILED", "CANCELLED")
 DONE_STAGE_STATUSES = ("passed", "failed", "skipped", "degraded")
 _SECRET_WORDS = ("token", "secret", "password", "authorization", "api_key", "apikey", "cookie")
@@ -45,6 +49,8 @@ def plan_deliveries(event: dict[str, Any], config: config_mod.Config) -> list[di
     channel subscribed to ``build.fixed`` gets that one message instead of both.
     """
     etype = event.get("type")
+    if etype in UNANNOUNCED_EVENTS:
+        return []
     if etype not in PUBLIC_EVENTS and etype not in INTERNAL_EVENTS:
         raise errors.RouteError(f"unknown event type {etype!r}; known: {list(PUBLIC_EVENTS + INTERNAL_EVENTS)}")
     job = event.get("job")
@@ -161,10 +167,12 @@ def _first_match(mapping: dict[str, Any], branch: str | None) -> Any:
 
 
 def _thread_key(event: dict[str, Any]) -> str:
-    """All messages about one build share a thread, translations and reviews included."""
+    """All messages about one build share a thread, translations, reviews and promotions included."""
     job = event["job"]
     if event["type"] == "translation.ready":
         return str(event.get("build_id") or job.get("parent_id") or job["job_id"])
+    if str(event["type"]).startswith("promote."):
+        return str((job.get("trigger") or {}).get("build_id") or job["job_id"])
     return str(job["job_id"])
 
 
@@ -206,6 +214,14 @@ def absolute(value: Any, public: str) -> Any:
     return value
 
 
+def runbook_url(config: config_mod.Config, runbook: str, public: str) -> str:
+    """``docs/errors.md#code`` as a link a mail reader can open: under ``[server] docs_url`` when
+    set, else on the daemon's own ``/docs/`` (``pipeline/docsite.py`` serves it)."""
+    page = runbook.removeprefix("/").removeprefix("docs/")
+    base = config.server.docs_url.rstrip("/") if config.server.docs_url else f"{public}/docs"
+    return f"{base}/{page}"
+
+
 def _payload(event: dict[str, Any], config: config_mod.Config) -> dict[str, Any]:
     job = scrub(event["job"])
     tail = event.get("log_tail") or job.pop("log_tail", None) or []
@@ -217,7 +233,7 @@ def _payload(event: dict[str, Any], config: config_mod.Config) -> dict[str, Any]
         if key in job:
             job[key] = absolute(job[key], public)
     if isinstance(job.get("error"), dict) and job["error"].get("runbook"):
-        job["error"]["runbook"] = absolute(job["error"]["runbook"], public)
+        job["error"]["runbook"] = runbook_url(config, str(job["error"]["runbook"]), public)
     base: dict[str, Any] = {
         "event": event["type"],
         "occurred_at": event.get("occurred_at") or job.get("finished_at") or job.get("started_at") or job.get("created_at"),

@@ -93,6 +93,9 @@ _EXTRA_REQUIRED: dict[str, dict[str, Any]] = {
     "build.failed": {"required": ["error"], "properties": {"status": {"const": "FAILED"}, "error": ERROR}},
     "build.cancelled": {"properties": {"status": {"const": "CANCELLED"}}},
     "translation.ready": {"required": ["language"], "properties": {"language": {"type": "string"}}},
+    "promote.completed": {"properties": {"kind": {"const": "promote"}, "status": {"const": "COMPLETED"}}},
+    "promote.failed": {"required": ["error"], "properties": {"kind": {"const": "promote"}, "status": {"const": "FAILED"},
+                                                             "error": ERROR}},
 }
 
 _DESCRIPTIONS = {
@@ -104,6 +107,9 @@ _DESCRIPTIONS = {
     "translation.ready": "One language of a build is translated and published.",
     "audit.report": "The nightly audit of a deployed site finished; details.summary describes it.",
     "audit.critical": "The audit found critical problems (e.g. a critical page is broken).",
+    "promote.completed": "An approved (or automatic) promotion put a build's release live on its target "
+                         "(trigger.build_id, target).",
+    "promote.failed": "A promotion failed for good; the release stays where it was (error, log_tail).",
 }
 
 

@@ -86,9 +86,11 @@ def test_broken_template_is_a_permanent_error(tmp_path: Path) -> None:
 def test_webhook_bodies_match_their_schema(etype: str) -> None:
     config = config_mod.parse({"notify": {"webhooks": [{"url": "https://h.example/x", "secret_env": "S"}]},
                                "languages": {"es": {}}})
-    events = build_events("job-3", fail=etype == "build.failed")
+    events = build_events("job-3", fail=etype in ("build.failed", "promote.failed"))
     base = events[-1]
-    if etype == "build.fixed":
+    if etype.startswith("promote."):
+        event = {**base, "type": etype, "job": {**base["job"], "kind": "promote", "trigger": {"kind": "promotion", "build_id": "job-2"}}}
+    elif etype == "build.fixed":
         event = {**base, "previous_status": "FAILED"}
     elif etype in ("build.completed", "build.failed"):
         event = base
