@@ -12,6 +12,7 @@ import json
 import time
 from pathlib import Path
 from typing import Any
+from urllib.parse import urljoin
 
 from aiohttp import web
 
@@ -201,10 +202,21 @@ async def reviews_page(request: web.Request, v: Viewer) -> dict[str, Any]:
     for job, row in zip(jobs, await rows_for(request, jobs), strict=True):
         review = (job.result or {}).get("review") or {}
         diff = await asyncio.to_thread(_preview_of, data_dir, job, review)
+        live = (job.result or {}).get("live_url")
         items.append({"row": row, "review": review, "target": review.get("target") or job.target,
-                      "diff": diffview.preview(diff), "changes": review.get("changes") or {},
+                      "diff": _on_site(diffview.preview(diff), live), "changes": review.get("changes") or {},
                       "preview_url": review.get("preview_url"), "live_url": (job.result or {}).get("live_url")})
     return {"template": "reviews.html", "items": items, "next": nxt, "can_review": v.can("admin")}
+
+
+def _on_site(preview: dict[str, Any], live_url: str | None) -> dict[str, Any]:
+    """Page links in a diff are relative to the staged site: point them at it (the sites origin),
+    never at the dashboard, which would both 404 and put user content on the dashboard's origin."""
+    for entry in preview.get("changed", []) + preview.get("added", []):
+        url = entry.get("url")
+        if isinstance(url, str) and "://" not in url and not url.startswith("/"):
+            entry["url"] = urljoin(live_url, url) if live_url else None
+    return preview
 
 
 def _preview_of(data_dir: Path, job: Job, review: dict[str, Any]) -> Any:

@@ -180,3 +180,14 @@ async def test_log_tail_continues_from_an_offset(open_client: Any, make_config: 
 async def test_unknown_build_page_is_a_404_page(open_client: Any) -> None:
     resp = await open_client.get("/builds/bld_nope")
     assert resp.status == 404 and "No such job" in await resp.text()
+
+
+async def test_review_page_links_point_at_the_staged_site_not_the_dashboard(token_client: Any) -> None:
+    """Issue 12: a diff's page links open the staged site on the sites origin."""
+    await session(token_client, READ_TOKEN)
+    job_id = await pending_job(token_client)
+    live = "http://127.0.0.1:9/sites/staging/"
+    await token_client.app[store_key].update_result(job_id, {"live_url": live, "review": {
+        "state": "pending", "target": "production", "diff": {"changed": [{"url": "en/guide/"}]}}})
+    page = await (await token_client.get("/reviews")).text()
+    assert f'href="{live}en/guide/"' in page and f'href="{live}" rel="noopener">staging site' in page
