@@ -132,7 +132,8 @@ def discover(source: Path, site: Any, language: str | None = None) -> SiteLayout
     """Read the source tree's shape; raise :class:`StageError` when nothing can be built."""
     source = source.resolve()
     if not source.is_dir():
-        raise StageError(f"source folder {source} does not exist", code="source_missing")
+        # Names only: in the daemon the path is the job's workspace, which is nobody's business.
+        raise StageError(f"the source folder ({source.name}) does not exist", code="source_missing")
     default = site.default_language
     wanted = [language] if language else list(dict.fromkeys([default, *site.languages]))
     layout_kind = site.layout
@@ -175,7 +176,9 @@ def discover(source: Path, site: Any, language: str | None = None) -> SiteLayout
         theme_dir = source / "theme"
     default_dir = dirs[default][0]
     if not default_dir.is_dir():
-        raise StageError(f"docs folder {default_dir} for language {default!r} does not exist", code="source_missing")
+        shown = default_dir.relative_to(source).as_posix() if default_dir.is_relative_to(source) else default_dir.name
+        raise StageError(f"docs folder {shown!r} (in the source) for language {default!r} does not exist",
+                         code="source_missing")
     base_pages, base_assets = _scan(default_dir, theme_dir)
     trees: dict[str, LanguageTree] = {}
     for lang in wanted:
