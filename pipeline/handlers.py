@@ -9,7 +9,8 @@ import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from pipeline import runner, sources
+from pipeline import redact, runner, sources
+from pipeline.metrics import Metrics
 from pipeline.outcome import Outcome
 from pipeline.store import Job, Store
 from pipeline.workspace import Workspace
@@ -24,19 +25,26 @@ logger = logging.getLogger(__name__)
 class StoreRecorder:
     """The runner's reports, written to the store under this worker's lease."""
 
-    def __init__(self, store: Store, job_id: str, owner: str, first_findings: int = 50) -> None:
+    def __init__(self, store: Store, job_id: str, owner: str, first_findings: int = 50,
+                 metrics: Metrics | None = None) -> None:
         self.store = store
         self.job_id = job_id
         self.owner = owner
         self.first_findings = first_findings
+        self.metrics = metrics
+        self._started: dict[str, float] = {}
 
     async def stage_started(self, name: str, position: int, pipeline: list[str]) -> bool:
+        self._started[name] = time.monotonic()
         ok = await self.store.stage_started(self.job_id, self.owner, name, position, pipeline)
         if ok and position == 0 and self.store.outbox is not None:
             await self.store.emit(self.job_id, "build.started")
         return ok
 
     async def stage_finished(self, name: str, result: StageResult, findings_total: int) -> bool:
+        started = self._started.pop(name, None)
+        if self.metrics is not None and started is not None:
+            self.metrics.stage_duration.labels(name, result.status).observe(time.monotonic() - started)
         ok = await self.store.stage_finished(
             self.job_id, self.owner, name, status=result.status, counts=dict(result.counts),
             findings=[f.to_dict() for f in result.findings[: self.first_findings]], findings_total=findings_total,
@@ -71,22 +79,30 @@ async def handle_build(job: Job, running: Running, worker: Worker) -> Outcome:
     if git:
         try:
             shutil.rmtree(ws.source, ignore_errors=True)
-            sha, _tree = await asyncio.to_thread(sources.fetch_git, git["url"], git.get("ref"), ws.source)
-            logger.info("job %s: fetched %s at %s", job.id, sources.redact_url(git["url"]), sha)
+            url = sources.git_url_for(ws.root, git)
+            sha, tree = await asyncio.to_thread(sources.fetch_git, url, git.get("ref"), ws.source)
+            logger.info("job %s: fetched %s at %s", job.id, redact.redact_url(url), sha)
         except sources.FetchError as exc:
             return Outcome.failed("source_fetch_failed", str(exc), stage="fetch")
+        claimed = (job.source_hash or "").removeprefix("gittree:") if (job.source_hash or "").startswith("gittree:") else None
+        if claimed is not None and claimed != tree:
+            # A signed push names its tree; the content id is trusted only once git agrees.
+            return Outcome.failed("tree_mismatch", f"the push named tree {claimed} but commit {sha} has tree {tree}",
+                                  stage="fetch")
         source = ws.source
     if not source.is_dir():
         return Outcome.failed("source_missing", f"the job's source snapshot {source} is missing (pruned?)")
     store = worker.store
     run = runner.BuildRun(
-        job_id=job.id, workspace=ws, config=cfg, recorder=StoreRecorder(store, job.id, worker.id),
+        job_id=job.id, workspace=ws, config=cfg, recorder=StoreRecorder(store, job.id, worker.id, metrics=worker.metrics),
         should_cancel=lambda: running.cancel, check_lease=lambda: store.holds_lease(job.id, worker.id),
         executor=worker.executor, trigger=job.trigger or {}, source=source,
         pipeline=(job.payload or {}).get("pipeline"),
         extra={"noop_delay": (job.payload or {}).get("noop_delay", 0.0)},
     )
     outcome = await runner.run_build(run)
+    if git and outcome.status in ("COMPLETED", "CANCELLED"):
+        sources.forget_git_url(ws.root)  # a FAILED job may be retried: its credentials stay until pruned
     if outcome.status == "COMPLETED":
         from pipeline import reviews
 

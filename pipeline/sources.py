@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from pipeline import config as config_mod
-from pipeline import errors, workspace
+from pipeline import errors, gittree, redact, workspace
 from pipeline.store import JobSpec, Store, ids
 from pipeline.store.model import SubmitResult
 
@@ -34,14 +34,23 @@ class SubmitOptions:
     target: str | None = None
     dedupe: bool = True
     source_hash: str | None = None
-    """Use this content id instead of hashing the snapshot (e.g. ``gittree:<sha>`` from a hook)."""
+    """Use this content id instead of hashing the snapshot (only ids the daemon computed or a signed
+    push named: the worker checks a push's tree after its fetch)."""
+    claimed_tree: str | None = None
+    """A git tree ID the client says the archive holds (the post-commit hook's): the daemon computes
+    the archive's own and refuses a mismatch, then dedupes on ``gittree:<id>``."""
 
 
-def unpack(data: bytes, dest: Path, max_bytes: int) -> tuple[str, str]:
-    """Extract, find the site root and hash it in one trip to a worker process (off the GIL)."""
+def unpack(data: bytes, dest: Path, max_bytes: int, git_algo: str | None = None) -> tuple[str, str, str | None]:
+    """Extract, find the site root and hash it in one trip to a worker process (off the GIL).
+
+    With ``git_algo``, also the git tree ID of the whole archive (before a single top folder is
+    unwrapped: ``git archive`` of a commit holds exactly the commit's tree).
+    """
     workspace.extract_archive(data, dest, max_bytes=max_bytes)
+    tree = gittree.tree_id(dest, algo=git_algo) if git_algo else None
     root = workspace.unwrap_single_dir(dest)
-    return str(root), workspace.tree_hash(root)
+    return str(root), workspace.tree_hash(root), tree
 
 
 class Submitter:
@@ -71,11 +80,19 @@ class Submitter:
         ws = workspace.Workspace.for_job(self.data_dir, job_id)
         ws.create()
         max_bytes = int(self.config.server.max_upload_mb * 2**20 * 10)
+        algo = gittree.algo_for(opts.claimed_tree) if opts.claimed_tree else None
         try:
-            root, digest = await asyncio.get_running_loop().run_in_executor(self.executor, unpack, data, ws.source, max_bytes)
+            root, digest, tree = await asyncio.get_running_loop().run_in_executor(
+                self.executor, unpack, data, ws.source, max_bytes, algo)
+            if opts.claimed_tree is not None and tree != opts.claimed_tree.lower():
+                raise errors.TreeMismatch(
+                    f"the archive's git tree is {tree}, not the claimed {opts.claimed_tree}: send the archive "
+                    "of the commit you name (git archive HEAD)", claimed=opts.claimed_tree, computed=tree)
         except Exception:
             shutil.rmtree(ws.root, ignore_errors=True)
             raise
+        if tree is not None:
+            opts = SubmitOptions(**{**opts.__dict__, "source_hash": f"gittree:{tree}"})
         return await self._finish(job_id, ws, Path(root), opts, digest)
 
     async def submit_path(self, path: Path, opts: SubmitOptions) -> SubmitResult:
@@ -92,17 +109,26 @@ class Submitter:
         return await self._finish(job_id, ws, ws.source, opts)
 
     async def submit_git(self, url: str, ref: str | None, opts: SubmitOptions) -> SubmitResult:
-        """Git sources are fetched by the worker (a failed fetch is a FAILED job, not a 4xx)."""
+        """Git sources are fetched by the worker (a failed fetch is a FAILED job, not a 4xx).
+
+        Only the redacted URL reaches the store (trigger, payload, content id); a URL with
+        credentials is kept for the fetch in a 0600 file in the job's workspace.
+        """
         job_id = ids.new_id("build")
         ws = workspace.Workspace.for_job(self.data_dir, job_id)
         ws.create()
+        shown = redact.redact_url(url) or ""
         trigger = dict(opts.trigger or {"kind": "api"})
-        trigger.setdefault("repository", url)
+        for key in ("repository", "url"):
+            if isinstance(trigger.get(key), str):
+                trigger[key] = redact.redact_url(trigger[key])
+        trigger.setdefault("repository", shown)
         if ref:
             trigger.setdefault("sha", ref)
+        secret = keep_git_url(ws.root, url)
         spec = self._spec(job_id, SubmitOptions(**{**opts.__dict__, "trigger": trigger}), source_path=str(ws.source),
-                          source_hash=opts.source_hash or (f"git:{url}@{ref}" if ref and len(ref) == 40 else None),
-                          payload={"git": {"url": url, "ref": ref}})
+                          source_hash=opts.source_hash or (f"git:{shown}@{ref}" if ref and len(ref) == 40 else None),
+                          payload={"git": {"url": shown, "ref": ref, "credentials": secret}})
         res = await self.store.submit(spec)
         if not res.created:
             shutil.rmtree(ws.root, ignore_errors=True)
@@ -125,26 +151,42 @@ def request_hash(body: bytes | str | dict[str, Any]) -> str:
     return hashlib.sha256(body).hexdigest()
 
 
-def redact_url(url: str) -> str:
-    """``https://user:token@host/x`` -> ``https://***@host/x``: URLs may carry credentials."""
-    from urllib.parse import urlsplit, urlunsplit
+CREDENTIALS_FILE = "git-url.secret"
+"""A git URL with credentials lives only here (0600, in the job's workspace), never in the store."""
 
-    try:
-        parts = urlsplit(url)
-    except ValueError:
-        return "<unparseable url>"
-    if parts.username or parts.password:
-        host = parts.hostname or ""
-        netloc = f"***@{host}" + (f":{parts.port}" if parts.port else "")
-        return urlunsplit(parts._replace(netloc=netloc))
-    return url
+
+def keep_git_url(workspace_root: Path, url: str) -> bool:
+    """Store a credential-bearing URL for the worker's fetch; True if there was anything to keep."""
+    if not redact.has_credentials(url):
+        return False
+    path = workspace_root / CREDENTIALS_FILE
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NOFOLLOW, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as f:
+        f.write(url)
+    return True
+
+
+def git_url_for(workspace_root: Path, git: dict[str, Any]) -> str:
+    """The URL to fetch: the stored (redacted) one, or the secret one kept in the workspace."""
+    if git.get("credentials"):
+        try:
+            return (workspace_root / CREDENTIALS_FILE).read_text("utf-8")
+        except FileNotFoundError:
+            raise FetchError("the credentials for this repository URL are gone (the job was pruned or its "
+                             "workspace cleaned); submit it again") from None
+    return str(git["url"])
+
+
+def forget_git_url(workspace_root: Path) -> None:
+    """The job is over: the credentials are not needed any more."""
+    (workspace_root / CREDENTIALS_FILE).unlink(missing_ok=True)
 
 
 def _git_env() -> dict[str, str]:
     """No prompts, no user config; ``GIT_ALLOW_PROTOCOL`` (e.g. ``file`` in tests) is passed through."""
     env = {"GIT_TERMINAL_PROMPT": "0", "PATH": os.environ.get("PATH", "/usr/bin:/bin"), "GIT_CONFIG_NOSYSTEM": "1",
            "HOME": os.environ.get("HOME", "/tmp")}
-    for key in ("GIT_ALLOW_PROTOCOL", "GIT_SSH_COMMAND", "SSL_CERT_FILE", "http_proxy", "https_proxy", "no_proxy"):
+    for key in ("GIT_ALLOW_PROTOCOL", "GIT_SSH_COMMAND", "GIT_ASKPASS", "GIT_CONFIG_GLOBAL", "SSL_CERT_FILE", "http_proxy", "https_proxy", "no_proxy"):
         if key in os.environ:
             env[key] = os.environ[key]
     return env
@@ -167,7 +209,7 @@ def fetch_git(url: str, ref: str | None, dest: Path, timeout: float = 300.0) -> 
         proc = subprocess.run(["git", *args], cwd=tmp if args[0] != "init" else None, capture_output=True,
                               timeout=timeout, env=env)
         if proc.returncode != 0:
-            msg = (proc.stderr or proc.stdout).decode("utf-8", "replace").strip()[-2000:]
+            msg = redact.scrub((proc.stderr or proc.stdout).decode("utf-8", "replace").strip(), url)[-2000:]
             raise FetchError(f"git {args[0]} failed: {msg}")
         return proc
 

@@ -2,7 +2,9 @@
 
 The facts travel in one header, ``X-Pressroom-Commit: <base64url JSON>`` (sha, tree, branch,
 author, message, repository), so the body stays the plain tar.gz that ``POST /api/builds``
-accepts too. The tree id is the content id: the same tree pushed later folds into this job.
+accepts too. The tree id is the content id, so the same tree pushed later folds into this job;
+the daemon computes it from the upload and refuses a claimed ``tree`` that differs
+(``400 tree_mismatch``): otherwise a ``submit`` token could claim a tree ahead of its real push.
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ from typing import Any
 
 from aiohttp import web
 
-from pipeline import errors, sources
+from pipeline import errors, redact, sources
 from pipeline.api import builds
 from pipeline.api.keys import config_key, submitter_key
 from pipeline.intake import payloads, submission
@@ -63,8 +65,9 @@ async def commit(request: web.Request) -> web.Response:
         raise errors.InvalidArchive("the request has no archive in its body")
     trigger = {"kind": "commit", "sha": facts["sha"], "tree": facts["tree"], "author": _text(facts.get("author")),
                "message": submission.clip(facts.get("message")), "branch": branch,
-               "repository": submission.redact_url(_text(facts.get("repository")))}
-    opts = sources.SubmitOptions(trigger=trigger, supersede_key=branch, source_hash=f"gittree:{facts['tree']}",
+               "repository": redact.redact_url(_text(facts.get("repository")))}
+    # The content id is the tree the daemon computes from the upload; the claim is only checked.
+    opts = sources.SubmitOptions(trigger=trigger, supersede_key=branch, claimed_tree=facts["tree"],
                                  request_hash=sources.request_hash(body))
     result = await request.app[submitter_key].submit_archive(body, opts)
     logger.info("commit %s on %s: job %s%s", facts["sha"][:12], branch, result.job.id,

@@ -11,7 +11,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from pipeline import errors
-from pipeline.intake.submission import clip, redact_url
+from pipeline.intake.submission import clip
+from pipeline.redact import redact_url
 
 ZERO_SHA = "0" * 40
 SHA = re.compile(r"^[0-9a-f]{40}([0-9a-f]{24})?$")

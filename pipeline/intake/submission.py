@@ -11,7 +11,6 @@ import asyncio
 import fnmatch
 import json
 import time
-import urllib.parse
 from typing import Any
 
 from aiohttp import web
@@ -34,19 +33,6 @@ def clip(text: Any, limit: int = MESSAGE_LIMIT) -> str | None:
         return None
     text = text.strip()
     return text if len(text) <= limit else text[: limit - 1] + "…"
-
-
-def redact_url(url: str | None) -> str | None:
-    """A repository URL without ``user:token@``: triggers are shown by the API and notifications."""
-    if not url or "@" not in url:
-        return url
-    parts = urllib.parse.urlsplit(url)
-    if not parts.scheme or parts.username is None:
-        return url  # scp-like ``git@host:org/repo``: the user is not a secret
-    host = parts.hostname or ""
-    if parts.port:
-        host = f"{host}:{parts.port}"
-    return urllib.parse.urlunsplit((parts.scheme, host, parts.path, parts.query, parts.fragment))
 
 
 def after_submit(app: web.Application, result: SubmitResult) -> dict[str, Any]:

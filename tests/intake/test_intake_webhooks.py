@@ -236,7 +236,7 @@ async def test_form_encoded_github_delivery_and_unset_secret(aiohttp_client: Any
 
 async def test_credentials_in_repository_urls_never_reach_the_status(aiohttp_client: Any, make_config: Any,
                                                                      repos: helpers.Repos) -> None:
-    from pipeline.intake.submission import redact_url
+    from pipeline.redact import redact_url
 
     assert redact_url("git@github.com:acme/docs.git") == "git@github.com:acme/docs.git"
     assert redact_url("https://x-access-token:s3cret@github.com:8443/acme/docs.git") == "https://github.com:8443/acme/docs.git"
