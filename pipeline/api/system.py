@@ -13,8 +13,9 @@ from pipeline.api.keys import config_key, metrics_key, store_key, supervisor_key
 from pipeline.metrics import CONTENT_TYPE
 
 routes = web.RouteTableDef()
-PING_TIMEOUT = 0.5
-"""Seconds /healthz waits for the store before calling it locked or unreachable."""
+PING_TIMEOUT = 1.0
+"""Seconds /healthz waits for the store server before calling it unreachable (a SQLite file
+locked by another program is reported after 20 ms)."""
 
 
 @routes.get("/healthz")

@@ -779,16 +779,17 @@ class Store(sessions.SessionMethods):
         async with self._write() as conn:
             await conn.execute(update(J).where(J.c.id.in_(list(job_ids))).values(pruned=True))
 
-    async def ping(self, timeout: float = 0.5) -> bool:
-        """Can the store take a write now? Bounded by ``timeout`` (StoreUnavailable past it), since
-        /healthz must answer at once while the store is locked; SQLite WAL readers are never
-        blocked by a writer, so only a (no-op) write transaction notices a held write lock."""
+    async def ping(self, timeout: float = 1.0, lock_wait: float = 0.02) -> bool:
+        """Can the store take a write now? StoreUnavailable when not, within ``timeout`` (a server
+        that does not answer) or ``lock_wait`` (a SQLite write lock held by another program): /healthz
+        must answer at once. SQLite WAL readers are never blocked by a writer, so only a (no-op)
+        write transaction notices a held write lock."""
         async def probe() -> None:
-            async with self.engines.begin(wait=timeout) as conn:
+            async with self.engines.begin(wait=lock_wait) as conn:
                 await conn.execute(text("SELECT 1"))
 
         try:
-            await asyncio.wait_for(probe(), timeout + 0.5)  # SQLite's own bound comes first
+            await asyncio.wait_for(probe(), timeout)
         except TimeoutError as exc:
             raise errors.StoreUnavailable(f"the store did not answer within {timeout:g} s") from exc
         return True

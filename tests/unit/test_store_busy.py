@@ -4,10 +4,12 @@ fail with ``store_unavailable`` after ``busy_timeout``, and go on once the lock 
 from __future__ import annotations
 
 import asyncio
+import logging
 import sqlite3
 import time
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -61,7 +63,7 @@ async def test_a_locked_store_never_holds_the_loop_and_fails_clearly(store: Stor
             await store.claim_batch("w1", ["build"], 30, 1)
         waited = time.monotonic() - started
         with pytest.raises(errors.StoreUnavailable):
-            await store.ping(0.2)
+            await store.ping()
         # WAL readers are not blocked by a writer: reads keep working meanwhile.
         assert (await store.counts())[("build", "PENDING")] == 1
     print(f"claim waited {waited:.2f} s; worst event-loop stall {lag.worst * 1000:.1f} ms")
@@ -93,3 +95,39 @@ async def test_transactions_never_interleave_while_retrying(store: Store, locker
     results = await asyncio.gather(*(store.submit(JobSpec(kind="build", idempotency_key=f"k{i % 5}")) for i in range(20)))
     assert sum(r.created for r in results) == 5
     assert (await store.counts())[("build", "PENDING")] == 5
+
+
+async def test_the_worker_waits_out_a_locked_store_and_then_runs_the_queue(
+        aiohttp_client: Any, make_config: Any, caplog: pytest.LogCaptureFixture) -> None:
+    """The issue's path: claim_batch raised ``database is locked`` and ended Worker.run() for good."""
+    from pipeline.api.keys import supervisor_key
+    from pipeline.app import create_app
+    from tests.conftest import tar_gz
+
+    cfg = make_config(store={"busy_timeout": 0.3})
+    app = create_app(cfg)
+    client = await aiohttp_client(app)
+    locker = sqlite3.connect(cfg.data_path / "pressroom.db", isolation_level=None, check_same_thread=False)
+    try:
+        with caplog.at_level(logging.WARNING, logger="pipeline.worker"):
+            locker.execute("BEGIN IMMEDIATE")
+            resp = await client.get("/healthz")
+            body = await resp.json()
+            assert resp.status == 503 and body["store"] == "locked" and body["failing"] == ["store"]
+            resp = await client.post("/api/builds", data=tar_gz({"en/index.md": "# Hi\n"}),
+                                     headers={"Content-Type": "application/gzip"})
+            assert resp.status == 503 and (await resp.json())["error"]["code"] == "store_unavailable"
+            assert resp.headers["Retry-After"] == "5"
+            await asyncio.sleep(1.0)  # several claims time out meanwhile
+            locker.execute("ROLLBACK")
+        assert "cannot claim jobs" in caplog.text
+        assert app[supervisor_key].parts["worker"].state == "running"
+        job = await (await client.post("/api/builds", data=tar_gz({"en/index.md": "# Hi\n"}),
+                                       headers={"Content-Type": "application/gzip"})).json()
+        deadline = time.monotonic() + 30
+        while (st := await (await client.get(f"/api/builds/{job['job_id']}/status")).json())["status"] != "COMPLETED":
+            assert time.monotonic() < deadline, st
+            await asyncio.sleep(0.05)
+        assert (await client.get("/healthz")).status == 200
+    finally:
+        locker.close()
