@@ -36,7 +36,7 @@ def decode_facts(value: str | None) -> dict[str, Any]:
         raise errors.BadRequest(f"the {HEADER} header is missing (send it as the post-commit hook does)")
     try:
         doc = json.loads(base64.urlsafe_b64decode(value.encode() + b"=" * (-len(value) % 4)))
-    except (binascii.Error, ValueError):
+    except (binascii.Error, ValueError, RecursionError):  # RecursionError: JSON nested thousands deep
         raise errors.BadRequest(f"the {HEADER} header is not base64url-encoded JSON") from None
     if not isinstance(doc, dict):
         raise errors.BadRequest(f"the {HEADER} header must hold a JSON object")

@@ -3,6 +3,7 @@ JSON, each against the real daemon process over HTTP with ``auth = "token"``."""
 
 from __future__ import annotations
 
+import base64
 import io
 import json
 import tarfile
@@ -123,6 +124,12 @@ def test_deeply_nested_json_is_a_400(daemon: DaemonProcess) -> None:
         assert "nested deeper than 64 levels" in doc["error"]["message"]
         status, doc, _ = call(daemon, "POST", "/hooks/generic", body=body, headers=generic_headers(body))
         assert (status, doc["error"]["code"]) == (400, "invalid_json"), doc
+    # The post-commit hook's facts header (base64url JSON) is bounded by the header size, but a few
+    # thousand levels still fit in it.
+    facts = base64.urlsafe_b64encode(b"[" * 2500 + b"]" * 2500).decode()
+    status, doc, _ = call(daemon, "POST", "/hooks/commit", token=TOKENS["submit"], body=b"x",
+                          headers={"X-Pressroom-Commit": facts, "Content-Type": "application/gzip"})
+    assert (status, doc["error"]["code"]) == (400, "bad_request"), doc
     assert call(daemon, "GET", "/healthz")[0] == 200
 
 
