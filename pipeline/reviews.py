@@ -136,7 +136,10 @@ async def handle_promote(job: Job, running: Running, worker: Worker) -> Outcome:
     """Deploy an existing release to another target, through the deploy stage (same checks, lease)."""
     cfg = worker.config
     payload = job.payload or {}
-    release_from = str(payload.get("release_from") or release_dir(cfg, payload.get("release_target"), payload["release"]))
+    try:
+        release_from = str(payload.get("release_from") or release_dir(cfg, payload.get("release_target"), payload["release"]))
+    except StageError as exc:  # the build's target left the config since the review
+        return Outcome.failed(exc.code, str(exc), stage="deploy")
     ws = Workspace.for_job(cfg.data_path, job.id)
     ws.create()
     run = runner.BuildRun(
