@@ -111,6 +111,7 @@ async def test_a_submitted_page_cannot_act_as_the_reviewing_admin(daemon: Daemon
     assert st["status"] == "COMPLETED", st["error"]
     assert st["review"]["state"] == "pending"
     assert st["live_url"] == f"{d.sites_url}/sites/staging/"  # status live_url: the sites origin
+    assert f"Sites:     {d.sites_url}/sites/" in d.log.read_text()  # `pressroom serve` prints it
 
     context = await browser.new_context(viewport={"width": 1366, "height": 900})
     page = await context.new_page()
@@ -127,10 +128,8 @@ async def test_a_submitted_page_cannot_act_as_the_reviewing_admin(daemon: Daemon
     await expect(item).to_be_visible(timeout=WAIT)
     link = item.get_by_role("link", name="staging site")
     assert await link.get_attribute("href") == f"{d.sites_url}/sites/staging/"
-    await link.click()
-    await page.wait_for_url(f"{d.sites_url}/sites/staging/**", timeout=WAIT)
-    if not page.url.endswith("/en/"):
-        await page.goto(f"{d.sites_url}/sites/staging/en/")
+    await link.click()  # the site's root redirects (meta refresh) to its default language
+    await page.wait_for_url(f"{d.sites_url}/sites/staging/en/", timeout=WAIT)
     await page.wait_for_function("window.__xss !== undefined", timeout=WAIT)
     got = await page.evaluate("window.__xss")
     await screenshot(page, "xss-sites-origin")
