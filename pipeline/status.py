@@ -10,7 +10,7 @@ import statistics
 from datetime import UTC, datetime
 from typing import Any
 
-from pipeline import errors
+from pipeline import errors, redact
 from pipeline.store import Job, Store
 
 RETRY_AFTER_PENDING = 2
@@ -62,6 +62,9 @@ def job_view(job: Job, stages: list[dict[str, Any]] | None = None, *, queue_posi
         error = {"code": job.error_code, "message": job.error_message, "stage": job.error_stage,
                  "runbook": errors.runbook(job.error_code)}
     trigger = dict(job.trigger or {})
+    for key in ("repository", "url"):  # stored redacted since issue 12; older rows are redacted here
+        if isinstance(trigger.get(key), str):
+            trigger[key] = redact.redact_url(trigger[key])
     view: dict[str, Any] = {
         "job_id": job.id,
         "kind": job.kind,

@@ -11,6 +11,7 @@ import time
 from datetime import UTC, datetime
 from typing import Any
 
+from pipeline import redact
 from pipeline.store import Job
 
 STATUS = {
@@ -84,7 +85,7 @@ def trigger_view(trigger: dict[str, Any] | None) -> dict[str, Any]:
     if view["folder"]:
         view["detail"] = str(view["folder"])
     elif t.get("repository"):
-        view["detail"] = str(t["repository"])
+        view["detail"] = redact.redact_url(str(t["repository"]))  # rows stored before URLs were redacted on submit
     elif t.get("token"):
         view["detail"] = f"token {t['token']}"
     return view

@@ -4,7 +4,8 @@ Order inside each route: read the raw body (bounded), check the signature agains
 bytes, refuse a delivery ID seen before, then parse. Nothing is parsed, stored or logged from an
 unsigned body. A push builds the pushed commit; the worker fetches it (a failed fetch is a FAILED
 job with ``source_fetch_failed``). The tree id is the content id, so a commit that the post-commit
-hook already submitted folds into that job.
+hook already submitted folds into that job; the worker checks the fetched tree against the one the
+payload named (``tree_mismatch``), so a payload's tree is trusted only as far as git confirms it.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from typing import Any
 from aiohttp import web
 
 from pipeline import config as config_mod
-from pipeline import errors, sources, workspace
+from pipeline import errors, redact, sources, workspace
 from pipeline.api import builds, jsonbody
 from pipeline.api.keys import auth_key, config_key, submitter_key
 from pipeline.intake import payloads, signatures, submission
@@ -130,7 +131,7 @@ async def _build(app: web.Application, push: payloads.Push) -> web.Response:
     else:
         result = await submitter.submit_git(push.url, ref, opts)
     logger.info("%s delivery %s: job %s for %s@%s %s%s", push.provider, push.delivery_id, result.job.id,
-                push.repository, push.branch, (push.sha or "")[:12], " (duplicate)" if not result.created else "")
+                redact.redact_url(push.repository), push.branch, (push.sha or "")[:12], " (duplicate)" if not result.created else "")
     await submission.note_delivery(app, push.provider, push.delivery_id, job_id=result.job.id)
     return submission.accepted(app, result)
 
@@ -151,7 +152,7 @@ async def _fetch_then_submit(app: web.Application, push: payloads.Push, opts: so
                                                 cfg.intake.fetch_timeout_seconds)
         except sources.FetchError as exc:
             logger.warning("%s delivery %s: fetching %s failed (%s); the worker will retry the fetch",
-                           push.provider, push.delivery_id, push.repository, exc)
+                           push.provider, push.delivery_id, redact.redact_url(push.repository), exc)
             return await submitter.submit_git(push.url, push.sha, opts)
         trigger = {**(opts.trigger or {}), "tree": tree, "sha": sha}
         opts = sources.SubmitOptions(**{**opts.__dict__, "trigger": trigger, "source_hash": f"gittree:{tree}"})
