@@ -127,7 +127,7 @@ class Submitter:
             trigger.setdefault("sha", ref)
         secret = keep_git_url(ws.root, url)
         spec = self._spec(job_id, SubmitOptions(**{**opts.__dict__, "trigger": trigger}), source_path=str(ws.source),
-                          source_hash=opts.source_hash or (f"git:{shown}@{ref}" if ref and len(ref) == 40 else None),
+                          source_hash=opts.source_hash or (_git_content_id(shown, ref) if ref and len(ref) == 40 else None),
                           payload={"git": {"url": shown, "ref": ref, "credentials": secret}})
         res = await self.store.submit(spec)
         if not res.created:
@@ -141,6 +141,11 @@ class Submitter:
         if not res.created:
             shutil.rmtree(ws.root, ignore_errors=True)
         return res
+
+
+def _git_content_id(url: str, sha: str) -> str:
+    """``git:<digest of url@sha>``: fits ``jobs.source_hash`` (64) and the dedupe key however long the URL."""
+    return "git:" + hashlib.sha256(f"{url}@{sha}".encode()).hexdigest()[:60]
 
 
 def request_hash(body: bytes | str | dict[str, Any]) -> str:
