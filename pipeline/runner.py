@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from pipeline import config as config_mod
+from pipeline import errors
 from pipeline.outcome import Outcome
 from pipeline.workspace import Workspace
 from stages import registry
@@ -189,8 +190,11 @@ async def _flush_progress(run: BuildRun, interval: float = 0.25) -> None:
         await asyncio.sleep(interval)
         current = _pending_progress.get(run.job_id)
         if current and current != last:
+            try:
+                await run.recorder.progress(*current)
+            except errors.StoreUnavailable:
+                continue  # the store is locked for now: the next tick writes the latest progress
             last = current
-            await run.recorder.progress(*current)
 
 
 async def _always_true() -> bool:
