@@ -201,7 +201,7 @@ async def test_aliases_and_drafts(runner: Any, tmp_path: Path, write_tree: Any) 
     })
     r = await runner.render(src)
     old = (tmp_path / "out/en/old/page/index.html").read_text()
-    assert 'content="0; url=../../new/"' in old and 'rel="canonical" href="http://127.0.0.1:8080/sites/staging/en/new/"' in old
+    assert 'content="0; url=../../new/"' in old and 'rel="canonical" href="http://127.0.0.1:8081/sites/staging/en/new/"' in old
     assert (tmp_path / "out/en/legacy/index.html").is_file()
     assert [(f.rule, f.file) for f in r.findings] == [("bad-alias", "en/new.md")]
     assert '<meta name="robots" content="noindex">' in (tmp_path / "out/en/wip/index.html").read_text()
