@@ -430,6 +430,11 @@ class Store(sessions.SessionMethods):
             try:
                 async with self._write() as conn:
                     outcomes = [await self._finish_in(conn, f) for f in batch]
+            except errors.StoreUnavailable as exc:  # locked: one at a time would wait busy_timeout each
+                for f in batch:
+                    if not f.done.done():
+                        f.done.set_exception(exc)
+                continue
             except Exception:
                 for f in batch:
                     try:

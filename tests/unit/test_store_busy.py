@@ -131,3 +131,19 @@ async def test_the_worker_waits_out_a_locked_store_and_then_runs_the_queue(
         assert (await client.get("/healthz")).status == 200
     finally:
         locker.close()
+
+
+async def test_finishes_batched_while_locked_fail_together(store: Store, locker: sqlite3.Connection) -> None:
+    """Group commit: a refused batch is not retried one job at a time (each would wait busy_timeout
+    again); the worker retries the results itself once the store answers."""
+    for _ in range(5):
+        await store.submit(JobSpec(kind="build"))
+    jobs = await store.claim_batch("w1", ["build"], 30, 5)
+    locker.execute("BEGIN IMMEDIATE")
+    started = time.monotonic()
+    results = await asyncio.gather(*(store.finish(j.id, "w1", "COMPLETED") for j in jobs), return_exceptions=True)
+    waited = time.monotonic() - started
+    assert all(isinstance(r, errors.StoreUnavailable) for r in results), results
+    assert waited < 3.5, f"{waited:.1f} s: the batch was retried job by job"
+    locker.execute("ROLLBACK")
+    assert await asyncio.gather(*(store.finish(j.id, "w1", "COMPLETED") for j in jobs)) == [True] * 5
