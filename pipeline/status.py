@@ -62,7 +62,7 @@ def job_view(job: Job, stages: list[dict[str, Any]] | None = None, *, queue_posi
         error = {"code": job.error_code, "message": job.error_message, "stage": job.error_stage,
                  "runbook": errors.runbook(job.error_code)}
     trigger = dict(job.trigger or {})
-    for key in ("repository", "url"):  # stored redacted since issue 12; older rows are redacted here
+    for key in ("repository", "url"):  # rows stored before URLs were redacted on the way in
         if isinstance(trigger.get(key), str):
             trigger[key] = redact.redact_url(trigger[key])
     view: dict[str, Any] = {

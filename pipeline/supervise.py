@@ -1,7 +1,7 @@
 """Supervision for the daemon's long-running tasks (worker, drop-folder watchers, schedules).
 
 A task created once for the daemon's lifetime that ends with an exception used to end silently
-(issue 12: ``Worker.run()`` died on ``database is locked``, nothing was logged, ``/healthz`` said
+(once, ``Worker.run()`` died on ``database is locked``, nothing was logged, ``/healthz`` said
 ok and jobs stayed PENDING). Each such task now runs under one :class:`Supervisor`: an error is
 logged with its traceback, the task is started again after an exponential backoff (capped), and
 its state (``running``, or ``restarting`` since when and why) is what ``/healthz`` reports.

@@ -2,7 +2,7 @@
 
 A ``kill -9`` of the daemon runs no cleanup: the process-pool workers and the PDF render
 children (spawned, waiting on a pipe that they themselves hold open) used to live on, orphaned,
-holding memory and sometimes a half-written file (issue 12). Pass :func:`die_with_parent` as the
+holding memory and sometimes a half-written file. Pass :func:`die_with_parent` as the
 pool's ``initializer`` with ``os.getpid()`` as its argument.
 
 On Linux the kernel does it: ``prctl(PR_SET_PDEATHSIG, SIGKILL)``, which also works while the

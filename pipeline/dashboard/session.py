@@ -25,7 +25,7 @@ from pipeline.dashboard.render import html
 
 LOGIN_COOKIE = "pressroom_login"
 LEGACY_COOKIE = "pressroom_token"
-"""Before issue 12 the cookie held the raw token; it is deleted wherever it is still found."""
+"""An older cookie that held the raw token; it is deleted wherever it is still found."""
 
 
 def see_other(location: str) -> web.Response:
@@ -64,7 +64,9 @@ async def login(request: web.Request) -> web.StreamResponse:
     auth = request.app[auth_key]
     if auth.open:
         raise web.HTTPSeeOther("/")
-    auth.rate_check(f"login:{request.remote}")
+    remote = request.remote or "unknown"
+    auth.rate_check(f"login:{remote}")
+    auth.check_failures(remote)  # the same guessing allowance as bearer tokens on the API
     form = await request.post()
     next_url = safe_next(str(form.get("next") or "/"))
     nonce = request.cookies.get(LOGIN_COOKIE, "")
@@ -74,6 +76,7 @@ async def login(request: web.Request) -> web.StreamResponse:
     token = str(form.get("token") or "").strip()
     principal = auth.lookup(token) if token else None
     if principal is None:
+        auth.record_failure(remote)
         return _login_form(request, error="That token is not valid.", status=401, next_url=next_url)
     session_id = await sessions.open_session(request, token, principal)
     resp = see_other(next_url)

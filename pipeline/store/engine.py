@@ -9,7 +9,7 @@ cannot interleave with another. PostgreSQL (several daemons) uses asyncpg throug
 async engine. Both give the store the same ``await conn.execute(...)`` surface.
 
 Inline calls must never wait long on the loop, or one ``sqlite3`` shell holding a write lock
-freezes the whole daemon (issue 12). So SQLite's own busy handler waits at most
+freezes the whole daemon. So SQLite's own busy handler waits at most
 :data:`LOOP_BUSY_TIMEOUT_MS`; past that, taking the write lock (``BEGIN IMMEDIATE``, before the
 transaction body runs) is retried with ``asyncio.sleep`` and exponential backoff, with the
 connection back in the pool while sleeping, until ``busy_timeout`` seconds have passed; then
@@ -230,7 +230,7 @@ def _v2(conn: Connection) -> None:
 
 
 def _v3(conn: Connection) -> None:
-    """Dashboard sessions (issue 12) for stores made before them (v1 creates it on a new store)."""
+    """Dashboard sessions for stores made before them (v1 creates it on a new store)."""
     tables.sessions.create(conn, checkfirst=True)
 
 

@@ -1,4 +1,4 @@
-"""Dashboard sessions in the store (issue 12): the rows behind the sign-in cookie.
+"""Dashboard sessions in the store: the rows behind the sign-in cookie.
 
 A mixin of :class:`pipeline.store.Store`, kept in its own module because it shares nothing with
 the job tables. Callers pass the SHA-256 of the session ID (``id_hash``), never the ID itself.

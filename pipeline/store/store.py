@@ -804,7 +804,7 @@ class Store(sessions.SessionMethods):
         """When writes started being refused (SQLite lock held elsewhere), or None."""
         return self.engines.contention.since
 
-    # -- dashboard reads (issue 9) ------------------------------------------------------------
+    # -- dashboard reads ------------------------------------------------------------
     # Read-only and bounded: the dashboard renders pages from these with any number of jobs.
 
     async def pending_ids(self, limit: int = 500) -> list[str]:

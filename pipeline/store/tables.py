@@ -72,7 +72,7 @@ jobs = Table(
     Index("ix_jobs_parent", "parent_id"),
     Index("ix_jobs_supersede", "supersede_key", "status"),
     Index("ix_jobs_lease", "status", "lease_expires_at"),
-    # Dashboard (issue 9): the builds list (kind, newest first) and typical durations per kind
+    # Dashboard: the builds list (kind, newest first) and typical durations per kind
     # are read in index order instead of sorting every job of the kind.
     Index("ix_jobs_kind_created", "kind", "created_at", "id"),
     Index("ix_jobs_kind_finished", "kind", "status", "finished_at"),
@@ -139,7 +139,7 @@ workers = Table(
     Column("running", JSON),
 )
 
-# Dashboard sign-ins (issue 12): the cookie holds a random session ID; only its SHA-256 is stored,
+# Dashboard sign-ins: the cookie holds a random session ID; only its SHA-256 is stored,
 # so a copy of the database signs nobody in. ``handle`` is the non-secret name an admin lists and
 # revokes; ``token_hash`` ties the session to the token it was opened with (removing that token
 # from the config ends it).

@@ -1,4 +1,4 @@
-"""Issue 12 (low): token probing, per-job tokens, bad-token rate limits, deliveries' scope and deep
+"""Token probing, per-job tokens, bad-token rate limits, deliveries' scope and deep
 JSON, each against the real daemon process over HTTP with ``auth = "token"``."""
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Issue 12 (low): with no ``url`` under ``[store]`` the SQLite store went to
+"""With no ``url`` under ``[store]`` the SQLite store went to
 ``<config dir>/.pressroom/`` whatever ``data_dir`` or ``serve --data-dir`` said, and so was missing
 from ``pressroom_data_dir_bytes``. DESIGN §5: ``pressroom.db`` lives under the data folder."""
 

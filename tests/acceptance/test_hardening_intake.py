@@ -1,4 +1,4 @@
-"""Issue 12, medium items 3-8 and the source/file-name limits, against the real daemon over HTTP.
+"""Intake integrity (tree IDs, credentials, trigger, idempotency, metrics, archive and field limits), against the real daemon over HTTP.
 
 One daemon (``python -m pipeline serve``, token auth, real SQLite) serves the whole module; each
 test uses its own content so content dedupe never links two tests. Every test here failed before

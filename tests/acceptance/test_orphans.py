@@ -1,4 +1,4 @@
-"""Issue 12 (low): ``kill -9`` of the daemon left its process-pool workers and PDF render children
+"""``kill -9`` of the daemon left its process-pool workers and PDF render children
 running forever (they wait on a pipe they hold open themselves). They must exit with the daemon."""
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Issue 12 (low): reviews of branchless builds are superseded, a pruned release cannot be approved
+"""Reviews of branchless builds are superseded, a pruned release cannot be approved
 (409 release_gone), and a review names its release by ID, never by server path. Real daemon."""
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Issue 12, high item 2: another program holds a write lock on the SQLite file for 40 s.
+"""Another program holds a write lock on the SQLite file for 40 s.
 
 Before: the event loop froze (store calls waited up to 30 s each on it), then the worker loop
 died on ``database is locked`` with nothing logged, ``/healthz`` said ok again and jobs stayed

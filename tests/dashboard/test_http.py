@@ -38,7 +38,7 @@ async def session(client: Any, token: str) -> str:
     assert resp.status == 303, await resp.text()
     cookie = resp.cookies["pressroom_session"]
     assert cookie["httponly"] and cookie["samesite"] == "Strict" and not cookie["secure"]
-    assert token not in cookie.value  # a random session ID, never the token (issue 12)
+    assert token not in cookie.value  # a random session ID, never the token
     return auth_mod.csrf_token(cookie.value)
 
 
@@ -183,7 +183,7 @@ async def test_unknown_build_page_is_a_404_page(open_client: Any) -> None:
 
 
 async def test_review_page_links_point_at_the_staged_site_not_the_dashboard(token_client: Any) -> None:
-    """Issue 12: a diff's page links open the staged site on the sites origin."""
+    """a diff's page links open the staged site on the sites origin."""
     await session(token_client, READ_TOKEN)
     job_id = await pending_job(token_client)
     live = "http://127.0.0.1:9/sites/staging/"

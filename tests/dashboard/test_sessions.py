@@ -1,4 +1,4 @@
-"""Dashboard sessions (issue 12): the cookie holds a random session ID that expires, is listed and
+"""Dashboard sessions: the cookie holds a random session ID that expires, is listed and
 revocable by an admin, ends at sign-out, and ends when its token leaves the config."""
 
 from __future__ import annotations
@@ -60,7 +60,7 @@ async def test_the_cookie_is_a_session_id_not_the_token(aiohttp_client: Any, clo
     assert (await client.get("/api/builds", headers={"Authorization": f"Bearer {sid}"})).status == 401
     rows = [dict(r) for r in await store.list_sessions()]
     assert len(rows) == 1 and sid not in str(rows) and ADMIN_TOKEN not in str(rows)
-    # A legacy cookie holding the raw token (before issue 12) signs nobody in any more.
+    # A legacy cookie holding the raw token signs nobody in any more.
     client.session.cookie_jar.update_cookies({"pressroom_token": ADMIN_TOKEN})
     assert (await client.get("/api/builds")).status == 401
 
@@ -146,3 +146,22 @@ async def test_migration_adds_the_sessions_table_to_an_older_store(tmp_path: Pat
         assert (await store.session("h" * 64) or {}).get("handle") == "abc"
     finally:
         await store.close()
+
+
+async def test_bad_tokens_at_the_sign_in_form_count_toward_the_guessing_limit(
+        aiohttp_client: Any, make_config: Callable[..., Any], tokens_env: None) -> None:
+    """The form is a second door for guessing tokens: it spends the same per-address allowance."""
+    cfg = make_config(server={"auth": "token", "tokens": TOKENS, "auth_failures_per_minute": 3})
+    client = await aiohttp_client(create_app(cfg, run_worker=False))
+    statuses = []
+    for guess in ("wrong-1", "wrong-2", "wrong-3", ADMIN_TOKEN):
+        form = await client.get("/login")
+        nonce = form.cookies["pressroom_login"].value
+        resp = await client.post("/login", data={"token": guess, "csrf_token": nonce, "next": "/"},
+                                 allow_redirects=False)
+        statuses.append(resp.status)
+    # Three misses spend the allowance; even the right token is refused during the lockout.
+    assert statuses == [401, 401, 401, 429]
+    # ...and the API from the same address is locked out too.
+    api = await client.get("/api/builds", headers={"Authorization": f"Bearer {ADMIN_TOKEN}"})
+    assert api.status == 429 and api.headers.get("Retry-After")

@@ -1,4 +1,4 @@
-"""Issue 12, item 1: stored XSS must not reach admin actions. Real daemon process, real Chromium.
+"""Stored XSS must not reach admin actions. Real daemon process, real Chromium.
 
 A ``submit`` token holder publishes a page whose script, when an admin opens it through the
 normal review path, fetches a dashboard page for its CSRF token and POSTs an admin-only

@@ -1,5 +1,5 @@
 """Deployed sites live on their own origin; whatever user content the API origin still serves is
-sandboxed (issue 12, item 1), and a NUL byte in a path is a 400 with a stable code (issue 12, low)."""
+sandboxed, and a NUL byte in a path is a 400 with a stable code."""
 
 from __future__ import annotations
 

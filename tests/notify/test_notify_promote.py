@@ -1,4 +1,4 @@
-"""Issue 12 (low): promotions notify (``promote.completed`` / ``promote.failed`` used to raise
+"""Promotions notify (``promote.completed`` / ``promote.failed`` used to raise
 ``RouteError`` and were dropped), and the runbook link in a real email opens on the daemon."""
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Issue 12 (low): stage errors are shown to whoever may read a job, so they name releases,
+"""Stage errors are shown to whoever may read a job, so they name releases,
 targets and folders, never the daemon's absolute paths (the daemon log keeps the full detail)."""
 
 from __future__ import annotations

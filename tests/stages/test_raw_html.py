@@ -1,4 +1,4 @@
-"""``[site] raw_html`` (issue 12): allow publishes raw HTML as written, escape shows it as text,
+"""``[site] raw_html``: allow publishes raw HTML as written, escape shows it as text,
 sanitize keeps safe markup and drops scripts, handlers, javascript: URLs, frames and styles."""
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Issue 12 unit checks: one URL redaction rule (also for rows stored before it), member names."""
+"""One URL redaction rule (also for rows stored before it), member names."""
 
 from __future__ import annotations
 

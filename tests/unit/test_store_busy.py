@@ -1,4 +1,4 @@
-"""A SQLite store locked by another program (issue 12): store calls wait off the event loop,
+"""A SQLite store locked by another program: store calls wait off the event loop,
 fail with ``store_unavailable`` after ``busy_timeout``, and go on once the lock is released."""
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Supervised daemon parts (issue 12): a part that fails is logged with its traceback, restarted
+"""Supervised daemon parts: a part that fails is logged with its traceback, restarted
 with backoff, and named by /healthz (503) while it is down."""
 
 from __future__ import annotations
