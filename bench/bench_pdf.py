@@ -43,7 +43,7 @@ from stages.base import StageContext, StageResult  # noqa: E402
 from stages.render_pdf import book as pdfbook  # noqa: E402
 from stages.render_pdf import builder, stage  # noqa: E402
 from stages.render_pdf.options import Options  # noqa: E402
-from stages.site import SiteOptions  # noqa: E402
+from stages.site.options import SiteOptions  # noqa: E402
 
 _INCLUDE_RE = re.compile(r"^\{\*\s*(\S+).*?\*\}\s*$", re.MULTILINE)
 _HEADING_ID_RE = re.compile(r"^(#{1,6} .*?)\s*\{\s*#([\w-]+)\s*\}\s*$", re.MULTILINE)

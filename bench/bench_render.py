@@ -64,7 +64,7 @@ def mkdocs_venv() -> tuple[Path, list[str]]:
 
 def mkdocs_config(corpus: Path, py: Path) -> tuple[Path, list[str]]:
     """mkdocs.bench.yml beside the corpus' mkdocs.yml: plain theme, same extensions, no plugins."""
-    from stages.site_model.layout import load_mkdocs_yml
+    from stages.site.layout import load_mkdocs_yml
 
     conf = load_mkdocs_yml(corpus / "docs/en/mkdocs.yml")
     dropped: list[str] = []

@@ -119,7 +119,7 @@ class StageContext:
     cache_dir: Path
     sites_dir: Path
     site: Any
-    """The ``[site]`` section (``stages.site.SiteOptions``)."""
+    """The ``[site]`` section (``stages.site.options.SiteOptions``)."""
     options: Any
     """This stage's ``[stages.<name>]`` section (a :class:`StageOptions` subclass)."""
     language: str | None = None

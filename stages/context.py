@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from stages.base import StageContext, StageResult
-from stages.site import SiteOptions
+from stages.site.options import SiteOptions
 
 
 def local_context(

@@ -8,8 +8,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from stages.site_model.layout import LanguageTree, SiteLayout
-from stages.site_model.nav import Nav
+from stages.site.layout import LanguageTree, SiteLayout
+from stages.site.nav import Nav
 
 
 def _f(file: str, line: int | None, rule: str, message: str, lang: str) -> dict[str, Any]:

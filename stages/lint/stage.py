@@ -17,10 +17,11 @@ from typing import Any
 from stages.base import Finding, StageContext, StageError, StageResult
 from stages.lint import checks, rumdl
 from stages.lint.options import DEFAULT_SEVERITY, Options
-from stages.site_model import analyze, changes
-from stages.site_model.changes import DepHashes, atomic_write
-from stages.site_model.layout import SiteLayout, discover
-from stages.site_model.nav import build_nav
+from stages.markdown import analyze
+from stages.site import changes
+from stages.site.changes import DepHashes, atomic_write
+from stages.site.layout import SiteLayout, discover
+from stages.site.nav import build_nav
 
 LINT_SALT = "pressroom-lint-3"
 MARKDOWNLINT_CONFIGS = (".markdownlint.json", ".markdownlint.jsonc", ".markdownlint.yaml", ".markdownlint.yml",
@@ -136,7 +137,7 @@ async def _analyze(ctx: StageContext, layout: SiteLayout, units: dict[str, tuple
     def report(done: int, total: int) -> None:
         ctx.progress(5 + 75 * done / total, f"parsed {done}/{total} files")
 
-    return {r["rel"]: r for r in await changes.analyze_all(ctx, jobs, False, report)}
+    return {r["rel"]: r for r in await analyze.analyze_all(ctx, jobs, False, report)}
 
 
 def _site_checks(layout: SiteLayout, entries: dict[str, dict[str, Any]], excluded: set[str]) -> list[dict[str, Any]]:

@@ -20,12 +20,13 @@ import jinja2
 from markupsafe import Markup
 
 from stages.base import Finding, StageContext
+from stages.markdown import analyze
 from stages.render_html import site_files, theme
 from stages.render_html.cache import Store, atomic_write, remove_stale, sha256
-from stages.site_model import analyze, changes, urls
-from stages.site_model.changes import DepHashes
-from stages.site_model.layout import LanguageTree, SiteLayout
-from stages.site_model.nav import build_nav, resolve_titles
+from stages.site import urls
+from stages.site.changes import DepHashes
+from stages.site.layout import LanguageTree, SiteLayout
+from stages.site.nav import build_nav, resolve_titles
 
 RENDER_SALT = "pressroom-render-5"
 """Bump when rendering changes so caches from older code are not reused."""
@@ -88,7 +89,7 @@ class LanguageBuild:
         def report(done: int, total: int) -> None:
             self._progress(0.7 * done / total, f"rendered {done}/{total} pages")
 
-        results = await changes.analyze_all(self.ctx, [self._job(s) for s in srcs], True, report)
+        results = await analyze.analyze_all(self.ctx, [self._job(s) for s in srcs], True, report)
         return {r["src"]: r for r in results}
 
     def _scan(self, old_pages: dict[str, Any]) -> tuple[dict[str, dict[str, Any]], list[str]]:

@@ -15,7 +15,7 @@ import shutil
 from pathlib import Path
 from typing import Any
 
-from stages.site_model.changes import atomic_write, sha256
+from stages.site.changes import atomic_write, sha256
 
 __all__ = ["STATE_VERSION", "Store", "atomic_write", "remove_stale", "sha256"]
 

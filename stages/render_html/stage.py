@@ -18,7 +18,7 @@ from typing import Any
 from stages.base import Finding, StageContext, StageError, StageResult
 from stages.render_html import builder, site_files, theme
 from stages.render_html.cache import Store, remove_stale
-from stages.site_model.layout import discover
+from stages.site.layout import discover
 
 
 def generator_version() -> str:

@@ -14,8 +14,8 @@ from typing import Any
 
 import jinja2
 
-from stages.site import RTL_LANGUAGES
-from stages.site_model.nav import Node
+from stages.site.nav import Node
+from stages.site.options import RTL_LANGUAGES
 
 DEFAULT_DIR = Path(__file__).parent / "theme"
 ROOT = "@@ROOT@@"

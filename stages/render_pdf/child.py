@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 from typing import Any
+from urllib.parse import unquote, urlsplit
 
 from stages.render_pdf.book import INTERNAL
 
@@ -83,8 +84,6 @@ class _SafeFetcher:
 
     def fetch(self, url: str, headers: Any = None) -> Any:
         if url.startswith("file:"):
-            from urllib.parse import unquote, urlsplit
-
             path = Path(unquote(urlsplit(url).path)).resolve()
             if not (path.is_relative_to(self.root) or path.is_relative_to(_PACKAGE_DIR)):
                 raise ValueError(f"outside the site: {url}")

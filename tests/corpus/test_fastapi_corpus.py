@@ -15,7 +15,7 @@ from stages.lint import stage as lint_stage
 from stages.lint.options import Options as LintOptions
 from stages.render_html import stage as render_stage
 from stages.render_html.options import Options as HtmlOptions
-from stages.site_model import urls
+from stages.site import urls
 
 CORPUS = Path(__file__).resolve().parents[2] / ".." / "shared" / "corpus" / "fastapi-docs"
 SITE = {"name": "fastapi", "title": "FastAPI", "languages": ["en"], "base_url": "https://fastapi.example/"}

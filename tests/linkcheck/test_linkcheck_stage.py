@@ -10,7 +10,7 @@ from linkcheck_helpers import FaultSite, parse_csv
 from stages.base import Cancelled, StageContext, StageError, StageResult
 from stages.linkcheck import stage
 from stages.linkcheck.options import Options
-from stages.site import SiteOptions
+from stages.site.options import SiteOptions
 
 
 def make_tree(root: Path, files: dict[str, str]) -> None:

@@ -11,7 +11,7 @@ from pdf_fixtures import FixturePage, write_site
 
 from stages.base import StageContext, StageResult
 from stages.deploy.options import Options
-from stages.site import SiteOptions
+from stages.site.options import SiteOptions
 
 BASE_URL = "http://127.0.0.1:8080/sites/staging/"
 

@@ -11,7 +11,7 @@ import pytest
 from pipeline import config as config_mod
 from stages.base import StageError
 from stages.deploy import release
-from stages.site_model import layout
+from stages.site import layout
 
 
 @pytest.mark.parametrize("code, expected", [(errno.ENOSPC, "disk_full"), (errno.EACCES, "deploy_not_writable"),

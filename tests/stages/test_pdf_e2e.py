@@ -18,7 +18,7 @@ from stages.render_html import stage as html_stage
 from stages.render_html.options import Options as HtmlOptions
 from stages.render_pdf import stage as pdf_stage
 from stages.render_pdf.options import Options as PdfOptions
-from stages.site import SiteOptions
+from stages.site.options import SiteOptions
 
 SAMPLES = Path(__file__).resolve().parents[2] / "content-samples"
 

@@ -20,7 +20,7 @@ from stages.base import Cancelled, StageContext, StageResult
 from stages.render_pdf import builder
 from stages.render_pdf import stage as pdf_stage
 from stages.render_pdf.options import Options
-from stages.site import SiteOptions
+from stages.site.options import SiteOptions
 
 
 def make_ctx(ws: Path, outputs: dict[str, Any], **opts: Any) -> StageContext:

@@ -8,9 +8,9 @@ from pathlib import Path
 import pytest
 
 from stages.context import local_context
+from stages.markdown import rawhtml
 from stages.render_html import stage
 from stages.render_html.options import Options
-from stages.site_model import rawhtml
 from tests.conftest import make_tree
 
 PAGE = """# Evil page

@@ -8,11 +8,11 @@ from typing import Any
 import pytest
 
 from stages.base import StageError
-from stages.site import SiteOptions
-from stages.site_model import frontmatter, urls
-from stages.site_model.analyze import PageJob, analyze
-from stages.site_model.layout import discover
-from stages.site_model.nav import build_nav, resolve_titles
+from stages.markdown.analyze import PageJob, analyze
+from stages.site import frontmatter, urls
+from stages.site.layout import discover
+from stages.site.nav import build_nav, resolve_titles
+from stages.site.options import SiteOptions
 
 
 def write(root: Path, files: dict[str, str | bytes]) -> Path:

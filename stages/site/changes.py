@@ -1,19 +1,14 @@
-"""What changed since the last build: content hashes of pages and the files they include, and
-the fan-out of page parsing to the process pool. Shared by ``lint`` and ``render_html``."""
+"""What changed since the last build: content hashes of pages and of the files they include, and
+the atomic writes of the incremental caches that keep them. Shared by ``lint`` and ``render_html``."""
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import hashlib
-import math
 import os
 import tempfile
-from collections.abc import Callable
 from pathlib import Path
-from typing import Any
 
-from stages.site_model import analyze
 
 
 def sha256(data: bytes) -> str:
@@ -61,25 +56,3 @@ class DepHashes:
 
     def of(self, deps: list[str]) -> dict[str, str]:
         return {d: self(d) for d in deps}
-
-
-async def analyze_all(ctx: Any, jobs: list[analyze.PageJob], render: bool,
-                      report: Callable[[int, int], None]) -> list[dict[str, Any]]:
-    """Parse (and render) pages in the pool, a few per call so progress moves steadily;
-    checks for cancellation between calls. Results come back in completion order."""
-    if not jobs:
-        return []
-    workers = max(1, getattr(ctx.executor, "_max_workers", 1) or 1)
-    size = max(1, min(8, math.ceil(len(jobs) / (workers * 4))))
-    chunks = [jobs[i : i + size] for i in range(0, len(jobs), size)]
-    tasks = [asyncio.ensure_future(ctx.in_pool(analyze.analyze_batch, c, render)) for c in chunks]
-    results: list[dict[str, Any]] = []
-    try:
-        for fut in asyncio.as_completed(tasks):
-            results.extend(await fut)
-            report(len(results), len(jobs))
-            ctx.raise_if_cancelled()
-    finally:
-        for t in tasks:
-            t.cancel()
-    return results

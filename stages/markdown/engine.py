@@ -16,8 +16,8 @@ from markdown_it.rules_block import StateBlock
 from markdown_it.rules_core import StateCore
 from markdown_it.token import Token
 
-from stages.site_model import blocks, includes, inline_rules, rawhtml
-from stages.site_model.highlight import highlight, parse_info
+from stages.markdown import blocks, includes, inline_rules, rawhtml
+from stages.markdown.highlight import highlight, parse_info
 
 
 def _include_block(state: StateBlock, start: int, end: int, silent: bool) -> bool:

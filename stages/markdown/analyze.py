@@ -6,14 +6,20 @@ A bad page never raises: every problem becomes a finding naming the file and lin
 
 from __future__ import annotations
 
+import asyncio
 import html as html_mod
+import math
 import re
 import traceback
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from stages.site_model import frontmatter
+from stages.base import StageContext
+from stages.markdown import rawhtml
+from stages.markdown.engine import parser
+from stages.site import frontmatter
 
 TOC_LEVELS = (2, 3)
 TOC_MAX = 300
@@ -33,7 +39,7 @@ class PageJob:
     pretty: bool
     max_bytes: int
     raw_html: str = "allow"
-    """``[site] raw_html``: ``allow``, ``sanitize`` or ``escape`` (see :mod:`stages.site_model.rawhtml`)."""
+    """``[site] raw_html``: ``allow``, ``sanitize`` or ``escape`` (see :mod:`stages.markdown.rawhtml`)."""
 
 
 def _finding(job: PageJob, line: int | None, col: int | None, rule: str, severity: str, message: str) -> dict[str, Any]:
@@ -109,8 +115,6 @@ def analyze(job: PageJob, render: bool) -> dict[str, Any]:
     meta, body, err, _n = frontmatter.split(text)
     if err:
         findings.append(_finding(job, 1, 1, "bad-front-matter", "error", err))
-    from stages.site_model.markdown import parser
-
     md = parser()
     env: dict[str, Any] = {"page_src": job.src, "page_path": job.path, "include_base": job.include_base,
                            "source_root": job.source_root, "pretty": job.pretty, "raw_html": job.raw_html}
@@ -119,8 +123,6 @@ def analyze(job: PageJob, render: bool) -> dict[str, Any]:
         if render:
             result["html"] = md.renderer.render(tokens, md.options, env)
             if job.raw_html == "sanitize":
-                from stages.site_model import rawhtml
-
                 result["html"] = rawhtml.sanitize(result["html"])
     except RecursionError:
         findings.append(_finding(job, None, None, "too-deep", "error", "page nests too deeply to parse"))
@@ -158,3 +160,25 @@ def analyze(job: PageJob, render: bool) -> dict[str, Any]:
 def analyze_batch(jobs: list[PageJob], render: bool) -> list[dict[str, Any]]:
     """Top-level so a process pool can pickle it."""
     return [analyze(job, render) for job in jobs]
+
+
+async def analyze_all(ctx: StageContext[Any], jobs: list[PageJob], render: bool,
+                      report: Callable[[int, int], None]) -> list[dict[str, Any]]:
+    """Parse (and render) pages in the pool, a few per call so progress moves steadily;
+    checks for cancellation between calls. Results come back in completion order."""
+    if not jobs:
+        return []
+    workers = max(1, getattr(ctx.executor, "_max_workers", 1) or 1)
+    size = max(1, min(8, math.ceil(len(jobs) / (workers * 4))))
+    chunks = [jobs[i : i + size] for i in range(0, len(jobs), size)]
+    tasks = [asyncio.ensure_future(ctx.in_pool(analyze_batch, c, render)) for c in chunks]
+    results: list[dict[str, Any]] = []
+    try:
+        for fut in asyncio.as_completed(tasks):
+            results.extend(await fut)
+            report(len(results), len(jobs))
+            ctx.raise_if_cancelled()
+    finally:
+        for t in tasks:
+            t.cancel()
+    return results

@@ -11,7 +11,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from stages.site_model.urls import is_external
+from stages.site.urls import is_external
 
 Node = dict[str, Any]
 

@@ -11,7 +11,7 @@ from markdown_it.rules_block import StateBlock
 from markdown_it.rules_core import StateCore
 from markdown_it.token import Token
 
-from stages.site_model import urls
+from stages.site import urls
 
 _HID = re.compile(r"\s*\{\s*#([\w:.\-]+)[^}]*\}\s*$")
 _ABBR = re.compile(r"^\*\[([^\]]+)\]:\s*(.*)$")
