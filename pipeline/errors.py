@@ -1,8 +1,10 @@
-"""Errors with stable codes. A code is part of the API: never rename one.
+"""Errors with stable codes: the one hierarchy of ``pipeline/``. A code is part of the API: never rename one.
 
 ``PressroomError`` subclasses carry ``code`` and ``http_status``; their docstring is the default
-message. Every code (these and the stage error codes in :data:`STAGE_CODES`) has a runbook
-section in ``docs/errors.md`` at ``#<code>``; a test checks that none is missing.
+message. The API middleware renders any of them as ``{"error": {"code", "message", "runbook"}}``.
+Stages cannot import ``pipeline/``, so their errors derive from :class:`stages.base.StageError`
+instead; their codes are listed in :data:`STAGE_CODES`. Every code has a runbook section in
+``docs/errors.md`` at ``#<code>``; a test checks that none is missing.
 """
 
 from __future__ import annotations
@@ -150,12 +152,6 @@ class SessionNotFound(NotFound):
     code = "session_not_found"
 
 
-class TargetNotFound(NotFound):
-    """No deploy target has this name."""
-
-    code = "target_not_found"
-
-
 class Conflict(PressroomError):
     """The request conflicts with the job's state."""
 
@@ -206,6 +202,31 @@ class StoreUnavailable(PressroomError):
     retry_after = 5.0
 
 
+class ConfigError(PressroomError):
+    """The config file is unreadable or invalid.
+
+    Raised at load, before anything starts; ``problems`` holds one line per mistake, each naming
+    the file, the table and the key, and the command line prints them all.
+    """
+
+    code = "config_invalid"
+
+    def __init__(self, problems: list[str]) -> None:
+        super().__init__("\n".join(problems))
+        self.problems = problems
+
+
+class FetchError(PressroomError):
+    """git could not fetch the repository or commit.
+
+    The worker turns it into a FAILED job with this code and git's (redacted) message; a push
+    webhook that fetches early logs it and leaves the fetch to the worker.
+    """
+
+    code = "source_fetch_failed"
+    http_status = 502
+
+
 STAGE_CODES: dict[str, str] = {
     "stage_failed": "A stage failed.",
     "stage_not_found": "The pipeline names a stage that is not installed.",
@@ -229,6 +250,7 @@ STAGE_CODES: dict[str, str] = {
     "pdf_config_invalid": "The [stages.pdf] settings do not fit together (e.g. a print CSS that is missing).",
     "pdf_no_input": "render_pdf ran without render_html's output.",
     "deploy_unknown_target": "A promotion names a deploy target that is not configured.",
+    "target_not_found": "No deploy target has this name.",
     "release_not_found": "No release of that job exists on the target (rollback).",
     "broken_links": "The link check found broken internal links or anchors.",
     "site_missing": "The link check found no built site to check.",

@@ -9,7 +9,7 @@ import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from pipeline import redact, runner, sources
+from pipeline import errors, redact, runner, sources
 from pipeline.metrics import Metrics
 from pipeline.outcome import Outcome
 from pipeline.store import Job, Store
@@ -82,7 +82,7 @@ async def handle_build(job: Job, running: Running, worker: Worker) -> Outcome:
             url = sources.git_url_for(ws.root, git)
             sha, tree = await asyncio.to_thread(sources.fetch_git, url, git.get("ref"), ws.source)
             logger.info("job %s: fetched %s at %s", job.id, redact.redact_url(url), sha)
-        except sources.FetchError as exc:
+        except errors.FetchError as exc:
             return Outcome.failed("source_fetch_failed", str(exc), stage="fetch")
         claimed = (job.source_hash or "").removeprefix("gittree:") if (job.source_hash or "").startswith("gittree:") else None
         if claimed is not None and claimed != tree:

@@ -150,7 +150,7 @@ async def _fetch_then_submit(app: web.Application, push: payloads.Push, opts: so
         try:
             sha, tree = await asyncio.to_thread(sources.fetch_git, push.url, push.sha, staging / "src",
                                                 cfg.intake.fetch_timeout_seconds)
-        except sources.FetchError as exc:
+        except errors.FetchError as exc:
             logger.warning("%s delivery %s: fetching %s failed (%s); the worker will retry the fetch",
                            push.provider, push.delivery_id, redact.redact_url(push.repository), exc)
             return await submitter.submit_git(push.url, push.sha, opts)

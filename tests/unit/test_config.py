@@ -5,7 +5,7 @@ from pathlib import Path
 import pytest
 
 from pipeline import config as config_mod
-from pipeline import scaffold
+from pipeline.config import starter
 
 
 def problems(tmp_path: Path, text: str) -> list[str]:
@@ -63,12 +63,12 @@ def test_repo_config_and_starter_config_load(tmp_path: Path) -> None:
     cfg = config_mod.load(repo / "config.toml")
     assert cfg.site.source == "content-samples"
     assert cfg.store_url.startswith("sqlite:///")
-    written = scaffold.init(tmp_path / "new")
-    starter = config_mod.load(tmp_path / "new" / "config.toml")
-    assert starter.server.tokens[0].token_env == "PRESSROOM_CI_TOKEN"
+    written = starter.init(tmp_path / "new")
+    starter_cfg = config_mod.load(tmp_path / "new" / "config.toml")
+    assert starter_cfg.server.tokens[0].token_env == "PRESSROOM_CI_TOKEN"
     assert any(p.name == "index.md" for p in written)
     with pytest.raises(FileExistsError):
-        scaffold.init(tmp_path / "new")
+        starter.init(tmp_path / "new")
 
 
 def test_secrets_come_from_environment(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -1,4 +1,9 @@
-"""``pressroom init``: a commented starter config and a tiny site a team can build at once."""
+"""What ``pressroom init`` writes: a commented starter config and a tiny site a team can build at once.
+
+The starter sets only the keys a team is likely to change first, each with a comment; every other
+key keeps its default from :mod:`pipeline.config.schema`, and a test loads the starter through the
+same validation as any config.
+"""
 
 from __future__ import annotations
 
@@ -76,6 +81,10 @@ SAMPLE_PAGES = {
 
 
 def init(directory: Path, *, force: bool = False) -> list[Path]:
+    """Write the starter config and the sample pages into ``directory``; returns the files written.
+
+    An existing ``config.toml`` is kept unless ``force``; existing pages are never overwritten.
+    """
     directory.mkdir(parents=True, exist_ok=True)
     written = []
     cfg = directory / "config.toml"

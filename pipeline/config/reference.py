@@ -1,11 +1,15 @@
 """Generate ``docs/config.md`` from the typed config model, so the reference cannot drift.
 
-``python -m pipeline.configdoc > docs/config.md``; a test fails when the committed file differs.
+Each table of :class:`~pipeline.config.schema.Config` becomes a section, each field a row: its
+type, its default and its attribute docstring. Nested tables, arrays of tables and named tables
+(``[languages.<name>]``) follow their parent, in model order.
+``python -m pipeline.config.reference > docs/config.md``; a test fails when the committed file differs.
 """
 
 from __future__ import annotations
 
 import json
+import re
 import typing
 from typing import Any
 
@@ -13,7 +17,7 @@ from pydantic import BaseModel
 from pydantic.fields import FieldInfo
 from pydantic_core import PydanticUndefined
 
-from pipeline import config as config_mod
+from pipeline.config.schema import Config
 
 HEADER = """# Configuration reference
 
@@ -31,16 +35,19 @@ keys ending in `_env` name the environment variable that holds the secret.
 `pressroom check-config` validates a file without starting anything; `pressroom init DIR` writes a
 commented starter file.
 
-This page is generated from the model (`python -m pipeline.configdoc`); a test keeps it current.
+This page is generated from the model (`python -m pipeline.config.reference`); a test keeps it current.
 """
 
 
+_MODULE_PATH = re.compile(r"\b(?:[a-z_][a-z0-9_]*\.)+(?=[A-Za-z_])")
+"""A dotted module path in front of a name (``pipeline.config.schema.``, ``typing.``)."""
+
+
 def _type_name(annotation: Any) -> str:
-    text = repr(annotation) if not isinstance(annotation, type) else annotation.__name__
-    for noise in ("typing.", "pipeline.config.", "stages.site.", "stages.lint.options.", "stages.deploy.options.",
-                  "stages.render_html.options.", "stages.render_pdf.options.", "stages.linkcheck.options.", "<class '", "'>"):
-        text = text.replace(noise, "")
-    return text
+    """The annotation as a reader writes it: ``list[TokenConfig]``, not ``list[pipeline.config.schema.TokenConfig]``."""
+    if isinstance(annotation, type):
+        return annotation.__name__
+    return _MODULE_PATH.sub("", repr(annotation))
 
 
 def _default(field: FieldInfo) -> str:
@@ -96,7 +103,7 @@ def _section(lines: list[str], title: str, model: type[BaseModel]) -> list[tuple
 
 def render() -> str:
     lines = [HEADER]
-    queue: list[tuple[str, type[BaseModel]]] = [("", config_mod.Config)]
+    queue: list[tuple[str, type[BaseModel]]] = [("", Config)]
     while queue:
         title, model = queue.pop(0)
         queue[0:0] = _section(lines, title, model)

@@ -1,27 +1,26 @@
-"""The typed config model, loaded once from ``config.toml``.
+"""The typed config model: one frozen pydantic model per ``config.toml`` table.
 
-Every table is a pydantic model with ``extra="forbid"``: an unknown key or a wrong type is an error
-that names the file, the table, the key and what was expected, so a team fixes all of its mistakes
-in one pass instead of one per restart. Secrets never live in the file: it names environment
-variables, and :func:`secret` reads them.
+Every table forbids extra keys, so a misspelt key is an error instead of a silently ignored
+setting. Each field's docstring is its line in ``docs/config.md`` (:mod:`pipeline.config.reference`
+renders it), so the reference cannot drift from what is validated. The stage tables reuse the
+options classes the stages declare, which keeps ``stages/`` free of any import from ``pipeline/``.
+Checks that span keys are in :mod:`pipeline.config.problems`; reading the file is in
+:mod:`pipeline.config.loader`.
 """
 
 from __future__ import annotations
 
-import os
-import tomllib
-from collections.abc import Iterable
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from stages.deploy.options import Options as DeployOptions
 from stages.linkcheck.options import Options as LinkcheckOptions
 from stages.lint.options import Options as LintOptions
 from stages.render_html.options import Options as HtmlOptions
 from stages.render_pdf.options import Options as PdfOptions
-from stages.site import SiteOptions
+from stages.site.options import SiteOptions
 
 Scope = Literal["submit", "read", "admin"]
 JOB_KINDS = ("build", "translate", "audit", "promote", "deliver", "maintenance")
@@ -353,163 +352,3 @@ class Config(Section):
             if rel and rel != ":memory:":
                 return prefix + str(self.resolve(rel))
         return url
-
-
-class ConfigError(Exception):
-    """The config file is unreadable or invalid; ``problems`` holds one line per mistake."""
-
-    code = "config_invalid"
-
-    def __init__(self, problems: list[str]) -> None:
-        super().__init__("\n".join(problems))
-        self.problems = problems
-
-
-def secret(env_name: str | None) -> str | None:
-    """Read a secret from the environment variable the config names (never from the file)."""
-    if not env_name:
-        return None
-    value = os.environ.get(env_name)
-    return value or None
-
-
-def _toml_loc(loc: Iterable[Any]) -> str:
-    """``('workers','count')`` -> ``[workers] count``; ``('notify','webhooks',1,'url')`` -> ``[[notify.webhooks]] #2 url``."""
-    parts = [p for p in loc]
-    if not parts:
-        return "(top level)"
-    tables: list[str] = []
-    key = str(parts[-1])
-    index: int | None = None
-    for i, part in enumerate(parts[:-1]):
-        if isinstance(part, int):
-            index = part
-        else:
-            tables.append(str(part))
-            if i + 1 < len(parts) - 1 and isinstance(parts[i + 1], int):
-                pass
-    if isinstance(parts[-1], int):
-        key = f"#{parts[-1] + 1}"
-    if not tables:
-        return key
-    table = ".".join(tables)
-    if index is not None:
-        return f"[[{table}]] #{index + 1} {key}"
-    return f"[{table}] {key}"
-
-
-def _describe(err: dict[str, Any]) -> str:
-    kind = err.get("type", "")
-    msg = str(err.get("msg", "invalid value"))
-    ctx = err.get("ctx") or {}
-    if kind == "extra_forbidden":
-        return "unknown key (remove it or check its spelling against docs/config.md)"
-    if kind == "missing":
-        return "required key is missing"
-    if kind in ("int_parsing", "int_type"):
-        base = "expected an integer"
-    elif kind in ("float_parsing", "float_type"):
-        base = "expected a number"
-    elif kind in ("bool_parsing", "bool_type"):
-        base = "expected true or false"
-    elif kind in ("string_type",):
-        base = "expected a string"
-    elif kind in ("list_type",):
-        base = "expected a list"
-    elif kind in ("dict_type", "model_type"):
-        base = "expected a table"
-    elif kind == "literal_error":
-        base = f"expected one of {ctx.get('expected', '')}"
-    elif kind in ("greater_than_equal", "greater_than", "less_than_equal", "less_than"):
-        bound = next((ctx[k] for k in ("ge", "gt", "le", "lt") if k in ctx), 0)
-        base = "expected a number" if isinstance(bound, float) else "expected an integer"
-    else:
-        base = msg[0].lower() + msg[1:] if msg else "invalid value"
-    if "ge" in ctx:
-        base += f" >= {ctx['ge']:g}"
-    elif "gt" in ctx:
-        base += f" > {ctx['gt']:g}"
-    if "le" in ctx:
-        base += f" <= {ctx['le']:g}"
-    return base
-
-
-def format_errors(path: str, exc: ValidationError) -> list[str]:
-    lines = []
-    for err in exc.errors(include_url=False):
-        where = _toml_loc(err["loc"])
-        got = ""
-        if err["type"] not in ("missing", "extra_forbidden") and "input" in err and not isinstance(err["input"], dict):
-            got = f", got {_show(err['input'])}"
-        lines.append(f"{path}: {where}: {_describe(dict(err))}{got}")
-    return lines
-
-
-def _show(value: Any) -> str:
-    if isinstance(value, str):
-        return '"' + value.replace('"', '\\"') + '"'
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    return repr(value)
-
-
-def parse(data: dict[str, Any], *, path: str = "config.toml", root: str | Path = ".") -> Config:
-    """Validate a parsed TOML mapping; every problem is reported at once."""
-    try:
-        cfg = Config.model_validate({**data, "path": path, "root": str(root)})
-    except ValidationError as exc:
-        raise ConfigError(format_errors(path, exc)) from None
-    problems = _cross_checks(cfg)
-    if problems:
-        raise ConfigError(problems)
-    return with_site_base(cfg)
-
-
-def with_site_base(cfg: Config, previous_sites_url: str | None = None) -> Config:
-    """``[site] base_url`` defaults to the sites origin, so live URLs and links point there.
-
-    Only a default (or one equal to what the old sites URL gave, after the listener picked its
-    port) is replaced; a ``base_url`` someone wrote is kept as written."""
-    derived = f"{cfg.sites_url}/sites/{cfg.stages.deploy.target}/"
-    old = f"{previous_sites_url}/sites/{cfg.stages.deploy.target}/" if previous_sites_url else None
-    if "base_url" in cfg.site.model_fields_set and cfg.site.base_url != old:
-        return cfg
-    if cfg.site.base_url == derived:
-        return cfg
-    return cfg.model_copy(update={"site": cfg.site.model_copy(update={"base_url": derived})})
-
-
-def _cross_checks(cfg: Config) -> list[str]:
-    """Checks that span keys, run once every key is valid on its own."""
-    p = cfg.path
-    problems = []
-    if cfg.site.default_language not in cfg.site.languages:
-        problems.append(
-            f"{p}: [site] default_language: {cfg.site.default_language!r} is not in [site] languages {cfg.site.languages}"
-        )
-    for name, n in cfg.workers.concurrency.items():
-        if n < 0:
-            problems.append(f"{p}: [workers.concurrency] {name}: expected an integer >= 0, got {n}")
-    if cfg.server.sites_port is None and cfg.server.port == 65535:
-        problems.append(f"{p}: [server] sites_port: the default (port + 1) is past 65535; set sites_port explicitly")
-    if cfg.server.port and cfg.server.effective_sites_port == cfg.server.port:
-        problems.append(f"{p}: [server] sites_port: must differ from port {cfg.server.port} (sites need their own origin)")
-    deploy = cfg.stages.deploy
-    if deploy.target not in deploy.targets:
-        problems.append(f"{p}: [stages.deploy] target: {deploy.target!r} is not a configured target ({sorted(deploy.targets)})")
-    return problems
-
-
-def load(path: str | Path | None = None) -> Config:
-    """Load ``path`` (or the defaults when it is None)."""
-    if path is None:
-        return parse({}, path="<defaults>", root=Path.cwd())
-    file = Path(path)
-    try:
-        with file.open("rb") as fh:
-            data = tomllib.load(fh)
-    except FileNotFoundError:
-        raise ConfigError([f"{file}: file not found (create one with `pressroom init`)"]) from None
-    except tomllib.TOMLDecodeError as exc:
-        raise ConfigError([f"{file}: TOML syntax error: {exc}"]) from None
-    return parse(data, path=str(file), root=file.resolve().parent)
