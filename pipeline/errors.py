@@ -36,6 +36,7 @@ class PressroomError(Exception):
 
 
 def runbook(code: str) -> str:
+    """Where the runbook of ``code`` is, relative to the docs root (``docs/errors.md#<code>``)."""
     return RUNBOOK_BASE + code
 
 
@@ -274,6 +275,7 @@ STAGE_CODES: dict[str, str] = {
 
 
 def all_codes() -> dict[str, str]:
+    """Every code pressroom can report, with its one-line meaning: the classes here and :data:`STAGE_CODES`."""
     codes = dict(STAGE_CODES)
     stack: list[type[PressroomError]] = [PressroomError]
     while stack:

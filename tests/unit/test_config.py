@@ -5,6 +5,7 @@ from pathlib import Path
 import pytest
 
 from pipeline import config as config_mod
+from pipeline import errors
 from pipeline.config import starter
 
 
@@ -56,6 +57,13 @@ def test_missing_file(tmp_path: Path) -> None:
     with pytest.raises(config_mod.ConfigError) as exc:
         config_mod.load(tmp_path / "nope.toml")
     assert "file not found" in str(exc.value)
+
+
+def test_config_error_is_a_coded_pressroom_error(tmp_path: Path) -> None:
+    with pytest.raises(errors.PressroomError) as exc:
+        config_mod.load(tmp_path / "nope.toml")
+    assert isinstance(exc.value, config_mod.ConfigError)
+    assert exc.value.to_json()["error"]["code"] == "config_invalid"
 
 
 def test_repo_config_and_starter_config_load(tmp_path: Path) -> None:
