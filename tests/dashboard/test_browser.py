@@ -17,7 +17,7 @@ from aiohttp import web
 from playwright.async_api import Page, expect
 
 from pipeline.api.keys import store_key
-from pipeline.client import pack_folder
+from pipeline.cli.client import pack_folder
 from pipeline.store import Store
 from tests.conftest import SAMPLES, tar_gz
 from tests.dashboard import seed

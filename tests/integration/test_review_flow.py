@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from pipeline.app import create_app
-from pipeline.client import pack_folder
+from pipeline.cli.client import pack_folder
 from tests.conftest import SAMPLES
 
 pytestmark = pytest.mark.slow

@@ -1,4 +1,8 @@
-"""What the client-side CLI commands do, as plain coroutines returning an exit code."""
+"""``pressroom submit|status|list|cancel|retry``: jobs on a running daemon.
+
+Each command resolves the daemon's address and runs one of the coroutines below, which return
+the command's exit code (the job's outcome for ``--wait`` and ``--follow``).
+"""
 
 from __future__ import annotations
 
@@ -6,33 +10,35 @@ import json
 from pathlib import Path
 from typing import Any
 
+import click
 from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from pipeline.client import Client
+from pipeline.cli import client, options
+from pipeline.cli.options import ExitCode
 
 STATUS_STYLE = {"PENDING": "yellow", "PROCESSING": "cyan", "COMPLETED": "green", "FAILED": "red", "CANCELLED": "magenta"}
 
 
-def _code(status: str) -> int:
-    return 0 if status == "COMPLETED" else 1
+def _code(status: str) -> ExitCode:
+    return ExitCode.OK if status == "COMPLETED" else ExitCode.FAILED
 
 
-async def submit(server: str, token: str | None, source: Path, wait: bool, branch: str | None,
-                 idempotency_key: str | None, console: Console) -> int:
-    async with Client(server, token) as c:
+async def submit_source(server: str, token: str | None, source: Path, wait: bool, branch: str | None,
+                        idempotency_key: str | None, console: Console) -> ExitCode:
+    async with client.Client(server, token) as c:
         resp = await c.submit_path(source, branch=branch, idempotency_key=idempotency_key)
         console.print(resp["job_id"], highlight=False)
         if resp.get("duplicate"):
             console.print("[dim](same content as an existing job: returning that job)[/dim]")
         if not wait:
-            return 0
+            return ExitCode.OK
         return await _follow(c, resp["job_id"], console)
 
 
-async def status(server: str, token: str | None, job_id: str, follow: bool, as_json: bool, console: Console) -> int:
-    async with Client(server, token) as c:
+async def show_status(server: str, token: str | None, job_id: str, follow: bool, as_json: bool, console: Console) -> ExitCode:
+    async with client.Client(server, token) as c:
         if follow:
             return await _follow(c, job_id, console, as_json=as_json)
         st = await c.status(job_id)
@@ -40,10 +46,10 @@ async def status(server: str, token: str | None, job_id: str, follow: bool, as_j
             console.print_json(json.dumps(st))
         else:
             print_status(st, console)
-        return 0 if st["status"] in ("COMPLETED", "PENDING", "PROCESSING") else 1
+        return ExitCode.OK if st["status"] in ("COMPLETED", "PENDING", "PROCESSING") else ExitCode.FAILED
 
 
-async def _follow(c: Client, job_id: str, console: Console, as_json: bool = False) -> int:
+async def _follow(c: client.Client, job_id: str, console: Console, as_json: bool = False) -> ExitCode:
     """Live bars per stage from the SSE stream; plain lines when not on a terminal."""
     progress = Progress(TextColumn("{task.description:<14}"), BarColumn(), TextColumn("{task.percentage:>5.1f}%"),
                         TextColumn("{task.fields[state]}"), TimeElapsedColumn(), console=console,
@@ -101,8 +107,8 @@ def print_status(st: dict[str, Any], console: Console) -> None:
 
 
 async def list_jobs(server: str, token: str | None, status_filter: str | None, kind: str | None, limit: int,
-                    console: Console) -> int:
-    async with Client(server, token) as c:
+                    console: Console) -> ExitCode:
+    async with client.Client(server, token) as c:
         params: dict[str, str] = {"limit": str(limit)}
         if status_filter:
             params["status"] = status_filter
@@ -112,24 +118,73 @@ async def list_jobs(server: str, token: str | None, status_filter: str | None, k
     if not console.is_terminal:  # piped: whole IDs, tab-separated, easy to cut/awk
         for j in body["jobs"]:
             print("\t".join([j["job_id"], j["kind"], j["status"], j.get("stage") or "-", str(j["progress"]), j["created_at"]]))
-        return 0
+        return ExitCode.OK
     table = Table("job", "kind", "status", "stage", "progress", "created", box=None)
     table.columns[0].no_wrap = True
     for j in body["jobs"]:
         table.add_row(j["job_id"], j["kind"], j["status"], j.get("stage") or "", f"{j['progress']}%", j["created_at"])
     console.print(table)
-    return 0
+    return ExitCode.OK
 
 
-async def post(server: str, token: str | None, path: str, console: Console) -> int:
-    async with Client(server, token) as c:
-        body = await c.request("POST", path)
+async def post_action(server: str, token: str | None, path: str, console: Console) -> ExitCode:
+    body = await client.call(server, token, "POST", path)
     console.print(f"{body.get('job_id', '')} {body.get('status', '')}".strip())
-    return 0
+    return ExitCode.OK
 
 
-async def healthcheck(server: str, token: str | None, console: Console) -> bool:
-    async with Client(server, token, timeout=5) as c:
-        body = await c.request("GET", "/healthz")
-    console.print(json.dumps(body))
-    return bool(body.get("status") == "ok")
+@click.command()
+@click.argument("source", type=click.Path(exists=True))
+@click.option("--wait", is_flag=True, help="Follow the job until it ends; exit non-zero if it fails.")
+@click.option("--branch", default=None, help="Branch or folder name: a newer submission supersedes a pending older one.")
+@click.option("--idempotency-key", default=None)
+@options.client_options
+@click.pass_context
+def submit(ctx: click.Context, source: str, wait: bool, branch: str | None, idempotency_key: str | None,
+           server: str | None, token: str | None) -> None:
+    """Submit a docs folder or archive; prints the job ID at once."""
+    url = options.server_url(ctx, server)
+    ctx.exit(options.run_client(ctx, submit_source(url, token, Path(source), wait, branch, idempotency_key, options.console)))
+
+
+@click.command()
+@click.argument("job_id")
+@click.option("--follow", "-f", is_flag=True, help="Show live progress per stage until the job ends.")
+@click.option("--json", "as_json", is_flag=True, help="Print the status JSON.")
+@options.client_options
+@click.pass_context
+def status(ctx: click.Context, job_id: str, follow: bool, as_json: bool, server: str | None, token: str | None) -> None:
+    """Show a job's status; with --follow exit non-zero when it fails."""
+    url = options.server_url(ctx, server)
+    ctx.exit(options.run_client(ctx, show_status(url, token, job_id, follow, as_json, options.console)))
+
+
+@click.command("list")
+@click.option("--status", "status_filter", default=None)
+@click.option("--kind", default=None)
+@click.option("--limit", type=int, default=20)
+@options.client_options
+@click.pass_context
+def list_cmd(ctx: click.Context, status_filter: str | None, kind: str | None, limit: int, server: str | None, token: str | None) -> None:
+    """List recent jobs."""
+    url = options.server_url(ctx, server)
+    ctx.exit(options.run_client(ctx, list_jobs(url, token, status_filter, kind, limit, options.console)))
+
+
+def _job_action(action: str, help_text: str) -> click.Command:
+    """``pressroom cancel JOB`` and ``pressroom retry JOB``: one POST each."""
+
+    @click.argument("job_id")
+    @options.client_options
+    @click.pass_context
+    def command(ctx: click.Context, job_id: str, server: str | None, token: str | None) -> None:
+        url = options.server_url(ctx, server)
+        ctx.exit(options.run_client(ctx, post_action(url, token, f"/api/builds/{job_id}/{action}", options.console)))
+
+    return click.command(action, help=help_text)(command)
+
+
+cancel = _job_action("cancel", "Cancel a job.")
+retry = _job_action("retry", "Retry a FAILED job.")
+
+commands = [submit, status, list_cmd, cancel, retry]

@@ -1,4 +1,8 @@
-"""A small async client for the daemon's API, used by the CLI (and handy in scripts)."""
+"""A small async client for the daemon's API, used by the CLI (and handy in scripts).
+
+Failures come out as two exceptions: :class:`ApiError` when the daemon answered with an error,
+:class:`DaemonUnreachable` when no answer came. The CLI gives each its own exit code.
+"""
 
 from __future__ import annotations
 
@@ -11,14 +15,20 @@ from typing import Any
 
 import aiohttp
 
-from pipeline.workspace import IGNORED_NAMES, is_temp_file
+from pipeline.intake.snapshot import IGNORED_NAMES, is_temp_file
 
 
 class ApiError(Exception):
+    """The daemon answered with an HTTP error; ``code`` is the API's error code."""
+
     def __init__(self, status: int, code: str, message: str) -> None:
         super().__init__(f"{code}: {message} (HTTP {status})")
         self.status = status
         self.code = code
+
+
+class DaemonUnreachable(Exception):
+    """No daemon accepted the connection, or it closed the connection before answering."""
 
 
 def pack_folder(path: Path) -> bytes:
@@ -38,6 +48,8 @@ def pack_folder(path: Path) -> bytes:
 
 
 class Client:
+    """One session to the daemon at ``server``; use as ``async with Client(server, token) as c``."""
+
     def __init__(self, server: str, token: str | None = None, timeout: float = 30.0) -> None:
         self.server = server.rstrip("/")
         self.headers = {"Authorization": f"Bearer {token}"} if token else {}
@@ -69,8 +81,11 @@ class Client:
         return body
 
     async def request(self, method: str, path: str, **kw: Any) -> Any:
-        async with self.session.request(method, self.server + path, **kw) as resp:
-            return await self._json(resp)
+        try:
+            async with self.session.request(method, self.server + path, **kw) as resp:
+                return await self._json(resp)
+        except aiohttp.ClientConnectionError as exc:
+            raise DaemonUnreachable(str(exc)) from exc
 
     async def submit_bytes(self, data: bytes, *, idempotency_key: str | None = None, branch: str | None = None,
                            content_type: str = "application/gzip") -> dict[str, Any]:
@@ -91,22 +106,31 @@ class Client:
 
     async def events(self, job_id: str) -> AsyncIterator[tuple[str, dict[str, Any]]]:
         """Yield (event name, data) from the job's SSE stream until it ends."""
-        async with self.session.get(f"{self.server}/api/builds/{job_id}/events") as resp:
-            if resp.status >= 400:
-                await self._json(resp)
-            event, data = "message", list[str]()
-            async for raw in resp.content:
-                line = raw.decode("utf-8").rstrip("\r\n")
-                if not line:
-                    if data:
-                        yield event, json.loads("\n".join(data))
-                    event, data = "message", []
-                    continue
-                if line.startswith(":"):
-                    continue
-                key, _, value = line.partition(":")
-                value = value[1:] if value.startswith(" ") else value
-                if key == "event":
-                    event = value
-                elif key == "data":
-                    data.append(value)
+        try:
+            async with self.session.get(f"{self.server}/api/builds/{job_id}/events") as resp:
+                if resp.status >= 400:
+                    await self._json(resp)
+                event, data = "message", list[str]()
+                async for raw in resp.content:
+                    line = raw.decode("utf-8").rstrip("\r\n")
+                    if not line:
+                        if data:
+                            yield event, json.loads("\n".join(data))
+                        event, data = "message", []
+                        continue
+                    if line.startswith(":"):
+                        continue
+                    key, _, value = line.partition(":")
+                    value = value[1:] if value.startswith(" ") else value
+                    if key == "event":
+                        event = value
+                    elif key == "data":
+                        data.append(value)
+        except aiohttp.ClientConnectionError as exc:
+            raise DaemonUnreachable(str(exc)) from exc
+
+
+async def call(server: str, token: str | None, method: str, path: str, **kw: Any) -> Any:
+    """One request on its own session: what a command that makes a single call needs."""
+    async with Client(server, token) as c:
+        return await c.request(method, path, **kw)

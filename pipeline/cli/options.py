@@ -1,0 +1,118 @@
+"""What every ``pressroom`` command shares: exit codes, the daemon options, config, error reporting.
+
+Each command family declares ``--server``/``--token`` through :func:`client_options` and runs its
+requests through :func:`run_client`, so an error from the daemon gives the same message and the
+same exit code whichever command met it (the table is in docs/quickstart.md, "Exit codes").
+"""
+
+from __future__ import annotations
+
+import asyncio
+import enum
+import logging.config
+from collections.abc import Callable, Coroutine
+from pathlib import Path
+from typing import Any, NoReturn, TypeVar
+
+import click
+from rich.console import Console
+from rich.markup import escape
+
+from pipeline import config as config_mod
+from pipeline.cli import client
+
+T = TypeVar("T")
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+class ExitCode(enum.IntEnum):
+    """The exit codes of every command except ``linkcheck``, which keeps LinkChecker's."""
+
+    OK = 0
+    FAILED = 1
+    """The job failed or was cancelled, or the daemon refused the request (bad token, wrong state)."""
+    USAGE = 2
+    """The command line is wrong: a bad option or argument, or a job, target or delivery the daemon
+    does not know (HTTP 404)."""
+    CONFIG = 3
+    """The config file is invalid; every problem is printed."""
+    UNREACHABLE = 4
+    """No daemon answers at ``--server``, or the connection broke before the answer."""
+
+
+console = Console(stderr=False)
+err_console = Console(stderr=True)
+
+LOGGING: dict[str, Any] = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {"default": {"format": "%(asctime)s %(levelname)-7s %(name)s: %(message)s"}},
+    "handlers": {"default": {"class": "logging.StreamHandler", "formatter": "default", "stream": "ext://sys.stderr"}},
+    "loggers": {"pipeline": {"level": "INFO"}, "stages": {"level": "INFO"}, "aiohttp.access": {"level": "WARNING"}},
+    "root": {"handlers": ["default"], "level": "WARNING"},
+}
+
+
+def setup_logging() -> None:
+    """Log to stderr; only commands that run pipeline work in this process (serve, build) call it."""
+    logging.config.dictConfig(LOGGING)
+
+
+def load_config(ctx: click.Context) -> config_mod.Config:
+    """The config named by ``--config`` (or ./config.toml when present), loaded once per run.
+
+    An invalid file ends the command with every problem on stderr and :attr:`ExitCode.CONFIG`.
+    """
+    obj = ctx.ensure_object(dict)
+    if "config" not in obj:
+        path = obj.get("config_path")
+        try:
+            obj["config"] = config_mod.load(path if path else (Path("config.toml") if Path("config.toml").exists() else None))
+        except config_mod.ConfigError as exc:
+            for line in exc.problems:  # plain text: "[workers]" must not be read as rich markup
+                click.echo(f"error: {line}", err=True)
+            ctx.exit(ExitCode.CONFIG)
+    return obj["config"]  # type: ignore[no-any-return]
+
+
+def server_url(ctx: click.Context, server: str | None) -> str:
+    """``--server`` when given, else the daemon's address from the config."""
+    if server:
+        return server
+    cfg = load_config(ctx)
+    return cfg.server.public_url or f"http://{cfg.server.host}:{cfg.server.port}"
+
+
+SERVER_HELP = "Daemon URL (PRESSROOM_SERVER; default from [server] host/port)."
+TOKEN_HELP = "Bearer token (PRESSROOM_TOKEN)."
+
+
+def server_option(help: str = SERVER_HELP) -> Callable[[F], F]:
+    return click.option("--server", envvar="PRESSROOM_SERVER", default=None, help=help)
+
+
+def token_option(help: str = TOKEN_HELP) -> Callable[[F], F]:
+    return click.option("--token", envvar="PRESSROOM_TOKEN", default=None, help=help)
+
+
+def client_options(f: F) -> F:
+    """``--server`` and ``--token`` for a command that talks to the daemon."""
+    return server_option()(token_option()(f))
+
+
+def fail(ctx: click.Context, message: str, code: ExitCode) -> NoReturn:
+    """Print ``error: message`` on stderr and end the command with ``code``."""
+    err_console.print(f"[red]error:[/red] {escape(message)}", highlight=False, soft_wrap=True)
+    ctx.exit(code)
+
+
+def run_client(ctx: click.Context, coro: Coroutine[Any, Any, T]) -> T:
+    """Run one client coroutine; the daemon's errors become a message and an :class:`ExitCode`."""
+    try:
+        return asyncio.run(coro)
+    except client.ApiError as exc:
+        fail(ctx, str(exc), ExitCode.USAGE if exc.status == 404 else ExitCode.FAILED)
+    except client.DaemonUnreachable as exc:
+        fail(ctx, f"daemon unreachable: {exc}", ExitCode.UNREACHABLE)
+    except OSError as exc:  # a local file the command was given, e.g. an unreadable archive
+        fail(ctx, str(exc), ExitCode.USAGE)
