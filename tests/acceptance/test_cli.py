@@ -56,7 +56,9 @@ def test_submit_wait_status_list_against_the_daemon(daemon: Any, tmp_path: Path)
     listing = pressroom("list", env=env)
     assert job_id in listing.stdout
     missing = pressroom("status", "bld_nope", env=env)
-    assert missing.returncode != 0 and "job_not_found" in missing.stderr
+    assert missing.returncode == 2 and "job_not_found" in missing.stderr
+    unknown = pressroom("approve", "bld_nope", env=env)
+    assert unknown.returncode == 2 and "not_found" in unknown.stderr, unknown.stderr
     late = pressroom("cancel", job_id, env=env)
     assert late.returncode == 1 and "invalid_transition" in late.stderr
     again = pressroom("retry", job_id, env=env)
