@@ -32,8 +32,8 @@ from pipeline.api.keys import (
 from pipeline.api.middleware import error_middleware
 from pipeline.dashboard import wiring as dashboard_wiring
 from pipeline.intake import wiring as intake_wiring
+from pipeline.intake.submitter import Submitter
 from pipeline.metrics import Metrics
-from pipeline.sources import Submitter
 from pipeline.store import Store
 from pipeline.worker import Handler, Worker
 from stages import lifeline
@@ -108,7 +108,7 @@ async def _pool_ctx(app: web.Application) -> AsyncIterator[None]:
 
 
 def _warm() -> None:
-    import pipeline.sources  # noqa: F401  (what an upload needs in the child)
+    import pipeline.intake.submitter  # noqa: F401  (what an upload needs in the child)
 
 
 async def _worker_ctx(app: web.Application) -> AsyncIterator[None]:

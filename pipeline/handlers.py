@@ -9,7 +9,8 @@ import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from pipeline import errors, redact, runner, sources
+from pipeline import errors, redact, runner
+from pipeline.intake import gitfetch
 from pipeline.metrics import Metrics
 from pipeline.outcome import Outcome
 from pipeline.store import Job, Store
@@ -79,8 +80,8 @@ async def handle_build(job: Job, running: Running, worker: Worker) -> Outcome:
     if git:
         try:
             shutil.rmtree(ws.source, ignore_errors=True)
-            url = sources.git_url_for(ws.root, git)
-            sha, tree = await asyncio.to_thread(sources.fetch_git, url, git.get("ref"), ws.source)
+            url = gitfetch.git_url_for(ws.root, git)
+            sha, tree = await asyncio.to_thread(gitfetch.fetch_git, url, git.get("ref"), ws.source)
             logger.info("job %s: fetched %s at %s", job.id, redact.redact_url(url), sha)
         except errors.FetchError as exc:
             return Outcome.failed("source_fetch_failed", str(exc), stage="fetch")
@@ -98,11 +99,10 @@ async def handle_build(job: Job, running: Running, worker: Worker) -> Outcome:
         should_cancel=lambda: running.cancel, check_lease=lambda: store.holds_lease(job.id, worker.id),
         executor=worker.executor, trigger=job.trigger or {}, source=source,
         pipeline=(job.payload or {}).get("pipeline"),
-        extra={"noop_delay": (job.payload or {}).get("noop_delay", 0.0)},
     )
     outcome = await runner.run_build(run)
     if git and outcome.status in ("COMPLETED", "CANCELLED"):
-        sources.forget_git_url(ws.root)  # a FAILED job may be retried: its credentials stay until pruned
+        gitfetch.forget_git_url(ws.root)  # a FAILED job may be retried: its credentials stay until pruned
     if outcome.status == "COMPLETED":
         from pipeline import reviews
 

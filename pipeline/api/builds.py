@@ -10,10 +10,11 @@ from typing import Any
 
 from aiohttp import web
 
-from pipeline import errors, sites, sources, status
+from pipeline import errors, sites, status
 from pipeline.api import auth as auth_mod
 from pipeline.api import jsonbody, sessions
 from pipeline.api.keys import auth_key, config_key, store_key, submitter_key, worker_key
+from pipeline.intake.submitter import SubmitOptions, request_hash
 from pipeline.store import Job
 from pipeline.workspace import Workspace
 
@@ -149,7 +150,7 @@ def _note(extra: dict[str, Any]) -> str | None:
     return note.strip() or None
 
 
-def _submit_options(request: web.Request, who: auth_mod.Principal, body_hash: str, extra: dict[str, Any]) -> sources.SubmitOptions:
+def _submit_options(request: web.Request, who: auth_mod.Principal, body_hash: str, extra: dict[str, Any]) -> SubmitOptions:
     _check_fields(extra)
     cfg = request.app[config_key]
     priority = extra.get("priority", request.query.get("priority"))
@@ -170,7 +171,7 @@ def _submit_options(request: web.Request, who: auth_mod.Principal, body_hash: st
         trigger["note"] = note
     if branch:
         trigger["branch"] = branch
-    return sources.SubmitOptions(
+    return SubmitOptions(
         idempotency_key=key, request_hash=body_hash,
         trigger=trigger, supersede_key=branch, priority=priority, target=extra.get("target"),
         dedupe=not bool(extra.get("force") or request.query.get("force")),
@@ -185,7 +186,7 @@ async def submit(request: web.Request) -> web.Response:
     limit = int(cfg.server.max_upload_mb * 2**20)
     ctype = request.content_type
     body = await read_body(request, limit)
-    body_hash = sources.request_hash(body)
+    body_hash = request_hash(body)
     if ctype == "application/json":
         doc = jsonbody.loads(body)
         if not isinstance(doc, dict) or not isinstance(doc.get("source"), dict):

@@ -9,8 +9,8 @@ from aiohttp import web
 if TYPE_CHECKING:
     from pipeline.api.auth import Auth
     from pipeline.config import Config
+    from pipeline.intake.submitter import Submitter
     from pipeline.metrics import Metrics
-    from pipeline.sources import Submitter
     from pipeline.store import Store
     from pipeline.supervise import Supervisor
     from pipeline.worker import Worker

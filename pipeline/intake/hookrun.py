@@ -6,6 +6,11 @@ hangs gets 1.5 s to answer ``/healthz`` before anything is uploaded. Every failu
 one line, and the exit status is always 0 (git ignores it anyway, but scripts around git may not).
 Settings come from ``PRESSROOM_SERVER``/``PRESSROOM_TOKEN`` or the repository's git config
 (``pressroom.server``, ``pressroom.token``, written by ``pressroom hook install``).
+
+Installed hooks run this module by name (``python -m pipeline.intake.hookrun``, see
+:mod:`pipeline.intake.hookinstall`), so its name and place are part of every installed hook.
+The commit facts header is encoded here, where it is sent; :mod:`pipeline.intake.hookupload`
+decodes it on the daemon's side.
 """
 
 from __future__ import annotations
@@ -26,6 +31,8 @@ ALIVE_TIMEOUT = 1.5
 ANSWER_TIMEOUT = 60.0
 """Once the daemon answered, the upload and the snapshot may take this long (large repositories)."""
 MESSAGE_LIMIT = 1000
+HEADER = "X-Pressroom-Commit"
+"""The commit facts travel here as base64url JSON, so the body stays the plain ``git archive``."""
 
 
 def _git(*args: str) -> subprocess.CompletedProcess[bytes]:
@@ -54,6 +61,10 @@ def commit_facts(conf: dict[str, str]) -> dict[str, Any]:
     repository = conf.get("remote.origin.url") or os.path.basename(os.getcwd())
     return {"sha": sha.strip(), "tree": tree.strip(), "author": author, "message": message.strip()[:MESSAGE_LIMIT],
             "branch": branch, "repository": repository}
+
+
+def encode_facts(facts: dict[str, Any]) -> str:
+    return base64.urlsafe_b64encode(json.dumps(facts, separators=(",", ":")).encode()).decode()
 
 
 def _connect(server: str) -> tuple[http.client.HTTPConnection, str]:
@@ -106,8 +117,7 @@ def submit(out: TextIO) -> int:
         conn.close()
         print(f"pressroom: git archive failed: {archive.stderr.decode('utf-8', 'replace').strip()}", file=out)
         return 0
-    headers = {"Content-Type": "application/gzip",
-               "X-Pressroom-Commit": base64.urlsafe_b64encode(json.dumps(facts).encode()).decode()}
+    headers = {"Content-Type": "application/gzip", HEADER: encode_facts(facts)}
     if conf.get("pressroom.token"):
         headers["Authorization"] = f"Bearer {conf['pressroom.token']}"
     try:

@@ -11,6 +11,7 @@ payload named (``tree_mismatch``), so a payload's tree is trusted only as far as
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import shutil
 import time
@@ -20,15 +21,19 @@ from typing import Any
 from aiohttp import web
 
 from pipeline import config as config_mod
-from pipeline import errors, redact, sources, workspace
+from pipeline import errors, redact
 from pipeline.api import builds, jsonbody
-from pipeline.api.keys import auth_key, config_key, submitter_key
-from pipeline.intake import payloads, signatures, submission
+from pipeline.api.keys import auth_key, config_key, services_key, store_key, submitter_key
+from pipeline.intake import channels, gitfetch, payloads, signatures, snapshot
+from pipeline.intake.submitter import SubmitOptions
+from pipeline.store.model import SubmitResult
 
 logger = logging.getLogger(__name__)
 routes = web.RouteTableDef()
 WEBHOOK_BODY_LIMIT = 25 * 2**20
 """GitHub caps payloads at 25 MB; nothing legitimate is larger."""
+DELIVERY_PREFIX = "intake:delivery:"
+"""Store refs under ``<prefix><provider>:<delivery id>``: the replay memory and what each delivery did."""
 
 
 async def _signed_body(request: web.Request) -> bytes:
@@ -51,7 +56,7 @@ def _json(body: bytes, content_type: str) -> dict[str, Any]:
 async def _claim(request: web.Request, provider: str, delivery_id: str | None, header: str) -> str:
     if not delivery_id:
         raise errors.BadRequest(f"the {header} header is missing (it identifies the delivery)")
-    if not await submission.claim_delivery(request.app, provider, delivery_id):
+    if not await _first_delivery(request.app, provider, delivery_id):
         logger.warning("%s delivery %s refused: already received (replay)", provider, delivery_id)
         raise errors.InvalidSignature(f"delivery {delivery_id} was already received; replays are refused")
     return delivery_id
@@ -106,8 +111,8 @@ async def generic(request: web.Request) -> web.Response:
 
 async def _ignore(app: web.Application, provider: str, delivery: str, reason: str, **extra: Any) -> web.Response:
     logger.info("%s delivery %s ignored: %s", provider, delivery, reason)
-    await submission.note_delivery(app, provider, delivery, ignored=reason)
-    return submission.ignored(reason, delivery_id=delivery, **extra)
+    await _note_delivery(app, provider, delivery, ignored=reason)
+    return channels.ignored(reason, delivery_id=delivery, **extra)
 
 
 async def _build(app: web.Application, push: payloads.Push) -> web.Response:
@@ -116,14 +121,14 @@ async def _build(app: web.Application, push: payloads.Push) -> web.Response:
         return await _ignore(app, push.provider, push.delivery_id, "the push deleted the branch")
     if push.branch is None and push.provider != "generic":
         return await _ignore(app, push.provider, push.delivery_id, "the push is not to a branch (a tag?)")
-    if push.branch is not None and not submission.branch_allowed(cfg.intake.branches, push.branch):
+    if push.branch is not None and not channels.branch_allowed(cfg.intake.branches, push.branch):
         return await _ignore(app, push.provider, push.delivery_id,
                              f"branch {push.branch!r} is not in [intake] branches {cfg.intake.branches}", branch=push.branch)
     ref = push.sha or push.branch
     trigger = push.trigger()
     if push.tree:
         trigger["tree"] = push.tree
-    opts = sources.SubmitOptions(trigger=trigger, supersede_key=push.branch or push.url,
+    opts = SubmitOptions(trigger=trigger, supersede_key=push.branch or push.url,
                                  source_hash=f"gittree:{push.tree}" if push.tree else None)
     submitter = app[submitter_key]
     if push.tree is None and push.sha is not None:
@@ -132,11 +137,11 @@ async def _build(app: web.Application, push: payloads.Push) -> web.Response:
         result = await submitter.submit_git(push.url, ref, opts)
     logger.info("%s delivery %s: job %s for %s@%s %s%s", push.provider, push.delivery_id, result.job.id,
                 redact.redact_url(push.repository), push.branch, (push.sha or "")[:12], " (duplicate)" if not result.created else "")
-    await submission.note_delivery(app, push.provider, push.delivery_id, job_id=result.job.id)
-    return submission.accepted(app, result)
+    await _note_delivery(app, push.provider, push.delivery_id, job_id=result.job.id)
+    return channels.accepted(app, result)
 
 
-async def _fetch_then_submit(app: web.Application, push: payloads.Push, opts: sources.SubmitOptions) -> Any:
+async def _fetch_then_submit(app: web.Application, push: payloads.Push, opts: SubmitOptions) -> SubmitResult:
     """No tree id in the payload (GitLab): fetch now to learn it, so a hook's job is reused.
 
     If the fetch fails here, the job is still created from the URL and the worker's own fetch
@@ -145,17 +150,49 @@ async def _fetch_then_submit(app: web.Application, push: payloads.Push, opts: so
     cfg = app[config_key]
     submitter = app[submitter_key]
     assert push.sha is not None
-    staging = workspace.new_staging_dir(cfg.data_path)
+    staging = snapshot.new_staging_dir(cfg.data_path)
     try:
         try:
-            sha, tree = await asyncio.to_thread(sources.fetch_git, push.url, push.sha, staging / "src",
+            sha, tree = await asyncio.to_thread(gitfetch.fetch_git, push.url, push.sha, staging / "src",
                                                 cfg.intake.fetch_timeout_seconds)
         except errors.FetchError as exc:
             logger.warning("%s delivery %s: fetching %s failed (%s); the worker will retry the fetch",
                            push.provider, push.delivery_id, redact.redact_url(push.repository), exc)
             return await submitter.submit_git(push.url, push.sha, opts)
         trigger = {**(opts.trigger or {}), "tree": tree, "sha": sha}
-        opts = sources.SubmitOptions(**{**opts.__dict__, "trigger": trigger, "source_hash": f"gittree:{tree}"})
+        opts = SubmitOptions(**{**opts.__dict__, "trigger": trigger, "source_hash": f"gittree:{tree}"})
         return await submitter.submit_path(staging / "src", opts)
     finally:
         await asyncio.to_thread(shutil.rmtree, staging, True)
+
+
+def _delivery_key(provider: str, delivery_id: str) -> str:
+    return f"{DELIVERY_PREFIX}{provider}:{delivery_id}"[:300]
+
+
+def _delivery_lock(app: web.Application) -> asyncio.Lock:
+    services = app[services_key]
+    lock = services.get("intake_delivery_lock")
+    if lock is None:
+        lock = services["intake_delivery_lock"] = asyncio.Lock()
+    return lock  # type: ignore[no-any-return]
+
+
+async def _first_delivery(app: web.Application, provider: str, delivery_id: str) -> bool:
+    """Record a verified delivery ID; False when it was seen before (a replay).
+
+    The check and the record happen under one lock so two copies of a delivery arriving together
+    cannot both pass. Across daemons the content id (tree hash) still folds duplicates into one job.
+    """
+    store = app[store_key]
+    key = _delivery_key(provider, delivery_id)
+    async with _delivery_lock(app):
+        if await store.ref_get(key) is not None:
+            return False
+        await store.ref_set(key, json.dumps({"at": time.time()}))
+    return True
+
+
+async def _note_delivery(app: web.Application, provider: str, delivery_id: str, **info: Any) -> None:
+    """Remember what a delivery did (the job it made, or why it was ignored) for support questions."""
+    await app[store_key].ref_set(_delivery_key(provider, delivery_id), json.dumps({"at": time.time(), **info}))

@@ -10,9 +10,10 @@ from pathlib import Path
 
 from aiohttp import web
 
-from pipeline import sources, workspace
 from pipeline.api.keys import config_key, services_key, store_key, submitter_key, supervisor_key
-from pipeline.intake import commits, spec, submission, watcher, webhooks
+from pipeline.intake import channels, hookupload, snapshot, spec, webhooks
+from pipeline.intake.folders import FolderWatcher, RefState, SubmitFn, Timing
+from pipeline.intake.submitter import SubmitOptions
 from pipeline.store.model import SubmitResult
 
 logger = logging.getLogger(__name__)
@@ -20,7 +21,7 @@ logger = logging.getLogger(__name__)
 
 def setup(app: web.Application) -> None:
     app.add_routes(webhooks.routes)
-    app.add_routes(commits.routes)
+    app.add_routes(hookupload.routes)
     app.cleanup_ctx.append(watchers_ctx)
     spec.register()
 
@@ -34,7 +35,7 @@ def folders(app: web.Application) -> list[Path]:
         folder = Path(os.path.abspath(cfg.resolve(entry)))
         if folder == data or folder in data.parents:
             rel = data.relative_to(folder).parts
-            if not any(part in workspace.IGNORED_NAMES for part in rel):
+            if not any(part in snapshot.IGNORED_NAMES for part in rel):
                 logger.error("not watching %s: the data folder %s is inside it (snapshots would copy the store)",
                              folder, data)
                 continue
@@ -50,9 +51,9 @@ async def watchers_ctx(app: web.Application) -> AsyncIterator[None]:
         yield
         return
     store = app[store_key]
-    state = watcher.RefState(store.ref_get, store.ref_set)
-    timing = watcher.Timing.from_config(cfg.intake)
-    watchers = [watcher.FolderWatcher(f, timing=timing, submit=_submitter(app, f), state=state) for f in targets]
+    state = RefState(store.ref_get, store.ref_set)
+    timing = Timing.from_config(cfg.intake)
+    watchers = [FolderWatcher(f, timing=timing, submit=_submitter(app, f), state=state) for f in targets]
     app[services_key]["watchers"] = watchers
     supervisor = app[supervisor_key]
     names = [f"watcher:{w.folder}" for w in watchers]
@@ -62,14 +63,14 @@ async def watchers_ctx(app: web.Application) -> AsyncIterator[None]:
     await asyncio.gather(*(supervisor.stop(name) for name in names))
 
 
-def _submitter(app: web.Application, folder: Path) -> watcher.SubmitFn:
+def _submitter(app: web.Application, folder: Path) -> SubmitFn:
     async def submit(live: Path, digest: str | None) -> SubmitResult:
         # dedupe=False: a folder that goes back to an older state must build again, so only the
         # watcher's own "same as my last snapshot" check skips work.
-        opts = sources.SubmitOptions(trigger={"kind": "folder", "folder": str(folder)}, supersede_key=str(folder),
-                                     source_hash=digest, dedupe=False)
+        opts = SubmitOptions(trigger={"kind": "folder", "folder": str(folder)}, supersede_key=str(folder),
+                             source_hash=digest, dedupe=False)
         result = await app[submitter_key].submit_path(live, opts)
-        submission.after_submit(app, result)
+        channels.after_submit(app, result)
         return result
 
     return submit

@@ -25,7 +25,7 @@ from typing import Any
 
 import pytest
 
-from pipeline.intake import commits
+from pipeline.intake import hookrun
 from pipeline.testing import DaemonProcess, until
 from tests.conftest import tar_gz
 from tests.intake import helpers
@@ -112,7 +112,7 @@ def repo(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> helpers.Repos:
 
 def _hook_upload(http: Http, archive: bytes, facts: dict[str, Any], token: str = WRITER) -> tuple[int, Any, dict[str, str]]:
     return http.call("POST", "/hooks/commit", archive, token=token,
-                     headers={"Content-Type": "application/gzip", commits.HEADER: commits.encode_facts(facts)})
+                     headers={"Content-Type": "application/gzip", hookrun.HEADER: hookrun.encode_facts(facts)})
 
 
 def _git_archive(repo: Path) -> bytes:

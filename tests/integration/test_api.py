@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import json
+import shutil
 import subprocess
 import zipfile
 from pathlib import Path
@@ -183,16 +184,19 @@ async def test_rate_limit(aiohttp_client: Any, make_config: Any, token_env: dict
 
 async def test_cancel_running_job_is_cooperative(aiohttp_client: Any, make_config: Any) -> None:
     from pipeline.api.keys import submitter_key
-    from pipeline.sources import SubmitOptions
+    from pipeline.intake.submitter import SubmitOptions
 
     app = create_app(make_config())
     client = await aiohttp_client(app)
     res = await app[submitter_key].submit_archive(tar_gz(SITE), SubmitOptions())
     store = app[submitter_key].store
-    # Make the noop stage slow through the job payload.
+    # Make the noop stage slow through a ``.noop-delay`` file in a copy of the source.
     from pipeline.store import JobSpec
 
-    slow = (await store.submit(JobSpec(kind="build", source_path=res.job.source_path, payload={"noop_delay": 30.0}))).job
+    slow_source = Path(res.job.source_path).parent / "slow-source"
+    shutil.copytree(res.job.source_path, slow_source)
+    (slow_source / ".noop-delay").write_text("30")
+    slow = (await store.submit(JobSpec(kind="build", source_path=str(slow_source)))).job
     async with client.get(f"/api/builds/{slow.id}/events") as ev:
         async for raw in ev.content:
             if b'"PROCESSING"' in raw:

@@ -9,8 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from pipeline import errors, status, workspace
+from pipeline import errors, status
 from pipeline.dashboard import present
+from pipeline.intake import archives
 from pipeline.redact import redact_url, scrub
 from pipeline.store import Job
 
@@ -41,7 +42,7 @@ def _tar(names: list[str]) -> bytes:
 @pytest.mark.parametrize("name", ["docs/a\nb.md", "docs/tab\there.md", "docs/esc\x1b[31m.md", "docs/del\x7f.md"])
 def test_control_characters_in_member_names_are_refused_once(tmp_path: Path, name: str) -> None:
     with pytest.raises(errors.BadMemberName) as info:
-        workspace.extract_archive(_tar(["docs/index.md", name]), tmp_path / "src", max_bytes=10**6)
+        archives.extract_archive(_tar(["docs/index.md", name]), tmp_path / "src", max_bytes=10**6)
     assert info.value.code == "bad_member_name" and repr(name)[1:-1] in info.value.message
     assert not (tmp_path / "src").exists()
 
@@ -49,7 +50,7 @@ def test_control_characters_in_member_names_are_refused_once(tmp_path: Path, nam
 def test_long_names_are_refused_without_a_server_path(tmp_path: Path) -> None:
     dest = tmp_path / "src"
     with pytest.raises(errors.BadMemberName) as info:
-        workspace.extract_archive(_tar(["docs/" + "n" * 300 + ".md"]), dest, max_bytes=10**6)
+        archives.extract_archive(_tar(["docs/" + "n" * 300 + ".md"]), dest, max_bytes=10**6)
     assert str(tmp_path) not in info.value.message and "docs/nnn" in info.value.message
     assert not dest.exists()
 
@@ -65,10 +66,10 @@ def test_triggers_stored_before_redaction_are_redacted_when_shown() -> None:
 
 def test_tar_member_limit_is_checked_while_streaming(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """The limit (lowered here) stops the read at member limit + 1; the daemon test uses the real 100,000."""
-    monkeypatch.setattr(workspace, "MAX_MEMBERS", 50)
+    monkeypatch.setattr(archives, "MAX_MEMBERS", 50)
     with pytest.raises(errors.TooManyMembers):
-        workspace.extract_archive(_tar([f"d/{i}.md" for i in range(51)]), tmp_path / "a", max_bytes=10**6)
-    workspace.extract_archive(_tar([f"d/{i}.md" for i in range(50)]), tmp_path / "b", max_bytes=10**6)
+        archives.extract_archive(_tar([f"d/{i}.md" for i in range(51)]), tmp_path / "a", max_bytes=10**6)
+    archives.extract_archive(_tar([f"d/{i}.md" for i in range(50)]), tmp_path / "b", max_bytes=10**6)
     assert len(list((tmp_path / "b" / "d").iterdir())) == 50
 
 
@@ -79,5 +80,5 @@ def test_zip_end_record_is_read_before_the_central_directory() -> None:
     with zipfile.ZipFile(buf, "w") as zf:
         for i in range(3):
             zf.writestr(f"{i}.md", "x")
-    assert workspace.zip_entry_count(buf.getvalue()) == 3
-    assert workspace.zip_entry_count(b"PK\x03\x04 not a zip") is None
+    assert archives.zip_entry_count(buf.getvalue()) == 3
+    assert archives.zip_entry_count(b"PK\x03\x04 not a zip") is None

@@ -1,5 +1,6 @@
-"""``POST /hooks/commit``: what the post-commit hook sends, a ``git archive`` of HEAD plus facts.
+"""``POST /hooks/commit``: the daemon's side of the post-commit hook (:mod:`pipeline.intake.hookrun`).
 
+The hook sends a ``git archive`` of HEAD plus the commit's facts.
 The facts travel in one header, ``X-Pressroom-Commit: <base64url JSON>`` (sha, tree, branch,
 author, message, repository), so the body stays the plain tar.gz that ``POST /api/builds``
 accepts too. The tree id is the content id, so the same tree pushed later folds into this job;
@@ -17,18 +18,15 @@ from typing import Any
 
 from aiohttp import web
 
-from pipeline import errors, redact, sources
+from pipeline import errors, redact
 from pipeline.api import builds
 from pipeline.api.keys import config_key, submitter_key
-from pipeline.intake import payloads, submission
+from pipeline.intake import channels, payloads
+from pipeline.intake.hookrun import HEADER
+from pipeline.intake.submitter import SubmitOptions, request_hash
 
 logger = logging.getLogger(__name__)
 routes = web.RouteTableDef()
-HEADER = "X-Pressroom-Commit"
-
-
-def encode_facts(facts: dict[str, Any]) -> str:
-    return base64.urlsafe_b64encode(json.dumps(facts, separators=(",", ":")).encode()).decode()
 
 
 def decode_facts(value: str | None) -> dict[str, Any]:
@@ -46,30 +44,26 @@ def decode_facts(value: str | None) -> dict[str, Any]:
     return doc
 
 
-def _text(value: Any) -> str | None:
-    return value if isinstance(value, str) and value else None
-
-
 @routes.post("/hooks/commit")
 async def commit(request: web.Request) -> web.Response:
     await builds.require(request, "submit")
     cfg = request.app[config_key]
     facts = decode_facts(request.headers.get(HEADER))
-    branch = _text(facts.get("branch"))
+    branch = channels.nonempty(facts.get("branch"))
     if branch is None:
-        return submission.ignored("detached HEAD: only commits on a branch are built (rebases stay quiet)")
-    if not submission.branch_allowed(cfg.intake.branches, branch):
-        return submission.ignored(f"branch {branch!r} is not in [intake] branches {cfg.intake.branches}", branch=branch)
+        return channels.ignored("detached HEAD: only commits on a branch are built (rebases stay quiet)")
+    if not channels.branch_allowed(cfg.intake.branches, branch):
+        return channels.ignored(f"branch {branch!r} is not in [intake] branches {cfg.intake.branches}", branch=branch)
     body = await builds.read_body(request, int(cfg.server.max_upload_mb * 2**20))
     if not body:
         raise errors.InvalidArchive("the request has no archive in its body")
-    trigger = {"kind": "commit", "sha": facts["sha"], "tree": facts["tree"], "author": _text(facts.get("author")),
-               "message": submission.clip(facts.get("message")), "branch": branch,
-               "repository": redact.redact_url(_text(facts.get("repository")))}
+    trigger = {"kind": "commit", "sha": facts["sha"], "tree": facts["tree"], "author": channels.nonempty(facts.get("author")),
+               "message": channels.clip(facts.get("message")), "branch": branch,
+               "repository": redact.redact_url(channels.nonempty(facts.get("repository")))}
     # The content id is the tree the daemon computes from the upload; the claim is only checked.
-    opts = sources.SubmitOptions(trigger=trigger, supersede_key=branch, claimed_tree=facts["tree"],
-                                 request_hash=sources.request_hash(body))
+    opts = SubmitOptions(trigger=trigger, supersede_key=branch, claimed_tree=facts["tree"],
+                         request_hash=request_hash(body))
     result = await request.app[submitter_key].submit_archive(body, opts)
     logger.info("commit %s on %s: job %s%s", facts["sha"][:12], branch, result.job.id,
                 " (duplicate)" if not result.created else "")
-    return submission.accepted(request.app, result)
+    return channels.accepted(request.app, result)

@@ -32,7 +32,8 @@ from watchdog.observers import Observer
 from watchdog.observers.api import BaseObserver
 
 from pipeline import config as config_mod
-from pipeline import errors, workspace
+from pipeline import errors
+from pipeline.intake import snapshot
 from pipeline.store.model import SubmitResult
 
 logger = logging.getLogger(__name__)
@@ -46,7 +47,7 @@ EVENT_FILTER: list[type[wd_events.FileSystemEvent]] = [
 SubmitFn = Callable[[Path, str | None], Awaitable[SubmitResult]]
 """(folder, its content hash if known) -> the submit result; the wiring owns it (it knows the app)."""
 EMPTY_HASH = hashlib.sha256().hexdigest()
-"""``workspace.tree_hash`` of a folder with nothing a snapshot would take."""
+"""``snapshot.tree_hash`` of a folder with nothing a snapshot would take."""
 
 
 class RefState:
@@ -91,24 +92,7 @@ def _relevant(root: str, path: str) -> bool:
     if rel == "." or rel.startswith(".." + os.sep) or rel == "..":
         return False
     parts = rel.split(os.sep)
-    return not any(p in workspace.IGNORED_NAMES for p in parts) and not workspace.is_temp_file(parts[-1])
-
-
-def signature(root: Path) -> tuple[tuple[str, int, int], ...]:
-    """(path, size, mtime) of every file a snapshot would take: equal twice in a row = settled."""
-    out = []
-    for dirpath, dirnames, filenames in os.walk(root):
-        dirnames[:] = [d for d in dirnames if d not in workspace.IGNORED_NAMES]
-        for name in filenames:
-            if workspace.is_temp_file(name):
-                continue
-            p = os.path.join(dirpath, name)
-            try:
-                st = os.lstat(p)
-            except FileNotFoundError:
-                continue
-            out.append((p, st.st_size, st.st_mtime_ns))
-    return tuple(sorted(out))
+    return not any(p in snapshot.IGNORED_NAMES for p in parts) and not snapshot.is_temp_file(parts[-1])
 
 
 class _Handler(wd_events.FileSystemEventHandler):
@@ -366,14 +350,14 @@ class FolderWatcher:
 def _safe_hash(root: Path) -> str | None:
     """The content hash, or None when files vanished mid-read (the snapshot then hashes itself)."""
     try:
-        return workspace.tree_hash(root)
+        return snapshot.tree_hash(root)
     except OSError:
         return None
 
 
 def _safe_signature(root: Path) -> tuple[tuple[str, int, int], ...] | None:
     try:
-        return signature(root)
+        return snapshot.signature(root)
     except OSError:
         return None
 

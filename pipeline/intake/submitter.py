@@ -3,6 +3,8 @@
 ``Submitter.submit_*`` snapshot the source into the new job's workspace *before* the job row
 exists, so a worker can never claim a job whose source is not there yet; when the store maps the
 submission onto an existing job (idempotency key, same content), the fresh snapshot is dropped.
+Git sources are the exception: the worker fetches them (:mod:`pipeline.intake.gitfetch`), so a
+fetch that fails is a FAILED job rather than a refused request.
 """
 
 from __future__ import annotations
@@ -10,18 +12,18 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import json
-import os
 import shutil
-import subprocess
 from concurrent.futures import Executor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from pipeline import config as config_mod
-from pipeline import errors, gittree, redact, workspace
+from pipeline import errors, redact
+from pipeline.intake import archives, gitfetch, gittree, snapshot
 from pipeline.store import JobSpec, Store, ids
 from pipeline.store.model import SubmitResult
+from pipeline.workspace import Workspace
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -47,10 +49,10 @@ def unpack(data: bytes, dest: Path, max_bytes: int, git_algo: str | None = None)
     With ``git_algo``, also the git tree ID of the whole archive (before a single top folder is
     unwrapped: ``git archive`` of a commit holds exactly the commit's tree).
     """
-    workspace.extract_archive(data, dest, max_bytes=max_bytes)
+    archives.extract_archive(data, dest, max_bytes=max_bytes)
     tree = gittree.tree_id(dest, algo=git_algo) if git_algo else None
-    root = workspace.unwrap_single_dir(dest)
-    return str(root), workspace.tree_hash(root), tree
+    root = archives.unwrap_single_dir(dest)
+    return str(root), snapshot.tree_hash(root), tree
 
 
 class Submitter:
@@ -77,7 +79,7 @@ class Submitter:
 
     async def submit_archive(self, data: bytes, opts: SubmitOptions) -> SubmitResult:
         job_id = ids.new_id("build")
-        ws = workspace.Workspace.for_job(self.data_dir, job_id)
+        ws = Workspace.for_job(self.data_dir, job_id)
         ws.create()
         max_bytes = int(self.config.server.max_upload_mb * 2**20 * 10)
         algo = gittree.algo_for(opts.claimed_tree) if opts.claimed_tree else None
@@ -99,10 +101,10 @@ class Submitter:
         if not path.is_dir():
             raise errors.InvalidSource(f"source path {str(path)!r} is not a folder on the daemon's machine")
         job_id = ids.new_id("build")
-        ws = workspace.Workspace.for_job(self.data_dir, job_id)
+        ws = Workspace.for_job(self.data_dir, job_id)
         ws.create()
         try:
-            await asyncio.to_thread(workspace.copy_tree, path, ws.source)
+            await asyncio.to_thread(snapshot.copy_tree, path, ws.source)
         except Exception:
             shutil.rmtree(ws.root, ignore_errors=True)
             raise
@@ -115,7 +117,7 @@ class Submitter:
         credentials is kept for the fetch in a 0600 file in the job's workspace.
         """
         job_id = ids.new_id("build")
-        ws = workspace.Workspace.for_job(self.data_dir, job_id)
+        ws = Workspace.for_job(self.data_dir, job_id)
         ws.create()
         shown = redact.redact_url(url) or ""
         trigger = dict(opts.trigger or {"kind": "api"})
@@ -125,7 +127,7 @@ class Submitter:
         trigger.setdefault("repository", shown)
         if ref:
             trigger.setdefault("sha", ref)
-        secret = keep_git_url(ws.root, url)
+        secret = gitfetch.keep_git_url(ws.root, url)
         spec = self._spec(job_id, SubmitOptions(**{**opts.__dict__, "trigger": trigger}), source_path=str(ws.source),
                           source_hash=opts.source_hash or (_git_content_id(shown, ref) if ref and len(ref) == 40 else None),
                           payload={"git": {"url": shown, "ref": ref, "credentials": secret}})
@@ -134,9 +136,9 @@ class Submitter:
             shutil.rmtree(ws.root, ignore_errors=True)
         return res
 
-    async def _finish(self, job_id: str, ws: workspace.Workspace, source: Path, opts: SubmitOptions,
+    async def _finish(self, job_id: str, ws: Workspace, source: Path, opts: SubmitOptions,
                       digest: str | None = None) -> SubmitResult:
-        digest = opts.source_hash or digest or await asyncio.to_thread(workspace.tree_hash, source)
+        digest = opts.source_hash or digest or await asyncio.to_thread(snapshot.tree_hash, source)
         res = await self.store.submit(self._spec(job_id, opts, source_path=str(source), source_hash=digest))
         if not res.created:
             shutil.rmtree(ws.root, ignore_errors=True)
@@ -154,79 +156,3 @@ def request_hash(body: bytes | str | dict[str, Any]) -> str:
     if isinstance(body, str):
         body = body.encode()
     return hashlib.sha256(body).hexdigest()
-
-
-CREDENTIALS_FILE = "git-url.secret"
-"""A git URL with credentials lives only here (0600, in the job's workspace), never in the store."""
-
-
-def keep_git_url(workspace_root: Path, url: str) -> bool:
-    """Store a credential-bearing URL for the worker's fetch; True if there was anything to keep."""
-    if not redact.has_credentials(url):
-        return False
-    path = workspace_root / CREDENTIALS_FILE
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NOFOLLOW, 0o600)
-    with os.fdopen(fd, "w", encoding="utf-8") as f:
-        f.write(url)
-    return True
-
-
-def git_url_for(workspace_root: Path, git: dict[str, Any]) -> str:
-    """The URL to fetch: the stored (redacted) one, or the secret one kept in the workspace."""
-    if git.get("credentials"):
-        try:
-            return (workspace_root / CREDENTIALS_FILE).read_text("utf-8")
-        except FileNotFoundError:
-            raise FetchError("the credentials for this repository URL are gone (the job was pruned or its "
-                             "workspace cleaned); submit it again") from None
-    return str(git["url"])
-
-
-def forget_git_url(workspace_root: Path) -> None:
-    """The job is over: the credentials are not needed any more."""
-    (workspace_root / CREDENTIALS_FILE).unlink(missing_ok=True)
-
-
-def _git_env() -> dict[str, str]:
-    """No prompts, no user config; ``GIT_ALLOW_PROTOCOL`` (e.g. ``file`` in tests) is passed through."""
-    env = {"GIT_TERMINAL_PROMPT": "0", "PATH": os.environ.get("PATH", "/usr/bin:/bin"), "GIT_CONFIG_NOSYSTEM": "1",
-           "HOME": os.environ.get("HOME", "/tmp")}
-    for key in ("GIT_ALLOW_PROTOCOL", "GIT_SSH_COMMAND", "GIT_ASKPASS", "GIT_CONFIG_GLOBAL", "SSL_CERT_FILE", "http_proxy", "https_proxy", "no_proxy"):
-        if key in os.environ:
-            env[key] = os.environ[key]
-    return env
-
-
-class FetchError(Exception):
-    code = "source_fetch_failed"
-
-
-def fetch_git(url: str, ref: str | None, dest: Path, timeout: float = 300.0) -> tuple[str, str]:
-    """Materialise ``ref`` of ``url`` at ``dest`` (created, no .git kept); returns (commit, tree).
-
-    The tree id is what folds a commit's hook job and its push into one job.
-    """
-    tmp = dest.parent / (dest.name + ".git-tmp")
-    shutil.rmtree(tmp, ignore_errors=True)
-    env = _git_env()
-
-    def git(*args: str) -> subprocess.CompletedProcess[bytes]:
-        proc = subprocess.run(["git", *args], cwd=tmp if args[0] != "init" else None, capture_output=True,
-                              timeout=timeout, env=env)
-        if proc.returncode != 0:
-            msg = redact.scrub((proc.stderr or proc.stdout).decode("utf-8", "replace").strip(), url)[-2000:]
-            raise FetchError(f"git {args[0]} failed: {msg}")
-        return proc
-
-    try:
-        git("init", "-q", str(tmp))
-        git("fetch", "-q", "--depth", "1", url, ref or "HEAD")
-        sha, tree = git("rev-parse", "FETCH_HEAD", "FETCH_HEAD^{tree}").stdout.decode().split()
-        archive = git("archive", "--format=tar", "FETCH_HEAD").stdout
-        dest.mkdir(parents=True, exist_ok=True)
-        subprocess.run(["tar", "-x", "-C", str(dest)], input=archive, check=True, timeout=timeout)
-        return sha, tree
-    except subprocess.TimeoutExpired as exc:
-        raise FetchError(f"git timed out after {timeout:g} s") from exc
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)

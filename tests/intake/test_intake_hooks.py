@@ -12,7 +12,7 @@ from click.testing import CliRunner
 from pipeline.api.keys import store_key
 from pipeline.app import create_app
 from pipeline.cli import cli
-from pipeline.intake import githook
+from pipeline.intake import hookinstall
 from pipeline.workspace import Workspace
 from tests.conftest import free_port
 from tests.intake import helpers
@@ -123,7 +123,7 @@ async def test_existing_hook_is_chained_and_restored(aiohttp_client: Any, make_c
     helpers.git(repos.clone, "config", "user.signingkey", "keep-me")
     result = hook("install", str(repos.clone), "--server", str(client.make_url("")).rstrip("/"), "--token", "t0k")
     assert result.exit_code == 0 and "chained the existing hook" in result.output
-    assert githook.is_ours(hooks / "post-commit")
+    assert hookinstall.is_ours(hooks / "post-commit")
     proc = await commit(repos.clone, {"c.md": "c\n"}, "chained")
     job_id_from(proc.stdout + proc.stderr)
     assert (repos.clone / ".git" / "their-hook-ran").read_text() == "ran\n"
@@ -132,7 +132,7 @@ async def test_existing_hook_is_chained_and_restored(aiohttp_client: Any, make_c
     result = hook("uninstall", str(repos.clone))
     assert result.exit_code == 0 and "restored the chained hook" in result.output
     assert (hooks / "post-commit").read_text() == original
-    assert not (hooks / githook.CHAINED).exists()
+    assert not (hooks / hookinstall.CHAINED).exists()
     assert "pressroom" not in helpers.git(repos.clone, "config", "--local", "--list")
     assert helpers.git(repos.clone, "config", "user.signingkey") == "keep-me"
     assert "it is not pressroom's" in hook("uninstall", str(repos.clone)).output
@@ -154,7 +154,7 @@ async def test_install_outside_a_repository_is_a_usage_error(tmp_path: Path) -> 
 async def test_install_honours_core_hooks_path(repos: helpers.Repos) -> None:
     helpers.git(repos.clone, "config", "core.hooksPath", ".githooks")
     assert hook("install", str(repos.clone), "--server", "http://127.0.0.1:1").exit_code == 0
-    assert githook.is_ours(repos.clone / ".githooks" / "post-commit")
+    assert hookinstall.is_ours(repos.clone / ".githooks" / "post-commit")
     assert "removed" in hook("uninstall", str(repos.clone)).output
     assert not (repos.clone / ".githooks" / "post-commit").exists()
     assert "nothing to remove" in hook("uninstall", str(repos.clone)).output

@@ -14,7 +14,7 @@ import pytest
 
 from pipeline.api.keys import services_key, store_key
 from pipeline.app import create_app
-from pipeline.intake.watcher import FolderWatcher
+from pipeline.intake.folders import FolderWatcher
 from tests.intake import helpers
 
 FAST = {"debounce_seconds": 0.5, "stable_checks": 1, "stable_interval_seconds": 0.1, "recheck_seconds": 0.2}

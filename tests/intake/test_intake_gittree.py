@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from pipeline import gittree, workspace
+from pipeline.intake import archives, gittree
 
 
 def _git(cwd: Path, *args: str) -> str:
@@ -46,7 +46,7 @@ def test_tree_id_of_git_archive_round_trip(tmp_path: Path) -> None:
     _git(repo, "-c", "user.name=A", "-c", "user.email=a@example.com", "commit", "-q", "-m", "one")
     archive = subprocess.run(["git", "archive", "--format=tar.gz", "HEAD"], cwd=repo, capture_output=True, check=True).stdout
     dest = tmp_path / "unpacked"
-    workspace.extract_archive(archive, dest, max_bytes=10**7)
+    archives.extract_archive(archive, dest, max_bytes=10**7)
     assert gittree.tree_id(dest) == _git(repo, "rev-parse", "HEAD^{tree}")
 
 
