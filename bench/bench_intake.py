@@ -180,12 +180,12 @@ other work, load average {r['load']} during the run, Python {r['python']}). It r
 {row("`git commit` with the hook while the daemon is down", "commit_down", "< 1 s")}
 
 Beyond the debounce, a save costs the size-stability check (the folder is hashed during it),
-the snapshot copy into the job's workspace (`workspace.copy_tree`, one `shutil.copy2` per file)
+the snapshot copy into the job's workspace (`snapshot.copy_tree`, one `shutil.copy2` per file)
 and the submit. The daemon logs the split for each drop job ("settled and hashed … snapshot and
 submit …"). For the 2,000-file folder the copy dominates: ~0.2 s on a quiet machine, 1–5 s when
 the shared disk and CPUs are busy, which is where the worst cases come from. To overlap the copy
 with the stability wait, the submitter would need to adopt a staged snapshot by renaming it.
-`workspace.new_staging_dir` anticipates this, but no `Submitter` method does it yet.
+`snapshot.new_staging_dir` anticipates this, but no `Submitter` method does it yet.
 
 """
     _report.replace_section("Intake", section)

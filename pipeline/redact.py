@@ -2,7 +2,7 @@
 
 Triggers, statuses, the dashboard, notifications, logs and the database all show repository URLs;
 a URL may carry ``user:token@``. Every channel (API, hook, webhooks) and every display goes through
-:func:`redact_url`, so there is one rule to review. Standard library only: the intake, sources,
+:func:`redact_url`, so there is one rule to review. Standard library only: the intake,
 status and handler modules all import it without cycles.
 """
 

@@ -37,8 +37,8 @@ def git_url_for(workspace_root: Path, git: dict[str, Any]) -> str:
         try:
             return (workspace_root / CREDENTIALS_FILE).read_text("utf-8")
         except FileNotFoundError:
-            raise errors.FetchError("the credentials for this repository URL are gone (the job was pruned or its "
-                             "workspace cleaned); submit it again") from None
+            raise errors.FetchError("the credentials for this repository URL are gone (the job was pruned "
+                                    "or its workspace cleaned); submit it again") from None
     return str(git["url"])
 
 

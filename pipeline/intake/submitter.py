@@ -151,6 +151,7 @@ def _git_content_id(url: str, sha: str) -> str:
 
 
 def request_hash(body: bytes | str | dict[str, Any]) -> str:
+    """What an ``Idempotency-Key`` is bound to: the same key with another body is a conflict."""
     if isinstance(body, dict):
         body = json.dumps(body, sort_keys=True)
     if isinstance(body, str):
