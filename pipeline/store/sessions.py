@@ -1,29 +1,22 @@
 """Dashboard sessions in the store: the rows behind the sign-in cookie.
 
-A mixin of :class:`pipeline.store.Store`, kept in its own module because it shares nothing with
+A part of :class:`pipeline.store.Store`, kept in its own module because it shares nothing with
 the job tables. Callers pass the SHA-256 of the session ID (``id_hash``), never the ID itself.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from contextlib import AbstractAsyncContextManager
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from sqlalchemy import delete, insert, select, update
 
 from pipeline.store import tables
+from pipeline.store.base import StoreBase
 
 T = tables.sessions
 
 
-class SessionMethods:
-    clock: Callable[[], float]
-
-    if TYPE_CHECKING:
-        def _read(self) -> AbstractAsyncContextManager[Any]: ...
-        def _write(self, notify: bool = True) -> AbstractAsyncContextManager[Any]: ...
-
+class SessionMethods(StoreBase):
     async def create_session(self, *, id_hash: str, handle: str, principal: str, token_hash: str, expires_at: float,
                              user_agent: str | None = None, remote: str | None = None) -> None:
         """Store a new sign-in; expired ones are swept in the same transaction (no timer needed)."""

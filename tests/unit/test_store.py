@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
+from pipeline import errors
 from pipeline.store import JobSpec, Store, Transition
-from pipeline.store import store as store_mod
 
 
 class Clock:
@@ -99,7 +99,7 @@ async def test_idempotency_key_and_conflict(store: Store) -> None:
     a = await store.submit(JobSpec(kind="build", idempotency_key="k1", request_hash="h1"))
     b = await store.submit(JobSpec(kind="build", idempotency_key="k1", request_hash="h1"))
     assert a.created and not b.created and a.job.id == b.job.id
-    with pytest.raises(store_mod.IdempotencyConflict):
+    with pytest.raises(errors.IdempotencyConflict):
         await store.submit(JobSpec(kind="build", idempotency_key="k1", request_hash="other"))
 
 
@@ -137,9 +137,9 @@ async def test_cancel_pending_and_processing(store: Store) -> None:
     flagged = await store.cancel(a.id)
     assert flagged.status == "PROCESSING" and flagged.cancel_requested
     assert await store.cancel_requested([a.id, b.id]) == {a.id}
-    with pytest.raises(store_mod.InvalidTransition):
+    with pytest.raises(errors.InvalidTransition):
         await store.cancel(b.id)
-    with pytest.raises(store_mod.JobNotFound):
+    with pytest.raises(errors.JobNotFound):
         await store.cancel("bld_nope")
 
 
@@ -185,6 +185,35 @@ async def test_outbox_runs_in_the_transition(store_url: str, clock: Clock) -> No
         assert seen[1].previous_status == "FAILED"
         deliveries, _ = await s.list_jobs(kind="deliver")
         assert sorted(d.payload["event"] for d in deliveries) == ["build.completed", "build.failed"]  # type: ignore[index]
+    finally:
+        await s.close()
+
+
+async def test_jobs_a_transition_causes_keep_what_their_spec_says(store_url: str, clock: Clock) -> None:
+    """Outbox and scheduled jobs take the same insert path as submissions: parent, source hash,
+    their own read token, and the parent counts them for fan-in."""
+
+    def outbox(t: Transition) -> list[JobSpec]:
+        if t.job.kind != "build":
+            return []
+        return [JobSpec(kind="translate", idempotency_key=f"{t.job.id}:es", parent_id=t.job.id,
+                        source_hash=t.job.source_hash, trigger={"kind": "event", "job_id": t.job.id})]
+
+    s = await Store.open(store_url, clock=clock, outbox=outbox)
+    try:
+        build = (await s.submit(JobSpec(kind="build", source_hash="abc"))).job
+        await s.claim_next("w", ["build"], 10)
+        await s.finish(build.id, "w", "COMPLETED")
+        [child] = await s.children(build.id)
+        assert child.parent_id == build.id and child.source_hash == "abc" and child.read_token
+        assert child.read_token != build.read_token and child.dedupe_key is None
+        assert (await s.get(build.id)).children_total == 1
+        claimed = await s.claim_next("w", ["translate"], 10)
+        assert claimed is not None and await s.finish(claimed.id, "w", "COMPLETED")
+        parent = await s.get(build.id)
+        assert (parent.children_total, parent.children_done, parent.children_failed) == (1, 1, 0)
+        scheduled = await s.fire_schedule("nightly", 1234.0, JobSpec(kind="audit", trigger={"kind": "schedule"}))
+        assert scheduled is not None and scheduled.read_token and scheduled.parent_id is None
     finally:
         await s.close()
 

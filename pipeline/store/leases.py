@@ -1,0 +1,261 @@
+"""The worker's side of the store: claim a job with a lease, and write only while holding it.
+
+Every write here is fenced by the lease owner (see :mod:`pipeline.store.queries`): a worker
+whose lease expired (its job was reaped and perhaps claimed by another) gets False back and
+cannot record a stage, progress or a result.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import time
+from collections.abc import Callable, Iterable, Sequence
+from typing import Any
+
+from sqlalchemy import select, update
+
+from pipeline import errors
+from pipeline.store import tables
+from pipeline.store.base import Outbox
+from pipeline.store.engine import Engines
+from pipeline.store.model import TERMINAL, Job
+from pipeline.store.queries import (
+    EVENT_INSERT,
+    RENEW,
+    SET_PROGRESS,
+    STAGE_DONE,
+    STAGE_INSERT,
+    STAGE_NAMES,
+    STAGE_PROGRESS,
+    STAGE_RUNNING,
+    TOUCH,
+    TOUCH_STAGE,
+    claim_statement,
+    finish_statement,
+    stage_row,
+)
+from pipeline.store.writes import WriteMethods
+
+J = tables.jobs
+
+
+@dataclasses.dataclass
+class _Finish:
+    """One :meth:`LeaseMethods.finish` call waiting for the group commit."""
+
+    job_id: str
+    owner: str
+    status: str
+    result: dict[str, Any] | None
+    error_code: str | None
+    error_message: str | None
+    error_stage: str | None
+    dead: bool
+    done: asyncio.Future[bool]
+
+
+class LeaseMethods(WriteMethods):
+    def __init__(self, engines: Engines, *, clock: Callable[[], float] = time.time, outbox: Outbox | None = None) -> None:
+        super().__init__(engines, clock=clock, outbox=outbox)
+        self._finishes: list[_Finish] = []
+        self._flusher: asyncio.Task[None] | None = None
+
+    # -- claim, lease, progress ---------------------------------------------------------------
+
+    async def claim_next(self, worker_id: str, kinds: Iterable[str], lease_seconds: float) -> Job | None:
+        """Take the highest-priority, oldest runnable job of the given kinds, with a lease."""
+        kinds = list(kinds)
+        if not kinds:
+            return None
+        jobs = await self.claim_batch(worker_id, kinds, lease_seconds, 1)
+        return jobs[0] if jobs else None
+
+    async def claim_batch(self, worker_id: str, kinds: Iterable[str], lease_seconds: float, n: int) -> list[Job]:
+        """Claim up to ``n`` jobs in one transaction (a worker with free slots fills them at once)."""
+        kinds = list(kinds)
+        if not kinds or n < 1:
+            return []
+        now = self.clock()
+        async with self._write() as conn:
+            rows = (await conn.execute(claim_statement(self.dialect), {
+                "now": now, "kinds": kinds, "owner": worker_id, "expires": now + lease_seconds, "n": n})).all()
+            jobs = sorted((Job.from_row(r) for r in rows), key=lambda j: (-j.priority, j.created_at, j.id))
+            if jobs:
+                await conn.execute(EVENT_INSERT, [
+                    {"job_id": j.id, "type": "status", "status": "PROCESSING", "stage": None, "progress": None,
+                     "data": {"worker": worker_id, "attempt": j.attempt}, "created_at": now} for j in jobs])
+            return jobs
+
+    async def renew_lease(self, job_id: str, owner: str, lease_seconds: float) -> bool:
+        now = self.clock()
+        async with self._write(notify=False) as conn:
+            res = await conn.execute(RENEW, {"job_id": job_id, "owner": owner, "expires": now + lease_seconds, "now": now})
+            return bool(res.rowcount)
+
+    async def holds_lease(self, job_id: str, owner: str) -> bool:
+        """Fencing check: does ``owner`` still hold an unexpired lease on the job?"""
+        async with self._read() as conn:
+            row = (await conn.execute(select(J.c.lease_owner, J.c.lease_expires_at, J.c.status).where(J.c.id == job_id))).first()
+        return bool(row and row.status == "PROCESSING" and row.lease_owner == owner
+                    and (row.lease_expires_at or 0) > self.clock())
+
+    async def cancel_requested(self, job_ids: Sequence[str]) -> set[str]:
+        """Which of the running jobs a user asked to cancel (the worker stops them)."""
+        if not job_ids:
+            return set()
+        async with self._read() as conn:
+            rows = await conn.execute(select(J.c.id).where(J.c.id.in_(list(job_ids)), J.c.cancel_requested.is_(True)))
+            return {r[0] for r in rows}
+
+    async def set_progress(self, job_id: str, owner: str, stage: str | None, progress: float,
+                           stage_progress: float | None = None, message: str | None = None) -> bool:
+        now = self.clock()
+        async with self._write() as conn:
+            res = await conn.execute(SET_PROGRESS, {"job_id": job_id, "owner": owner, "stage": stage, "progress": progress,
+                                                    "now": now})
+            if not res.rowcount:
+                return False
+            if stage and stage_progress is not None:
+                await conn.execute(STAGE_PROGRESS, {"jid": job_id, "stage": stage, "stage_progress": stage_progress})
+            await self._event(conn, job_id, "progress", stage=stage, progress=progress,
+                              data={"stage_progress": stage_progress, "message": message} if message or stage_progress is not None else None)
+            return True
+
+    async def stage_started(self, job_id: str, owner: str, name: str, position: int, pipeline: Sequence[str] = ()) -> bool:
+        """Mark a stage running (and, on the first stage, record every planned stage as pending)."""
+        now = self.clock()
+        async with self._write() as conn:
+            res = await conn.execute(TOUCH_STAGE, {"job_id": job_id, "owner": owner, "stage": name, "now": now})
+            if not res.rowcount:
+                return False
+            existing = {r[0] for r in await conn.execute(STAGE_NAMES, {"job_id": job_id})}
+            rows = []
+            for pos, planned in enumerate([*pipeline, name] if name not in pipeline else pipeline):
+                if planned not in existing:
+                    rows.append(stage_row(job_id, planned, position if planned == name else pos))
+                    existing.add(planned)
+            if rows:
+                await conn.execute(STAGE_INSERT, rows)
+            await conn.execute(STAGE_RUNNING, {"jid": job_id, "stage": name, "now": now})
+            await self._event(conn, job_id, "stage", stage=name, data={"status": "running"})
+            return True
+
+    async def stage_finished(self, job_id: str, owner: str, name: str, *, status: str, counts: dict[str, int],
+                             findings: list[dict[str, Any]], findings_total: int, artifacts: dict[str, str],
+                             outputs: dict[str, Any], error_code: str | None = None, message: str | None = None) -> bool:
+        now = self.clock()
+        async with self._write() as conn:
+            res = await conn.execute(TOUCH, {"job_id": job_id, "owner": owner, "now": now})
+            if not res.rowcount:
+                return False
+            await conn.execute(STAGE_DONE, {
+                "jid": job_id, "stage": name, "status": status, "now": now, "counts": counts, "findings": findings,
+                "done_progress": 100.0 if status in ("passed", "degraded", "skipped") else None,
+                "findings_total": findings_total, "artifacts": artifacts, "outputs": outputs, "error_code": error_code,
+                "message": message})
+            await self._event(conn, job_id, "stage", stage=name, data={"status": status, "counts": counts, "error_code": error_code})
+            return True
+
+    # -- finishing ----------------------------------------------------------------------------
+
+    async def finish(self, job_id: str, owner: str, status: str, *, result: dict[str, Any] | None = None,
+                     error_code: str | None = None, error_message: str | None = None, error_stage: str | None = None,
+                     dead: bool = False) -> bool:
+        """End a job the worker holds. False when the lease was lost: the result is discarded.
+
+        Finishes issued in the same turn of the event loop share one transaction (group commit):
+        a worker ending many short jobs pays for one commit, not one per job. Each keeps its own
+        fencing check; if the shared transaction fails, each is retried on its own, except when
+        the store is locked (then one at a time would each wait ``busy_timeout``: all fail together).
+        """
+        assert status in TERMINAL
+        item = _Finish(job_id, owner, status, result, error_code, error_message, error_stage, dead,
+                       asyncio.get_running_loop().create_future())
+        self._finishes.append(item)
+        if self._flusher is None or self._flusher.done():
+            self._flusher = asyncio.create_task(self._flush_finishes())
+        return await asyncio.shield(item.done)
+
+    async def _flush_finishes(self) -> None:
+        await asyncio.sleep(0)  # let the other finishes of this loop turn join the batch
+        while self._finishes:
+            batch, self._finishes = self._finishes, []
+            try:
+                async with self._write() as conn:
+                    outcomes = [await self._finish_in(conn, f) for f in batch]
+            except errors.StoreUnavailable as exc:
+                for f in batch:
+                    if not f.done.done():
+                        f.done.set_exception(exc)
+                continue
+            except Exception:
+                for f in batch:
+                    try:
+                        async with self._write() as conn:
+                            ok = await self._finish_in(conn, f)
+                    except Exception as exc:
+                        if not f.done.done():
+                            f.done.set_exception(exc)
+                    else:
+                        if not f.done.done():
+                            f.done.set_result(ok)
+                continue
+            for f, ok in zip(batch, outcomes, strict=True):
+                if not f.done.done():
+                    f.done.set_result(ok)
+
+    async def _finish_in(self, conn: Any, f: _Finish) -> bool:
+        params: dict[str, Any] = {"job_id": f.job_id, "owner": f.owner, "status": f.status, "now": self.clock(),
+                                  "error_code": f.error_code, "error_message": f.error_message,
+                                  "error_stage": f.error_stage, "dead": f.dead}
+        if f.result is not None:
+            params["result"] = f.result
+        res = await conn.execute(finish_statement(f.result is not None, f.status == "COMPLETED"), params)
+        if not res.rowcount:
+            return False
+        await self._event(conn, f.job_id, "status", status=f.status,
+                          data={"error_code": f.error_code, "stage": f.error_stage} if f.error_code else None)
+        await self._fan_in(conn, f.job_id, f.status)
+        await self._run_outbox(conn, f.job_id, f.status.lower())
+        return True
+
+    async def retry_later(self, job_id: str, owner: str, *, delay: float, error_code: str, error_message: str,
+                          error_stage: str | None = None) -> str:
+        """A failed attempt: back to PENDING after ``delay``, or FAILED (dead) after the last one."""
+        now = self.clock()
+        async with self._write() as conn:
+            job = await self._get(conn, job_id)
+            if job is None or job.lease_owner != owner or job.status != "PROCESSING":
+                return "lost"
+            return await self._retry_or_fail(conn, job, now, delay, error_code, error_message, error_stage)
+
+    async def _retry_or_fail(self, conn: Any, job: Job, now: float, delay: float, error_code: str,
+                             error_message: str, error_stage: str | None) -> str:
+        if job.attempt >= job.max_attempts:
+            await conn.execute(update(J).where(J.c.id == job.id).values(
+                status="FAILED", dead=True, finished_at=now, updated_at=now, lease_owner=None, lease_expires_at=None,
+                dedupe_key=None, error_code=error_code, error_message=error_message, error_stage=error_stage))
+            await self._event(conn, job.id, "status", status="FAILED", data={"error_code": error_code, "dead": True})
+            await self._fan_in(conn, job.id, "FAILED")
+            await self._run_outbox(conn, job.id, "failed")
+            return "FAILED"
+        await conn.execute(update(J).where(J.c.id == job.id).values(
+            status="PENDING", run_after=now + delay, updated_at=now, lease_owner=None, lease_expires_at=None,
+            error_code=error_code, error_message=error_message, error_stage=error_stage))
+        await self._event(conn, job.id, "status", status="PENDING",
+                          data={"retry_in": round(delay, 3), "error_code": error_code, "attempt": job.attempt})
+        return "PENDING"
+
+    async def reap_expired(self, backoff: Callable[[int], float]) -> list[str]:
+        """Return jobs whose lease expired (their daemon died) to the queue, or fail them for good."""
+        now = self.clock()
+        async with self._write() as conn:
+            rows = (await conn.execute(select(J).where(J.c.status == "PROCESSING", J.c.lease_expires_at < now))).all()
+            reaped = []
+            for row in rows:
+                job = Job.from_row(row)
+                await self._retry_or_fail(conn, job, now, backoff(job.attempt), "lease_expired",
+                                          f"the worker {job.lease_owner} stopped renewing its lease", job.stage)
+                reaped.append(job.id)
+            return reaped
