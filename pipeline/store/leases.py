@@ -1,8 +1,9 @@
-"""The worker's side of the store: claim a job with a lease, and write only while holding it.
+"""The worker's side of the store: claim jobs with a lease, and write only while holding it.
 
-Every write here is fenced by the lease owner (see :mod:`pipeline.store.queries`): a worker
-whose lease expired (its job was reaped and perhaps claimed by another) gets False back and
-cannot record a stage, progress or a result.
+After the claim, every write a worker makes names its lease (the fenced statements in
+:mod:`pipeline.store.queries`, or an owner check inside the transaction): a worker whose lease
+expired, so that the reaper gave its job back to the queue, gets False (or ``"lost"``) and can no
+longer record progress, a stage or a result.
 """
 
 from __future__ import annotations
