@@ -1,9 +1,8 @@
 """``POST /hooks/commit``: the daemon's side of the post-commit hook (:mod:`pipeline.intake.hookrun`).
 
-The hook sends a ``git archive`` of HEAD plus the commit's facts.
-The facts travel in one header, ``X-Pressroom-Commit: <base64url JSON>`` (sha, tree, branch,
-author, message, repository), so the body stays the plain tar.gz that ``POST /api/builds``
-accepts too. The tree id is the content id, so the same tree pushed later folds into this job;
+The hook sends a ``git archive`` of HEAD; the commit's facts (sha, tree, branch, author, message,
+repository) travel in one header, ``X-Pressroom-Commit: <base64url JSON>``, so the body stays the
+plain tar.gz that ``POST /api/builds`` accepts too. The tree id is the content id, so the same tree pushed later folds into this job;
 the daemon computes it from the upload and refuses a claimed ``tree`` that differs
 (``400 tree_mismatch``): otherwise a ``submit`` token could claim a tree ahead of its real push.
 """
