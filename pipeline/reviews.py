@@ -145,7 +145,7 @@ async def handle_promote(job: Job, running: Running, worker: Worker) -> Outcome:
     run = runner.BuildRun(
         job_id=job.id, workspace=ws, config=cfg, recorder=_recorder(worker, job), pipeline=["deploy"],
         should_cancel=lambda: running.cancel, check_lease=lambda: worker.store.holds_lease(job.id, worker.id),
-        trigger=job.trigger or {}, source=ws.root, extra={"target": payload["target"], "release_from": release_from},
+        trigger=job.trigger or {}, source=ws.root, target=payload["target"], release_from=Path(release_from),
     )
     outcome = await runner.run_build(run)
     if outcome.status == "COMPLETED" and payload.get("build_id"):

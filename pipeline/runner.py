@@ -22,7 +22,14 @@ from pipeline import errors
 from pipeline.outcome import Outcome
 from pipeline.workspace import Workspace
 from stages import registry
-from stages.base import Cancelled, StageContext, StageError, StageResult
+from stages.base import (
+    Cancelled,
+    StageContext,
+    StageError,
+    StageNotFound,
+    StageOptions,
+    StageResult,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -62,7 +69,10 @@ class BuildRun:
     check_lease: Callable[[], Awaitable[bool]] | None = None
     executor: concurrent.futures.Executor | None = None
     trigger: Mapping[str, Any] = field(default_factory=dict)
-    extra: Mapping[str, Any] = field(default_factory=dict)
+    target: str | None = None
+    """Deploy to this target instead of ``[stages.deploy] target`` (a promote job)."""
+    release_from: Path | None = None
+    """Deploy this existing release instead of the build's output (a promote job)."""
     pipeline: list[str] | None = None
     source: Path | None = None
     out: Path | None = None
@@ -112,24 +122,26 @@ async def run_build(run: BuildRun) -> Outcome:
 async def _run_stage(run: BuildRun, name: str, position: int, names: list[str], log: logging.Logger,
                      degraded: list[str]) -> Outcome | None:
     cfg = run.config
-    options = cfg.stages.for_stage(name)
     stage_log = _StageAdapter(log, {"stage": name})
-    if options is not None and not getattr(options, "enabled", True):
-        await run.recorder.stage_started(name, position, names)
-        await run.recorder.stage_finished(name, StageResult(status="skipped", message="disabled in config"), 0)
-        stage_log.info("skipped (disabled in config)")
-        return None
     try:
-        fn = registry.load(name)
-    except registry.StageNotFound as exc:
+        spec = registry.get(name)
+        section: StageOptions | None = getattr(cfg.stages, spec.config_key) if spec.config_key else None
+        if section is not None and not section.enabled:
+            await run.recorder.stage_started(name, position, names)
+            await run.recorder.stage_finished(name, StageResult(status="skipped", message="disabled in config"), 0)
+            stage_log.info("skipped (disabled in config)")
+            return None
+        fn = spec.load()
+    except StageNotFound as exc:
         stage_log.error("%s", exc)
         await run.recorder.stage_started(name, position, names)
         await run.recorder.stage_finished(name, StageResult(status="failed", error_code=exc.code, message=str(exc)), 0)
         return Outcome.failed(exc.code, str(exc), stage=name, result=summarise(run, degraded))
     if not await run.recorder.stage_started(name, position, names):
         return Outcome("LOST")
-    required = bool(getattr(options, "required", True))
-    timeout = float(getattr(options, "timeout", cfg.workers.job_timeout))
+    options = section if section is not None else spec.options()
+    required = section.required if section is not None else True
+    timeout = section.timeout if section is not None else float(cfg.workers.job_timeout)
 
     def progress(percent: float, message: str | None = None) -> None:
         pct = max(0.0, min(100.0, float(percent)))
@@ -142,7 +154,7 @@ async def _run_stage(run: BuildRun, name: str, position: int, names: list[str], 
         sites_dir=cfg.data_path / "sites", site=cfg.site, options=options, previous=dict(run.results),
         trigger=run.trigger, progress=progress, should_cancel=run.should_cancel,
         check_lease=run.check_lease or _always_true, logger=stage_log.logger, executor=run.executor,
-        extra={**run.extra, "stage_logger": stage_log, "config_path": cfg.path},
+        target=run.target, release_from=run.release_from,
     )
     started = time.monotonic()
     stage_log.info("started")

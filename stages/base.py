@@ -8,14 +8,17 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
+import datetime
 import functools
 import logging
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any, Literal, TypeVar
+from typing import Any, Generic, Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict
+
+from stages.site.options import SiteOptions
 
 Severity = Literal["error", "warning", "info"]
 StageStatus = Literal["pending", "running", "passed", "failed", "skipped", "degraded"]
@@ -86,6 +89,12 @@ class StageError(Exception):
             self.code = code
 
 
+class StageNotFound(StageError):
+    """The pipeline names a stage that is not in the registry, or whose module is not installed."""
+
+    code = "stage_not_found"
+
+
 class Cancelled(Exception):
     """Raised inside a stage when ``ctx.should_cancel()`` turned true."""
 
@@ -102,9 +111,20 @@ async def _lease_ok() -> bool:
     return True
 
 
+def _utc_now() -> datetime.datetime:
+    return datetime.datetime.now(datetime.UTC)
+
+
+OptionsT = TypeVar("OptionsT", bound=StageOptions)
+
+
 @dataclass(frozen=True, kw_only=True)
-class StageContext:
+class StageContext(Generic[OptionsT]):
     """Everything a stage may read. Built by the orchestrator (or a test) once per stage run.
+
+    Generic over the stage's options class, so a stage declared as
+    ``async def run(ctx: StageContext[Options])`` reads its own ``[stages.<key>]`` table as
+    ``ctx.options`` with no check: the registry names the class and the orchestrator builds it.
 
     Paths: ``workspace`` is ``<data_dir>/jobs/<job_id>``; ``source`` the job's snapshot
     (never the live folder); ``out`` where rendered output goes (``out/<lang>/``...);
@@ -118,10 +138,10 @@ class StageContext:
     out: Path
     cache_dir: Path
     sites_dir: Path
-    site: Any
-    """The ``[site]`` section (``stages.site.options.SiteOptions``)."""
-    options: Any
-    """This stage's ``[stages.<name>]`` section (a :class:`StageOptions` subclass)."""
+    site: SiteOptions
+    """The ``[site]`` section."""
+    options: OptionsT
+    """This stage's ``[stages.<key>]`` section (the options class its registry entry names)."""
     language: str | None = None
     previous: Mapping[str, StageResult] = field(default_factory=dict)
     trigger: Mapping[str, Any] = field(default_factory=dict)
@@ -134,7 +154,13 @@ class StageContext:
     logger: logging.Logger = field(default_factory=lambda: logging.getLogger("stages"))
     executor: concurrent.futures.Executor | None = None
     """Process pool for CPU-heavy work; ``None`` means run in the default thread pool."""
-    extra: Mapping[str, Any] = field(default_factory=dict)
+    now: Callable[[], datetime.datetime] = _utc_now
+    """The clock (aware, UTC): deploy stamps its release with it, render_pdf dates the PDF cover."""
+    target: str | None = None
+    """Deploy to this target instead of ``[stages.deploy] target``: a promote job names production."""
+    release_from: Path | None = None
+    """Publish this existing release folder instead of render_html's output: a promote job
+    publishes exactly the release that was reviewed on staging."""
 
     def raise_if_cancelled(self) -> None:
         if self.should_cancel():
@@ -147,4 +173,4 @@ class StageContext:
         return await loop.run_in_executor(self.executor, call)
 
 
-StageFn = Callable[[StageContext], Awaitable[StageResult]]
+StageFn = Callable[[StageContext[Any]], Awaitable[StageResult]]

@@ -14,7 +14,7 @@ from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
-from stages.base import StageContext, StageResult
+from stages.base import OptionsT, StageContext, StageResult
 from stages.site.options import SiteOptions
 
 
@@ -25,16 +25,17 @@ def local_context(
     workspace: Path | str | None = None,
     cache_dir: Path | str | None = None,
     site: SiteOptions | Mapping[str, Any] | None = None,
-    options: Any = None,
+    options: OptionsT,
     language: str | None = None,
     executor: concurrent.futures.Executor | None = None,
     previous: Mapping[str, StageResult] | None = None,
     progress: Callable[[float, str | None], None] | None = None,
     should_cancel: Callable[[], bool] | None = None,
     job_id: str = "local",
-) -> StageContext:
-    """A context for one stage run; ``workspace`` defaults to ``out``'s parent and the cache to
-    ``<workspace>/.cache`` (pass the same ``cache_dir`` across runs for incremental builds)."""
+) -> StageContext[OptionsT]:
+    """A context for one stage run with ``options``, that stage's options (``Options()`` for the
+    defaults). ``workspace`` defaults to ``out``'s parent and the cache to ``<workspace>/.cache``
+    (pass the same ``cache_dir`` across runs for incremental builds)."""
     out_path = Path(out).resolve()
     ws = Path(workspace).resolve() if workspace else out_path.parent
     site_opts = site if isinstance(site, SiteOptions) else SiteOptions(**dict(site or {}))

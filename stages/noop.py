@@ -8,11 +8,11 @@ from __future__ import annotations
 
 import asyncio
 
-from stages.base import StageContext, StageResult
+from stages.base import StageContext, StageOptions, StageResult
 
 
-async def run(ctx: StageContext) -> StageResult:
-    delay = float(ctx.extra.get("noop_delay") or 0.0)
+async def run(ctx: StageContext[StageOptions]) -> StageResult:
+    delay = 0.0
     marker = ctx.source / ".noop-delay"
     if marker.is_file():
         try:

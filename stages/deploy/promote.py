@@ -1,15 +1,15 @@
 """Promotion decisions: does a build that reached staging go on to production, and how.
 
 The job store owns the review records (pending / approved / rejected / superseded); these are the
-pure rules it applies, plus the ``extra`` a ``promote`` job passes to the deploy stage.
+pure rules it applies. A ``promote`` job runs the deploy stage itself with ``StageContext.target``
+(where to) and ``StageContext.release_from`` (the reviewed release, copied as it is).
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from pathlib import Path
-from typing import Any, Literal
+from typing import Literal
 
 from stages.base import StageResult
 from stages.deploy.options import Options
@@ -62,13 +62,3 @@ def decide(opts: Options, deployed_to: str, health: BuildHealth) -> tuple[Decisi
     if opts.auto_promote == "when-clean" and health.clean:
         return "auto", to
     return "review", to
-
-
-def promote_extra(release_dir: Path | str, target: str) -> dict[str, Any]:
-    """The ``extra`` of a ``promote`` job's StageContext: deploy this release to ``target``.
-
-    The deploy stage then copies (hard-links) the very same release instead of the job's build
-    output; ``release_from`` must stay until the promote job has run (staging keeps
-    ``keep_releases`` releases).
-    """
-    return {"target": target, "release_from": str(release_dir)}

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import datetime
 import fcntl
 import json
 import os
@@ -22,6 +21,7 @@ from typing import Any
 from stages.base import StageContext, StageError, StageResult
 from stages.deploy import command_target, diff, git_target, promote, release
 from stages.deploy.options import Options, Target
+from stages.site.options import SiteOptions
 
 CHANGED_URLS_LIMIT = 500
 
@@ -35,13 +35,13 @@ def target_root(sites_dir: Path, name: str, target: Target) -> Path:
     return sites_dir / name
 
 
-def live_url(opts: Options, name: str, site: Any) -> str | None:
+def live_url(opts: Options, name: str, site: SiteOptions) -> str | None:
     """Public URL of a target: its ``base_url``; the build target falls back to the site's;
     another target served by the daemon gets the site URL with its own ``/sites/<name>/``."""
     target = opts.targets[name]
     if target.base_url:
         return target.base_url if target.base_url.endswith("/") else target.base_url + "/"
-    base = str(getattr(site, "base_url", "") or "")
+    base = site.base_url
     if not base:
         return None
     base = base if base.endswith("/") else base + "/"
@@ -61,10 +61,9 @@ class _Source:
     promoted_from: str | None
 
 
-def _source(ctx: StageContext, opts: Options) -> _Source:
-    release_from = ctx.extra.get("release_from")
-    if release_from:
-        src = Path(str(release_from))
+def _source(ctx: StageContext[Options], opts: Options) -> _Source:
+    if ctx.release_from is not None:
+        src = ctx.release_from
         if not src.is_dir():
             raise StageError(f"the release to promote ({src.name}) is gone: retention (keep_releases) removed it",
                              code="deploy_check_failed")
@@ -79,7 +78,7 @@ def _source(ctx: StageContext, opts: Options) -> _Source:
     pdfs: dict[str, Path] = {}
     skip: set[str] = set()
     pdf_stage = ctx.previous.get("render_pdf")
-    site_name = str(getattr(ctx.site, "name", "docs"))
+    site_name = ctx.site.name
     for key, rel in (pdf_stage.artifacts if pdf_stage else {}).items():
         if not key.startswith("pdf."):
             continue
@@ -93,7 +92,7 @@ def _source(ctx: StageContext, opts: Options) -> _Source:
     return _Source(site_dir, pages, pdfs, frozenset(skip), release.copy_file, None)
 
 
-async def _swap_with_lease(ctx: StageContext, root: Path, name: str) -> None:
+async def _swap_with_lease(ctx: StageContext[Options], root: Path, name: str) -> None:
     """Swap ``current`` under the target lock, after a last lease check inside it.
 
     Holding the lock across the check means no other deploy of this target can swap between
@@ -114,9 +113,9 @@ def _lock(root: Path) -> int:
     return fd
 
 
-async def run(ctx: StageContext) -> StageResult:
-    opts = ctx.options if isinstance(ctx.options, Options) else Options()
-    name = str(ctx.extra.get("target") or opts.target)
+async def run(ctx: StageContext[Options]) -> StageResult:
+    opts = ctx.options
+    name = ctx.target or opts.target
     target = opts.targets.get(name)
     if target is None:
         raise StageError(f"no deploy target named {name!r} (configured: {sorted(opts.targets)})",
@@ -141,7 +140,7 @@ async def run(ctx: StageContext) -> StageResult:
                     code="deploy_check_failed")
         ctx.progress(40, "comparing with the live release")
         changes = await asyncio.to_thread(diff.diff_releases, incoming, release.current_path(root), max_tables=0)
-        created = str(ctx.extra.get("now") or datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"))
+        created = ctx.now().isoformat(timespec="seconds")
         final = await asyncio.to_thread(
             release.finalize, root, incoming, job_id=ctx.job_id, created_at=created, files=files,
             pages=len(diff.site_pages(incoming)), promoted_from=src.promoted_from,
@@ -160,7 +159,7 @@ async def run(ctx: StageContext) -> StageResult:
             assert target.git is not None
             message = target.git.message.format(job_id=ctx.job_id, target=name)
             pushed = await git_target.publish(final, target.git, ctx.workspace / f"git-{name}",
-                                              message=message, before_push=ctx.extra.get("git_before_push"))
+                                              message=message)
             outputs["git"] = {"commit": pushed.commit, "attempts": pushed.attempts, "branch": target.git.branch}
         elif target.kind == "command":
             assert target.command is not None
@@ -188,7 +187,7 @@ async def run(ctx: StageContext) -> StageResult:
     return result
 
 
-async def _promotion(ctx: StageContext, opts: Options, name: str, final: Path) -> dict[str, Any]:
+async def _promotion(ctx: StageContext[Options], opts: Options, name: str, final: Path) -> dict[str, Any]:
     """Decide review / auto-promotion, with the diff against the promotion target's live site."""
     to = opts.promote_to
     if name != opts.target or not to or to not in opts.targets or to == name:

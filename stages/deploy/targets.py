@@ -42,7 +42,7 @@ def rollback(opts: Options, sites_dir: Path, name: str, job_id: str | None = Non
 
     Swaps ``current`` back at once (one rename) to ``job_id``'s release, or to the release before
     the live one. For ``git``/``command`` targets only the local copy moves; publish the old
-    release remotely with a promote job (``promote.promote_extra(path, name)``).
+    release remotely with a promote job (its context's ``target`` and ``release_from``).
     """
     return release.rollback(root_of(opts, sites_dir, name), job_id)
 

@@ -1,4 +1,4 @@
-"""Output writers: the LinkChecker CSV, our JSON, and the dispatch to text and HTML.
+"""Output writers: the LinkChecker CSV, our JSON, and the dispatch to every format by name.
 
 The CSV is LinkChecker 10.x's, column for column, including its quirks (a row whose line and
 column are unknown, such as a start URL, has two fewer fields, because LinkChecker skips them
@@ -15,50 +15,23 @@ import time
 from collections.abc import Callable
 from typing import TextIO
 
+from stages.linkcheck import output_html, output_text
 from stages.linkcheck.checker import Report
 from stages.linkcheck.model import Row
+from stages.linkcheck.output_common import (
+    APP,
+    DOC_URL,
+    row_warnings,
+    rows_of,
+    shown,
+    strduration,
+    strtime,
+)
 
-APP = "pressroom linkcheck"
-DOC_URL = "docs/linkcheck.md in the pressroom repository"
 COLUMNS = ("urlname", "parentname", "base", "result", "warningstring", "infostring", "valid",
            "url", "line", "column", "name", "dltime", "size", "checktime", "cached", "level",
            "modified")
 FORMATS = ("text", "csv", "html", "json", "none")
-
-
-def strtime(t: float) -> str:
-    """LinkChecker's timestamp (``2026-11-23 16:38:56+000``)."""
-    zone = time.altzone if time.daylight else time.timezone
-    return time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(t)) + f"{-zone // 3600:+04d}"
-
-
-def strduration(seconds: float) -> str:
-    """LinkChecker's long duration (``0.42 seconds``, ``1 seconds``, ``2 minutes, 3 seconds``)."""
-    if seconds < 1:
-        return f"{seconds:.2f} seconds"
-    parts = []
-    for size, unit in ((86400, "day"), (3600, "hour"), (60, "minute")):
-        if seconds >= size:
-            count = int(seconds // size)
-            seconds -= count * size
-            parts.append(f"{count} {unit}{'s' if count != 1 else ''}")
-    parts.append(f"{int(seconds)} seconds")
-    return ", ".join(parts[:2])
-
-
-def shown(row: Row, *, verbose: bool, warnings: bool) -> bool:
-    """LinkChecker logs every URL with ``-v``; otherwise only errors and (unless
-    ``--no-warnings``) URLs with warnings."""
-    return verbose or not row.valid or (warnings and bool(row.warnings))
-
-
-def rows_of(report: Report, every: bool) -> list[Row]:
-    """The rows to log: one per distinct URL like LinkChecker, or every occurrence."""
-    return report.rows if every else report.entries()
-
-
-def row_warnings(row: Row, warnings: bool) -> list[tuple[str, str]]:
-    return row.warnings if warnings else []
 
 
 def write_csv(report: Report, out: TextIO, *, verbose: bool = False, warnings: bool = True,
@@ -139,12 +112,8 @@ def writer_for(fmt: str) -> Callable[..., None]:
     if fmt == "json":
         return write_json
     if fmt == "text":
-        from stages.linkcheck import output_text
-
         return output_text.write_text
     if fmt == "html":
-        from stages.linkcheck import output_html
-
         return output_html.write_html
     if fmt == "none":
         return lambda report, out, **_: None

@@ -6,7 +6,7 @@ from __future__ import annotations
 from html import escape
 from typing import TextIO
 
-from stages.linkcheck import output, output_text
+from stages.linkcheck import output_common, output_text
 from stages.linkcheck.checker import Report
 from stages.linkcheck.model import Row
 
@@ -45,7 +45,7 @@ def _table(row: Row, *, warnings: bool) -> str:
         cells.append(_tr("Size", output_text.strsize(outcome.size)))
     if outcome.info:
         cells.append(_tr("Info", "<br>".join(escape(i) for i in outcome.info)))
-    shown_warnings = output.row_warnings(row, warnings)
+    shown_warnings = output_common.row_warnings(row, warnings)
     if shown_warnings:
         text = "<br>".join(escape(f"[{tag}] {msg}") for tag, msg in shown_warnings)
         cells.append(_tr("Warning", text, "warning"))
@@ -58,11 +58,11 @@ def write_html(report: Report, out: TextIO, *, verbose: bool = False, warnings: 
               every: bool = False) -> None:
     stats = report.stats
     out.write("<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\">\n")
-    out.write(f"<title>{escape(output.APP)}</title>\n<style>{_STYLE}</style></head><body>\n")
-    out.write(f"<h2>{escape(output.APP)}</h2>\n")
-    out.write(f"<p>Start checking at {escape(output.strtime(stats.started))}</p>\n")
-    for row in output.rows_of(report, every):
-        if output.shown(row, verbose=verbose, warnings=warnings):
+    out.write(f"<title>{escape(output_common.APP)}</title>\n<style>{_STYLE}</style></head><body>\n")
+    out.write(f"<h2>{escape(output_common.APP)}</h2>\n")
+    out.write(f"<p>Start checking at {escape(output_common.strtime(stats.started))}</p>\n")
+    for row in output_common.rows_of(report, every):
+        if output_common.shown(row, verbose=verbose, warnings=warnings):
             out.write(_table(row, warnings=warnings))
     for note in stats.notes:
         out.write(f'<p class="warning">{escape(note)}</p>\n')
@@ -70,5 +70,5 @@ def write_html(report: Report, out: TextIO, *, verbose: bool = False, warnings: 
     out.write(f"<p>That's it. {stats.links} links in {stats.urls_checked} URLs checked. "
               f"{warning_count} warnings found. {stats.errors} errors found.</p>\n")
     finished = stats.finished or stats.started
-    out.write(f"<p>Stopped checking at {escape(output.strtime(finished))} "
-              f"({escape(output.strduration(finished - stats.started))})</p>\n</body></html>\n")
+    out.write(f"<p>Stopped checking at {escape(output_common.strtime(finished))} "
+              f"({escape(output_common.strduration(finished - stats.started))})</p>\n</body></html>\n")

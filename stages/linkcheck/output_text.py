@@ -7,7 +7,7 @@ import textwrap
 from collections import Counter
 from typing import TextIO
 
-from stages.linkcheck import output
+from stages.linkcheck import output_common
 from stages.linkcheck.checker import Report
 from stages.linkcheck.model import Row
 
@@ -62,7 +62,7 @@ def write_row(out: TextIO, row: Row, *, warnings: bool = True) -> None:
         _wrapped(out, "Info", "\n".join(outcome.info))
     if outcome.modified:
         _field(out, "Modified", outcome.modified)
-    for i, (tag, message) in enumerate(output.row_warnings(row, warnings)):
+    for i, (tag, message) in enumerate(output_common.row_warnings(row, warnings)):
         _wrapped(out, "Warning" if i == 0 else "", f"[{tag}] {message}")
     verdict = "Valid" if outcome.valid else "Error"
     _field(out, "Result", f"{verdict}: {outcome.result}")
@@ -71,11 +71,11 @@ def write_row(out: TextIO, row: Row, *, warnings: bool = True) -> None:
 def write_text(report: Report, out: TextIO, *, verbose: bool = False, warnings: bool = True,
               every: bool = False) -> None:
     stats = report.stats
-    out.write(f"{output.APP}, compatible with LinkChecker 10.x output\n")
-    out.write(f"Read the documentation at {output.DOC_URL}\n\n")
-    out.write(f"Start checking at {output.strtime(stats.started)}\n")
-    for row in output.rows_of(report, every):
-        if output.shown(row, verbose=verbose, warnings=warnings):
+    out.write(f"{output_common.APP}, compatible with LinkChecker 10.x output\n")
+    out.write(f"Read the documentation at {output_common.DOC_URL}\n\n")
+    out.write(f"Start checking at {output_common.strtime(stats.started)}\n")
+    for row in output_common.rows_of(report, every):
+        if output_common.shown(row, verbose=verbose, warnings=warnings):
             write_row(out, row, warnings=warnings)
     out.write("\nStatistics:\n")
     if report.rows:
@@ -95,8 +95,8 @@ def write_text(report: Report, out: TextIO, *, verbose: bool = False, warnings: 
               f"{warning_count} warning{'s' if warning_count != 1 else ''} found. "
               f"{stats.errors} error{'s' if stats.errors != 1 else ''} found.\n")
     finished = stats.finished or stats.started
-    out.write(f"Stopped checking at {output.strtime(finished)} "
-              f"({output.strduration(finished - stats.started)})\n")
+    out.write(f"Stopped checking at {output_common.strtime(finished)} "
+              f"({output_common.strduration(finished - stats.started)})\n")
 
 
 def _kind(row: Row) -> str:

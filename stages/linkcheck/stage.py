@@ -34,7 +34,7 @@ def check_config(options: Options) -> CheckConfig:
     )
 
 
-def _pages(ctx: StageContext, site: files.SiteRoot) -> tuple[list[Path], dict[str, str]]:
+def _pages(ctx: StageContext[Options], site: files.SiteRoot) -> tuple[list[Path], dict[str, str]]:
     """Pages to start from, and ``built file -> source file`` where the render stage said."""
     sources: dict[str, str] = {}
     render = ctx.previous.get("render_html")
@@ -92,7 +92,7 @@ def _finding(row: Row, options: Options, site: files.SiteRoot, sources: dict[str
     return None
 
 
-def _write_report(ctx: StageContext, report: checker.Report) -> None:
+def _write_report(ctx: StageContext[Options], report: checker.Report) -> None:
     target = ctx.workspace / REPORT
     target.parent.mkdir(parents=True, exist_ok=True)
     tmp = target.with_suffix(".csv.tmp")
@@ -101,11 +101,11 @@ def _write_report(ctx: StageContext, report: checker.Report) -> None:
     os.replace(tmp, target)
 
 
-async def run(ctx: StageContext) -> StageResult:
-    options = ctx.options if isinstance(ctx.options, Options) else Options.model_validate(ctx.options or {})
+async def run(ctx: StageContext[Options]) -> StageResult:
+    options = ctx.options
     if not ctx.out.is_dir():
         raise StageError(f"no built site at {ctx.out}; did render_html run?", code="site_missing")
-    base_url = getattr(ctx.site, "base_url", None)
+    base_url = ctx.site.base_url
     site = files.SiteRoot.create(ctx.out, base_url)
     pages, sources = _pages(ctx, site)
     if not pages:
@@ -124,7 +124,7 @@ async def run(ctx: StageContext) -> StageResult:
     except checker.CheckCancelled as exc:
         raise Cancelled(f"job {ctx.job_id}: {exc}") from None
     _write_report(ctx, report)
-    languages = list(getattr(ctx.site, "languages", []) or [])
+    languages = list(ctx.site.languages)
     findings = [f for row in report.rows
                 if (f := _finding(row, options, site, sources, languages)) is not None]
     if report.stats.truncated:

@@ -28,7 +28,7 @@ MARKDOWNLINT_CONFIGS = (".markdownlint.json", ".markdownlint.jsonc", ".markdownl
                         ".rumdl.toml", "rumdl.toml")
 
 
-def _fingerprint(ctx: StageContext, layout: SiteLayout, opts: Options) -> str:
+def _fingerprint(ctx: StageContext[Options], layout: SiteLayout, opts: Options) -> str:
     h = hashlib.sha256(LINT_SALT.encode())
     h.update(layout.nav_fingerprint().encode())
     h.update(opts.model_dump_json().encode())
@@ -57,8 +57,8 @@ class _State:
         atomic_write(self.path, json.dumps(data).encode())
 
 
-async def run(ctx: StageContext) -> StageResult:
-    opts: Options = ctx.options if isinstance(ctx.options, Options) else Options()
+async def run(ctx: StageContext[Options]) -> StageResult:
+    opts = ctx.options
     ctx.progress(1, "reading the source tree")
     layout = await asyncio.to_thread(discover, ctx.source, ctx.site, ctx.language)
     units: dict[str, tuple[str, str]] = {}
@@ -124,7 +124,7 @@ async def run(ctx: StageContext) -> StageResult:
     return await asyncio.to_thread(_result, ctx, opts, findings, len(units), len(changed), full, store, fingerprint, entries)
 
 
-async def _analyze(ctx: StageContext, layout: SiteLayout, units: dict[str, tuple[str, str]],
+async def _analyze(ctx: StageContext[Options], layout: SiteLayout, units: dict[str, tuple[str, str]],
                    changed: list[str]) -> dict[str, dict[str, Any]]:
     jobs = []
     for rel in changed:
@@ -181,7 +181,7 @@ def _finalize(raw: list[dict[str, Any]], opts: Options) -> list[Finding]:
     return out
 
 
-def _result(ctx: StageContext, opts: Options, findings: list[Finding], files: int, linted: int, full: bool,
+def _result(ctx: StageContext[Options], opts: Options, findings: list[Finding], files: int, linted: int, full: bool,
             store: _State, fingerprint: str, entries: dict[str, Any]) -> StageResult:
     errors = sum(1 for f in findings if f.severity == "error")
     warnings = sum(1 for f in findings if f.severity == "warning")

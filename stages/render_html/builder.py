@@ -23,6 +23,7 @@ from stages.base import Finding, StageContext
 from stages.markdown import analyze
 from stages.render_html import site_files, theme
 from stages.render_html.cache import Store, atomic_write, remove_stale, sha256
+from stages.render_html.options import Options
 from stages.site import urls
 from stages.site.changes import DepHashes
 from stages.site.layout import LanguageTree, SiteLayout
@@ -34,7 +35,7 @@ RENDER_SALT = "pressroom-render-5"
 
 @dataclass
 class SiteRun:
-    ctx: StageContext
+    ctx: StageContext[Options]
     layout: SiteLayout
     env: jinja2.Environment
     salt: str
@@ -48,7 +49,7 @@ class SiteRun:
     @property
     def title(self) -> str:
         site = self.ctx.site
-        explicit = "title" in getattr(site, "model_fields_set", {"title"})
+        explicit = "title" in site.model_fields_set
         return str(site.title if explicit or not self.layout.site_name else self.layout.site_name)
 
     def count(self, key: str, n: int = 1) -> None:
@@ -83,7 +84,7 @@ class LanguageBuild:
         return analyze.PageJob(lang=self.lang, src=src, path=str(ps.path), rel=layout.rel(ps.path),
                                include_base=str(self.tree.include_base), source_root=str(layout.source),
                                pretty=self.pretty, max_bytes=int(self.ctx.site.max_page_bytes),
-                               raw_html=str(getattr(self.ctx.site, "raw_html", "allow")))
+                               raw_html=self.ctx.site.raw_html)
 
     async def _render(self, srcs: list[str]) -> dict[str, dict[str, Any]]:
         def report(done: int, total: int) -> None:
@@ -113,7 +114,7 @@ class LanguageBuild:
     async def build(self, state_in: dict[str, Any]) -> dict[str, Any]:
         run, ctx, store = self.run, self.ctx, self.store
         out = ctx.out
-        incremental = bool(getattr(ctx.options, "incremental", True))
+        incremental = ctx.options.incremental
         state = state_in if incremental and state_in.get("salt") == run.salt else {}
         old_pages: dict[str, Any] = state.get("pages", {})
         entries, stale = await asyncio.to_thread(self._scan, old_pages)
@@ -323,9 +324,9 @@ class LanguageBuild:
         return files
 
 
-def config_salt(ctx: StageContext, theme_hash: str) -> str:
+def config_salt(ctx: StageContext[Options], theme_hash: str) -> str:
     site = ctx.site
-    dump = site.model_dump(mode="json") if hasattr(site, "model_dump") else repr(site)
+    dump = site.model_dump(mode="json")
     blob = json.dumps([RENDER_SALT, dump, theme_hash], sort_keys=True, default=str)
     return hashlib.sha256(blob.encode()).hexdigest()
 

@@ -10,6 +10,7 @@ from xml.sax.saxutils import escape
 import jinja2
 
 from stages.render_html import theme
+from stages.site.options import SiteOptions
 
 
 def search_index(lang: str, pages: list[dict[str, Any]]) -> bytes:
@@ -38,7 +39,7 @@ def robots(base_url: str) -> bytes:
     return f"User-agent: *\nAllow: /\nSitemap: {base_url}sitemap.xml\n".encode()
 
 
-def root_files(env: jinja2.Environment, site: Any, title: str, base_url: str, generator: str) -> dict[str, bytes]:
+def root_files(env: jinja2.Environment, site: SiteOptions, title: str, base_url: str, generator: str) -> dict[str, bytes]:
     """``index.html`` (to the default language), ``404.html``, ``robots.txt``, ``sitemap.xml``."""
     default = site.default_language
     langs = [{"code": c, "label": theme.LANGUAGE_NAMES.get(c, c)} for c in dict.fromkeys([default, *site.languages])]

@@ -18,7 +18,9 @@ from typing import Any
 from stages.base import Finding, StageContext, StageError, StageResult
 from stages.render_html import builder, site_files, theme
 from stages.render_html.cache import Store, remove_stale
+from stages.render_html.options import Options
 from stages.site.layout import discover
+from stages.site.options import SiteOptions
 
 
 def generator_version() -> str:
@@ -29,7 +31,7 @@ def generator_version() -> str:
     return ".".join(version.split(".")[:2])
 
 
-def _base_url(site: Any) -> str:
+def _base_url(site: SiteOptions) -> str:
     url = str(site.base_url or "/")
     return url if url.endswith("/") else url + "/"
 
@@ -72,7 +74,7 @@ def _unlock(held: tuple[threading.Lock, int]) -> None:
         local.release()
 
 
-async def run(ctx: StageContext) -> StageResult:
+async def run(ctx: StageContext[Options]) -> StageResult:
     layout = await asyncio.to_thread(discover, ctx.source, ctx.site, ctx.language)
     default_tree = layout.trees.get(layout.default_language) or next(iter(layout.trees.values()))
     if not default_tree.pages:

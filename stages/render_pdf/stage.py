@@ -8,7 +8,6 @@ child pool sized to the CPU budget, so two languages render in parallel.
 from __future__ import annotations
 
 import asyncio
-import datetime
 import os
 from pathlib import Path
 from typing import Any
@@ -19,11 +18,7 @@ from stages.render_pdf.options import Options
 from stages.render_pdf.pool import ChildPool, child_pool
 
 
-def _options(ctx: StageContext) -> Options:
-    return ctx.options if isinstance(ctx.options, Options) else Options()
-
-
-def _stylesheets(ctx: StageContext, site_dir: Path, opts: Options) -> list[str]:
+def _stylesheets(ctx: StageContext[Options], site_dir: Path, opts: Options) -> list[str]:
     """Default print CSS, then the theme's, then the site's own: later ones override."""
     sheets = [str(builder.DEFAULT_CSS)]
     sheets += [str(site_dir / rel) for rel in opts.theme_css if (site_dir / rel).is_file()]
@@ -38,7 +33,7 @@ def _stylesheets(ctx: StageContext, site_dir: Path, opts: Options) -> list[str]:
     return sheets
 
 
-def _inputs(ctx: StageContext, opts: Options) -> list[builder.BookInput]:
+def _inputs(ctx: StageContext[Options], opts: Options) -> list[builder.BookInput]:
     previous = ctx.previous.get("render_html")
     if previous is None:
         raise StageError("render_pdf needs the render_html stage's output", code="pdf_no_input")
@@ -50,22 +45,18 @@ def _inputs(ctx: StageContext, opts: Options) -> list[builder.BookInput]:
     sheets = _stylesheets(ctx, site_dir, opts)
     site = ctx.site
     trigger = ctx.trigger
-    commit = trigger.get("commit") or trigger.get("ref") or ctx.extra.get("commit")
-    date = str(
-        ctx.extra.get("build_date")
-        or trigger.get("date")
-        or datetime.datetime.now(datetime.UTC).date().isoformat()
-    )
+    commit = trigger.get("commit") or trigger.get("ref")
+    date = str(trigger.get("date") or ctx.now().date().isoformat())
     return [
         builder.BookInput(
             lang=lang,
             pages=list(info.get("pages", [])),
             site_dir=site_dir,
-            cache_dir=ctx.cache_dir / "pdf" / str(getattr(site, "name", "docs")),
+            cache_dir=ctx.cache_dir / "pdf" / site.name,
             out_pdf=ctx.out / "pdf" / f"{lang}.pdf",
-            title=str(getattr(site, "title", "Documentation")),
-            base_url=str(getattr(site, "base_url", "http://localhost/")),
-            version=getattr(site, "version", None),
+            title=site.title,
+            base_url=site.base_url,
+            version=site.version,
             commit=str(commit) if commit else None,
             date=date,
             stylesheets=sheets,
@@ -75,8 +66,8 @@ def _inputs(ctx: StageContext, opts: Options) -> list[builder.BookInput]:
     ]
 
 
-async def run(ctx: StageContext) -> StageResult:
-    opts = _options(ctx)
+async def run(ctx: StageContext[Options]) -> StageResult:
+    opts = ctx.options
     ctx.raise_if_cancelled()
     inputs = _inputs(ctx, opts)
     result = StageResult(counts={"books": 0, "pages": 0, "chapters": 0, "chapters_rendered": 0})
@@ -135,7 +126,7 @@ async def run(ctx: StageContext) -> StageResult:
 
 
 def _result(
-    ctx: StageContext,
+    ctx: StageContext[Options],
     opts: Options,
     result: StageResult,
     books: dict[str, builder.BookResult | BaseException],

@@ -15,6 +15,7 @@ from typing import Any, Literal
 import yaml
 
 from stages.base import StageError
+from stages.site.options import SiteOptions
 
 MD_SUFFIXES = (".md", ".markdown")
 
@@ -95,8 +96,8 @@ class SiteLayout:
         return h.hexdigest()
 
 
-def _find_mkdocs(source: Path, site: Any) -> Path | None:
-    explicit = getattr(site, "mkdocs_config", None)
+def _find_mkdocs(source: Path, site: SiteOptions) -> Path | None:
+    explicit = site.mkdocs_config
     if explicit:
         path = (source / explicit).resolve()
         if not path.is_file():
@@ -128,7 +129,7 @@ def _scan(docs_dir: Path, skip: Path | None = None) -> tuple[dict[str, Path], di
     return pages, assets
 
 
-def discover(source: Path, site: Any, language: str | None = None) -> SiteLayout:
+def discover(source: Path, site: SiteOptions, language: str | None = None) -> SiteLayout:
     """Read the source tree's shape; raise :class:`StageError` when nothing can be built."""
     source = source.resolve()
     if not source.is_dir():

@@ -2,7 +2,7 @@
 
 ``BuildControl`` replaces the build handler with the real one behind two test controls: jobs can
 be held at their start until the test opens their gate (so PENDING and PROCESSING are states the
-test chooses, not races it hopes to win), and the ``noop`` stage can be made slow (to cancel it).
+test chooses, not races it hopes to win), and the ``noop`` stage can be made slow (a ``.noop-delay`` file in the job's source, to cancel it).
 """
 
 from __future__ import annotations
@@ -57,8 +57,8 @@ class BuildControl:
         self.entered.setdefault(job.id, asyncio.Event()).set()
         if self.hold:
             await self.gate(job.id).wait()
-        if self.noop_delay:
-            job = dataclasses.replace(job, payload={**(job.payload or {}), "noop_delay": self.noop_delay})
+        if self.noop_delay and job.source_path:
+            (Path(job.source_path) / ".noop-delay").write_text(str(self.noop_delay))
         return await handlers.handle_build(job, running, worker)
 
 

@@ -42,7 +42,8 @@ _RESULTS: dict[str, dict[str, StageResult]] = {}
 
 
 def context(
-    data: Path, ws: Path, *, options: Options | None = None, extra: dict[str, Any] | None = None,
+    data: Path, ws: Path, *, options: Options | None = None, target: str | None = None,
+    release_from: Path | None = None,
     lease: Callable[[], Awaitable[bool]] | None = None, previous: dict[str, StageResult] | None = None,
 ) -> StageContext:
     kwargs: dict[str, Any] = {}
@@ -52,7 +53,7 @@ def context(
         job_id=ws.name, workspace=ws, source=ws / "source", out=ws / "out", cache_dir=data / "cache",
         sites_dir=data / "sites", site=SiteOptions(name="docs", base_url=BASE_URL),
         options=options or Options(), previous={**_RESULTS[str(ws)], **(previous or {})},
-        extra=extra or {}, **kwargs,
+        target=target, release_from=release_from, **kwargs,
     )
 
 

@@ -89,5 +89,3 @@ def test_health_is_read_from_stage_results() -> None:
     links = StageResult(counts={"broken": 4})
     health = promote.health_of({"lint": lint, "linkcheck": links}, removed_pages=1)
     assert (health.lint_errors, health.broken_links, health.removed_pages) == (1, 4, 1)
-    assert promote.promote_extra("/x/releases/job1", "production") == {
-        "target": "production", "release_from": "/x/releases/job1"}

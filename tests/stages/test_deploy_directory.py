@@ -182,7 +182,7 @@ async def test_promotion_deploys_the_same_release_to_production(tmp_path: Path) 
     from deploy_fixtures import _RESULTS
 
     _RESULTS[str(promote_ws)] = {}
-    ctx = context(tmp_path, promote_ws, extra={"target": "production", "release_from": staged.outputs["release"]})
+    ctx = context(tmp_path, promote_ws, target="production", release_from=Path(staged.outputs["release"]))
 
     result = await deploy_stage.run(ctx)
 
@@ -219,7 +219,7 @@ async def test_auto_promote_when_clean(tmp_path: Path, lint_errors: int, decisio
 
 async def test_unknown_target(tmp_path: Path) -> None:
     with pytest.raises(StageError) as err:
-        await deploy_stage.run(context(tmp_path, build(tmp_path, "job1"), extra={"target": "nowhere"}))
+        await deploy_stage.run(context(tmp_path, build(tmp_path, "job1"), target="nowhere"))
     assert err.value.code == "deploy_unknown_target"
 
 

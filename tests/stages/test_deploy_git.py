@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import os
 import subprocess
 from pathlib import Path
@@ -55,7 +56,7 @@ async def test_the_site_is_committed_to_the_branch_and_pushed(tmp_path: Path) ->
     assert os.readlink(root / "current") == "releases/job2"
 
 
-async def test_a_push_race_is_retried_on_top_of_the_new_head(tmp_path: Path) -> None:
+async def test_a_push_race_is_retried_on_top_of_the_new_head(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     remote = bare(tmp_path)
     await deploy_stage.run(context(tmp_path, build(tmp_path, "job1"), options=opts(remote)))
     other = tmp_path / "other-clone"
@@ -68,9 +69,10 @@ async def test_a_push_race_is_retried_on_top_of_the_new_head(tmp_path: Path) -> 
             git("commit", "-q", "-m", "someone else", cwd=other)
             git("push", "-q", "origin", "gh-pages", cwd=other)
 
+    monkeypatch.setattr(deploy_stage.git_target, "publish",
+                        functools.partial(deploy_stage.git_target.publish, before_push=someone_pushes_first))
     ws = build(tmp_path, "job2", pages(extra="<p>v2</p>"))
-    result = await deploy_stage.run(
-        context(tmp_path, ws, options=opts(remote), extra={"git_before_push": someone_pushes_first}))
+    result = await deploy_stage.run(context(tmp_path, ws, options=opts(remote)))
 
     assert result.outputs["git"]["attempts"] == 2
     assert git("--git-dir", str(remote), "log", "-1", "--format=%s", "gh-pages^") == "someone else"

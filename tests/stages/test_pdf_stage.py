@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import datetime
 import hashlib
 import multiprocessing
 import re
@@ -28,7 +29,7 @@ def make_ctx(ws: Path, outputs: dict[str, Any], **opts: Any) -> StageContext:
         job_id="job1", workspace=ws, source=ws / "source", out=ws / "out", cache_dir=ws.parent / "cache",
         sites_dir=ws.parent / "sites", site=SiteOptions(title="Fixture Book", version="2.0"),
         options=Options(**{"chapter_pages": 2, **opts}), trigger={"commit": "abc123def4567890"},
-        extra={"build_date": "2026-11-23"}, previous={"render_html": StageResult(outputs=outputs)},
+        now=lambda: datetime.datetime(2026, 11, 23, 16, 0, tzinfo=datetime.UTC), previous={"render_html": StageResult(outputs=outputs)},
     )
 
 
