@@ -11,7 +11,7 @@ Checks that span keys are in :mod:`pipeline.config.problems`; reading the file i
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any, Literal
+from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
@@ -163,17 +163,14 @@ class OpenApiOptions(Section):
 
 
 class StagesConfig(Section):
+    """One table per stage, under the ``config_key`` its entry in ``stages/registry.py`` declares."""
+
     lint: LintOptions = Field(default_factory=LintOptions)
     html: HtmlOptions = Field(default_factory=HtmlOptions)
     pdf: PdfOptions = Field(default_factory=PdfOptions)
     linkcheck: LinkcheckOptions = Field(default_factory=LinkcheckOptions)
     deploy: DeployOptions = Field(default_factory=DeployOptions)
     openapi: OpenApiOptions = Field(default_factory=OpenApiOptions)
-
-    def for_stage(self, stage: str) -> Any:
-        """The options section of a stage by its pipeline name (``render_html`` -> ``html``)."""
-        key = {"render_html": "html", "render_pdf": "pdf"}.get(stage, stage)
-        return getattr(self, key, None)
 
 
 class TranslateConfig(Section):
