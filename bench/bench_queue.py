@@ -21,9 +21,9 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from pipeline import config as config_mod  # noqa: E402
-from pipeline import handlers  # noqa: E402
+from pipeline.jobs import kinds  # noqa: E402
+from pipeline.jobs.worker import Worker  # noqa: E402
 from pipeline.store import JobSpec, Store  # noqa: E402
-from pipeline.worker import Worker  # noqa: E402
 
 
 async def fill(store: Store, n: int) -> None:
@@ -62,7 +62,7 @@ async def bench_worker(root: Path, url: str, n: int) -> float:
     for i in range(0, n, 200):
         await asyncio.gather(*[store.submit(JobSpec(kind="build", dedupe=False, source_path=str(src)))
                                for _ in range(min(200, n - i))])
-    worker = Worker(store=store, config=cfg, handlers=handlers.default_handlers())
+    worker = Worker(store=store, config=cfg, handlers=kinds.HANDLERS)
     t = time.perf_counter()
     await worker.run_until_idle(timeout=600)
     elapsed = time.perf_counter() - t

@@ -9,7 +9,7 @@ from pathlib import Path
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 from prometheus_client.exposition import CONTENT_TYPE_PLAIN_0_0_4
 
-from pipeline import maintenance
+from pipeline.jobs import workspace
 from pipeline.store import Store
 from pipeline.store.model import STATUSES
 
@@ -46,7 +46,7 @@ class Metrics:
         self.http_requests.set(running)
         if time.monotonic() - self._disk_at > 60 and data_dir.exists():
             self._disk_at = time.monotonic()
-            self.disk.set(await asyncio.to_thread(maintenance.disk_usage, data_dir))
+            self.disk.set(await asyncio.to_thread(workspace.disk_usage, data_dir))
 
     def render(self) -> bytes:
         return generate_latest(self.registry)

@@ -7,9 +7,9 @@ from pathlib import Path
 
 import click
 
-from pipeline import local
 from pipeline.cli import options
 from pipeline.cli.options import ExitCode
+from pipeline.jobs import local
 from stages.linkcheck import cli as linkcheck_cli
 
 

@@ -16,13 +16,15 @@ from urllib.parse import urljoin
 
 from aiohttp import web
 
-from pipeline import errors, status
-from pipeline.api import builds
+from pipeline import errors
+from pipeline.api.auth import require
+from pipeline.api.http import load_job
 from pipeline.api.keys import config_key, store_key
 from pipeline.dashboard import charts, diffview, present
 from pipeline.dashboard.render import Viewer, env_key, html, page, viewer
+from pipeline.jobs import status
+from pipeline.jobs.workspace import Workspace
 from pipeline.store import Job, Store
-from pipeline.workspace import Workspace
 
 PAGE_SIZE = 50
 LOG_TAIL_BYTES = 64 * 1024
@@ -77,7 +79,7 @@ async def builds_page(request: web.Request, v: Viewer) -> dict[str, Any]:
 
 async def rows_fragment(request: web.Request) -> web.Response:
     """``{"rows": {id: "<tr>…" | null}}``: null when the job is gone or no longer matches the filters."""
-    await builds.require(request, "read")
+    await require(request, "read")
     store = request.app[store_key]
     filters = _filters(request)
     ids = [i for i in request.query.get("ids", "").split(",") if i][:PAGE_SIZE * 2]
@@ -167,13 +169,13 @@ async def detail_page(request: web.Request, v: Viewer) -> dict[str, Any]:
 
 async def detail_fragment(request: web.Request) -> web.Response:
     """The detail page's live part (header, timeline, transitions, findings, artifacts, buttons)."""
-    job = await builds.load_job(request)
+    job = await load_job(request)
     return html(request, "_detail_live.html", await detail_context(request, await viewer(request), job))
 
 
 async def log_tail(request: web.Request) -> web.Response:
     """The job log from a byte offset (``X-Log-Offset`` says where to continue): live tail."""
-    job = await builds.load_job(request)
+    job = await load_job(request)
     path = Workspace.for_job(request.app[config_key].data_path, job.id).log
     size = path.stat().st_size if path.exists() else 0
     try:

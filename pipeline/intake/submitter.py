@@ -21,9 +21,9 @@ from typing import Any
 from pipeline import config as config_mod
 from pipeline import errors, redact
 from pipeline.intake import archives, gitfetch, gittree, snapshot
+from pipeline.jobs.workspace import Workspace
 from pipeline.store import JobSpec, Store, ids
 from pipeline.store.model import SubmitResult
-from pipeline.workspace import Workspace
 
 
 @dataclass(frozen=True, kw_only=True)

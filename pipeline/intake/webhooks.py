@@ -22,8 +22,8 @@ from aiohttp import web
 
 from pipeline import config as config_mod
 from pipeline import errors, redact
-from pipeline.api import builds, jsonbody
-from pipeline.api.keys import auth_key, config_key, services_key, store_key, submitter_key
+from pipeline.api.http import parse_json, read_body
+from pipeline.api.keys import auth_key, config_key, store_key, submitter_key, webhook_lock_key
 from pipeline.intake import channels, gitfetch, payloads, signatures, snapshot
 from pipeline.intake.submitter import SubmitOptions
 from pipeline.store.model import SubmitResult
@@ -39,7 +39,7 @@ DELIVERY_PREFIX = "intake:delivery:"
 async def _signed_body(request: web.Request) -> bytes:
     request.app[auth_key].rate_check(f"hooks:{request.remote or 'unknown'}")
     limit = min(WEBHOOK_BODY_LIMIT, int(request.app[config_key].server.max_upload_mb * 2**20))
-    return await builds.read_body(request, limit)
+    return await read_body(request, limit)
 
 
 def _json(body: bytes, content_type: str) -> dict[str, Any]:
@@ -47,7 +47,7 @@ def _json(body: bytes, content_type: str) -> dict[str, Any]:
     raw: bytes | str = body
     if content_type == "application/x-www-form-urlencoded":
         raw = urllib.parse.parse_qs(body.decode("utf-8", "replace")).get("payload", [""])[0]
-    doc = jsonbody.loads(raw, "the delivery body")
+    doc = parse_json(raw, "the delivery body")
     if not isinstance(doc, dict):
         raise errors.InvalidJson("the delivery body must be a JSON object")
     return doc
@@ -171,11 +171,7 @@ def _delivery_key(provider: str, delivery_id: str) -> str:
 
 
 def _delivery_lock(app: web.Application) -> asyncio.Lock:
-    services = app[services_key]
-    lock = services.get("intake_delivery_lock")
-    if lock is None:
-        lock = services["intake_delivery_lock"] = asyncio.Lock()
-    return lock  # type: ignore[no-any-return]
+    return app[webhook_lock_key]
 
 
 async def _first_delivery(app: web.Application, provider: str, delivery_id: str) -> bool:

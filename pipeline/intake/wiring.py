@@ -1,4 +1,5 @@
-"""``setup(app)``: the intake routes, the drop-folder watchers as a cleanup context, the spec."""
+"""The drop-folder watchers on the app: :func:`watchers_ctx`, a cleanup context that ``create_app``
+starts after the store (the intake routes are mounted with the others by ``api/routes.py``)."""
 
 from __future__ import annotations
 
@@ -10,20 +11,13 @@ from pathlib import Path
 
 from aiohttp import web
 
-from pipeline.api.keys import config_key, services_key, store_key, submitter_key, supervisor_key
-from pipeline.intake import channels, hookupload, snapshot, spec, webhooks
+from pipeline.api.keys import config_key, store_key, submitter_key, supervisor_key, watchers_key
+from pipeline.intake import channels, snapshot
 from pipeline.intake.folders import FolderWatcher, RefState, SubmitFn, Timing
 from pipeline.intake.submitter import SubmitOptions
 from pipeline.store.model import SubmitResult
 
 logger = logging.getLogger(__name__)
-
-
-def setup(app: web.Application) -> None:
-    app.add_routes(webhooks.routes)
-    app.add_routes(hookupload.routes)
-    app.cleanup_ctx.append(watchers_ctx)
-    spec.register()
 
 
 def folders(app: web.Application) -> list[Path]:
@@ -54,7 +48,7 @@ async def watchers_ctx(app: web.Application) -> AsyncIterator[None]:
     state = RefState(store.ref_get, store.ref_set)
     timing = Timing.from_config(cfg.intake)
     watchers = [FolderWatcher(f, timing=timing, submit=_submitter(app, f), state=state) for f in targets]
-    app[services_key]["watchers"] = watchers
+    app[watchers_key] = watchers
     supervisor = app[supervisor_key]
     names = [f"watcher:{w.folder}" for w in watchers]
     for name, w in zip(names, watchers, strict=True):

@@ -20,7 +20,7 @@ from pipeline import errors
 from pipeline.store import tables
 from pipeline.store.base import Outbox
 from pipeline.store.engine import Engines
-from pipeline.store.model import TERMINAL, Job
+from pipeline.store.model import TERMINAL, Job, JobStatus
 from pipeline.store.queries import (
     EVENT_INSERT,
     RENEW,
@@ -84,7 +84,7 @@ class LeaseMethods(WriteMethods):
             jobs = sorted((Job.from_row(r) for r in rows), key=lambda j: (-j.priority, j.created_at, j.id))
             if jobs:
                 await conn.execute(EVENT_INSERT, [
-                    {"job_id": j.id, "type": "status", "status": "PROCESSING", "stage": None, "progress": None,
+                    {"job_id": j.id, "type": "status", "status": JobStatus.PROCESSING, "stage": None, "progress": None,
                      "data": {"worker": worker_id, "attempt": j.attempt}, "created_at": now} for j in jobs])
             return jobs
 
@@ -98,7 +98,7 @@ class LeaseMethods(WriteMethods):
         """Fencing check: does ``owner`` still hold an unexpired lease on the job?"""
         async with self._read() as conn:
             row = (await conn.execute(select(J.c.lease_owner, J.c.lease_expires_at, J.c.status).where(J.c.id == job_id))).first()
-        return bool(row and row.status == "PROCESSING" and row.lease_owner == owner
+        return bool(row and row.status == JobStatus.PROCESSING and row.lease_owner == owner
                     and (row.lease_expires_at or 0) > self.clock())
 
     async def cancel_requested(self, job_ids: Sequence[str]) -> set[str]:
@@ -212,7 +212,7 @@ class LeaseMethods(WriteMethods):
                                   "error_stage": f.error_stage, "dead": f.dead}
         if f.result is not None:
             params["result"] = f.result
-        res = await conn.execute(finish_statement(f.result is not None, f.status == "COMPLETED"), params)
+        res = await conn.execute(finish_statement(f.result is not None, f.status == JobStatus.COMPLETED), params)
         if not res.rowcount:
             return False
         await self._event(conn, f.job_id, "status", status=f.status,
@@ -227,32 +227,32 @@ class LeaseMethods(WriteMethods):
         now = self.clock()
         async with self._write() as conn:
             job = await self._get(conn, job_id)
-            if job is None or job.lease_owner != owner or job.status != "PROCESSING":
+            if job is None or job.lease_owner != owner or job.status != JobStatus.PROCESSING:
                 return "lost"
             return await self._retry_or_fail(conn, job, now, delay, error_code, error_message, error_stage)
 
     async def _retry_or_fail(self, conn: Any, job: Job, now: float, delay: float, error_code: str,
-                             error_message: str, error_stage: str | None) -> str:
+                             error_message: str, error_stage: str | None) -> JobStatus:
         if job.attempt >= job.max_attempts:
             await conn.execute(update(J).where(J.c.id == job.id).values(
-                status="FAILED", dead=True, finished_at=now, updated_at=now, lease_owner=None, lease_expires_at=None,
+                status=JobStatus.FAILED, dead=True, finished_at=now, updated_at=now, lease_owner=None, lease_expires_at=None,
                 dedupe_key=None, error_code=error_code, error_message=error_message, error_stage=error_stage))
-            await self._event(conn, job.id, "status", status="FAILED", data={"error_code": error_code, "dead": True})
-            await self._fan_in(conn, job.id, "FAILED")
+            await self._event(conn, job.id, "status", status=JobStatus.FAILED, data={"error_code": error_code, "dead": True})
+            await self._fan_in(conn, job.id, JobStatus.FAILED)
             await self._run_outbox(conn, job.id, "failed")
-            return "FAILED"
+            return JobStatus.FAILED
         await conn.execute(update(J).where(J.c.id == job.id).values(
-            status="PENDING", run_after=now + delay, updated_at=now, lease_owner=None, lease_expires_at=None,
+            status=JobStatus.PENDING, run_after=now + delay, updated_at=now, lease_owner=None, lease_expires_at=None,
             error_code=error_code, error_message=error_message, error_stage=error_stage))
-        await self._event(conn, job.id, "status", status="PENDING",
+        await self._event(conn, job.id, "status", status=JobStatus.PENDING,
                           data={"retry_in": round(delay, 3), "error_code": error_code, "attempt": job.attempt})
-        return "PENDING"
+        return JobStatus.PENDING
 
     async def reap_expired(self, backoff: Callable[[int], float]) -> list[str]:
         """Return jobs whose lease expired (their daemon died) to the queue, or fail them for good."""
         now = self.clock()
         async with self._write() as conn:
-            rows = (await conn.execute(select(J).where(J.c.status == "PROCESSING", J.c.lease_expires_at < now))).all()
+            rows = (await conn.execute(select(J).where(J.c.status == JobStatus.PROCESSING, J.c.lease_expires_at < now))).all()
             reaped = []
             for row in rows:
                 job = Job.from_row(row)

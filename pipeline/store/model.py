@@ -3,10 +3,30 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field, fields
+from enum import StrEnum
 from typing import Any
 
-TERMINAL = frozenset({"COMPLETED", "FAILED", "CANCELLED"})
-STATUSES = ("PENDING", "PROCESSING", "COMPLETED", "FAILED", "CANCELLED")
+
+class JobStatus(StrEnum):
+    """A job's status: the API's vocabulary and the ``jobs.status`` column, the same strings.
+
+    The values are ``str``, so JSON, SQL parameters and comparisons with a plain string read
+    from a row all see ``"PENDING"`` and so on; the enum only names the set in one place.
+    """
+
+    PENDING = "PENDING"
+    """Stored, waiting for a worker."""
+    PROCESSING = "PROCESSING"
+    """A worker holds the lease."""
+    COMPLETED = "COMPLETED"
+    FAILED = "FAILED"
+    """A required stage failed for good, or attempts ran out (``dead`` lists it for replay)."""
+    CANCELLED = "CANCELLED"
+    """Cancelled by a user, or superseded by a newer build of the same source."""
+
+
+TERMINAL = frozenset({JobStatus.COMPLETED, JobStatus.FAILED, JobStatus.CANCELLED})
+STATUSES = tuple(JobStatus)
 
 
 @dataclass(frozen=True)

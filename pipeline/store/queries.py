@@ -14,6 +14,7 @@ from typing import Any
 from sqlalchemy import bindparam, func, insert, select, update
 
 from pipeline.store import tables
+from pipeline.store.model import JobStatus
 
 J = tables.jobs
 E = tables.events
@@ -31,7 +32,7 @@ PARENT_OF = select(J.c.parent_id).where(J.c.id == bindparam("job_id"))
 BY_IDEMPOTENCY_KEY = select(J).where(J.c.idempotency_key == bindparam("key"))
 BY_DEDUPE_KEY = select(J).where(J.c.dedupe_key == bindparam("key"))
 PENDING_OF_BRANCH = select(J.c.id).where(J.c.kind == bindparam("kind"), J.c.supersede_key == bindparam("key"),
-                                         J.c.status == "PENDING")
+                                         J.c.status == JobStatus.PENDING)
 
 IDEMPOTENCY_REF_PREFIX = "idempotency:"
 """Refs ``idempotency:<key>`` -> ``{"job_id", "request_hash"}``: keys whose request deduped onto a job."""
@@ -40,7 +41,7 @@ IDEMPOTENCY_REF_INSERT = insert(tables.refs)
 
 # -- a worker's fenced updates ---------------------------------------------------------------
 
-_FENCED = (J.c.id == bindparam("job_id"), J.c.lease_owner == bindparam("owner"), J.c.status == "PROCESSING")
+_FENCED = (J.c.id == bindparam("job_id"), J.c.lease_owner == bindparam("owner"), J.c.status == JobStatus.PROCESSING)
 TOUCH = update(J).where(*_FENCED).values(updated_at=bindparam("now"))
 TOUCH_STAGE = update(J).where(*_FENCED).values(stage=bindparam("stage"), updated_at=bindparam("now"))
 SET_PROGRESS = update(J).where(*_FENCED).values(stage=bindparam("stage"), progress=bindparam("progress"),
@@ -75,7 +76,7 @@ def stage_row(job_id: str, name: str, position: int) -> dict[str, Any]:
 @functools.cache
 def claim_statement(dialect: str) -> Any:
     """``UPDATE … WHERE id IN (the best N runnable jobs) RETURNING *``: SKIP LOCKED on PostgreSQL."""
-    pick = (select(J.c.id).where(J.c.status == "PENDING", J.c.run_after <= bindparam("now"),
+    pick = (select(J.c.id).where(J.c.status == JobStatus.PENDING, J.c.run_after <= bindparam("now"),
                                  J.c.kind.in_(bindparam("kinds", expanding=True)))
             .order_by(*CLAIM_ORDER).limit(bindparam("n")))
     if dialect == "postgresql":
@@ -85,8 +86,8 @@ def claim_statement(dialect: str) -> Any:
         chosen: Any = select(cte.c.id)
     else:
         chosen = pick.scalar_subquery()
-    return (update(J).where(J.c.id.in_(chosen), J.c.status == "PENDING")
-            .values(status="PROCESSING", lease_owner=bindparam("owner"), lease_expires_at=bindparam("expires"),
+    return (update(J).where(J.c.id.in_(chosen), J.c.status == JobStatus.PENDING)
+            .values(status=JobStatus.PROCESSING, lease_owner=bindparam("owner"), lease_expires_at=bindparam("expires"),
                     attempt=J.c.attempt + 1, started_at=func.coalesce(J.c.started_at, bindparam("now")),
                     updated_at=bindparam("now"))
             .returning(*J.c))

@@ -14,7 +14,7 @@ from sqlalchemy import and_, func, or_, select
 from pipeline import errors
 from pipeline.store import tables
 from pipeline.store.base import StoreBase
-from pipeline.store.model import TERMINAL, Job
+from pipeline.store.model import TERMINAL, Job, JobStatus
 from pipeline.store.queries import CLAIM_ORDER, STAGES_OF
 
 J = tables.jobs
@@ -67,11 +67,11 @@ class ReadMethods(StoreBase):
 
     async def queue_position(self, job: Job) -> int | None:
         """1-based place among runnable PENDING jobs of any kind, in claim order."""
-        if job.status != "PENDING":
+        if job.status != JobStatus.PENDING:
             return None
         async with self._read() as conn:
             ahead = (await conn.execute(select(func.count()).select_from(J).where(
-                J.c.status == "PENDING",
+                J.c.status == JobStatus.PENDING,
                 or_(J.c.priority > job.priority,
                     and_(J.c.priority == job.priority, or_(J.c.created_at < job.created_at,
                                                            and_(J.c.created_at == job.created_at, J.c.id < job.id))))))).scalar()
@@ -114,7 +114,7 @@ class ReadMethods(StoreBase):
     async def recent_durations(self, kind: str, n: int = 20) -> list[float]:
         async with self._read() as conn:
             rows = await conn.execute(select(J.c.finished_at - J.c.started_at).where(
-                J.c.kind == kind, J.c.status == "COMPLETED", J.c.started_at.is_not(None))
+                J.c.kind == kind, J.c.status == JobStatus.COMPLETED, J.c.started_at.is_not(None))
                 .order_by(J.c.finished_at.desc()).limit(n))
             return [float(r[0]) for r in rows if r[0] is not None]
 
@@ -124,7 +124,7 @@ class ReadMethods(StoreBase):
             return {(r[0], r[1]): int(r[2]) for r in rows}
 
     async def dead_count(self, kind: str | None = None) -> int:
-        q = select(func.count()).select_from(J).where(J.c.dead.is_(True), J.c.status == "FAILED")
+        q = select(func.count()).select_from(J).where(J.c.dead.is_(True), J.c.status == JobStatus.FAILED)
         if kind:
             q = q.where(J.c.kind == kind)
         async with self._read() as conn:
@@ -164,7 +164,7 @@ class ReadMethods(StoreBase):
         """PENDING job IDs in claim order (as :meth:`queue_position` counts), so one query gives a
         page of rows their queue positions instead of one count per row."""
         async with self._read() as conn:
-            rows = await conn.execute(select(J.c.id).where(J.c.status == "PENDING").order_by(*CLAIM_ORDER).limit(limit))
+            rows = await conn.execute(select(J.c.id).where(J.c.status == JobStatus.PENDING).order_by(*CLAIM_ORDER).limit(limit))
             return [r[0] for r in rows]
 
     async def transitions(self, job_id: str, limit: int = 500) -> list[dict[str, Any]]:
@@ -178,7 +178,7 @@ class ReadMethods(StoreBase):
         """``(finished_at, run seconds)`` of jobs of ``kind`` COMPLETED after ``since`` (p50/p95 per day)."""
         async with self._read() as conn:
             rows = await conn.execute(select(J.c.finished_at, J.c.finished_at - J.c.started_at).where(
-                J.c.kind == kind, J.c.status == "COMPLETED", J.c.started_at.is_not(None),
+                J.c.kind == kind, J.c.status == JobStatus.COMPLETED, J.c.started_at.is_not(None),
                 J.c.finished_at >= since).order_by(J.c.finished_at).limit(limit))
             return [(float(r[0]), float(r[1])) for r in rows if r[0] is not None and r[1] is not None]
 

@@ -20,7 +20,7 @@ from sqlalchemy.exc import IntegrityError
 from pipeline import errors
 from pipeline.store import ids, tables
 from pipeline.store.base import StoreBase
-from pipeline.store.model import Job, JobSpec, SubmitResult, Transition
+from pipeline.store.model import Job, JobSpec, JobStatus, SubmitResult, Transition
 from pipeline.store.queries import (
     BY_DEDUPE_KEY,
     BY_IDEMPOTENCY_KEY,
@@ -78,10 +78,10 @@ class WriteMethods(StoreBase):
             superseded: list[str] = []
             if spec.supersede_key:
                 for old_id in (await conn.execute(PENDING_OF_BRANCH, {"kind": spec.kind, "key": spec.supersede_key})).scalars().all():
-                    await conn.execute(update(J).where(J.c.id == old_id, J.c.status == "PENDING").values(
-                        status="CANCELLED", finished_at=now, updated_at=now, dedupe_key=None,
+                    await conn.execute(update(J).where(J.c.id == old_id, J.c.status == JobStatus.PENDING).values(
+                        status=JobStatus.CANCELLED, finished_at=now, updated_at=now, dedupe_key=None,
                         error_code="superseded", error_message=f"superseded by {job_id}"))
-                    await self._event(conn, old_id, "status", status="CANCELLED", data={"reason": "superseded", "by": job_id})
+                    await self._event(conn, old_id, "status", status=JobStatus.CANCELLED, data={"reason": "superseded", "by": job_id})
                     superseded.append(old_id)
                     await self._run_outbox(conn, old_id, "cancelled")
             await self._insert_job(conn, spec, job_id, now, dedupe_key=dedupe_key,
@@ -115,7 +115,7 @@ class WriteMethods(StoreBase):
         ``children_total`` here, so the fan-in at the child's finish has a total to count against.
         """
         values = dict(
-            id=job_id, kind=spec.kind, status="PENDING", progress=0.0, priority=spec.priority,
+            id=job_id, kind=spec.kind, status=JobStatus.PENDING, progress=0.0, priority=spec.priority,
             attempt=0, max_attempts=spec.max_attempts, parent_id=spec.parent_id,
             idempotency_key=spec.idempotency_key, request_hash=spec.request_hash, dedupe_key=dedupe_key,
             source_hash=spec.source_hash, source_path=spec.source_path, supersede_key=spec.supersede_key,
@@ -124,7 +124,7 @@ class WriteMethods(StoreBase):
             children_total=0, children_done=0, children_failed=0, pruned=False,
         )
         await conn.execute(JOB_INSERT, {c.name: values.get(c.name) for c in J.c})
-        await self._event(conn, job_id, "status", status="PENDING", data=event)
+        await self._event(conn, job_id, "status", status=JobStatus.PENDING, data=event)
         if spec.parent_id:
             await conn.execute(update(J).where(J.c.id == spec.parent_id).values(children_total=J.c.children_total + 1))
 
@@ -146,7 +146,7 @@ class WriteMethods(StoreBase):
         parent = (await conn.execute(PARENT_OF, {"job_id": job_id})).scalar()
         if parent:
             values: dict[str, Any] = {"children_done": J.c.children_done + 1}
-            if status != "COMPLETED":
+            if status != JobStatus.COMPLETED:
                 values["children_failed"] = J.c.children_failed + 1
             await conn.execute(update(J).where(J.c.id == parent).values(**values))
 
@@ -160,7 +160,7 @@ class WriteMethods(StoreBase):
         if job.supersede_key is not None or job.kind == "build":
             previous = (await conn.execute(
                 select(J.c.status).where(J.c.kind == job.kind, J.c.supersede_key == job.supersede_key,
-                                         J.c.id != job.id, J.c.status.in_(["COMPLETED", "FAILED"]),
+                                         J.c.id != job.id, J.c.status.in_([JobStatus.COMPLETED, JobStatus.FAILED]),
                                          J.c.finished_at.is_not(None))
                 .order_by(J.c.finished_at.desc()).limit(1))).scalar()
         stages = [dict(r._mapping) for r in await conn.execute(STAGES_OF, {"job_id": job_id})]
@@ -186,14 +186,14 @@ class WriteMethods(StoreBase):
             job = await self._get(conn, job_id)
             if job is None:
                 raise errors.JobNotFound(f"no job has the ID {job_id!r}")
-            if job.status == "PENDING":
-                await conn.execute(update(J).where(J.c.id == job_id, J.c.status == "PENDING").values(
-                    status="CANCELLED", finished_at=now, updated_at=now, dedupe_key=None,
+            if job.status == JobStatus.PENDING:
+                await conn.execute(update(J).where(J.c.id == job_id, J.c.status == JobStatus.PENDING).values(
+                    status=JobStatus.CANCELLED, finished_at=now, updated_at=now, dedupe_key=None,
                     error_code="cancelled", error_message=reason))
-                await self._event(conn, job_id, "status", status="CANCELLED", data={"reason": reason})
-                await self._fan_in(conn, job_id, "CANCELLED")
+                await self._event(conn, job_id, "status", status=JobStatus.CANCELLED, data={"reason": reason})
+                await self._fan_in(conn, job_id, JobStatus.CANCELLED)
                 await self._run_outbox(conn, job_id, "cancelled")
-            elif job.status == "PROCESSING":
+            elif job.status == JobStatus.PROCESSING:
                 await conn.execute(update(J).where(J.c.id == job_id).values(cancel_requested=True, updated_at=now))
                 await self._event(conn, job_id, "cancel_requested", data={"reason": reason})
             else:
@@ -209,13 +209,13 @@ class WriteMethods(StoreBase):
             job = await self._get(conn, job_id)
             if job is None:
                 raise errors.JobNotFound(f"no job has the ID {job_id!r}")
-            if job.status != "FAILED":
+            if job.status != JobStatus.FAILED:
                 raise errors.InvalidTransition(f"job {job_id} is {job.status}; only FAILED jobs can be retried")
             await conn.execute(update(J).where(J.c.id == job_id).values(
-                status="PENDING", dead=False, attempt=0, run_after=0.0, finished_at=None, updated_at=now,
+                status=JobStatus.PENDING, dead=False, attempt=0, run_after=0.0, finished_at=None, updated_at=now,
                 error_code=None, error_message=None, error_stage=None, cancel_requested=False, progress=0.0))
             await conn.execute(update(S).where(S.c.job_id == job_id).values(status="pending", progress=0.0))
-            await self._event(conn, job_id, "status", status="PENDING", data={"retry": True})
+            await self._event(conn, job_id, "status", status=JobStatus.PENDING, data={"retry": True})
             job = await self._get(conn, job_id)
             assert job is not None
             return job

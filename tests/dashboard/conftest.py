@@ -11,8 +11,8 @@ from typing import Any
 import pytest
 from aiohttp import web
 
-from pipeline import handlers
 from pipeline.app import create_app
+from pipeline.jobs import kinds
 from tests.dashboard.helpers import (
     ADMIN_TOKEN,
     CHROMIUM,
@@ -43,7 +43,7 @@ async def daemon_factory(make_config: Callable[..., Any], tokens_env: None) -> A
             server["tokens"] = TOKENS
         control = BuildControl()
         cfg = make_config(server=server, workers={"count": workers, "concurrency": {"build": workers}}, **sections)
-        app = create_app(cfg, worker_handlers={**handlers.default_handlers(), "build": control.handle})
+        app = create_app(cfg, worker_handlers={**kinds.HANDLERS, "build": control.handle})
         runner = web.AppRunner(app, shutdown_timeout=2.0)
         await runner.setup()
         site = web.TCPSite(runner, "127.0.0.1", 0)

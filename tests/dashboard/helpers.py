@@ -14,8 +14,8 @@ from typing import Any
 
 from aiohttp import web
 
-from pipeline import handlers
-from pipeline.outcome import Outcome
+from pipeline.jobs import build
+from pipeline.jobs.context import JobContext, Outcome
 from pipeline.store import Job
 
 CHROMIUM = "/usr/bin/chromium"
@@ -53,13 +53,13 @@ class BuildControl:
         for ev in self.gates.values():
             ev.set()
 
-    async def handle(self, job: Job, running: Any, worker: Any) -> Outcome:
+    async def handle(self, job: Job, ctx: JobContext) -> Outcome:
         self.entered.setdefault(job.id, asyncio.Event()).set()
         if self.hold:
             await self.gate(job.id).wait()
         if self.noop_delay and job.source_path:
             (Path(job.source_path) / ".noop-delay").write_text(str(self.noop_delay))
-        return await handlers.handle_build(job, running, worker)
+        return await build.handle(job, ctx)
 
 
 @dataclasses.dataclass

@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from pipeline.api.keys import services_key, store_key
+from pipeline.api.keys import store_key, watchers_key
 from pipeline.app import create_app
 from pipeline.intake.folders import FolderWatcher
 from tests.intake import helpers
@@ -51,7 +51,7 @@ class Drop:
 async def start(aiohttp_client: Any, make_config: Any, folder: Path, *, run_worker: bool = True, **intake: Any) -> Drop:
     cfg = make_config(intake={"watch": [str(folder)], **FAST, **intake})
     client = await aiohttp_client(create_app(cfg, run_worker=run_worker))
-    drop = Drop(client, client.app[services_key]["watchers"][0])
+    drop = Drop(client, client.app[watchers_key][0])
     await drop.settled("the first look at the folder")
     return drop
 
@@ -279,5 +279,5 @@ async def test_a_folder_holding_the_data_folder_is_refused(aiohttp_client: Any, 
     caplog.set_level(logging.ERROR, logger="pipeline.intake.wiring")
     cfg = make_config(intake={"watch": [str(tmp_path)]})
     client = await aiohttp_client(create_app(cfg, run_worker=False))
-    assert "watchers" not in client.app[services_key]
+    assert watchers_key not in client.app
     assert "the data folder" in caplog.text

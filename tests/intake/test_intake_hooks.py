@@ -13,7 +13,7 @@ from pipeline.api.keys import store_key
 from pipeline.app import create_app
 from pipeline.cli import cli
 from pipeline.intake import hookinstall
-from pipeline.workspace import Workspace
+from pipeline.jobs.workspace import Workspace
 from tests.conftest import free_port
 from tests.intake import helpers
 from tests.intake.helpers import dumps, github_headers, github_push

@@ -8,7 +8,7 @@ from typing import Any
 
 from pipeline.api.keys import store_key
 from pipeline.app import create_app
-from pipeline.workspace import Workspace
+from pipeline.jobs.workspace import Workspace
 from tests.intake import helpers
 from tests.intake.helpers import (
     dumps,

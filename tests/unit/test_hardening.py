@@ -9,9 +9,10 @@ from pathlib import Path
 
 import pytest
 
-from pipeline import errors, status
+from pipeline import errors
 from pipeline.dashboard import present
 from pipeline.intake import archives
+from pipeline.jobs import status
 from pipeline.redact import redact_url, scrub
 from pipeline.store import Job
 

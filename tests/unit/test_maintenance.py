@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pipeline import maintenance
+from pipeline.jobs import retention, workspace
+from pipeline.jobs.workspace import Workspace
 from pipeline.store import JobSpec, Store
-from pipeline.workspace import Workspace
 
 
 async def test_prune_old_workspaces_keeps_rows(tmp_path: Path) -> None:
@@ -26,14 +26,14 @@ async def test_prune_old_workspaces_keeps_rows(tmp_path: Path) -> None:
             ws = Workspace.for_job(data, job.id)
             ws.source.mkdir(parents=True)
             ws.log.write_text("log\n")
-        pruned = await maintenance.prune(store, data, finished_before=now[0] - 14 * 86400)
+        pruned = await retention.prune(store, data, finished_before=now[0] - 14 * 86400)
         assert pruned == [old.id]
         assert not Workspace.for_job(data, old.id).root.exists()
         assert Workspace.for_job(data, fresh.id).log.exists() and Workspace.for_job(data, running.id).root.exists()
         kept = await store.get(old.id)
         assert kept.status == "COMPLETED" and kept.pruned
         assert await store.events_after(old.id)
-        assert await maintenance.prune(store, data, finished_before=now[0] - 14 * 86400) == []
-        assert maintenance.disk_usage(data) > 0
+        assert await retention.prune(store, data, finished_before=now[0] - 14 * 86400) == []
+        assert workspace.disk_usage(data) > 0
     finally:
         await store.close()

@@ -109,7 +109,7 @@ async def test_the_worker_waits_out_a_locked_store_and_then_runs_the_queue(
     client = await aiohttp_client(app)
     locker = sqlite3.connect(cfg.data_path / "pressroom.db", isolation_level=None, check_same_thread=False)
     try:
-        with caplog.at_level(logging.WARNING, logger="pipeline.worker"):
+        with caplog.at_level(logging.WARNING, logger="pipeline.jobs.worker"):
             locker.execute("BEGIN IMMEDIATE")
             resp = await client.get("/healthz")
             body = await resp.json()

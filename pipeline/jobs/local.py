@@ -9,9 +9,10 @@ from pathlib import Path
 from rich.console import Console
 
 from pipeline import config as config_mod
-from pipeline import runner
+from pipeline.jobs import runner
+from pipeline.jobs.context import OutcomeKind
+from pipeline.jobs.workspace import Workspace
 from pipeline.store import ids
-from pipeline.workspace import Workspace
 from stages.base import StageResult
 
 
@@ -51,7 +52,7 @@ async def build(cfg: config_mod.Config, source: Path, out: Path, names: list[str
             shutil.copytree(out_tmp, out, symlinks=True)
         if ws.reports.exists():
             shutil.copytree(ws.reports, out / "_reports", dirs_exist_ok=True)
-    if outcome.status == "COMPLETED":
+    if outcome.kind == OutcomeKind.COMPLETED:
         console.print(f"[green]built[/green] {source} -> {out}")
         return True
     console.print(f"[red]build failed[/red]: {outcome.error_code}: {outcome.error_message}")

@@ -19,8 +19,8 @@ from typing import Any, Protocol
 
 from pipeline import config as config_mod
 from pipeline import errors
-from pipeline.outcome import Outcome
-from pipeline.workspace import Workspace
+from pipeline.jobs.context import Outcome
+from pipeline.jobs.workspace import Workspace
 from stages import registry
 from stages.base import (
     Cancelled,
@@ -57,6 +57,10 @@ class NullRecorder:
         return None
 
 
+Progress = tuple[str, float, float, str | None]
+"""(stage, overall percent, stage percent, message): one progress report as the recorder takes it."""
+
+
 @dataclass
 class BuildRun:
     """One attempt at one build: what the stages see besides their own options."""
@@ -77,6 +81,8 @@ class BuildRun:
     source: Path | None = None
     out: Path | None = None
     results: dict[str, StageResult] = field(default_factory=dict)
+    pending_progress: Progress | None = field(default=None, repr=False)
+    """The running stage's latest progress, not yet written (the flusher writes it)."""
 
 
 def job_logger(job_id: str, path: Path) -> tuple[logging.Logger, logging.Handler]:
@@ -138,7 +144,7 @@ async def _run_stage(run: BuildRun, name: str, position: int, names: list[str], 
         await run.recorder.stage_finished(name, StageResult(status="failed", error_code=exc.code, message=str(exc)), 0)
         return Outcome.failed(exc.code, str(exc), stage=name, result=summarise(run, degraded))
     if not await run.recorder.stage_started(name, position, names):
-        return Outcome("LOST")
+        return Outcome.lease_lost()
     options = section if section is not None else spec.options()
     required = section.required if section is not None else True
     timeout = section.timeout if section is not None else float(cfg.workers.job_timeout)
@@ -146,7 +152,7 @@ async def _run_stage(run: BuildRun, name: str, position: int, names: list[str], 
     def progress(percent: float, message: str | None = None) -> None:
         pct = max(0.0, min(100.0, float(percent)))
         overall = (position + pct / 100.0) / len(names) * 100.0
-        _pending_progress[run.job_id] = (name, overall, pct, message)
+        run.pending_progress = (name, overall, pct, message)
 
     ctx = StageContext(
         job_id=run.job_id, workspace=run.workspace.root, source=run.source or run.workspace.source,
@@ -174,7 +180,7 @@ async def _run_stage(run: BuildRun, name: str, position: int, names: list[str], 
         result = StageResult(status="failed", error_code="stage_crashed", message=f"{type(exc).__name__}: {exc}")
     finally:
         flusher.cancel()
-        _pending_progress.pop(run.job_id, None)
+        run.pending_progress = None
     if result.status == "failed" and not required:
         result.status = "degraded"
     run.results[name] = result
@@ -183,7 +189,7 @@ async def _run_stage(run: BuildRun, name: str, position: int, names: list[str], 
     stage_log.info("%s in %.2f s %s%s", result.status, time.monotonic() - started, result.counts or "",
                    f" ({result.error_code}: {result.message})" if result.error_code else "")
     if not await run.recorder.stage_finished(name, result, len(result.findings)):
-        return Outcome("LOST")
+        return Outcome.lease_lost()
     if result.status == "degraded":
         degraded.append(name)
     if result.status == "failed":
@@ -192,15 +198,12 @@ async def _run_stage(run: BuildRun, name: str, position: int, names: list[str], 
     return None
 
 
-_pending_progress: dict[str, tuple[str, float, float, str | None]] = {}
-
-
 async def _flush_progress(run: BuildRun, interval: float = 0.25) -> None:
     """Stages report progress as often as they like; the store sees at most 4 writes a second."""
-    last: tuple[str, float, float, str | None] | None = None
+    last: Progress | None = None
     while True:
         await asyncio.sleep(interval)
-        current = _pending_progress.get(run.job_id)
+        current = run.pending_progress
         if current and current != last:
             try:
                 await run.recorder.progress(*current)

@@ -1,29 +1,28 @@
-"""Retention: prune old job workspaces and logs on a schedule. Job rows and events stay."""
+"""Retention: prune old job workspaces and logs on a schedule. Job rows and events stay.
+
+The schedule submits a ``maintenance`` job; the worker runs it like any other kind.
+"""
 
 from __future__ import annotations
 
 import asyncio
 import logging
-import os
 import shutil
 import time
 from pathlib import Path
-from typing import TYPE_CHECKING
 
-from pipeline.outcome import Outcome
+from pipeline.jobs.context import JobContext, Outcome
+from pipeline.jobs.workspace import Workspace
 from pipeline.store import Job, JobSpec, Store
-from pipeline.workspace import Workspace
-
-if TYPE_CHECKING:
-    from pipeline.worker import Running, Worker
 
 logger = logging.getLogger(__name__)
 
 
-async def handle(job: Job, running: Running, worker: Worker) -> Outcome:
-    cfg = worker.config
+async def handle(job: Job, ctx: JobContext) -> Outcome:
+    """The ``maintenance`` job: prune what finished more than ``workspaces_days`` ago."""
+    cfg = ctx.config
     cutoff = time.time() - cfg.retention.workspaces_days * 86400
-    pruned = await prune(worker.store, cfg.data_path, cutoff)
+    pruned = await prune(ctx.store, cfg.data_path, cutoff)
     return Outcome.completed({"pruned": len(pruned)})
 
 
@@ -49,21 +48,3 @@ async def schedule_loop(store: Store, interval_hours: float, priority: int) -> N
         await store.fire_schedule("retention", fire, JobSpec(kind="maintenance", priority=priority,
                                                              trigger={"kind": "schedule", "schedule": "retention"}))
         await asyncio.sleep(max(1.0, fire + interval - time.time()))
-
-
-def disk_usage(path: Path) -> int:
-    """Bytes used under ``path`` (for /metrics); counts hard-linked files once."""
-    total = 0
-    seen: set[tuple[int, int]] = set()
-    for dirpath, _dirs, files in os.walk(path):
-        for name in files:
-            try:
-                st = os.lstat(os.path.join(dirpath, name))
-            except OSError:
-                continue
-            key = (st.st_dev, st.st_ino)
-            if key in seen:
-                continue
-            seen.add(key)
-            total += st.st_blocks * 512
-    return total

@@ -3,32 +3,39 @@
 One ``Worker`` per daemon runs up to ``[workers] count`` jobs at once, within per-kind limits.
 Side tasks renew leases (heartbeat), return jobs of dead daemons to the queue (reaper) and watch
 for cancel requests. A job whose lease is lost is abandoned: its result is never written.
+
+The worker knows job kinds only through its handler table (:mod:`pipeline.jobs.kinds`); each
+attempt's handler gets a :class:`~pipeline.jobs.context.JobContext`, never the worker.
 """
 
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import contextlib
 import logging
 import os
 import random
 import socket
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+
+import aiohttp
 
 from pipeline import config as config_mod
 from pipeline import errors
+from pipeline.jobs.context import Handler, JobContext, Outcome, OutcomeKind
 from pipeline.metrics import Metrics
-from pipeline.outcome import Outcome
-from pipeline.store import Job, Store, ids
+from pipeline.store import Job, JobStatus, Store, ids
 
 logger = logging.getLogger(__name__)
 
 
 @dataclass
 class Running:
+    """The worker's bookkeeping for one job it holds."""
+
     job: Job
     task: asyncio.Task[None] | None = None
     cancel: bool = False
@@ -38,8 +45,8 @@ class Running:
     started: float = field(default_factory=time.monotonic)
 
 
-Handler = Callable[[Job, "Running", "Worker"], Awaitable[Outcome]]
-AfterFinish = Callable[[Job, Outcome, "Worker"], Awaitable[None]]
+AfterFinish = Callable[[Job, Outcome, JobContext], Awaitable[None]]
+"""A follow-up once a job's end is stored, e.g. older reviews of the same source lapse."""
 
 
 def backoff_delay(attempt: int, base: float, cap: float) -> float:
@@ -49,16 +56,18 @@ def backoff_delay(attempt: int, base: float, cap: float) -> float:
 
 
 class Worker:
-    def __init__(self, *, store: Store, config: config_mod.Config, handlers: dict[str, Handler],
-                 worker_id: str | None = None, executor: Any = None, after_finish: list[AfterFinish] | None = None,
+    def __init__(self, *, store: Store, config: config_mod.Config, handlers: Mapping[str, Handler],
+                 worker_id: str | None = None, executor: concurrent.futures.Executor | None = None,
+                 http: aiohttp.ClientSession | None = None, after_finish: list[AfterFinish] | None = None,
                  metrics: Metrics | None = None) -> None:
         self.store = store
         self.metrics = metrics
         """Where job (and, through the build handler, stage) durations are observed for ``/metrics``."""
         self.config = config
-        self.handlers = handlers
+        self.handlers = dict(handlers)
         self.id = worker_id or f"{socket.gethostname()}:{os.getpid()}:{ids.ulid()[-6:]}"
         self.executor = executor
+        self.http = http
         self.after_finish = list(after_finish or [])
         """Follow-ups once a job's end is stored (supersede old reviews...); failures are logged."""
         self.running: dict[str, Running] = {}
@@ -180,9 +189,10 @@ class Worker:
         extra = {"action": "start_job", "job_id": job.id, "attempt": job.attempt}
         self.log.info("job %s (%s) attempt %d", job.id, job.kind, job.attempt, extra=extra)
         handler = self.handlers[job.kind]
+        ctx = self._context(running)
         try:
             try:
-                outcome = await asyncio.wait_for(handler(job, running, self), self.wcfg.job_timeout)
+                outcome = await asyncio.wait_for(handler(job, ctx), self.wcfg.job_timeout)
             except TimeoutError:
                 outcome = Outcome.failed("job_timeout", f"the job ran longer than {self.wcfg.job_timeout:g} s")
             except asyncio.CancelledError:
@@ -196,53 +206,61 @@ class Worker:
                 self.log.exception("job %s crashed", job.id, extra={**extra, "action": "job_error"})
                 outcome = Outcome.retry("stage_crashed", f"{type(exc).__name__}: {exc}")
             running.persisting = True
-            await asyncio.shield(self._persist_until_stored(running, outcome))
+            await asyncio.shield(self._persist_until_stored(running, outcome, ctx))
         except asyncio.CancelledError:
             pass
         finally:
             self.running.pop(job.id, None)
             self._slot_freed.set()
 
-    async def _persist(self, running: Running, outcome: Outcome) -> None:
+    def _context(self, running: Running) -> JobContext:
+        job_id = running.job.id
+        return JobContext(store=self.store, config=self.config, worker_id=self.id,
+                          should_cancel=lambda: running.cancel,
+                          check_lease=lambda: self.store.holds_lease(job_id, self.id),
+                          executor=self.executor, metrics=self.metrics, http=self.http)
+
+    async def _persist(self, running: Running, outcome: Outcome, ctx: JobContext) -> None:
         job = running.job
-        if running.lost or outcome.status == "LOST":
+        if running.lost or outcome.kind == OutcomeKind.LEASE_LOST:
             self.log.warning("job %s: lease lost, result discarded", job.id, extra={"action": "lease_lost", "job_id": job.id})
             return
-        if outcome.status == "RETRY":
+        if outcome.kind == OutcomeKind.RETRY:
             delay = outcome.retry_in if outcome.retry_in is not None else backoff_delay(
                 job.attempt, self.wcfg.backoff_base, self.wcfg.backoff_max)
             state = await self.store.retry_later(job.id, self.id, delay=delay, error_code=outcome.error_code or "stage_crashed",
                                                  error_message=outcome.error_message or "", error_stage=outcome.error_stage)
-            self.log.info("job %s: %s (%s)", job.id, "retry" if state == "PENDING" else state, outcome.error_code,
+            self.log.info("job %s: %s (%s)", job.id, "retry" if state == JobStatus.PENDING else state, outcome.error_code,
                           extra={"action": "job_error_retry", "job_id": job.id})
-            if state == "FAILED":
-                self._observe(running, "FAILED")
+            if state == JobStatus.FAILED:
+                self._observe(running, JobStatus.FAILED)
             return
-        ok = await self.store.finish(job.id, self.id, outcome.status, result=outcome.result, error_code=outcome.error_code,
+        status = outcome.job_status
+        ok = await self.store.finish(job.id, self.id, status, result=outcome.result, error_code=outcome.error_code,
                                      error_message=outcome.error_message, error_stage=outcome.error_stage, dead=outcome.dead)
-        self.log.info("job %s %s%s", job.id, outcome.status, f" ({outcome.error_code})" if outcome.error_code else "",
-                      extra={"action": "job_success" if outcome.status == "COMPLETED" else "job_end", "job_id": job.id})
+        self.log.info("job %s %s%s", job.id, status, f" ({outcome.error_code})" if outcome.error_code else "",
+                      extra={"action": "job_success" if status == JobStatus.COMPLETED else "job_end", "job_id": job.id})
         if not ok:
             self.log.warning("job %s: lease lost before finish", job.id, extra={"action": "lease_lost", "job_id": job.id})
             return
-        self._observe(running, outcome.status)
+        self._observe(running, status)
         for hook in self.after_finish:
             try:
-                await hook(job, outcome, self)
+                await hook(job, outcome, ctx)
             except Exception:
                 self.log.exception("after-finish hook failed for job %s", job.id)
 
-    def _observe(self, running: Running, status: str) -> None:
+    def _observe(self, running: Running, status: JobStatus) -> None:
         """The attempt that ended the job: its run time, labelled with the job's final status."""
         if self.metrics is not None:
             self.metrics.job_duration.labels(running.job.kind, status).observe(time.monotonic() - running.started)
 
-    async def _persist_until_stored(self, running: Running, outcome: Outcome) -> None:
+    async def _persist_until_stored(self, running: Running, outcome: Outcome, ctx: JobContext) -> None:
         """A result is not dropped because the store was locked for a while: keep trying (the
         writes are fenced by the lease, so a late one after losing it changes nothing)."""
         while True:
             try:
-                await self._persist(running, outcome)
+                await self._persist(running, outcome, ctx)
                 return
             except errors.StoreUnavailable as exc:
                 if self._stop.is_set():

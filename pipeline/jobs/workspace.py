@@ -2,11 +2,13 @@
 
 The intake creates the folder and writes ``source/`` before the job row exists
 (:mod:`pipeline.intake.submitter`); the runner, retention, reviews and the dashboard find a job's
-files through this one class, so the layout is named in one place.
+files through this one class, so the layout is named in one place. :func:`disk_usage` measures
+the data folder these workspaces fill, for ``/metrics``.
 """
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -37,3 +39,21 @@ class Workspace:
 
     def create(self) -> None:
         self.root.mkdir(parents=True, exist_ok=True)
+
+
+def disk_usage(path: Path) -> int:
+    """Bytes used under ``path`` (for /metrics); counts hard-linked files once."""
+    total = 0
+    seen: set[tuple[int, int]] = set()
+    for dirpath, _dirs, files in os.walk(path):
+        for name in files:
+            try:
+                st = os.lstat(os.path.join(dirpath, name))
+            except OSError:
+                continue
+            key = (st.st_dev, st.st_ino)
+            if key in seen:
+                continue
+            seen.add(key)
+            total += st.st_blocks * 512
+    return total
