@@ -10,7 +10,7 @@ from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, gene
 from prometheus_client.exposition import CONTENT_TYPE_PLAIN_0_0_4
 
 from pipeline.jobs import workspace
-from pipeline.store import Store
+from pipeline.store import JobStatus, Store
 from pipeline.store.model import STATUSES
 
 CONTENT_TYPE = CONTENT_TYPE_PLAIN_0_0_4
@@ -41,7 +41,7 @@ class Metrics:
             for status in STATUSES:
                 self.queue.labels(kind, status).set(counts.get((kind, status), 0))
             self.dead.labels(kind).set(await store.dead_count(kind))
-        self.deliveries.labels("pending").set(counts.get(("deliver", "PENDING"), 0) + counts.get(("deliver", "PROCESSING"), 0))
+        self.deliveries.labels("pending").set(counts.get(("deliver", JobStatus.PENDING), 0) + counts.get(("deliver", JobStatus.PROCESSING), 0))
         self.deliveries.labels("dead").set(await store.dead_count("deliver"))
         self.http_requests.set(running)
         if time.monotonic() - self._disk_at > 60 and data_dir.exists():

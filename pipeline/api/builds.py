@@ -1,108 +1,36 @@
-"""Build routes: submit, status, events (SSE), log, list, cancel, retry, artifacts."""
+"""Build routes: submit, status, events (SSE), log, list, cancel, retry, artifacts; their OpenAPI paths."""
 
 from __future__ import annotations
 
 import asyncio
-import hmac
 import json
 from pathlib import Path
 from typing import Any
 
 from aiohttp import web
 
-from pipeline import errors, sites, status
-from pipeline.api import auth as auth_mod
-from pipeline.api import jsonbody, sessions
-from pipeline.api.keys import auth_key, config_key, store_key, submitter_key, worker_key
+from pipeline import errors
+from pipeline.api import openapi
+from pipeline.api.auth import Principal, require
+from pipeline.api.http import (
+    DELIVER,
+    DELIVERIES_ADMIN,
+    USER_CONTENT_HEADERS,
+    check_path,
+    load_job,
+    parse_json,
+    read_body,
+    sse_frame,
+)
+from pipeline.api.keys import config_key, store_key, submitter_key, worker_key
 from pipeline.intake.submitter import SubmitOptions, request_hash
-from pipeline.store import Job
-from pipeline.workspace import Workspace
+from pipeline.jobs import status
+from pipeline.jobs.workspace import Workspace
+from pipeline.store import JobStatus
 
 routes = web.RouteTableDef()
 ARCHIVE_TYPES = {"application/gzip", "application/x-gzip", "application/x-tar", "application/zip",
                  "application/x-zip-compressed", "application/octet-stream", "application/x-gtar"}
-
-
-async def principal(request: web.Request) -> auth_mod.Principal:
-    """Who is calling, with rate limiting per token. Raises 401 for a missing or unknown token."""
-    auth = request.app[auth_key]
-    token = auth_mod.bearer(request)
-    if auth.open:
-        auth_mod.check_same_origin(request)
-        auth.rate_check(token or request.remote or "anonymous")
-        return auth_mod.ANONYMOUS_ADMIN
-    remote = request.remote or "unknown"
-    auth.check_failures(remote)
-    if not token:
-        session = await sessions.resolve(request)  # the dashboard's cookie: a session ID, not a token
-        if session is None:
-            raise errors.Unauthorized("a bearer token is required (Authorization: Bearer <token>)")
-        who, session_id = session
-        await auth_mod.check_csrf(request, session_id)
-        auth.rate_check(who.name)
-        return who
-    found = auth.lookup(token) or await _job_token(request, token)
-    if found is None:
-        if not auth_mod.from_cookie(request):  # a stale sign-in cookie is not a guess
-            auth.record_failure(remote)
-        raise errors.Unauthorized("the bearer token is not valid")
-    auth.rate_check(found.name)
-    return found
-
-
-async def _job_token(request: web.Request, token: str) -> auth_mod.Principal | None:
-    """A per-job read token, checked before the job in the URL is loaded so that a bad token on a
-    missing job is a 401 like any other (job IDs cannot be probed), and a token of another job is
-    recognised as valid but not for this job (403)."""
-    store = request.app[store_key]
-    job_id = request.match_info.get("job_id")
-    if job_id:
-        try:
-            job = await store.get(job_id)
-        except errors.JobNotFound:
-            job = None
-        if job is not None and job.read_token and hmac.compare_digest(job.read_token.encode(), token.encode()):
-            return auth_mod.Principal(f"job:{job_id}", frozenset({"read"}), job_id=job_id)
-    owner = await store.job_of_read_token(token)
-    return auth_mod.Principal(f"job:{owner}", frozenset({"read"}), job_id=owner) if owner else None
-
-
-async def require(request: web.Request, scope: str, job_id: str | None = None) -> auth_mod.Principal:
-    who = await principal(request)
-    if not who.allows(scope, job_id):
-        if who.job_id is not None:
-            raise errors.Forbidden(f"this per-job read token reads job {who.job_id} only")
-        raise errors.Forbidden(f"this action needs the {scope!r} scope")
-    return who
-
-
-DELIVER = "deliver"
-DELIVERIES_ADMIN = "notification deliveries (their recipients and replay) need the 'admin' scope"
-
-
-async def load_job(request: web.Request, scope: str = "read") -> Job:
-    """The job in the URL, after authentication: a bad token never learns whether the job exists."""
-    job_id = request.match_info["job_id"]
-    who = await require(request, scope, job_id)
-    job = await request.app[store_key].get(job_id)
-    if job.kind == DELIVER and not who.allows("admin"):
-        raise errors.Forbidden(DELIVERIES_ADMIN)
-    return job
-
-
-async def read_body(request: web.Request, limit: int) -> bytes:
-    """Read at most ``limit`` bytes; a larger body is refused before it is all in memory."""
-    length = request.content_length
-    if length is not None and length > limit:
-        raise errors.PayloadTooLarge(f"the upload is {length // 2**20} MB; the limit is {limit // 2**20} MB")
-    chunks = []
-    size = 0
-    async for chunk in request.content.iter_chunked(1 << 16):
-        size += len(chunk)
-        if size > limit:
-            raise errors.PayloadTooLarge(f"the upload is over the limit of {limit // 2**20} MB")
-        chunks.append(chunk)
-    return b"".join(chunks)
 
 
 _FIELD_TYPES: dict[str, tuple[type, ...]] = {"branch": (str,), "priority": (int, str), "target": (str,),
@@ -150,7 +78,7 @@ def _note(extra: dict[str, Any]) -> str | None:
     return note.strip() or None
 
 
-def _submit_options(request: web.Request, who: auth_mod.Principal, body_hash: str, extra: dict[str, Any]) -> SubmitOptions:
+def _submit_options(request: web.Request, who: Principal, body_hash: str, extra: dict[str, Any]) -> SubmitOptions:
     _check_fields(extra)
     cfg = request.app[config_key]
     priority = extra.get("priority", request.query.get("priority"))
@@ -188,7 +116,7 @@ async def submit(request: web.Request) -> web.Response:
     body = await read_body(request, limit)
     body_hash = request_hash(body)
     if ctype == "application/json":
-        doc = jsonbody.loads(body)
+        doc = parse_json(body)
         if not isinstance(doc, dict) or not isinstance(doc.get("source"), dict):
             raise errors.InvalidSource('expected {"source": {"git": url, "ref": sha}} or {"source": {"path": dir}}')
         opts = _submit_options(request, who, body_hash, doc)
@@ -315,13 +243,13 @@ async def log(request: web.Request) -> web.StreamResponse:
 @routes.get("/api/builds/{job_id}/artifacts/{path:.+}")
 async def artifact(request: web.Request) -> web.StreamResponse:
     job = await load_job(request)
-    sites.check_path(request)
+    check_path(request)
     root = Workspace.for_job(request.app[config_key].data_path, job.id).root.resolve()
     target = (root / request.match_info["path"]).resolve()
     if root not in target.parents or not target.is_file():
         raise errors.NotFound("no such artifact")
-    # Built pages are user content on the dashboard's origin: sandboxed, no script (pipeline/sites.py).
-    return web.FileResponse(target, headers=sites.USER_CONTENT_HEADERS)
+    # Built pages are user content on the dashboard's origin: sandboxed, no script (api/sites.py).
+    return web.FileResponse(target, headers=USER_CONTENT_HEADERS)
 
 
 @routes.get("/api/builds/{job_id}/events")
@@ -344,7 +272,7 @@ async def events(request: web.Request) -> web.StreamResponse:
         for ev in batch:
             last = ev["id"]
             await resp.write(sse_frame(ev))
-            if ev["type"] == "status" and ev["status"] in ("COMPLETED", "FAILED", "CANCELLED"):
+            if ev["type"] == "status" and ev["status"] in (JobStatus.COMPLETED, JobStatus.FAILED, JobStatus.CANCELLED):
                 current = await store.get(job.id)
                 finished = current.finished
         if finished:
@@ -357,7 +285,52 @@ async def events(request: web.Request) -> web.StreamResponse:
     return resp
 
 
-def sse_frame(ev: dict[str, Any]) -> bytes:
-    data = {"job_id": ev["job_id"], "type": ev["type"], "status": ev.get("status"), "stage": ev.get("stage"),
-            "progress": ev.get("progress"), "at": status.iso(ev.get("created_at")), **(ev.get("data") or {})}
-    return f"id: {ev['id']}\nevent: {ev['type']}\ndata: {json.dumps(data)}\n\n".encode()
+OPENAPI_PATHS: dict[str, Any] = {
+    "/api/builds": {
+        "post": {
+            "operationId": "submitBuild", "summary": "Submit a build (archive upload or JSON source reference)",
+            "parameters": [{"name": "Idempotency-Key", "in": "header", "required": False, "schema": {"type": "string"}},
+                           {"name": "branch", "in": "query", "required": False, "schema": {"type": "string"}}],
+            "requestBody": {"required": True, "content": {
+                "application/gzip": {"schema": {"type": "string", "format": "binary"}},
+                "application/zip": {"schema": {"type": "string", "format": "binary"}},
+                "application/json": {"schema": {"type": "object", "required": ["source"], "properties": {
+                    "source": {"type": "object", "properties": {"git": {"type": "string", "maxLength": 2048},
+                                                                "ref": {"type": "string", "maxLength": 255},
+                                                                "path": {"type": "string", "maxLength": 4096}}},
+                    "branch": {"type": "string", "maxLength": 200}, "priority": {"type": "integer"},
+                    "force": {"type": "boolean"}, "note": {"type": "string", "maxLength": 500},
+                    "trigger": {"type": "object", "additionalProperties": False,
+                                "properties": {"note": {"type": "string", "maxLength": 500}}}}}}}},
+            "responses": {**openapi.ok("Accepted: the job is stored; follow status_url", "Submitted", status="202"),
+                          **openapi.err(400, 401, 403, 409, 413, 429)},
+        },
+        "get": {
+            "operationId": "listBuilds", "summary": "List jobs, newest first, with cursor pagination",
+            "parameters": [{"name": n, "in": "query", "required": False, "schema": s} for n, s in [
+                ("status", {"type": "string"}), ("kind", {"type": "string"}), ("branch", {"type": "string"}),
+                ("trigger", {"type": "string"}), ("dead", {"enum": ["true", "false"]}),
+                ("limit", {"type": "integer", "minimum": 1, "maximum": 200}), ("cursor", {"type": "string"})]],
+            "responses": {**openapi.ok("A page of jobs", "JobList"), **openapi.err(400, 401, 403, 429)},
+        },
+    },
+    "/api/builds/{job_id}/status": {"get": {
+        "operationId": "getStatus", "summary": "A job's status (Retry-After while it runs)", "parameters": [openapi.JOB_ID],
+        "responses": {**openapi.ok("The job's status", "Status"), **openapi.err(401, 403, 404, 429)}}},
+    "/api/translations/{job_id}/status": {"get": {
+        "operationId": "getTranslationStatus", "summary": "One language's translation job", "parameters": [openapi.JOB_ID],
+        "responses": {**openapi.ok("The translation job's status", "Status"), **openapi.err(401, 403, 404, 429)}}},
+    "/api/builds/{job_id}/events": {"get": {
+        "operationId": "streamEvents", "summary": "Server-Sent Events: one per transition and progress step",
+        "parameters": [openapi.JOB_ID, {"name": "Last-Event-ID", "in": "header", "required": False, "schema": {"type": "string"}}],
+        "responses": {**openapi.ok("An event stream", content_type="text/event-stream"), **openapi.err(401, 403, 404, 429)}}},
+    "/api/builds/{job_id}/log": {"get": {
+        "operationId": "getLog", "summary": "The job's log as text", "parameters": [openapi.JOB_ID],
+        "responses": {**openapi.ok("The log", content_type="text/plain"), **openapi.err(401, 403, 404, 429)}}},
+    "/api/builds/{job_id}/cancel": {"post": {
+        "operationId": "cancelBuild", "summary": "Cancel a job (PENDING at once, PROCESSING cooperatively)",
+        "parameters": [openapi.JOB_ID], "responses": {**openapi.ok("Cancel accepted", "Status", status="202"), **openapi.err(401, 403, 404, 409, 429)}}},
+    "/api/builds/{job_id}/retry": {"post": {
+        "operationId": "retryBuild", "summary": "Put a FAILED job back in the queue", "parameters": [openapi.JOB_ID],
+        "responses": {**openapi.ok("Re-queued", "Status", status="202"), **openapi.err(401, 403, 404, 409, 429)}}},
+}

@@ -17,12 +17,13 @@ from rich.table import Table
 
 from pipeline.cli import client, options
 from pipeline.cli.options import ExitCode
+from pipeline.store import JobStatus
 
-STATUS_STYLE = {"PENDING": "yellow", "PROCESSING": "cyan", "COMPLETED": "green", "FAILED": "red", "CANCELLED": "magenta"}
+STATUS_STYLE = {JobStatus.PENDING: "yellow", JobStatus.PROCESSING: "cyan", JobStatus.COMPLETED: "green", JobStatus.FAILED: "red", JobStatus.CANCELLED: "magenta"}
 
 
 def _code(status: str) -> ExitCode:
-    return ExitCode.OK if status == "COMPLETED" else ExitCode.FAILED
+    return ExitCode.OK if status == JobStatus.COMPLETED else ExitCode.FAILED
 
 
 async def submit_source(server: str, token: str | None, source: Path, wait: bool, branch: str | None,
@@ -46,7 +47,7 @@ async def show_status(server: str, token: str | None, job_id: str, follow: bool,
             console.print_json(json.dumps(st))
         else:
             print_status(st, console)
-        return ExitCode.OK if st["status"] in ("COMPLETED", "PENDING", "PROCESSING") else ExitCode.FAILED
+        return ExitCode.OK if st["status"] in (JobStatus.COMPLETED, JobStatus.PENDING, JobStatus.PROCESSING) else ExitCode.FAILED
 
 
 async def _follow(c: client.Client, job_id: str, console: Console, as_json: bool = False) -> ExitCode:

@@ -12,14 +12,14 @@ from datetime import UTC, datetime
 from typing import Any
 
 from pipeline import redact
-from pipeline.store import Job
+from pipeline.store import Job, JobStatus
 
-STATUS = {
-    "PENDING": ("Pending", "clock"),
-    "PROCESSING": ("Running", "spin"),
-    "COMPLETED": ("Completed", "check"),
-    "FAILED": ("Failed", "cross"),
-    "CANCELLED": ("Cancelled", "stop"),
+STATUS: dict[str, tuple[str, str]] = {
+    JobStatus.PENDING: ("Pending", "clock"),
+    JobStatus.PROCESSING: ("Running", "spin"),
+    JobStatus.COMPLETED: ("Completed", "check"),
+    JobStatus.FAILED: ("Failed", "cross"),
+    JobStatus.CANCELLED: ("Cancelled", "stop"),
 }
 STAGE_STATUS = {
     "pending": ("waiting", "clock"),
@@ -99,9 +99,9 @@ def eta(job: Job, position: int | None, typical: float | None, workers: int) -> 
     """The same estimate as :func:`pipeline.status.eta`, from durations fetched once per page."""
     if typical is None:
         return None
-    if job.status == "PENDING":
+    if job.status == JobStatus.PENDING:
         return typical * (1 + max(0, (position or 1) - 1) / max(1, workers))
-    if job.status == "PROCESSING":
+    if job.status == JobStatus.PROCESSING:
         return max(0.0, typical * (1 - (job.progress or 0.0) / 100.0))
     return None
 
@@ -118,14 +118,14 @@ def row_view(job: Job, *, position: int | None = None, eta_seconds: float | None
     result = job.result or {}
     if job.started_at and job.finished_at:
         duration = job.finished_at - job.started_at
-    elif job.started_at and job.status == "PROCESSING":
+    elif job.started_at and job.status == JobStatus.PROCESSING:
         duration = now - job.started_at
     else:
         duration = None
     review = result.get("review") if isinstance(result.get("review"), dict) else None
     return {
         "id": job.id, "kind": job.kind, "badge": status_badge(job.status), "status": job.status,
-        "stage": job.stage if job.status == "PROCESSING" else (job.error_stage if job.status == "FAILED" else None),
+        "stage": job.stage if job.status == JobStatus.PROCESSING else (job.error_stage if job.status == JobStatus.FAILED else None),
         "progress": round(job.progress or 0.0), "position": position, "eta": seconds(eta_seconds) if eta_seconds is not None else "",
         "duration": seconds(duration), "created": iso(job.created_at), "created_text": clock(job.created_at),
         "warnings": int(result.get("warnings") or 0), "broken": broken_links(job),
@@ -162,7 +162,7 @@ def timeline(job: Job, stages: list[dict[str, Any]], now: float | None = None) -
         return {"left": round(left, 2), "width": round(width, 2)}
 
     bars: list[dict[str, Any]] = []
-    queue_end = job.started_at or (job.finished_at if job.status == "CANCELLED" else None) or now
+    queue_end = job.started_at or (job.finished_at if job.status == JobStatus.CANCELLED else None) or now
     bars.append({"name": "queue", "label": "queue wait", "badge": {"css": "queue", "label": "queued" if job.started_at or job.finished else "waiting", "icon": "clock"},
                  "duration": seconds(queue_end - t0), "empty": False, **bar(t0, queue_end)})
     for s in stages:

@@ -24,7 +24,7 @@ from pipeline.dashboard import charts, diffview, present
 from pipeline.dashboard.render import Viewer, env_key, html, page, viewer
 from pipeline.jobs import status
 from pipeline.jobs.workspace import Workspace
-from pipeline.store import Job, Store
+from pipeline.store import Job, JobStatus, Store
 
 PAGE_SIZE = 50
 LOG_TAIL_BYTES = 64 * 1024
@@ -36,16 +36,16 @@ async def rows_for(request: web.Request, jobs: list[Job]) -> list[dict[str, Any]
     store = request.app[store_key]
     workers = request.app[config_key].workers.count
     order: dict[str, int] = {}
-    if any(j.status == "PENDING" for j in jobs):
+    if any(j.status == JobStatus.PENDING for j in jobs):
         order = {job_id: i + 1 for i, job_id in enumerate(await store.pending_ids())}
     typical: dict[str, float | None] = {}
     rows = []
     now = time.time()
     for job in jobs:
         position = None
-        if job.status == "PENDING":
+        if job.status == JobStatus.PENDING:
             position = order.get(job.id) or await store.queue_position(job)
-        if job.status in ("PENDING", "PROCESSING") and job.kind not in typical:
+        if job.status in (JobStatus.PENDING, JobStatus.PROCESSING) and job.kind not in typical:
             typical[job.kind] = present.typical_duration(await store.recent_durations(job.kind))
         est = present.eta(job, position, typical.get(job.kind), workers)
         rows.append(present.row_view(job, position=position, eta_seconds=est, now=now))
@@ -70,7 +70,7 @@ async def builds_page(request: web.Request, v: Viewer) -> dict[str, Any]:
         raise errors.BadRequest("the cursor is not valid") from None
     counts = await store.counts()
     summary = {s: sum(n for (k, st), n in counts.items() if st == s and (kind == "all" or k == kind))
-               for s in ("PENDING", "PROCESSING", "FAILED")}
+               for s in (JobStatus.PENDING, JobStatus.PROCESSING, JobStatus.FAILED)}
     query = {k: val for k, val in filters.items() if val}
     return {"template": "builds.html", "rows": await rows_for(request, jobs), "filters": filters, "query": query,
             "next": nxt, "first_page": not request.query.get("cursor"), "after": after, "summary": summary,
@@ -143,8 +143,8 @@ async def detail_context(request: web.Request, v: Viewer, job: Job) -> dict[str,
     view = status.job_view(job, stages, queue_position=position, eta_seconds=est)
     review = view.get("review") if isinstance(view.get("review"), dict) else None
     actions = {
-        "cancel": v.can("submit") and job.status in ("PENDING", "PROCESSING") and not job.cancel_requested,
-        "retry": v.can("submit") and job.status == "FAILED" and not (job.dead and not v.can("admin")),
+        "cancel": v.can("submit") and job.status in (JobStatus.PENDING, JobStatus.PROCESSING) and not job.cancel_requested,
+        "retry": v.can("submit") and job.status == JobStatus.FAILED and not (job.dead and not v.can("admin")),
         "review": v.can("admin") and bool(review and review.get("state") == "pending"),
     }
     return {
@@ -246,7 +246,7 @@ async def health_page(request: web.Request, v: Viewer) -> dict[str, Any]:
     dur_series = [{"name": "p50", "values": [d["p50"] for d in days]}, {"name": "p95", "values": [d["p95"] for d in days]}]
     # What each worker does comes from the jobs' leases (always current), not from the heartbeat's
     # copy of its running list, which lags by up to one heartbeat.
-    processing, _ = await store.list_jobs(status="PROCESSING", limit=200)
+    processing, _ = await store.list_jobs(status=JobStatus.PROCESSING, limit=200)
     by_owner: dict[str, list[dict[str, Any]]] = {}
     for job in processing:
         by_owner.setdefault(job.lease_owner or "?", []).append(
@@ -258,7 +258,7 @@ async def health_page(request: web.Request, v: Viewer) -> dict[str, Any]:
                         "running": by_owner.pop(w["id"], [])})
     for owner, running in sorted(by_owner.items()):
         workers.append({"id": owner, "host": None, "heartbeat": None, "running": running})
-    dead, dead_next = await store.list_jobs(status="FAILED", dead=True, limit=PAGE_SIZE,
+    dead, dead_next = await store.list_jobs(status=JobStatus.FAILED, dead=True, limit=PAGE_SIZE,
                                             cursor=request.query.get("cursor") or None)
     counts = await store.counts()
     kinds = sorted({k for k, _ in counts}, key=lambda k: (k != "build", k))

@@ -12,13 +12,15 @@ import concurrent.futures
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from enum import StrEnum
-from typing import Any
-
-import aiohttp
+from typing import TYPE_CHECKING, Any
 
 from pipeline import config as config_mod
-from pipeline.metrics import Metrics
 from pipeline.store import Job, JobStatus, Store
+
+if TYPE_CHECKING:  # what only the daemon passes in: `pressroom build` runs without either loaded
+    import aiohttp
+
+    from pipeline.metrics import Metrics
 
 
 @dataclass(frozen=True, kw_only=True)

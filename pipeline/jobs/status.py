@@ -11,7 +11,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from pipeline import errors, redact
-from pipeline.store import Job, Store
+from pipeline.store import Job, JobStatus, Store
 
 RETRY_AFTER_PENDING = 2
 RETRY_AFTER_PROCESSING = 1
@@ -58,7 +58,7 @@ def job_view(job: Job, stages: list[dict[str, Any]] | None = None, *, queue_posi
              eta_seconds: float | None = None, translations: dict[str, Any] | None = None) -> dict[str, Any]:
     result = job.result or {}
     error = None
-    if job.error_code and job.status in ("FAILED", "CANCELLED", "PENDING"):
+    if job.error_code and job.status in (JobStatus.FAILED, JobStatus.CANCELLED, JobStatus.PENDING):
         error = {"code": job.error_code, "message": job.error_message, "stage": job.error_stage,
                  "runbook": errors.runbook(job.error_code)}
     trigger = dict(job.trigger or {})
@@ -111,9 +111,9 @@ def job_view(job: Job, stages: list[dict[str, Any]] | None = None, *, queue_posi
 
 
 def retry_after(job: Job) -> int | None:
-    if job.status == "PENDING":
+    if job.status == JobStatus.PENDING:
         return RETRY_AFTER_PENDING
-    if job.status == "PROCESSING":
+    if job.status == JobStatus.PROCESSING:
         return RETRY_AFTER_PROCESSING
     return None
 
@@ -124,10 +124,10 @@ async def eta(store: Store, job: Job, queue_position: int | None, workers: int) 
     if not durations:
         return None
     typical = statistics.median(durations)
-    if job.status == "PENDING":
+    if job.status == JobStatus.PENDING:
         ahead = max(0, (queue_position or 1) - 1)
         return typical * (1 + ahead / max(1, workers))
-    if job.status == "PROCESSING":
+    if job.status == JobStatus.PROCESSING:
         done = (job.progress or 0.0) / 100.0
         return max(0.0, typical * (1 - done))
     return None
