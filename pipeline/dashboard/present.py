@@ -96,7 +96,7 @@ def typical_duration(durations: list[float]) -> float | None:
 
 
 def eta(job: Job, position: int | None, typical: float | None, workers: int) -> float | None:
-    """The same estimate as :func:`pipeline.status.eta`, from durations fetched once per page."""
+    """The same estimate as :func:`pipeline.jobs.status.eta`, from durations fetched once per page."""
     if typical is None:
         return None
     if job.status == JobStatus.PENDING:
