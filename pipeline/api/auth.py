@@ -1,8 +1,19 @@
-"""Bearer tokens with scopes, per-job read tokens, and token-bucket rate limits.
+"""Who is calling and what they may do: bearer tokens with scopes, per-job read tokens, the
+dashboard's sign-in sessions, CSRF checks for cookie callers, and token-bucket rate limits.
 
 Scopes: ``read`` sees, ``submit`` submits (and reads), ``admin`` does everything (approve,
 replay, raise priority, submit local paths). With ``[server] auth = "none"`` every caller is an
 anonymous admin: meant for ``make run`` on loopback, and the dashboard says so in a banner.
+
+Every handler starts with :func:`require` (or :func:`principal` where any caller will do), so the
+answer to "who is this" is computed in one place for tokens, job tokens and cookies alike.
+
+Sessions: the sign-in cookie holds a random session ID, never an API token. A token in a cookie
+is a token anywhere the cookie goes, for as long as it is valid, and nothing can end it short of
+rotating the token everywhere. A session ID is random, stored only as its SHA-256 in the store,
+expires (``[server] session_days``, absolute), ends at sign-out, can be listed and revoked by an
+admin (``pipeline/api/sessions.py``), and is checked on every request against the token it was
+opened with: remove that token from the config and its sessions stop working at once.
 """
 
 from __future__ import annotations
@@ -10,6 +21,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import os
+import secrets
 import time
 from dataclasses import dataclass, field
 from urllib.parse import urlsplit
@@ -18,6 +30,7 @@ from aiohttp import web
 
 from pipeline import config as config_mod
 from pipeline import errors
+from pipeline.api.keys import auth_key, config_key, store_key
 
 IMPLIED = {"admin": {"admin", "submit", "read"}, "submit": {"submit", "read"}, "read": {"read"}}
 
@@ -157,14 +170,11 @@ def bearer(request: web.Request) -> str | None:
     return request.query.get("token") or None  # the dashboard's cookie holds a session ID, not a token
 
 
-principal_key: web.RequestKey[Principal] = web.RequestKey("principal")
-
-
 # -- CSRF for cookie sessions (the dashboard) ------------------------------------------------
 # A browser sends the session cookie with any request, whoever made the page that sends it; a
 # bearer header it never adds by itself. So only requests authenticated by the cookie need proof
 # that they come from our own pages: a token derived from the random session ID (never from an
-# API token: the cookie holds no token, see pipeline/api/sessions.py), which a foreign page cannot
+# API token: the cookie holds no token, see the sessions below), which a foreign page cannot
 # read or compute. Header and query tokens are unaffected.
 
 SESSION_COOKIE = "pressroom_session"
@@ -218,3 +228,107 @@ def check_same_origin(request: web.Request) -> None:
     origin = request.headers.get("Origin")
     if origin and origin != "null" and urlsplit(origin).netloc != request.host:
         raise errors.CsrfFailed("cross-origin request refused")
+
+
+# -- Who is calling ---------------------------------------------------------------------------
+
+
+async def principal(request: web.Request) -> Principal:
+    """Who is calling, with rate limiting per token. Raises 401 for a missing or unknown token."""
+    auth = request.app[auth_key]
+    token = bearer(request)
+    if auth.open:
+        check_same_origin(request)
+        auth.rate_check(token or request.remote or "anonymous")
+        return ANONYMOUS_ADMIN
+    remote = request.remote or "unknown"
+    auth.check_failures(remote)
+    if not token:
+        session = await resolve_session(request)  # the dashboard's cookie: a session ID, not a token
+        if session is None:
+            raise errors.Unauthorized("a bearer token is required (Authorization: Bearer <token>)")
+        who, session_id = session
+        await check_csrf(request, session_id)
+        auth.rate_check(who.name)
+        return who
+    found = auth.lookup(token) or await _job_token(request, token)
+    if found is None:
+        if not from_cookie(request):  # a stale sign-in cookie is not a guess
+            auth.record_failure(remote)
+        raise errors.Unauthorized("the bearer token is not valid")
+    auth.rate_check(found.name)
+    return found
+
+
+async def _job_token(request: web.Request, token: str) -> Principal | None:
+    """A per-job read token, checked before the job in the URL is loaded so that a bad token on a
+    missing job is a 401 like any other (job IDs cannot be probed), and a token of another job is
+    recognised as valid but not for this job (403)."""
+    store = request.app[store_key]
+    job_id = request.match_info.get("job_id")
+    if job_id:
+        try:
+            job = await store.get(job_id)
+        except errors.JobNotFound:
+            job = None
+        if job is not None and job.read_token and hmac.compare_digest(job.read_token.encode(), token.encode()):
+            return Principal(f"job:{job_id}", frozenset({"read"}), job_id=job_id)
+    owner = await store.job_of_read_token(token)
+    return Principal(f"job:{owner}", frozenset({"read"}), job_id=owner) if owner else None
+
+
+async def require(request: web.Request, scope: str, job_id: str | None = None) -> Principal:
+    """The caller, if they may use ``scope`` (on ``job_id``); else 401 or 403."""
+    who = await principal(request)
+    if not who.allows(scope, job_id):
+        if who.job_id is not None:
+            raise errors.Forbidden(f"this per-job read token reads job {who.job_id} only")
+        raise errors.Forbidden(f"this action needs the {scope!r} scope")
+    return who
+
+
+# -- Dashboard sessions -----------------------------------------------------------------------
+
+SESSION_TOUCH_EVERY = 60.0
+"""Seconds between two writes of a session's ``last_seen_at`` (a read per request, not a write)."""
+
+
+def session_digest(session_id: str) -> str:
+    """What the store keeps of a session ID: a copy of the table signs nobody in."""
+    return hashlib.sha256(session_id.encode()).hexdigest()
+
+
+async def open_session(request: web.Request, token: str, who: Principal) -> str:
+    """Store a new session for ``who`` (signed in with ``token``); returns the cookie's value."""
+    store = request.app[store_key]
+    session_id = secrets.token_urlsafe(32)
+    await store.create_session(id_hash=session_digest(session_id), handle=secrets.token_hex(8), principal=who.name,
+                               token_hash=token_digest(token),
+                               expires_at=store.clock() + request.app[config_key].server.session_days * 86400,
+                               user_agent=request.headers.get("User-Agent"), remote=request.remote)
+    return session_id
+
+
+async def resolve_session(request: web.Request) -> tuple[Principal, str] | None:
+    """The principal and session ID behind the request's cookie; None when there is no live session."""
+    session_id = request.cookies.get(SESSION_COOKIE, "")
+    if not session_id or len(session_id) > 200:
+        return None
+    store = request.app[store_key]
+    row = await store.session(session_digest(session_id))
+    if row is None:
+        return None
+    who = request.app[auth_key].lookup_digest(row["token_hash"])
+    if who is None:  # the token was removed from the config: its sessions end with it
+        await store.delete_session(session_digest(session_id))
+        return None
+    if store.clock() - row["last_seen_at"] > SESSION_TOUCH_EVERY:
+        await store.touch_session(session_digest(session_id))
+    return who, session_id
+
+
+async def close_session(request: web.Request) -> None:
+    """Sign-out: the session is deleted, so a copy of the cookie is worthless from now on."""
+    session_id = request.cookies.get(SESSION_COOKIE, "")
+    if session_id:
+        await request.app[store_key].delete_session(session_digest(session_id))

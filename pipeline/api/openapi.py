@@ -1,8 +1,10 @@
 """The OpenAPI 3.1 document for the HTTP API, written by hand to match the routes.
 
-Later parts add their paths through :data:`EXTRA_PATHS` / :data:`WEBHOOKS` at import time
-(reviews, targets, deliveries, hooks), so the document always describes what the server serves.
-A schemathesis test runs against it.
+Each module that serves routes declares its own paths beside them (``OPENAPI_PATHS``), and
+:func:`document` puts together those of the modules an app mounts (``api/routes.py``), so the
+document describes what that server serves and nothing is shared between apps. This module holds
+what the fragments share: the schemas, the job ID parameter and the response helpers. A
+schemathesis test runs against the document.
 """
 
 from __future__ import annotations
@@ -11,9 +13,6 @@ import copy
 from typing import Any
 
 from pipeline import __version__
-
-EXTRA_PATHS: dict[str, dict[str, Any]] = {}
-WEBHOOKS: dict[str, dict[str, Any]] = {}
 
 NULLABLE_STR = {"type": ["string", "null"]}
 NULLABLE_NUM = {"type": ["number", "null"]}
@@ -92,79 +91,19 @@ def ok(description: str, schema_ref: str | None = None, content_type: str = "app
     return {status: body}
 
 
-BASE_PATHS: dict[str, Any] = {
-    "/api/builds": {
-        "post": {
-            "operationId": "submitBuild", "summary": "Submit a build (archive upload or JSON source reference)",
-            "parameters": [{"name": "Idempotency-Key", "in": "header", "required": False, "schema": {"type": "string"}},
-                           {"name": "branch", "in": "query", "required": False, "schema": {"type": "string"}}],
-            "requestBody": {"required": True, "content": {
-                "application/gzip": {"schema": {"type": "string", "format": "binary"}},
-                "application/zip": {"schema": {"type": "string", "format": "binary"}},
-                "application/json": {"schema": {"type": "object", "required": ["source"], "properties": {
-                    "source": {"type": "object", "properties": {"git": {"type": "string", "maxLength": 2048},
-                                                                "ref": {"type": "string", "maxLength": 255},
-                                                                "path": {"type": "string", "maxLength": 4096}}},
-                    "branch": {"type": "string", "maxLength": 200}, "priority": {"type": "integer"},
-                    "force": {"type": "boolean"}, "note": {"type": "string", "maxLength": 500},
-                    "trigger": {"type": "object", "additionalProperties": False,
-                                "properties": {"note": {"type": "string", "maxLength": 500}}}}}}}},
-            "responses": {**ok("Accepted: the job is stored; follow status_url", "Submitted", status="202"),
-                          **err(400, 401, 403, 409, 413, 429)},
-        },
-        "get": {
-            "operationId": "listBuilds", "summary": "List jobs, newest first, with cursor pagination",
-            "parameters": [{"name": n, "in": "query", "required": False, "schema": s} for n, s in [
-                ("status", {"type": "string"}), ("kind", {"type": "string"}), ("branch", {"type": "string"}),
-                ("trigger", {"type": "string"}), ("dead", {"enum": ["true", "false"]}),
-                ("limit", {"type": "integer", "minimum": 1, "maximum": 200}), ("cursor", {"type": "string"})]],
-            "responses": {**ok("A page of jobs", "JobList"), **err(400, 401, 403, 429)},
-        },
-    },
-    "/api/builds/{job_id}/status": {"get": {
-        "operationId": "getStatus", "summary": "A job's status (Retry-After while it runs)", "parameters": [JOB_ID],
-        "responses": {**ok("The job's status", "Status"), **err(401, 403, 404, 429)}}},
-    "/api/translations/{job_id}/status": {"get": {
-        "operationId": "getTranslationStatus", "summary": "One language's translation job", "parameters": [JOB_ID],
-        "responses": {**ok("The translation job's status", "Status"), **err(401, 403, 404, 429)}}},
-    "/api/builds/{job_id}/events": {"get": {
-        "operationId": "streamEvents", "summary": "Server-Sent Events: one per transition and progress step",
-        "parameters": [JOB_ID, {"name": "Last-Event-ID", "in": "header", "required": False, "schema": {"type": "string"}}],
-        "responses": {**ok("An event stream", content_type="text/event-stream"), **err(401, 403, 404, 429)}}},
-    "/api/builds/{job_id}/log": {"get": {
-        "operationId": "getLog", "summary": "The job's log as text", "parameters": [JOB_ID],
-        "responses": {**ok("The log", content_type="text/plain"), **err(401, 403, 404, 429)}}},
-    "/api/builds/{job_id}/cancel": {"post": {
-        "operationId": "cancelBuild", "summary": "Cancel a job (PENDING at once, PROCESSING cooperatively)",
-        "parameters": [JOB_ID], "responses": {**ok("Cancel accepted", "Status", status="202"), **err(401, 403, 404, 409, 429)}}},
-    "/api/builds/{job_id}/retry": {"post": {
-        "operationId": "retryBuild", "summary": "Put a FAILED job back in the queue", "parameters": [JOB_ID],
-        "responses": {**ok("Re-queued", "Status", status="202"), **err(401, 403, 404, 409, 429)}}},
-    "/healthz": {"get": {"operationId": "healthz", "summary": "Liveness", "security": [],
-                         "responses": {"200": {"description": "Healthy", "content": {"application/json": {"schema": {"type": "object"}}}},
-                                       "503": {"description": "Store locked or unreachable, or a supervised part down (`failing` names them)",
-                                               "content": {"application/json": {"schema": {"type": "object"}}}}}}},
-    "/metrics": {"get": {"operationId": "metrics", "summary": "Prometheus metrics", "security": [],
-                         "responses": ok("Prometheus text format", content_type="text/plain")}},
-    "/api/openapi.json": {"get": {"operationId": "openapi", "summary": "This document", "security": [],
-                                  "responses": {"200": {"description": "OpenAPI 3.1", "content": {"application/json": {"schema": {"type": "object"}}}}}}},
-}
-
-
-def document() -> dict[str, Any]:
-    paths = copy.deepcopy(BASE_PATHS)
-    for path, ops in EXTRA_PATHS.items():
-        paths.setdefault(path, {}).update(copy.deepcopy(ops))
+def document(paths: dict[str, Any], webhooks: dict[str, Any] | None = None) -> dict[str, Any]:
+    """The document for an app serving ``paths`` (``{path: {method: operation}}``) and sending
+    ``webhooks`` (the notifications it can deliver)."""
     doc: dict[str, Any] = {
         "openapi": "3.1.0",
         "info": {"title": "pressroom", "version": __version__,
                  "description": "Documentation build and publishing daemon. See docs/api.md for the async contract."},
         "servers": [{"url": "/"}],
         "security": [{"bearer": []}],
-        "paths": paths,
+        "paths": copy.deepcopy(paths),
         "components": {"schemas": copy.deepcopy(SCHEMAS),
                        "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}}},
     }
-    if WEBHOOKS:
-        doc["webhooks"] = copy.deepcopy(WEBHOOKS)
+    if webhooks:
+        doc["webhooks"] = copy.deepcopy(webhooks)
     return doc

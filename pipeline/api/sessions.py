@@ -1,69 +1,21 @@
-"""Dashboard sessions: the sign-in cookie holds a random session ID, never an API token.
+"""``/api/sessions``: an admin lists the dashboard's live sign-in sessions and revokes them.
 
-A token in a cookie is a token anywhere the cookie goes, for as long as it is valid, and nothing
-can end it short of rotating the token everywhere. A session ID is random, stored only as its
-SHA-256 in the store, expires (``[server] session_days``, absolute), ends at sign-out, can be
-listed and revoked by an admin (``GET /api/sessions``, ``DELETE /api/sessions/{handle}``), and
-is checked on every request against the token it was opened with: remove that token from the
-config and its sessions stop working at once. The CSRF token is derived from the session ID.
+A session is shown by its handle, never by its ID (the ID is the cookie's value, and the store
+keeps only its digest). Opening, checking and closing sessions is authentication, in
+``pipeline/api/auth.py``.
 """
 
 from __future__ import annotations
 
-import hashlib
-import secrets
 from typing import Any
 
 from aiohttp import web
 
-from pipeline import errors, status
+from pipeline import errors
 from pipeline.api import auth as auth_mod
 from pipeline.api import openapi
-from pipeline.api.keys import auth_key, config_key, store_key
-
-TOUCH_EVERY = 60.0
-"""Seconds between two writes of a session's ``last_seen_at`` (a read per request, not a write)."""
-
-
-def digest(session_id: str) -> str:
-    return hashlib.sha256(session_id.encode()).hexdigest()
-
-
-async def open_session(request: web.Request, token: str, who: auth_mod.Principal) -> str:
-    """Store a new session for ``who`` (signed in with ``token``); returns the cookie's value."""
-    store = request.app[store_key]
-    session_id = secrets.token_urlsafe(32)
-    await store.create_session(id_hash=digest(session_id), handle=secrets.token_hex(8), principal=who.name,
-                               token_hash=auth_mod.token_digest(token),
-                               expires_at=store.clock() + request.app[config_key].server.session_days * 86400,
-                               user_agent=request.headers.get("User-Agent"), remote=request.remote)
-    return session_id
-
-
-async def resolve(request: web.Request) -> tuple[auth_mod.Principal, str] | None:
-    """The principal and session ID behind the request's cookie; None when there is no live session."""
-    session_id = request.cookies.get(auth_mod.SESSION_COOKIE, "")
-    if not session_id or len(session_id) > 200:
-        return None
-    store = request.app[store_key]
-    row = await store.session(digest(session_id))
-    if row is None:
-        return None
-    who = request.app[auth_key].lookup_digest(row["token_hash"])
-    if who is None:  # the token was removed from the config: its sessions end with it
-        await store.delete_session(digest(session_id))
-        return None
-    if store.clock() - row["last_seen_at"] > TOUCH_EVERY:
-        await store.touch_session(digest(session_id))
-    return who, session_id
-
-
-async def close(request: web.Request) -> None:
-    """Sign-out: the session is deleted, so a copy of the cookie is worthless from now on."""
-    session_id = request.cookies.get(auth_mod.SESSION_COOKIE, "")
-    if session_id:
-        await request.app[store_key].delete_session(digest(session_id))
-
+from pipeline.api.keys import auth_key, store_key
+from pipeline.jobs import status
 
 routes = web.RouteTableDef()
 
@@ -80,18 +32,14 @@ def _view(row: dict[str, Any], request: web.Request, current: str | None) -> dic
 @routes.get("/api/sessions")
 async def list_sessions(request: web.Request) -> web.Response:
     """Live dashboard sessions (admin). The session ID never leaves the server; the handle names one."""
-    from pipeline.api.builds import require
-
-    await require(request, "admin")
+    await auth_mod.require(request, "admin")
     rows = await request.app[store_key].list_sessions()
     mine = request.cookies.get(auth_mod.SESSION_COOKIE) if auth_mod.from_cookie(request) else None
-    return web.json_response({"sessions": [_view(r, request, digest(mine) if mine else None) for r in rows]})
+    return web.json_response({"sessions": [_view(r, request, auth_mod.session_digest(mine) if mine else None) for r in rows]})
 
 
 async def _revoke(request: web.Request) -> web.Response:
-    from pipeline.api.builds import require
-
-    await require(request, "admin")
+    await auth_mod.require(request, "admin")
     handle = request.match_info["handle"]
     if not await request.app[store_key].revoke_session(handle):
         raise errors.SessionNotFound(f"no live session has the handle {handle!r}")

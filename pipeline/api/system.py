@@ -1,4 +1,4 @@
-"""Liveness, metrics and the OpenAPI document."""
+"""Liveness, metrics and the OpenAPI document (built per app when its routes are mounted)."""
 
 from __future__ import annotations
 
@@ -9,7 +9,14 @@ from aiohttp import web
 
 from pipeline import errors
 from pipeline.api import openapi
-from pipeline.api.keys import config_key, metrics_key, store_key, supervisor_key, worker_key
+from pipeline.api.keys import (
+    config_key,
+    metrics_key,
+    openapi_key,
+    store_key,
+    supervisor_key,
+    worker_key,
+)
 from pipeline.metrics import CONTENT_TYPE
 
 routes = web.RouteTableDef()
@@ -54,4 +61,16 @@ async def metrics(request: web.Request) -> web.Response:
 
 @routes.get("/api/openapi.json")
 async def openapi_doc(request: web.Request) -> web.Response:
-    return web.json_response(openapi.document())
+    return web.json_response(request.app[openapi_key])
+
+
+OPENAPI_PATHS: dict[str, Any] = {
+    "/healthz": {"get": {"operationId": "healthz", "summary": "Liveness", "security": [],
+                         "responses": {"200": {"description": "Healthy", "content": {"application/json": {"schema": {"type": "object"}}}},
+                                       "503": {"description": "Store locked or unreachable, or a supervised part down (`failing` names them)",
+                                               "content": {"application/json": {"schema": {"type": "object"}}}}}}},
+    "/metrics": {"get": {"operationId": "metrics", "summary": "Prometheus metrics", "security": [],
+                         "responses": openapi.ok("Prometheus text format", content_type="text/plain")}},
+    "/api/openapi.json": {"get": {"operationId": "openapi", "summary": "This document", "security": [],
+                                  "responses": {"200": {"description": "OpenAPI 3.1", "content": {"application/json": {"schema": {"type": "object"}}}}}}},
+}

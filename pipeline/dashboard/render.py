@@ -18,7 +18,6 @@ from yarl import URL
 
 from pipeline import errors
 from pipeline.api import auth as auth_mod
-from pipeline.api import builds
 from pipeline.api.keys import auth_key
 from pipeline.dashboard import present
 
@@ -59,7 +58,7 @@ class Viewer:
 
 
 async def viewer(request: web.Request) -> Viewer:
-    who = await builds.principal(request)
+    who = await auth_mod.principal(request)
     from_cookie = auth_mod.from_cookie(request)
     session_id = request.cookies.get(auth_mod.SESSION_COOKIE, "")
     csrf = auth_mod.csrf_token(session_id) if session_id and from_cookie and not request.app[auth_key].open else ""

@@ -1,7 +1,7 @@
 """Login and logout: the dashboard's cookie holds a random server-side session ID, never the token.
 
-Signing in with a token opens a session in the store (``pipeline.api.sessions``): expiring,
-listed and revocable by an admin, and ended by signing out or by removing the token from the
+Signing in with a token opens a session in the store (``pipeline.api.auth.open_session``): expiring,
+listed and revocable by an admin (``/api/sessions``), and ended by signing out or by removing the token from the
 config. The cookie is ``HttpOnly`` (scripts never see it), ``SameSite=Strict`` (no other site can
 make the browser send it) and ``Secure`` over HTTPS. The login form has its own CSRF guard (a
 random value in a short-lived cookie and in the form), so no site can log a browser in as someone
@@ -19,7 +19,6 @@ from aiohttp import web
 
 from pipeline import errors
 from pipeline.api import auth as auth_mod
-from pipeline.api import builds, sessions
 from pipeline.api.keys import auth_key, config_key
 from pipeline.dashboard.render import html
 
@@ -78,7 +77,7 @@ async def login(request: web.Request) -> web.StreamResponse:
     if principal is None:
         auth.record_failure(remote)
         return _login_form(request, error="That token is not valid.", status=401, next_url=next_url)
-    session_id = await sessions.open_session(request, token, principal)
+    session_id = await auth_mod.open_session(request, token, principal)
     resp = see_other(next_url)
     resp.set_cookie(auth_mod.SESSION_COOKIE, session_id, max_age=int(request.app[config_key].server.session_days * 86400),
                     path="/", httponly=True, samesite="Strict", secure=is_https(request))
@@ -91,8 +90,8 @@ async def logout(request: web.Request) -> web.StreamResponse:
     """POST only, with the session's CSRF token (checked by ``principal()``), so no link logs out."""
     if not request.app[auth_key].open:
         with contextlib.suppress(errors.Unauthorized):
-            await builds.principal(request)
-        await sessions.close(request)
+            await auth_mod.principal(request)
+        await auth_mod.close_session(request)
     resp = see_other("/login")
     resp.del_cookie(auth_mod.SESSION_COOKIE, path="/")
     resp.del_cookie(LEGACY_COOKIE, path="/")

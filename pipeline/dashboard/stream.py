@@ -16,7 +16,8 @@ from typing import Any
 
 from aiohttp import web
 
-from pipeline.api import builds
+from pipeline.api.auth import require
+from pipeline.api.http import sse_frame
 from pipeline.api.keys import store_key
 
 logger = logging.getLogger(__name__)
@@ -27,7 +28,7 @@ KEEPALIVE_SECONDS = 15.0
 closing_key: web.AppKey[asyncio.Event] = web.AppKey("dashboard_streams_closing")
 """Set on shutdown so open streams end at once instead of holding the server open."""
 
-PATHS = {
+OPENAPI_PATHS: dict[str, Any] = {
     "/api/events": {"get": {
         "operationId": "streamAllEvents",
         "summary": "Server-Sent Events of all jobs (transitions and progress), resumable with Last-Event-ID",
@@ -51,7 +52,7 @@ def _start_id(request: web.Request) -> int | None:
 
 
 async def all_events(request: web.Request) -> web.StreamResponse:
-    await builds.require(request, "read")
+    await require(request, "read")
     store = request.app[store_key]
     closing = request.app[closing_key]
     last = _start_id(request)
@@ -67,7 +68,7 @@ async def all_events(request: web.Request) -> web.StreamResponse:
             batch = await store.events_since(last)
             for ev in batch:
                 last = ev["id"]
-                await resp.write(builds.sse_frame(ev))
+                await resp.write(sse_frame(ev))
             if batch:
                 idle = 0.0
                 continue

@@ -18,7 +18,8 @@ from typing import Any
 from aiohttp import web
 
 from pipeline import errors, redact
-from pipeline.api import builds
+from pipeline.api.auth import require
+from pipeline.api.http import read_body
 from pipeline.api.keys import config_key, submitter_key
 from pipeline.intake import channels, payloads
 from pipeline.intake.hookrun import HEADER
@@ -45,7 +46,7 @@ def decode_facts(value: str | None) -> dict[str, Any]:
 
 @routes.post("/hooks/commit")
 async def commit(request: web.Request) -> web.Response:
-    await builds.require(request, "submit")
+    await require(request, "submit")
     cfg = request.app[config_key]
     facts = decode_facts(request.headers.get(HEADER))
     branch = channels.nonempty(facts.get("branch"))
@@ -53,7 +54,7 @@ async def commit(request: web.Request) -> web.Response:
         return channels.ignored("detached HEAD: only commits on a branch are built (rebases stay quiet)")
     if not channels.branch_allowed(cfg.intake.branches, branch):
         return channels.ignored(f"branch {branch!r} is not in [intake] branches {cfg.intake.branches}", branch=branch)
-    body = await builds.read_body(request, int(cfg.server.max_upload_mb * 2**20))
+    body = await read_body(request, int(cfg.server.max_upload_mb * 2**20))
     if not body:
         raise errors.InvalidArchive("the request has no archive in its body")
     trigger = {"kind": "commit", "sha": facts["sha"], "tree": facts["tree"], "author": channels.nonempty(facts.get("author")),

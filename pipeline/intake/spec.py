@@ -1,4 +1,4 @@
-"""OpenAPI entries for the intake routes (merged into ``/api/openapi.json``)."""
+"""OpenAPI entries for the intake routes (``webhooks``, ``hookupload``); ``api/routes.py`` mounts both."""
 
 from __future__ import annotations
 
@@ -30,21 +30,22 @@ def _hook(op: str, summary: str, headers: list[str], *, ping: bool) -> dict[str,
     }}
 
 
-def register() -> None:
-    openapi.EXTRA_PATHS["/hooks/github"] = _hook(
+OPENAPI_PATHS: dict[str, Any] = {
+    "/hooks/github": _hook(
         "githubWebhook", "GitHub push webhook (X-Hub-Signature-256 HMAC of the raw body)",
-        ["X-GitHub-Event", "X-GitHub-Delivery", "X-Hub-Signature-256"], ping=True)
-    openapi.EXTRA_PATHS["/hooks/gitlab"] = _hook(
+        ["X-GitHub-Event", "X-GitHub-Delivery", "X-Hub-Signature-256"], ping=True),
+    "/hooks/gitlab": _hook(
         "gitlabWebhook", "GitLab push webhook (X-Gitlab-Token)",
-        ["X-Gitlab-Event", "X-Gitlab-Token", "X-Gitlab-Event-UUID", "Idempotency-Key"], ping=False)
-    openapi.EXTRA_PATHS["/hooks/generic"] = _hook(
+        ["X-Gitlab-Event", "X-Gitlab-Token", "X-Gitlab-Event-UUID", "Idempotency-Key"], ping=False),
+    "/hooks/generic": _hook(
         "genericWebhook", "Generic signed webhook (webhook-signature: v1,<base64 HMAC-SHA256 of id.timestamp.body>)",
-        ["webhook-id", "webhook-timestamp", "webhook-signature"], ping=True)
-    openapi.EXTRA_PATHS["/hooks/commit"] = {"post": {
+        ["webhook-id", "webhook-timestamp", "webhook-signature"], ping=True),
+    "/hooks/commit": {"post": {
         "operationId": "commitHook", "summary": "What the post-commit hook sends: git archive of HEAD plus commit facts",
         "parameters": [{"name": "X-Pressroom-Commit", "in": "header", "required": True, "schema": {"type": "string"}}],
         "requestBody": {"required": True, "content": {
             "application/gzip": {"schema": {"type": "string", "format": "binary"}},
             "application/octet-stream": {"schema": {"type": "string", "format": "binary"}}}},
         "responses": {"202": _ACCEPTED, **openapi.err(400, 401, 403, 409, 413, 429)},
-    }}
+    }},
+}

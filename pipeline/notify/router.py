@@ -216,7 +216,7 @@ def absolute(value: Any, public: str) -> Any:
 
 def runbook_url(config: config_mod.Config, runbook: str, public: str) -> str:
     """``docs/errors.md#code`` as a link a mail reader can open: under ``[server] docs_url`` when
-    set, else on the daemon's own ``/docs/`` (``pipeline/docsite.py`` serves it)."""
+    set, else on the daemon's own ``/docs/`` (``pipeline/api/docs.py`` serves it)."""
     page = runbook.removeprefix("/").removeprefix("docs/")
     base = config.server.docs_url.rstrip("/") if config.server.docs_url else f"{public}/docs"
     return f"{base}/{page}"

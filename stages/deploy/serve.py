@@ -1,4 +1,5 @@
-"""Serve a target's live release over HTTP (``/sites/<target>/`` on the daemon's sites origin).
+"""Serve a target's live release over HTTP: the handler factory the daemon's sites origin mounts
+at ``/sites/{target}/{path}`` (``pipeline/api/sites.py``), and the lookup it uses.
 
 Reads go through the ``current`` symlink on every request, so a swap or a rollback is visible
 at once and a request never mixes two releases' files (each request resolves ``current`` once).
@@ -106,13 +107,3 @@ def sites_root_for(sites_dir: Path, paths: dict[str, Path] | None = None) -> Roo
 
     return root_for
 
-
-def add_routes(app: web.Application, root_for: RootFor, prefix: str = "/sites") -> None:
-    """Mount the handler at ``<prefix>/{target}/...`` and redirect ``<prefix>/{target}``."""
-    handler = make_handler(root_for)
-
-    async def slash(request: web.Request) -> web.StreamResponse:
-        raise web.HTTPMovedPermanently(request.path + "/")
-
-    app.router.add_get(prefix + "/{target}", slash)
-    app.router.add_get(prefix + "/{target}/{path:.*}", handler)

@@ -86,7 +86,7 @@ def review_preview(
 
 
 def root_for(opts: Options, sites_dir: Path) -> RootFor:
-    """The :data:`~stages.deploy.serve.RootFor` for ``serve.add_routes``: configured targets only."""
+    """The :data:`~stages.deploy.serve.RootFor` for ``serve.make_handler``: configured targets only."""
 
     def lookup(name: str) -> Path | None:
         target = opts.targets.get(name)

@@ -56,6 +56,8 @@ async def test_sites_are_served_on_their_own_origin_and_the_api_origin_redirects
         assert "Set-Cookie" not in page.headers
     async with aiohttp.ClientSession() as http, http.get(f"{sites}/api/builds") as api:
         assert api.status == 404  # the sites origin has no API and no dashboard
+    async with aiohttp.ClientSession() as http, http.get(f"{sites}/sites/staging", allow_redirects=False) as bare:
+        assert bare.status == 301 and bare.headers["Location"] == "/sites/staging/"  # relative links resolve
 
 
 async def test_user_content_on_the_api_origin_is_sandboxed(built: tuple[Any, dict[str, Any]]) -> None:

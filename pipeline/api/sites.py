@@ -5,13 +5,17 @@ may carry raw HTML and scripts. Served on the dashboard's origin, such a script 
 reviewing admin's cookie: it can read the dashboard's CSRF token and act as the admin. So, as
 Read the Docs and GitHub do, user content lives on another origin (``[server] sites_port``, or
 ``sites_base_url`` behind a proxy), where the browser's same-origin policy keeps its scripts from
-reading anything of the dashboard's. ``/sites/...`` on the API origin only redirects there.
+reading anything of the dashboard's. ``/sites/...`` on the API origin only redirects there
+(:data:`redirects`, mounted by ``api/routes.py`` with the rest of that origin).
 
 What the API origin still serves from a build (artifacts, previews) goes out with
-:data:`USER_CONTENT_HEADERS`: ``Content-Security-Policy: sandbox`` (no ``allow-same-origin``, no
-``allow-scripts``) gives the document an opaque origin and no script at all, and ``nosniff``
+``api.http.USER_CONTENT_HEADERS``: ``Content-Security-Policy: sandbox`` (no ``allow-same-origin``,
+no ``allow-scripts``) gives the document an opaque origin and no script at all, and ``nosniff``
 stops a browser from reading a text file as HTML. Every other API-origin response without a
-policy of its own gets the same sandbox (:func:`harden`), so a forgotten handler fails safe.
+policy of its own gets the same sandbox (``api.http.harden``), so a forgotten handler fails safe.
+
+The sites origin is an application of its own, with its own two routes: the deploy stage's file
+handler (``stages.deploy.serve.make_handler``) and the redirect of a bare ``/sites/<target>``.
 """
 
 from __future__ import annotations
@@ -22,25 +26,15 @@ from collections.abc import AsyncIterator
 from aiohttp import web
 
 from pipeline import config as config_mod
-from pipeline import errors
+from pipeline.api.http import check_path
 from pipeline.api.keys import config_key
 from pipeline.api.middleware import Handler, error_middleware
 from stages.deploy import serve, targets
 
 logger = logging.getLogger(__name__)
 
-USER_CONTENT_HEADERS = {"Content-Security-Policy": "sandbox", "X-Content-Type-Options": "nosniff"}
-"""For user content the API origin still serves. ``allow-scripts`` is left out on purpose: the
-real site, scripts and all, is one click away on the sites origin."""
-
 SITES_HEADERS = {"X-Content-Type-Options": "nosniff", "Referrer-Policy": "strict-origin-when-cross-origin"}
 """The sites origin runs the site's own scripts (docs need search and tabs); it holds no secrets."""
-
-
-def check_path(request: web.Request) -> None:
-    """A NUL byte cannot be in a file name; refuse it as a bad request instead of crashing on it."""
-    if "\x00" in request.path or "%00" in request.raw_path.split("?", 1)[0]:
-        raise errors.InvalidPath("the path contains a NUL byte (%00)")
 
 
 @web.middleware
@@ -54,18 +48,19 @@ async def _sites_headers(request: web.Request, response: web.StreamResponse) -> 
         response.headers.setdefault(key, value)
 
 
-async def harden(request: web.Request, response: web.StreamResponse) -> None:
-    """API-origin default: ``nosniff`` everywhere, and a sandbox for anything without its own CSP."""
-    for key, value in USER_CONTENT_HEADERS.items():
-        response.headers.setdefault(key, value)
-
-
 def create_sites_app(cfg: config_mod.Config) -> web.Application:
     """The sites origin's application: ``/sites/<target>/...`` and nothing else (no API, no cookies read)."""
     app = web.Application(middlewares=[error_middleware, _sites_guard])
     app.on_response_prepare.append(_sites_headers)
-    serve.add_routes(app, targets.root_for(cfg.stages.deploy, cfg.data_path / "sites"))
+    root_for = targets.root_for(cfg.stages.deploy, cfg.data_path / "sites")
+    app.router.add_get("/sites/{target}", _to_slash)
+    app.router.add_get("/sites/{target}/{path:.*}", serve.make_handler(root_for))
     return app
+
+
+async def _to_slash(request: web.Request) -> web.StreamResponse:
+    """``/sites/<target>`` -> ``/sites/<target>/``, so the site's relative links resolve."""
+    raise web.HTTPMovedPermanently(request.path + "/")
 
 
 async def _to_sites_origin(request: web.Request) -> web.StreamResponse:
@@ -74,9 +69,8 @@ async def _to_sites_origin(request: web.Request) -> web.StreamResponse:
     raise web.HTTPTemporaryRedirect(request.app[config_key].sites_url + request.raw_path)
 
 
-def add_redirects(app: web.Application) -> None:
-    app.router.add_get("/sites/{target}", _to_sites_origin)
-    app.router.add_get("/sites/{target}/{path:.*}", _to_sites_origin)
+redirects = [web.get("/sites/{target}", _to_sites_origin), web.get("/sites/{target}/{path:.*}", _to_sites_origin)]
+"""The API origin's ``/sites/...`` routes."""
 
 
 async def sites_ctx(app: web.Application) -> AsyncIterator[None]:
@@ -98,9 +92,3 @@ async def sites_ctx(app: web.Application) -> AsyncIterator[None]:
         yield
     finally:
         await runner.cleanup()
-
-
-def setup(app: web.Application) -> None:
-    app.cleanup_ctx.append(sites_ctx)
-    app.on_response_prepare.append(harden)
-    add_redirects(app)

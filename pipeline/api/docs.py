@@ -23,7 +23,7 @@ from markdown_it.rules_core import StateCore
 
 from pipeline import errors
 
-DOCS_DIR = Path(__file__).resolve().parent.parent / "docs"
+DOCS_DIR = Path(__file__).resolve().parents[2] / "docs"
 PAGE = re.compile(r"^[a-z0-9][a-z0-9_-]*\.md$")
 _HEADING_ID = re.compile(r"\s*\{\s*#([A-Za-z0-9_-]+)\s*\}\s*$")
 HEADERS = {"Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'",
@@ -94,7 +94,3 @@ async def page(request: web.Request) -> web.Response:
 @routes.get("/docs/")
 async def index(request: web.Request) -> web.Response:
     raise web.HTTPFound("/docs/index.md")
-
-
-def setup(app: web.Application) -> None:
-    app.add_routes(routes)
