@@ -37,7 +37,7 @@ _FIELD_TYPES: dict[str, tuple[type, ...]] = {"branch": (str,), "priority": (int,
                                              "force": (bool, str), "trigger": (dict,), "note": (str,)}
 FIELD_LIMITS: dict[str, int] = {"source.git": 2048, "source.ref": 255, "source.path": 4096, "branch": 200,
                                 "target": 200, "note": 500, "Idempotency-Key": 200}
-"""Characters each client-sent field may have (``field_too_long`` above): nothing real is longer,
+"""Characters each client-sent field may have (longer is ``400 field_too_long``): nothing real is longer,
 and every one of them is stored with the job and shown by the status, list and dashboard."""
 
 
