@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
 import io
 import os
 import tarfile
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -21,6 +23,19 @@ REPO = Path(__file__).resolve().parents[1]
 SHARED = REPO.parent / "shared"
 CORPUS = SHARED / "corpus" / "fastapi-docs"
 SAMPLES = REPO / "content-samples"
+
+GZ = {"Content-Type": "application/gzip"}
+
+
+async def wait_finished(client: Any, job_id: str, timeout: float = 120) -> dict[str, Any]:
+    """Poll an ``aiohttp_client`` app until the job ends; its status document."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        st = await (await client.get(f"/api/builds/{job_id}/status")).json()
+        if st["status"] in ("COMPLETED", "FAILED", "CANCELLED"):
+            return st  # type: ignore[no-any-return]
+        await asyncio.sleep(0.1)
+    raise AssertionError(f"{job_id} did not finish")
 
 
 def make_tree(root: Path, files: dict[str, str | bytes]) -> Path:

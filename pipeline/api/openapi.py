@@ -13,6 +13,7 @@ import copy
 from typing import Any
 
 from pipeline import __version__
+from pipeline.store.model import JobStatus
 
 NULLABLE_STR = {"type": ["string", "null"]}
 NULLABLE_NUM = {"type": ["number", "null"]}
@@ -48,7 +49,7 @@ SCHEMAS: dict[str, Any] = {
         "properties": {
             "job_id": {"type": "string"},
             "kind": {"enum": ["build", "translate", "audit", "promote", "deliver", "maintenance"]},
-            "status": {"enum": ["PENDING", "PROCESSING", "COMPLETED", "FAILED", "CANCELLED"]},
+            "status": {"enum": [status.value for status in JobStatus]},
             "stage": NULLABLE_STR, "progress": {"type": "number", "minimum": 0, "maximum": 100},
             "queue_position": NULLABLE_INT, "eta_seconds": NULLABLE_NUM,
             "attempt": {"type": "integer"}, "max_attempts": {"type": "integer"}, "priority": {"type": "integer"},

@@ -3,8 +3,6 @@ approve → promote to production, served by the daemon; plus rollback and the 4
 
 from __future__ import annotations
 
-import asyncio
-import time
 from pathlib import Path
 from typing import Any
 
@@ -12,20 +10,9 @@ import pytest
 
 from pipeline.app import create_app
 from pipeline.cli.client import pack_folder
-from tests.conftest import SAMPLES
+from tests.conftest import GZ, SAMPLES, wait_finished
 
 pytestmark = pytest.mark.slow
-GZ = {"Content-Type": "application/gzip"}
-
-
-async def _wait(client: Any, job_id: str, timeout: float = 120) -> dict[str, Any]:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        st = await (await client.get(f"/api/builds/{job_id}/status")).json()
-        if st["status"] in ("COMPLETED", "FAILED", "CANCELLED"):
-            return st  # type: ignore[no-any-return]
-        await asyncio.sleep(0.1)
-    raise AssertionError(f"{job_id} did not finish")
 
 
 def _cfg(make_config: Any) -> Any:
@@ -39,7 +26,7 @@ def _cfg(make_config: Any) -> Any:
 async def test_submit_deploy_review_approve_promote(aiohttp_client: Any, make_config: Any, tmp_path: Path) -> None:
     client = await aiohttp_client(create_app(_cfg(make_config)))
     job = await (await client.post("/api/builds?branch=main", data=pack_folder(SAMPLES), headers=GZ)).json()
-    st = await _wait(client, job["job_id"])
+    st = await wait_finished(client, job["job_id"])
     assert st["status"] == "COMPLETED", (st["error"], [(s["name"], s["status"], s["message"]) for s in st["stages"]])
     assert [s["status"] for s in st["stages"]] == ["passed"] * 4
     assert st["live_url"] == "http://127.0.0.1:8080/sites/staging/"
@@ -59,7 +46,7 @@ async def test_submit_deploy_review_approve_promote(aiohttp_client: Any, make_co
     resp = await client.post(f"/api/builds/{job['job_id']}/approve")
     assert resp.status == 202, await resp.text()
     promote = await resp.json()
-    pst = await _wait(client, promote["promote_job"])
+    pst = await wait_finished(client, promote["promote_job"])
     assert pst["status"] == "COMPLETED", pst
     assert (await client.get("/sites/production/en/")).status == 200
     build = await (await client.get(f"/api/builds/{job['job_id']}/status")).json()
@@ -80,11 +67,11 @@ async def test_reject_and_supersede(aiohttp_client: Any, make_config: Any, tmp_p
     site = tmp_path / "site"
     shutil.copytree(SAMPLES, site)
     first = await (await client.post("/api/builds?branch=main", data=pack_folder(site), headers=GZ)).json()
-    await _wait(client, first["job_id"])
+    await wait_finished(client, first["job_id"])
     index = site / "en" / "index.md"
     index.write_text(index.read_text() + "\nOne more paragraph.\n")
     second = await (await client.post("/api/builds?branch=main", data=pack_folder(site), headers=GZ)).json()
-    await _wait(client, second["job_id"])
+    await wait_finished(client, second["job_id"])
     old = await (await client.get(f"/api/builds/{first['job_id']}/status")).json()
     assert old["review"]["state"] == "superseded"
     reviews = await (await client.get("/api/reviews")).json()
@@ -106,9 +93,9 @@ async def test_auto_promote_when_clean(aiohttp_client: Any, make_config: Any) ->
     )
     client = await aiohttp_client(create_app(cfg))
     job = await (await client.post("/api/builds", data=pack_folder(SAMPLES), headers=GZ)).json()
-    st = await _wait(client, job["job_id"])
+    st = await wait_finished(client, job["job_id"])
     assert st["status"] == "COMPLETED" and st["review"] is None
     promotes = await (await client.get("/api/builds?kind=promote")).json()
     assert len(promotes["jobs"]) == 1 and promotes["jobs"][0]["trigger"]["approved_by"] == "auto_promote"
-    await _wait(client, promotes["jobs"][0]["job_id"])
+    await wait_finished(client, promotes["jobs"][0]["job_id"])
     assert (await client.get("/sites/production/en/")).status == 200

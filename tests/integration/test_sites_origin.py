@@ -3,8 +3,6 @@ sandboxed, and a NUL byte in a path is a 400 with a stable code."""
 
 from __future__ import annotations
 
-import asyncio
-import time
 from typing import Any
 
 import aiohttp
@@ -13,21 +11,10 @@ import pytest
 from pipeline import config as config_mod
 from pipeline.api.keys import config_key
 from pipeline.app import create_app
-from tests.conftest import tar_gz
+from tests.conftest import GZ, tar_gz, wait_finished
 
 pytestmark = pytest.mark.slow
-GZ = {"Content-Type": "application/gzip"}
 EVIL = "# Hello\n\n<script>document.title = 'pwned'</script>\n\n<img src=x onerror=\"alert(1)\">\n"
-
-
-async def _wait(client: Any, job_id: str, timeout: float = 120) -> dict[str, Any]:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        st = await (await client.get(f"/api/builds/{job_id}/status")).json()
-        if st["status"] in ("COMPLETED", "FAILED", "CANCELLED"):
-            return st  # type: ignore[no-any-return]
-        await asyncio.sleep(0.1)
-    raise AssertionError(f"{job_id} did not finish")
 
 
 @pytest.fixture
@@ -35,7 +22,7 @@ async def built(aiohttp_client: Any, make_config: Any) -> tuple[Any, dict[str, A
     cfg = make_config(pipeline={"build": ["render_html", "deploy"]}, site={"name": "t", "source": "unused"})
     client = await aiohttp_client(create_app(cfg))
     job = await (await client.post("/api/builds", data=tar_gz({"en/index.md": EVIL}), headers=GZ)).json()
-    st = await _wait(client, job["job_id"])
+    st = await wait_finished(client, job["job_id"])
     assert st["status"] == "COMPLETED", st["error"]
     return client, st
 

@@ -17,22 +17,11 @@ import pytest
 from pipeline import config as config_mod
 from pipeline.app import create_app
 from pipeline.notify import router, schemas
-from tests.conftest import tar_gz
+from tests.conftest import GZ, tar_gz, wait_finished
 from tests.notify import peers
 from tests.notify.helpers import build_events
 
 pytestmark = pytest.mark.slow
-GZ = {"Content-Type": "application/gzip"}
-
-
-async def _finished(client: Any, job_id: str, timeout: float = 60) -> dict[str, Any]:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        st = await (await client.get(f"/api/builds/{job_id}/status")).json()
-        if st["status"] in ("COMPLETED", "FAILED", "CANCELLED"):
-            return st  # type: ignore[no-any-return]
-        await asyncio.sleep(0.1)
-    raise AssertionError(f"{job_id} did not finish")
 
 
 async def _settled(client: Any, event: str, timeout: float = 30) -> list[dict[str, Any]]:
@@ -49,12 +38,12 @@ async def _settled(client: Any, event: str, timeout: float = 30) -> list[dict[st
 
 async def _approved_promotion(client: Any, text: str) -> tuple[str, dict[str, Any]]:
     job = await (await client.post("/api/builds", data=tar_gz({"en/index.md": text}), headers=GZ)).json()
-    st = await _finished(client, job["job_id"])
+    st = await wait_finished(client, job["job_id"])
     assert st["status"] == "COMPLETED" and st["review"]["state"] == "pending", (st["error"], st["review"])
     resp = await client.post(f"/api/builds/{job['job_id']}/approve")
     assert resp.status == 202, await resp.text()
     promote = (await resp.json())["promote_job"]
-    return job["job_id"], await _finished(client, promote)
+    return job["job_id"], await wait_finished(client, promote)
 
 
 async def test_promotions_notify_and_runbook_link_opens(aiohttp_client: Any, make_config: Any, tmp_path: Path,
