@@ -95,6 +95,12 @@ class FieldTooLong(BadRequest):
     code = "field_too_long"
 
 
+class CallbackNotAllowed(BadRequest):
+    """The callback URL is not http(s) or reaches an address [server] callback_allow does not open."""
+
+    code = "callback_not_allowed"
+
+
 class PayloadTooLarge(PressroomError):
     """The upload is larger than [server] max_upload_mb."""
 
@@ -151,6 +157,18 @@ class SessionNotFound(NotFound):
     """No dashboard session has this handle (it expired, was signed out or revoked)."""
 
     code = "session_not_found"
+
+
+class AuditNotFound(NotFound):
+    """No audit run has this ID (it may still be queued or running: see its job's status)."""
+
+    code = "audit_not_found"
+
+
+class FindingNotFound(NotFound):
+    """No audit finding has this fingerprint."""
+
+    code = "finding_not_found"
 
 
 class Conflict(PressroomError):
@@ -226,6 +244,17 @@ class FetchError(PressroomError):
 
     code = "source_fetch_failed"
     http_status = 502
+
+
+class OutputRefused(PressroomError):
+    """``pressroom build`` will not write to that --out folder: it could delete what pressroom did not write.
+
+    Raised before anything is touched when --out is the source, holds the source, or is a non-empty
+    folder without the marker an earlier ``pressroom build`` leaves there.
+    """
+
+    code = "output_refused"
+    http_status = 400
 
 
 STAGE_CODES: dict[str, str] = {

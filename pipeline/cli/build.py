@@ -7,6 +7,7 @@ from pathlib import Path
 
 import click
 
+from pipeline import errors
 from pipeline.cli import options
 from pipeline.cli.options import ExitCode
 from pipeline.jobs import local
@@ -15,15 +16,32 @@ from stages.linkcheck import cli as linkcheck_cli
 
 @click.command()
 @click.argument("path", type=click.Path(exists=True, file_okay=False))
-@click.option("--out", "out_dir", type=click.Path(file_okay=False), default="site", show_default=True)
+@click.option("--out", "out_dir", type=click.Path(file_okay=False), default="site", show_default=True,
+              help="Output folder: written beside and swapped in on success; only an earlier build's output is replaced.")
 @click.option("--stages", "stage_list", default=None, help="Comma-separated stages (default: the build pipeline without deploy).")
+@click.option("--root", "include_root", type=click.Path(exists=True, file_okay=False), default=None,
+              help="Folder includes may read from (default: the git work tree holding PATH, else the current folder).")
+@click.option("--drafts", is_flag=True, default=False, help="Build pages marked draft: true.")
+@click.option("--strict", is_flag=True, default=False, help="Lint warnings count as errors.")
+@click.option("--fail-on", "fail_on", type=click.Choice(["never", "error", "warning"]), default=None,
+              help="Which lint severity fails the build (overrides [stages.lint] fail_on).")
 @click.pass_context
-def build(ctx: click.Context, path: str, out_dir: str, stage_list: str | None) -> None:
-    """Build PATH into --out in this process, without a daemon (CI and local previews)."""
-    cfg = options.load_config(ctx)
+def build(ctx: click.Context, path: str, out_dir: str, stage_list: str | None, include_root: str | None,
+          drafts: bool, strict: bool, fail_on: str | None) -> None:
+    """Build PATH into --out in this process, without a daemon (CI and local previews).
+
+    Lint findings never stop the other stages: the site is written so it can be looked at, and
+    the command exits 1 when lint fails (per --fail-on / --strict).
+    """
+    cfg = local.with_overrides(options.load_config(ctx), include_root=Path(include_root) if include_root else None,
+                               drafts=drafts, strict=strict, fail_on=fail_on)
     options.setup_logging()
     names = stage_list.split(",") if stage_list else None
-    ok = asyncio.run(local.build(cfg, Path(path), Path(out_dir), names, options.console))
+    try:
+        ok = asyncio.run(local.build(cfg, Path(path), Path(out_dir), names, options.console))
+    except errors.OutputRefused as exc:
+        options.err_console.print(f"error: {exc}", markup=False, highlight=False)
+        ctx.exit(ExitCode.USAGE)
     ctx.exit(ExitCode.OK if ok else ExitCode.FAILED)
 
 

@@ -34,6 +34,11 @@ from stages.base import (
 logger = logging.getLogger(__name__)
 
 FIRST_FINDINGS = 50
+REPORTING_CODES = frozenset({"lint_failed"})
+"""Failures that report on the source rather than stop the stages after them: the site is still
+rendered and checked so the writer can look at it, then the build ends FAILED with that code."""
+PUBLISHING = frozenset({"deploy"})
+"""Stages that never run for a build that failed a reporting check (nothing failed is published)."""
 CANCEL_GRACE = 2.0
 """Seconds a stage gets to notice ``should_cancel`` before its task is cancelled outright."""
 
@@ -82,6 +87,8 @@ class BuildRun:
     out: Path | None = None
     results: dict[str, StageResult] = field(default_factory=dict)
     pending_progress: Progress | None = field(default=None, repr=False)
+    reported: tuple[str, str, str] | None = None
+    """(code, message, stage) of the first reporting failure; the build ends FAILED with it."""
     """The running stage's latest progress, not yet written (the flusher writes it)."""
 
 
@@ -115,9 +122,18 @@ async def run_build(run: BuildRun) -> Outcome:
             if run.should_cancel():
                 job_log.info("cancelled before stage %s", name)
                 return Outcome.cancelled(result=summarise(run, degraded))
+            if run.reported and name in PUBLISHING:
+                if not await _skip(run, name, position, names, f"not run: {run.reported[0]} in stage {run.reported[2]}"):
+                    return Outcome.lease_lost()
+                job_log.info("%s skipped: the build failed %s", name, run.reported[0])
+                continue
             outcome = await _run_stage(run, name, position, names, log, degraded)
             if outcome is not None:
                 return outcome
+        if run.reported:
+            code, message, stage = run.reported
+            job_log.info("build finished, failed: %s", code)
+            return Outcome.failed(code, message, stage=stage, result=summarise(run, degraded))
         job_log.info("build finished%s", f" (degraded: {', '.join(degraded)})" if degraded else "")
         return Outcome.completed(summarise(run, degraded))
     finally:
@@ -192,10 +208,22 @@ async def _run_stage(run: BuildRun, name: str, position: int, names: list[str], 
         return Outcome.lease_lost()
     if result.status == "degraded":
         degraded.append(name)
+    if result.status == "failed" and result.error_code in REPORTING_CODES:
+        run.reported = run.reported or (result.error_code, result.message or f"stage {name} failed", name)
+        return None
     if result.status == "failed":
         code = result.error_code or "stage_failed"
         return Outcome.failed(code, result.message or f"stage {name} failed", stage=name, result=summarise(run, degraded))
     return None
+
+
+async def _skip(run: BuildRun, name: str, position: int, names: list[str], message: str) -> bool:
+    """Record ``name`` as skipped; False when the lease was lost meanwhile."""
+    if not await run.recorder.stage_started(name, position, names):
+        return False
+    result = StageResult(status="skipped", message=message)
+    run.results[name] = result
+    return await run.recorder.stage_finished(name, result, 0)
 
 
 async def _flush_progress(run: BuildRun, interval: float = 0.25) -> None:

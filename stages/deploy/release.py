@@ -125,6 +125,28 @@ def _copy_tree(src: Path, dst: Path, copy: CopyFn, skip: Callable[[Path], bool])
     return count
 
 
+FILE_MODE = 0o644
+DIR_MODE = 0o755
+
+
+def publish_modes(root: Path) -> None:
+    """Make a site readable by a web server running as another user: files 0644, folders 0755.
+
+    Stages write through temp files (``mkstemp`` gives 0600) and the process umask may be strict;
+    what is published must not depend on either. Symbolic links are left alone.
+    """
+    os.chmod(root, DIR_MODE)
+    for dirpath, dirnames, filenames in os.walk(root):
+        for name in dirnames:
+            p = os.path.join(dirpath, name)
+            if not os.path.islink(p):
+                os.chmod(p, DIR_MODE)
+        for name in filenames:
+            p = os.path.join(dirpath, name)
+            if not os.path.islink(p):
+                os.chmod(p, FILE_MODE)
+
+
 def write_release(
     root: Path,
     site_dir: Path,
@@ -148,6 +170,7 @@ def write_release(
             dst.parent.mkdir(parents=True, exist_ok=True)
             copy(src, dst)
             files += 1
+        publish_modes(incoming)
     except OSError as exc:
         shutil.rmtree(incoming, ignore_errors=True)
         raise _os_error(exc, f"writing a release to target folder {root.name!r}") from exc

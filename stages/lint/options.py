@@ -21,18 +21,23 @@ DEFAULT_SEVERITY: dict[str, Literal["error", "warning", "info"]] = {
     "include-outside": "error",
     "include-cycle": "error",
     "nav-missing": "error",
-    "missing-anchor": "warning",
+    "missing-anchor": "error",
     "duplicate-id": "warning",
     "no-title": "warning",
     "not-in-nav": "warning",
     "unknown-syntax": "warning",
 }
-"""Our own rules' default severities; markdownlint rules (MDxxx) default to ``warning``."""
+"""Our own rules' default severities: the integrity checks (a missing include, page or image, a
+broken internal link or anchor) are errors. markdownlint rules (MDxxx) are warnings unless the
+site's own ``.markdownlint.*`` gives a rule ``"severity": "error"``, or ``severity`` below does."""
 
 
 class Options(StageOptions):
     fail_on: Literal["error", "warning", "never"] = "error"
-    """Which severity fails the build."""
+    """Which severity fails the build (``pressroom build --fail-on`` overrides it). A failed lint still
+    lets HTML, PDF and link check run; the build then ends FAILED (``lint_failed``) and is not deployed."""
+    strict: bool = False
+    """Count warnings as errors (``pressroom build --strict``), as ``mkdocs build --strict`` does."""
     enable: list[str] = Field(default_factory=list)
     """markdownlint rule ids to turn on in addition to the defaults."""
     disable: list[str] = Field(default_factory=lambda: ["MD013", "MD051", "MD057"])

@@ -12,7 +12,9 @@ import fnmatch
 import hashlib
 import json
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal, cast
+
+import yaml
 
 from stages.base import Finding, StageContext, StageError, StageResult
 from stages.lint import checks, rumdl
@@ -73,7 +75,7 @@ async def run(ctx: StageContext[Options]) -> StageResult:
     fingerprint = _fingerprint(ctx, layout, opts)
     full = not opts.incremental or state.get("fingerprint") != fingerprint
     old: dict[str, Any] = {} if full else state.get("files", {})
-    deps = DepHashes(layout.source)
+    deps = DepHashes(layout.include_root)
 
     def scan() -> tuple[dict[str, dict[str, Any]], list[str]]:
         entries: dict[str, dict[str, Any]] = {}
@@ -120,7 +122,7 @@ async def run(ctx: StageContext[Options]) -> StageResult:
         if rel not in excluded:
             raw.extend(e["findings"])
     raw.extend(await asyncio.to_thread(_site_checks, layout, entries, excluded))
-    findings = _finalize(raw, opts)
+    findings = _finalize(raw, opts, await asyncio.to_thread(_site_severities, layout))
     return await asyncio.to_thread(_result, ctx, opts, findings, len(units), len(changed), full, store, fingerprint, entries)
 
 
@@ -132,7 +134,7 @@ async def _analyze(ctx: StageContext[Options], layout: SiteLayout, units: dict[s
         tree = layout.trees[lang]
         ps = tree.pages[src]
         jobs.append(analyze.PageJob(lang=lang, src=src, path=str(ps.path), rel=rel, include_base=str(tree.include_base),
-                                    source_root=str(layout.source), pretty=bool(ctx.site.pretty_urls),
+                                    source_root=str(layout.include_root), docs_dir=str(tree.docs_dir), pretty=bool(ctx.site.pretty_urls),
                                     max_bytes=int(ctx.site.max_page_bytes)))
     def report(done: int, total: int) -> None:
         ctx.progress(5 + 75 * done / total, f"parsed {done}/{total} files")
@@ -159,7 +161,29 @@ def _site_checks(layout: SiteLayout, entries: dict[str, dict[str, Any]], exclude
     return out
 
 
-def _finalize(raw: list[dict[str, Any]], opts: Options) -> list[Finding]:
+def _site_severities(layout: SiteLayout) -> dict[str, str]:
+    """Severities the site's own ``.markdownlint.*`` gives its rules (``"MD001": {"severity": "error"}``).
+
+    rumdl calls most of its findings errors; a markdownlint rule is a matter of style, so unless the
+    site says so it is a warning, and a broken site (our integrity checks) is what fails a build.
+    """
+    found: dict[str, str] = {}
+    for d in {layout.source, *(t.docs_dir for t in layout.trees.values())}:
+        for name in MARKDOWNLINT_CONFIGS[:4]:
+            try:
+                text = (d / name).read_text(encoding="utf-8")
+                data = yaml.safe_load(text) if name.endswith((".yaml", ".yml")) else json.loads(text)
+            except (OSError, ValueError, yaml.YAMLError):
+                continue
+            for rule, value in (data.items() if isinstance(data, dict) else []):
+                sev = value.get("severity") if isinstance(value, dict) else None
+                if isinstance(rule, str) and sev in ("error", "warning", "info"):
+                    found.setdefault(rule.upper(), sev)
+    return found
+
+
+def _finalize(raw: list[dict[str, Any]], opts: Options, site_severity: dict[str, str] | None = None) -> list[Finding]:
+    site_severity = site_severity or {}
     disabled = {r.lower() for r in opts.disable}
     overrides = {k.lower(): v for k, v in opts.severity.items()}
     out: list[Finding] = []
@@ -168,14 +192,20 @@ def _finalize(raw: list[dict[str, Any]], opts: Options) -> list[Finding]:
         rule = f["rule"]
         if rule.lower() in disabled:
             continue
-        sev = overrides.get(rule.lower()) or DEFAULT_SEVERITY.get(rule) or f.get("severity") or "warning"
+        if rumdl.RULE_ID.match(rule):
+            default = site_severity.get(rule.upper(), "warning")
+        else:
+            default = DEFAULT_SEVERITY.get(rule) or f.get("severity") or "warning"
+        sev = overrides.get(rule.lower()) or default
         if sev not in ("error", "warning", "info"):
             sev = "warning"
+        if opts.strict and sev == "warning":
+            sev = "error"
         key = (f["file"], f.get("line"), f.get("column"), rule, f["message"])
         if key in seen:
             continue
         seen.add(key)
-        out.append(Finding(file=f["file"], line=f.get("line"), column=f.get("column"), rule=rule, severity=sev,
+        out.append(Finding(file=f["file"], line=f.get("line"), column=f.get("column"), rule=rule, severity=cast(Literal["error", "warning", "info"], sev),
                            message=f["message"], language=f.get("language")))
     out.sort(key=lambda x: ({"error": 0, "warning": 1}.get(x.severity, 2), x.file, x.line or 0, x.column or 0, x.rule))
     return out
@@ -198,7 +228,8 @@ def _result(ctx: StageContext[Options], opts: Options, findings: list[Finding], 
         first = findings[0]
         where = f"{first.file}:{first.line}" if first.line else first.file
         return StageResult(status="failed", counts=counts, findings=findings, outputs=outputs, error_code="lint_failed",
-                           message=f"lint found {errors} errors and {warnings} warnings (fail_on = {opts.fail_on!r}); "
+                           message=f"lint found {errors} errors and {warnings} warnings (fail_on = {opts.fail_on!r}"
+                                   f"{', strict' if opts.strict else ''}); "
                                    f"first: {where} {first.rule} {first.message}")
     store.save({"fingerprint": fingerprint, "files": entries})
     return StageResult(status="passed", counts=counts, findings=findings, outputs=outputs)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -47,3 +48,9 @@ class SiteOptions(BaseModel):
     default: ``mkdocs.yml`` or ``docs/<default_language>/mkdocs.yml`` when present."""
     max_page_bytes: int = Field(2_000_000, gt=0)
     """Pages larger than this are not parsed; they become a ``page-too-large`` finding."""
+    include_root: Path | None = None
+    """Folder that includes may read from (nothing outside it is read); default: for ``pressroom build``
+    the git work tree holding the source, else the current folder (``--root`` sets it); for the daemon,
+    the submission."""
+    drafts: bool = False
+    """Build pages whose front matter says ``draft: true`` (``pressroom build --drafts``)."""

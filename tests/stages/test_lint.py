@@ -36,7 +36,7 @@ async def test_site_checks_and_markdownlint_rules(runner: Any, tmp_path: Path, w
     got = {(f.file, f.line, f.rule, f.severity) for f in r.findings}
     assert {
         ("en/index.md", 3, "broken-link", "error"),
-        ("en/index.md", 3, "missing-anchor", "warning"),
+        ("en/index.md", 3, "missing-anchor", "error"),
         ("en/index.md", 5, "missing-image", "error"),
         ("en/index.md", 9, "include-missing", "error"),
         ("en/guide.md", 5, "duplicate-id", "warning"),
@@ -58,7 +58,8 @@ async def test_fail_on_and_severity_overrides(runner: Any, tmp_path: Path, write
     r = await runner.lint(src)
     assert r.status == "failed" and r.error_code == "lint_failed" and "errors" in (r.message or "")
     r = await runner.lint(src, severity={"broken-link": "warning", "missing-image": "warning", "include-missing": "info",
-                                         "bad-front-matter": "warning", "MD025": "warning"})
+                                         "bad-front-matter": "warning", "MD025": "warning",
+                                         "missing-anchor": "warning"})
     assert r.status == "passed" and r.counts["errors"] == 0 and r.counts["warnings"] > 0
     r = await runner.lint(src, fail_on="warning", disable=["MD013", "MD025", "MD051", "MD057", "broken-link", "missing-image",
                                                              "include-missing", "bad-front-matter", "no-title",
