@@ -3,8 +3,8 @@
 The output folder is never emptied in place: the build writes a new folder beside ``--out`` and
 swaps it in with two renames once there is a site to show, so a failed build leaves the previous
 output as it was, and a folder pressroom did not write (no :data:`MARKER`) is refused before
-anything is touched. A build that fails only on lint still swaps its site in, so the writer can
-look at it (``mkdocs build --strict`` does the same), and the command still fails.
+anything is touched. A build that fails only on lint or link check still swaps its site in, so the
+writer can look at it (``mkdocs build --strict`` does the same), and the command still fails.
 """
 
 from __future__ import annotations
@@ -102,7 +102,8 @@ def _swap_in(new: Path, out: Path) -> None:
 
 
 def _site_written(outcome: Outcome) -> bool:
-    return outcome.kind == OutcomeKind.COMPLETED or (outcome.kind == OutcomeKind.FAILED and outcome.error_code == "lint_failed")
+    return outcome.kind == OutcomeKind.COMPLETED or (
+        outcome.kind == OutcomeKind.FAILED and outcome.error_code in runner.REPORTING_CODES)
 
 
 async def build(cfg: config_mod.Config, source: Path, out: Path, names: list[str] | None, console: Console) -> bool:

@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from stages.base import StageContext
-from stages.markdown import rawhtml
+from stages.markdown import macros, rawhtml
 from stages.markdown.engine import parser
 from stages.site import frontmatter
 
@@ -38,6 +38,10 @@ class PageJob:
     source_root: str
     pretty: bool
     max_bytes: int
+    macros: dict[str, Any] | None = None
+    """Variables for Jinja macros (mkdocs-macros), or None when the site does not enable them."""
+    docs_dir: str = ""
+    """The language's docs dir, one of the places includes are looked up from."""
     raw_html: str = "allow"
     """``[site] raw_html``: ``allow``, ``sanitize`` or ``escape`` (see :mod:`stages.markdown.rawhtml`)."""
 
@@ -70,10 +74,17 @@ def _read(job: PageJob, findings: list[dict[str, Any]]) -> str | None:
     return text.lstrip("\ufeff").replace("\r\n", "\n").replace("\r", "\n")
 
 
+def _plain_text(tok: Any) -> str:
+    """An inline token's words as a reader sees them: a soft or hard line break is a space,
+    so words on either side of a wrapped line stay two words."""
+    return "".join(" " if c.type in ("softbreak", "hardbreak") else c.content
+                   for c in tok.children or () if c.type in ("text", "code_inline", "softbreak", "hardbreak"))
+
+
 def _description(tokens: list[Any]) -> str:
     for i, tok in enumerate(tokens):
         if tok.type == "paragraph_open" and i + 1 < len(tokens) and tokens[i + 1].type == "inline":
-            text = "".join(c.content for c in tokens[i + 1].children or () if c.type in ("text", "code_inline"))
+            text = _plain_text(tokens[i + 1])
             text = " ".join(text.split())
             if text:
                 return text[:297] + "..." if len(text) > 300 else text
@@ -85,7 +96,7 @@ def _search_text(tokens: list[Any]) -> str:
     size = 0
     for tok in tokens:
         if tok.type == "inline":
-            chunk = " ".join("".join(c.content for c in tok.children or () if c.type in ("text", "code_inline")).split())
+            chunk = " ".join(_plain_text(tok).split())
             parts.append(chunk)
             size += len(chunk)
             if size > SEARCH_TEXT_MAX:
@@ -115,9 +126,14 @@ def analyze(job: PageJob, render: bool) -> dict[str, Any]:
     meta, body, err, _n = frontmatter.split(text)
     if err:
         findings.append(_finding(job, 1, 1, "bad-front-matter", "error", err))
+    if job.macros is not None:
+        body, macro_err = macros.render(body, job.macros, meta)
+        if macro_err:
+            findings.append(_finding(job, None, None, "macro-error", "error", macro_err))
     md = parser()
     env: dict[str, Any] = {"page_src": job.src, "page_path": job.path, "include_base": job.include_base,
-                           "source_root": job.source_root, "pretty": job.pretty, "raw_html": job.raw_html}
+                           "source_root": job.source_root, "pretty": job.pretty, "raw_html": job.raw_html,
+                           "docs_dir": job.docs_dir}
     try:
         tokens = md.parse(body, env)
         if render:

@@ -30,7 +30,7 @@ def _split(info: str) -> tuple[str, str]:
 
 def _inline_env(env: MutableMapping[str, Any]) -> dict[str, Any]:
     """A fresh env for titles, so the page's footnotes are not rendered into the title."""
-    keys = ("page_src", "page_path", "include_base", "source_root", "pretty")
+    keys = ("page_src", "page_path", "include_base", "source_root", "pretty", "docs_dir")
     return {k: env[k] for k in keys if k in env}
 
 

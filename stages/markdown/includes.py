@@ -1,8 +1,11 @@
-"""File includes (``{* file hl[..] *}``, ``{!file!}``, ``--8<-- "file"``), kept inside the source.
+"""File includes (``{* file hl[..] *}``, ``{!file!}``, ``--8<-- "file"``), kept inside the include root.
 
-An include is looked up next to the page, then from the language's include base (the mkdocs.yml
-folder, which is how MkDocs resolves ``../../docs_src``), then from the source root. A path that
-leaves the source tree is refused: a build must never read files the site does not own.
+An include is looked up where MkDocs looks: next to the page, then from the language's include
+base (the mkdocs.yml folder: FastAPI's ``{* ../../docs_src/x.py *}`` and pymdownx.snippets'
+default ``base_path: ["."]`` both start there, since ``mkdocs build`` runs beside its config),
+then from the docs dir, then from the include root. The root is the source for the daemon (the
+submission) and, for ``pressroom build``, the git work tree holding the source: a path that
+resolves (symlinks included) outside it is refused, so a build never reads files it was not given.
 """
 
 from __future__ import annotations
@@ -16,6 +19,8 @@ STAR = re.compile(r"^\{\*\s*(\S+)((?:\s+[a-z]+\[[^\]]*\])*)\s*\*\}\s*$")
 BANG = re.compile(r"^\{!>?\s*([^!]+?)\s*!\}\s*$")
 SNIPPET = re.compile(r"""^-{2}8<-{2}\s+["']?([^"'\s]+)["']?\s*$""")
 OPTS = re.compile(r"([a-z]+)\[([^\]]*)\]")
+KNOWN_OPTIONS = frozenset({"hl", "ln", "title"})
+"""FastAPI's include options: highlighted lines, shown lines (ranges), the code block's title."""
 
 
 def add_finding(env: MutableMapping[str, Any], line: int | None, rule: str, severity: str, message: str) -> None:
@@ -25,7 +30,10 @@ def add_finding(env: MutableMapping[str, Any], line: int | None, rule: str, seve
 def resolve(env: MutableMapping[str, Any], raw: str, line: int) -> Path | None:
     """The include's path, or None after recording why it cannot be used."""
     root = Path(env["source_root"])
-    bases = (Path(env["page_path"]).parent, Path(env["include_base"]), root)
+    bases = [Path(env["page_path"]).parent, Path(env["include_base"])]
+    if env.get("docs_dir"):
+        bases.append(Path(env["docs_dir"]))
+    bases.append(root)
     inside = [c for c in ((b / raw).resolve() for b in bases) if c.is_relative_to(root)]
     for cand in inside:
         if cand.is_file():
@@ -33,7 +41,8 @@ def resolve(env: MutableMapping[str, Any], raw: str, line: int) -> Path | None:
     for cand in inside[:1]:  # so the page rebuilds once the file appears
         env.setdefault("deps", set()).add("missing:" + cand.relative_to(root).as_posix())
     if not inside:
-        add_finding(env, line, "include-outside", "error", f"include {raw!r} points outside the source tree; refused")
+        add_finding(env, line, "include-outside", "error",
+                    f"include {raw!r} points outside the include root (the source, or --root); refused")
     else:
         add_finding(env, line, "include-missing", "error", f"included file {raw!r} does not exist")
     return None
@@ -45,34 +54,52 @@ def read(env: MutableMapping[str, Any], path: Path) -> str:
     return path.read_bytes().decode("utf-8", errors="replace")
 
 
+def _ranges(spec: str) -> list[tuple[int, int]]:
+    """``"6,19:20"`` or ``"5:10 16"`` to ``[(6, 6), (19, 20)]``; open ends (``":4"``, ``"3:"``) allowed."""
+    out: list[tuple[int, int]] = []
+    for part in re.split(r"[\s,]+", spec.strip()):
+        m = re.fullmatch(r"(\d*)(?:([:-])(\d*))?", part)
+        if not part or not m or not (m.group(1) or m.group(3)):
+            continue
+        a = int(m.group(1) or 1)
+        b = int(m.group(3)) if m.group(3) else (10**9 if m.group(2) else a)
+        out.append((a, b))
+    return out
+
+
 def star_fence(env: MutableMapping[str, Any], raw: str, opts: str, line: int) -> tuple[str, str] | None:
-    """``(info, code)`` for a ``{* file ln[a:b] hl[..] title[..] *}`` directive."""
+    """``(info, code)`` for a ``{* file ln[6,19:20] hl[..] title["x.py"] *}`` directive.
+
+    ``ln`` keeps only those lines of the file (several ranges allowed); ``hl`` numbers are the
+    file's own line numbers, mapped onto the lines shown; ``title`` replaces the file name.
+    """
     path = resolve(env, raw, line)
     if path is None:
         return None
     code = read(env, path)
-    options = dict(OPTS.findall(opts))
-    lines = code.split("\n")
-    offset = 0
+    options: dict[str, str] = {}
+    for name, value in OPTS.findall(opts):
+        if name in KNOWN_OPTIONS:
+            options[name] = value
+        else:
+            add_finding(env, line, "include-option", "warning",
+                        f"include option '{name}[...]' is not supported (known: hl, ln, title); ignored")
+    lines = code.rstrip("\n").split("\n")
+    numbers = list(range(1, len(lines) + 1))
     if "ln" in options:
-        m = re.fullmatch(r"\s*(\d+)?\s*:\s*(\d+)?\s*", options["ln"])
-        if m:
-            a = int(m.group(1) or 1)
-            b = int(m.group(2) or len(lines))
-            lines = lines[a - 1 : b]
-            offset = a - 1
-    code = "\n".join(lines).rstrip("\n") + "\n"
+        keep = sorted({n for a, b in _ranges(options["ln"]) for n in range(a, min(b, len(lines)) + 1)})
+        if keep:
+            numbers = keep
+        else:
+            add_finding(env, line, "include-option", "warning",
+                        f"include option ln[{options['ln']}] selects no line of {raw!r}; the whole file is shown")
+    code = "\n".join(lines[n - 1] for n in numbers) + "\n"
     info_parts = [_lang_for(path)]
     if "hl" in options:
-        hl = []
-        for part in re.split(r"[\s,]+", options["hl"].strip()):
-            m = re.fullmatch(r"(\d+)(?::(\d+))?", part)
-            if m:
-                a = int(m.group(1)) - offset
-                b = int(m.group(2) or m.group(1)) - offset
-                hl.append(f"{a}-{b}" if b != a else str(a))
+        shown = {n: i + 1 for i, n in enumerate(numbers)}
+        hl = [str(shown[n]) for a, b in _ranges(options["hl"]) for n in range(a, min(b, len(lines)) + 1) if n in shown]
         info_parts.append(f'hl_lines="{" ".join(hl)}"')
-    title = options.get("title") or path.name
+    title = options.get("title", "").strip().strip("\"'").replace('"', "'") or path.name
     info_parts.append(f'title="{title}"')
     return " ".join(info_parts), code
 

@@ -43,6 +43,8 @@ class SiteRun:
     base_url: str
     generator: str
     cache_root: Path
+    macro_vars: dict[str, Any] | None = None
+    """The variables Jinja macros see (mkdocs-macros), or None when the site does not enable them."""
     findings: list[Finding] = field(default_factory=list)
     counts: dict[str, int] = field(default_factory=dict)
 
@@ -69,7 +71,7 @@ class LanguageBuild:
         self.tree: LanguageTree = run.layout.trees[lang]
         self.store = Store(run.cache_root / lang)
         self.span = progress_span
-        self.deps = DepHashes(run.layout.source)
+        self.deps = DepHashes(run.layout.include_root)
         self.pretty = bool(run.ctx.site.pretty_urls)
         self._asset_state: dict[str, Any] = {}
         self._search_key = ""
@@ -82,7 +84,8 @@ class LanguageBuild:
         ps = self.tree.pages[src]
         layout = self.run.layout
         return analyze.PageJob(lang=self.lang, src=src, path=str(ps.path), rel=layout.rel(ps.path),
-                               include_base=str(self.tree.include_base), source_root=str(layout.source),
+                               include_base=str(self.tree.include_base), source_root=str(layout.include_root),
+                               docs_dir=str(self.tree.docs_dir), macros=self.run.macro_vars,
                                pretty=self.pretty, max_bytes=int(self.ctx.site.max_page_bytes),
                                raw_html=self.ctx.site.raw_html)
 
@@ -143,7 +146,9 @@ class LanguageBuild:
     async def _assemble(self, entries: dict[str, dict[str, Any]], fresh: dict[str, dict[str, Any]],
                         state: dict[str, Any], out: Path) -> dict[str, Any]:
         run, ctx, lang, store = self.run, self.ctx, self.lang, self.store
-        nav = build_nav(run.layout.nav_config, {s: (e["title"], float(e["weight"])) for s, e in entries.items()})
+        mk = run.layout.mkdocs
+        listed = {s: e for s, e in entries.items() if not (mk and run.layout.nav_origin == "folders" and mk.hidden(s))}
+        nav = build_nav(run.layout.nav_config, {s: (e["title"], float(e["weight"])) for s, e in listed.items()})
         if lang == run.layout.default_language:
             nav_file = run.layout.rel(run.layout.mkdocs_file) if run.layout.nav_origin == "mkdocs" and run.layout.mkdocs_file else "config.toml"
             for target, title in nav.missing:
@@ -235,7 +240,7 @@ class LanguageBuild:
                         sections: dict[str, list[str]], out_dir: Path) -> None:
         """Template and publish a batch of pages (runs in a thread: templating and file I/O)."""
         run, lang, site, store = self.run, self.lang, self.ctx.site, self.store
-        languages = list(dict.fromkeys([site.default_language, *site.languages]))
+        languages = run.layout.site_languages or list(dict.fromkeys([site.default_language, *site.languages]))
         t = theme.labels(lang)
         for src in batch:
             frag = fresh.get(src) or store.load_fragment(lang, src)
@@ -261,14 +266,27 @@ class LanguageBuild:
                 "lang": lang, "dir": theme.text_dir(lang), "title": e["title"], "site_title": run.title,
                 "description": frag.get("description", ""), "canonical": f"{run.base_url}{lang}/{url}",
                 "languages": [{"code": c, "label": theme.LANGUAGE_NAMES.get(c, c), "href": f"{root}{c}/{url}",
-                               "canonical": f"{run.base_url}{c}/{url}"} for c in languages],
+                               "canonical": f"{run.base_url}{c}/{url}"} for c in languages if self._has_page(c, src)],
                 "root": root, "home": f"{root}{lang}/", "nav_html": Markup(theme.place_nav(nav_markup, root, f"{lang}/{url}")),
                 "content": Markup(frag.get("html", "")), "toc": frag.get("toc", []), "has_h1": frag.get("has_h1", False),
-                "fallback": ps.fallback, "fallback_lang": run.layout.default_language, "date": str(date) if date else None, "edit_url": edit, "prev": prev, "next": nxt,
+                "fallback": ps.fallback, "fallback_lang": run.layout.default_language,
+                "fallback_dir": theme.text_dir(run.layout.default_language), "date": str(date) if date else None, "edit_url": edit, "prev": prev, "next": nxt,
                 "t": t, "generator": run.generator, "version": site.version, "noindex": e.get("draft", False),
             }
+            ctx.update(theme.mkdocs_extras(run.layout.mkdocs, lang, root, run.layout.default_language,
+                                            "<pre class=\"mermaid\">" in frag.get("html", "")))
             html = theme.render_page(run.env, ctx)
             e["out"] = store.publish(out_dir, e["file"], html.encode())
+
+    def _has_page(self, lang: str, src: str) -> bool:
+        """Whether language ``lang`` has this page, so the switcher and ``hreflang`` never point
+        at a page that does not exist. A language built in another run (a translation job)
+        falls back to the default language's pages, so it has every page the default has."""
+        trees = self.run.layout.trees
+        if lang in trees:
+            return src in trees[lang].pages
+        default = trees.get(self.run.layout.default_language)
+        return default is None or src in default.pages
 
     def _publish_assets(self, state: dict[str, Any], out: Path) -> dict[str, str]:
         old = state.get("assets", {})
@@ -297,9 +315,13 @@ class LanguageBuild:
         key = sha256(json.dumps([nav_hash, [entries[s]["hash"] for s in pages], [entries[s]["deps"] for s in pages]]).encode())
         self._search_key = key
         rel = f"{lang}/search_index.json"
+        rel_js = f"{lang}/search_index.js"
         old_digest = state.get("files", {}).get(rel)
-        if state.get("search_key") == key and old_digest and store.object_path(old_digest).exists():
+        old_js = state.get("files", {}).get(rel_js)
+        if (state.get("search_key") == key and old_digest and store.object_path(old_digest).exists()
+                and old_js and store.object_path(old_js).exists()):
             files[rel] = await asyncio.to_thread(store.publish, out, rel, None, digest=old_digest)
+            files[rel_js] = await asyncio.to_thread(store.publish, out, rel_js, None, digest=old_js)
             return files
 
         def build_index() -> str:
@@ -318,7 +340,10 @@ class LanguageBuild:
                 items.append({"url": f"{lang}/{url_of[s]}", "title": entries[s]["title"],
                               "section": " / ".join(sections.get(s, [])), "text": texts[s]})
             atomic_write(texts_file, json.dumps({s: texts[s] for s in pages}).encode())
-            return store.publish(out, rel, site_files.search_index(lang, items))
+            index = site_files.search_index(lang, items)
+            # the same index as a script: a site opened from disk (file://) cannot fetch() the JSON
+            files[rel_js] = store.publish(out, rel_js, site_files.search_script(lang, index))
+            return store.publish(out, rel, index)
 
         files[rel] = await asyncio.to_thread(build_index)
         return files

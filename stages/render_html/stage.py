@@ -16,9 +16,11 @@ from pathlib import Path
 from typing import Any
 
 from stages.base import Finding, StageContext, StageError, StageResult
+from stages.markdown import macros
 from stages.render_html import builder, site_files, theme
 from stages.render_html.cache import Store, remove_stale
 from stages.render_html.options import Options
+from stages.site import changes
 from stages.site.layout import discover
 from stages.site.options import SiteOptions
 
@@ -31,8 +33,9 @@ def generator_version() -> str:
     return ".".join(version.split(".")[:2])
 
 
-def _base_url(site: SiteOptions) -> str:
-    url = str(site.base_url or "/")
+def _base_url(site: SiteOptions, site_url: str | None = None) -> str:
+    """mkdocs.yml ``site_url`` is where the site says it lives: canonical links and sitemaps use it."""
+    url = str(site_url or site.base_url or "/")
     return url if url.endswith("/") else url + "/"
 
 
@@ -82,10 +85,18 @@ async def run(ctx: StageContext[Options]) -> StageResult:
                          code="empty_site")
     env = theme.environment(layout.theme_dir)
     theme_hash = await asyncio.to_thread(theme.fingerprint, layout.theme_dir)
+    mk = layout.mkdocs
+    macro_vars, macro_hash = await asyncio.to_thread(macros.variables, layout) if mk and mk.macros else (None, "")
+    config_hash = theme_hash + macro_hash + (changes.sha256(mk.file.read_bytes()) if mk else "")
     site_run = builder.SiteRun(
-        ctx=ctx, layout=layout, env=env, salt=builder.config_salt(ctx, theme_hash), base_url=_base_url(ctx.site),
+        ctx=ctx, layout=layout, env=env, salt=builder.config_salt(ctx, config_hash),
+        base_url=_base_url(ctx.site, mk.site_url if mk else None),
         generator=generator_version(), cache_root=Path(ctx.cache_dir) / "render_html" / ctx.site.name,
+        macro_vars=macro_vars,
     )
+    if mk:
+        site_run.findings.extend(Finding(file=layout.rel(mk.file), rule="mkdocs-option", severity="warning", message=f"{key}: {msg}")
+                                 for key, msg in mk.warnings)
     ctx.out.mkdir(parents=True, exist_ok=True)
     held = await _lock(site_run.cache_root / ".lock")
     try:

@@ -14,8 +14,10 @@ from typing import Any
 
 import jinja2
 
+from stages.site.mkdocs import MkDocsSite
 from stages.site.nav import Node
 from stages.site.options import RTL_LANGUAGES
+from stages.site.urls import is_external
 
 DEFAULT_DIR = Path(__file__).parent / "theme"
 ROOT = "@@ROOT@@"
@@ -34,6 +36,14 @@ LABELS: dict[str, dict[str, str]] = {
            "dark": "Dunkelmodus", "nav": "Navigation", "toc": "Auf dieser Seite", "edit": "Diese Seite bearbeiten",
            "pager": "Vorherige und nächste Seite", "prev": "Zurück", "next": "Weiter",
            "fallback": "Diese Seite ist noch nicht übersetzt; sie wird auf Englisch angezeigt."},
+    "ar": {"skip": "انتقل إلى المحتوى", "menu": "القائمة", "search": "بحث", "languages": "اللغات",
+           "dark": "الوضع الداكن", "nav": "التنقل في الموقع", "toc": "في هذه الصفحة", "edit": "حرّر هذه الصفحة",
+           "pager": "الصفحة السابقة والتالية", "prev": "السابق", "next": "التالي",
+           "fallback": "لم تُترجم هذه الصفحة بعد؛ وهي معروضة بالإنجليزية."},
+    "he": {"skip": "דלגו לתוכן", "menu": "תפריט", "search": "חיפוש", "languages": "שפות",
+           "dark": "מצב כהה", "nav": "ניווט באתר", "toc": "בעמוד זה", "edit": "עריכת העמוד",
+           "pager": "העמוד הקודם והבא", "prev": "הקודם", "next": "הבא",
+           "fallback": "עמוד זה טרם תורגם; הוא מוצג באנגלית."},
 }
 LANGUAGE_NAMES = {"en": "English", "es": "Español", "de": "Deutsch", "fr": "Français", "zh": "简体中文",
                   "ja": "日本語", "pt": "Português", "ru": "Русский", "ar": "العربية", "he": "עברית",
@@ -120,3 +130,18 @@ def render_page(env: jinja2.Environment, ctx: dict[str, Any]) -> str:
 
 def render_named(env: jinja2.Environment, name: str, ctx: dict[str, Any]) -> str:
     return env.get_template(name).render(**ctx)
+
+
+def mkdocs_extras(mk: MkDocsSite | None, lang: str, root: str, default_lang: str, mermaid: bool) -> dict[str, Any]:
+    """Template values from mkdocs.yml: ``extra_css``/``extra_javascript`` links (docs-dir paths,
+    published under ``<lang>/``), ``theme.language`` as the default language's ``<html lang>``,
+    and whether this page loads the vendored mermaid build (only pages with a diagram do)."""
+    def link(path: str) -> str:
+        return path if is_external(path) or path.startswith("/") else f"{root}{lang}/{path.lstrip('./')}"
+
+    return {
+        "extra_css": [link(p) for p in mk.extra_css] if mk else [],
+        "extra_javascript": [link(p) for p in mk.extra_javascript] if mk else [],
+        "html_lang": mk.theme_language if mk and lang == default_lang else None,
+        "mermaid": mermaid,
+    }

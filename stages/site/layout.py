@@ -15,6 +15,7 @@ from typing import Any, Literal
 import yaml
 
 from stages.base import StageError
+from stages.site import hugo, mkdocs
 from stages.site.options import SiteOptions
 
 MD_SUFFIXES = (".md", ".markdown")
@@ -68,7 +69,7 @@ class LanguageTree:
 @dataclass
 class SiteLayout:
     source: Path
-    kind: Literal["languages", "mkdocs", "single"]
+    kind: Literal["languages", "mkdocs", "single", "hugo"]
     default_language: str
     languages: list[str]
     trees: dict[str, LanguageTree]
@@ -78,6 +79,19 @@ class SiteLayout:
     theme_dir: Path | None = None
     site_name: str | None = None
     """mkdocs.yml ``site_name``: the site title when ``[site] title`` is not set."""
+    mkdocs: mkdocs.MkDocsSite | None = None
+    """The rest of mkdocs.yml that shapes the site (site_url, extra_css, macros, ...)."""
+    include_root_dir: Path | None = None
+    site_languages: list[str] = field(default_factory=list)
+    """Every language the site has (the language switcher's list), whichever this run builds;
+    empty means ``[site] default_language`` and ``languages``."""
+    base_path: str | None = None
+    """The path root-absolute links start with (Hugo ``baseURL``'s path); None: ``[site] base_url``'s."""
+
+    @property
+    def include_root(self) -> Path:
+        """Where includes may read from: ``[site] include_root`` when it holds the source, else the source."""
+        return self.include_root_dir or self.source
 
     def rel(self, path: Path) -> str:
         """A path as findings name it: relative to the source root."""
@@ -138,6 +152,9 @@ def discover(source: Path, site: SiteOptions, language: str | None = None) -> Si
     default = site.default_language
     wanted = [language] if language else list(dict.fromkeys([default, *site.languages]))
     layout_kind = site.layout
+    hugo_conf = hugo.find(source) if layout_kind == "auto" else None
+    if hugo_conf is not None:
+        return _hugo_layout(source, site, language, hugo_conf)
     mkdocs_file = _find_mkdocs(source, site) if layout_kind in ("auto", "mkdocs") else None
     if layout_kind == "mkdocs" and mkdocs_file is None:
         raise StageError("[site] layout is 'mkdocs' but no mkdocs.yml was found", code="config_invalid")
@@ -146,11 +163,13 @@ def discover(source: Path, site: SiteOptions, language: str | None = None) -> Si
     dirs: dict[str, tuple[Path, Path]] = {}
     kind: Literal["languages", "mkdocs", "single"]
     site_name = None
+    mk = None
     if mkdocs_file is not None:
         kind = "mkdocs"
         conf = load_mkdocs_yml(mkdocs_file)
-        site_name = str(conf["site_name"]) if conf.get("site_name") else None
-        docs_rel = str(conf.get("docs_dir", "docs"))
+        mk = mkdocs.read(mkdocs_file, conf)
+        site_name = mk.site_name
+        docs_rel = mk.docs_dir
         base = mkdocs_file.parent
         for lang in dict.fromkeys([default, *wanted]):
             if lang == default:
@@ -181,11 +200,17 @@ def discover(source: Path, site: SiteOptions, language: str | None = None) -> Si
         raise StageError(f"docs folder {shown!r} (in the source) for language {default!r} does not exist",
                          code="source_missing")
     base_pages, base_assets = _scan(default_dir, theme_dir)
+    if mk is not None and mk.exclude_docs is not None:  # mkdocs `exclude_docs`: neither built nor copied
+        base_pages = {k: v for k, v in base_pages.items() if not mk.excluded(k)}
+        base_assets = {k: v for k, v in base_assets.items() if not mk.excluded(k)}
     trees: dict[str, LanguageTree] = {}
     for lang in wanted:
         docs_dir, inc = dirs[lang]
         tree = LanguageTree(lang=lang, docs_dir=docs_dir, include_base=inc)
         own_pages, own_assets = _scan(docs_dir, theme_dir) if docs_dir != default_dir and docs_dir.is_dir() else ({}, {})
+        if mk is not None and mk.exclude_docs is not None:
+            own_pages = {k: v for k, v in own_pages.items() if not mk.excluded(k)}
+            own_assets = {k: v for k, v in own_assets.items() if not mk.excluded(k)}
         for src, path in base_pages.items():
             if src in own_pages:
                 tree.pages[src] = PageSource(src, own_pages[src])
@@ -206,4 +231,37 @@ def discover(source: Path, site: SiteOptions, language: str | None = None) -> Si
         mkdocs_file=mkdocs_file,
         theme_dir=theme_dir,
         site_name=site_name,
+        mkdocs=mk,
+        include_root_dir=_include_root(source, site),
+    )
+
+
+def _include_root(source: Path, site: SiteOptions) -> Path | None:
+    """``[site] include_root`` when it holds the source; a root that does not is ignored."""
+    if site.include_root is None:
+        return None
+    root = Path(site.include_root).resolve()
+    return root if source.is_relative_to(root) else None
+
+
+def _hugo_layout(source: Path, site: SiteOptions, language: str | None, conf: hugo.HugoConfig) -> SiteLayout:
+    """A Hugo site: languages, content folders and title from its config unless ``[site]`` sets them."""
+    explicit = site.model_fields_set
+    default = site.default_language if "default_language" in explicit else conf.default_language
+    every = list(dict.fromkeys([default, *site.languages])) if "languages" in explicit else \
+        list(dict.fromkeys([default, *conf.languages]))
+    wanted = [language] if language else every
+    found = hugo.trees(source, conf, wanted, site.drafts, _scan) if default == conf.default_language else \
+        hugo.trees(source, hugo.HugoConfig(**{**conf.__dict__, "default_language": default}), wanted, site.drafts, _scan)
+    trees: dict[str, LanguageTree] = {}
+    for lang, ht in found.items():
+        tree = LanguageTree(lang=lang, docs_dir=ht.docs_dir, include_base=ht.docs_dir, assets=ht.assets)
+        tree.pages = {src: PageSource(src, path, fallback=fb) for src, (path, fb) in ht.pages.items()}
+        trees[lang] = tree
+    nav_config: list[Any] | None = list(site.nav) if site.nav is not None else None
+    return SiteLayout(
+        source=source, kind="hugo", default_language=default, languages=wanted, trees=trees,
+        nav_config=nav_config, nav_origin="config" if nav_config is not None else "folders",
+        theme_dir=(source / site.theme).resolve() if site.theme else None, site_name=conf.title,
+        include_root_dir=_include_root(source, site), site_languages=every, base_path=conf.base_path,
     )

@@ -1,0 +1,119 @@
+"""What an ``mkdocs.yml`` says that shapes the built site, read the way ``mkdocs build`` reads it.
+
+Only the keys that change what readers see are taken: ``site_url`` (canonical links, sitemap,
+404), ``extra_css``/``extra_javascript`` (linked from every page), ``theme.language``,
+``docs_dir``, ``nav``, ``not_in_nav`` and ``exclude_docs`` (gitignore-style patterns, as MkDocs
+matches them with ``pathspec``), the ``macros`` plugin with its ``extra:`` variables and
+``include_yaml`` data files, and the markdown extensions' options. Keys a MkDocs theme or plugin
+needs that pressroom has no use for are ignored; a plugin whose output would be missing is named
+in a warning, so the writer knows why a page looks different.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pathspec
+
+KNOWN_PLUGINS = frozenset({"search", "macros", "mkdocstrings", "social", "redirects", "tags", "offline"})
+"""Plugins whose absence a reader would not notice, or which pressroom provides (search, macros),
+or whose syntax is reported where it is used (mkdocstrings' ``:::`` lines)."""
+
+
+@dataclass(frozen=True)
+class MkDocsSite:
+    file: Path
+    site_name: str | None = None
+    site_url: str | None = None
+    docs_dir: str = "docs"
+    nav: list[Any] | None = None
+    extra_css: list[str] = field(default_factory=list)
+    extra_javascript: list[str] = field(default_factory=list)
+    theme_language: str | None = None
+    not_in_nav: pathspec.PathSpec | None = None
+    exclude_docs: pathspec.PathSpec | None = None
+    plugins: tuple[str, ...] = ()
+    macros: bool = False
+    """``plugins: [macros]``: pages are Jinja templates (mkdocs-macros)."""
+    extra: dict[str, Any] = field(default_factory=dict)
+    """``extra:``: the variables pages see when macros are on."""
+    include_yaml: tuple[tuple[str | None, str], ...] = ()
+    """mkdocs-macros ``include_yaml`` data files ``(name or None, path relative to the config's folder)``."""
+    warnings: tuple[tuple[str, str], ...] = ()
+    """``(key, message)`` for what is ignored, reported against the config file."""
+
+    def excluded(self, src: str) -> bool:
+        return bool(self.exclude_docs and self.exclude_docs.match_file(src))
+
+    def hidden(self, src: str) -> bool:
+        return bool(self.not_in_nav and self.not_in_nav.match_file(src))
+
+
+def _strings(value: Any) -> list[str]:
+    """``extra_css`` entries are strings or (MkDocs 1.5+) ``{path: ..., ...}`` mappings."""
+    out: list[str] = []
+    for item in value if isinstance(value, list) else []:
+        if isinstance(item, str):
+            out.append(item)
+        elif isinstance(item, dict) and isinstance(item.get("path"), str):
+            out.append(item["path"])
+    return out
+
+
+def _spec(value: Any) -> pathspec.PathSpec | None:
+    if isinstance(value, str) and value.strip():
+        return pathspec.PathSpec.from_lines("gitwildmatch", value.splitlines())
+    if isinstance(value, list):
+        return pathspec.PathSpec.from_lines("gitwildmatch", [str(v) for v in value])
+    return None
+
+
+def _plugins(value: Any) -> dict[str, Any]:
+    """``plugins:`` is a list of names or one-key mappings, or a mapping (both forms are MkDocs')."""
+    found: dict[str, Any] = {}
+    if isinstance(value, dict):
+        return {str(k): v for k, v in value.items()}
+    for item in value if isinstance(value, list) else []:
+        if isinstance(item, str):
+            found[item] = {}
+        elif isinstance(item, dict):
+            found.update({str(k): v for k, v in item.items()})
+    return found
+
+
+def read(path: Path, conf: dict[str, Any]) -> MkDocsSite:
+    """The parsed config (``layout.load_mkdocs_yml``) as the fields above."""
+    theme = conf.get("theme")
+    language = theme.get("language") if isinstance(theme, dict) else None
+    plugins = _plugins(conf.get("plugins"))
+    warnings = [("plugins", f"plugin {name!r} is not supported by pressroom; its output will be missing")
+                for name in plugins if name.split("/")[0] not in KNOWN_PLUGINS]
+    macros_value = plugins.get("macros")
+    macros_conf: dict[str, Any] = macros_value if isinstance(macros_value, dict) else {}
+    include_yaml: list[tuple[str | None, str]] = []
+    for item in macros_conf.get("include_yaml") or []:
+        if isinstance(item, str):
+            include_yaml.append((None, item))
+        elif isinstance(item, dict):
+            include_yaml.extend((str(k), str(v)) for k, v in item.items())
+    extra = conf.get("extra")
+    site_url = conf.get("site_url")
+    return MkDocsSite(
+        file=path,
+        site_name=str(conf["site_name"]) if conf.get("site_name") else None,
+        site_url=str(site_url) if isinstance(site_url, str) and site_url.strip() else None,
+        docs_dir=str(conf.get("docs_dir", "docs")),
+        nav=conf["nav"] if isinstance(conf.get("nav"), list) else None,
+        extra_css=_strings(conf.get("extra_css")),
+        extra_javascript=_strings(conf.get("extra_javascript")),
+        theme_language=str(language) if isinstance(language, str) and language else None,
+        not_in_nav=_spec(conf.get("not_in_nav")),
+        exclude_docs=_spec(conf.get("exclude_docs")),
+        plugins=tuple(plugins),
+        macros="macros" in plugins,
+        extra=extra if isinstance(extra, dict) else {},
+        include_yaml=tuple(include_yaml),
+        warnings=tuple(warnings),
+    )
