@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import json
 from pathlib import Path
 from typing import Any
@@ -26,6 +27,8 @@ from pipeline.api.keys import config_key, store_key, submitter_key, worker_key
 from pipeline.intake.submitter import SubmitOptions, request_hash
 from pipeline.jobs import status
 from pipeline.jobs.workspace import Workspace
+from pipeline.notify import callbacks
+from pipeline.redact import redact_url
 from pipeline.store import JobStatus
 
 routes = web.RouteTableDef()
@@ -119,7 +122,7 @@ async def submit(request: web.Request) -> web.Response:
         doc = parse_json(body)
         if not isinstance(doc, dict) or not isinstance(doc.get("source"), dict):
             raise errors.InvalidSource('expected {"source": {"git": url, "ref": sha}} or {"source": {"path": dir}}')
-        opts = _submit_options(request, who, body_hash, doc)
+        opts = await _with_callback(request, who, _submit_options(request, who, body_hash, doc), doc)
         src = doc["source"]
         for field in ("git", "ref", "path"):
             check_length(f"source.{field}", src.get(field))
@@ -141,7 +144,8 @@ async def submit(request: web.Request) -> web.Response:
             body = _first_file(body, request.headers.get("Content-Type", ""))
         if not body:
             raise errors.InvalidArchive("the request has no archive in its body")
-        opts = _submit_options(request, who, body_hash, dict(request.query))
+        opts = await _with_callback(request, who, _submit_options(request, who, body_hash, dict(request.query)),
+                                    dict(request.query))
         result = await submitter.submit_archive(body, opts)
     else:
         raise errors.InvalidSource(f"unsupported Content-Type {ctype!r}: send a tar.gz/zip archive or JSON")
@@ -153,7 +157,35 @@ async def submit(request: web.Request) -> web.Response:
     payload: dict[str, Any] = {"job_id": job.id, "status": job.status, "status_url": f"/api/builds/{job.id}/status",
                "events_url": f"/api/builds/{job.id}/events", "log_url": f"/api/builds/{job.id}/log",
                "read_token": job.read_token, "duplicate": not result.created, "superseded": result.superseded}
+    if opts.callback:
+        payload["callback"] = _callback_answer(cfg, job.id, job.payload or {}, created=result.created)
     return web.json_response(payload, status=202, headers={"Location": str(payload["status_url"])})
+
+
+async def _with_callback(request: web.Request, who: Principal, opts: SubmitOptions, extra: dict[str, Any]) -> SubmitOptions:
+    """Register ``callback_url`` (or the ``Callback-URL`` header) after the SSRF checks.
+
+    A submission with a callback is never folded into another request's job by content dedupe:
+    that job would call back someone else. The same ``Idempotency-Key`` still names one job.
+    """
+    url = extra.get("callback_url") or request.headers.get("Callback-URL")
+    events = extra.get("callback_events") or request.headers.get("Callback-Events")
+    if url is None:
+        if events is not None:
+            raise errors.BadRequest("callback_events needs a callback_url", field="callback_events")
+        return opts
+    callback = await callbacks.register(request.app[config_key], url, events, who.name)
+    return dataclasses.replace(opts, callback=callback, dedupe=False)
+
+
+def _callback_answer(cfg: Any, job_id: str, job_payload: dict[str, Any], *, created: bool) -> dict[str, Any]:
+    """The callback as the submit response shows it; a job's own secret only to the request that made it."""
+    registered = job_payload.get("callback") or {}
+    answer: dict[str, Any] = {"url": redact_url(str(registered.get("url", ""))), "events": registered.get("events", []),
+                              "signing": "token" if (registered.get("signing") or {}).get("token") else "job"}
+    if created and answer["signing"] == "job":
+        answer["secret"] = callbacks.job_secret(cfg, job_id)
+    return answer
 
 
 def _first_file(body: bytes, content_type: str) -> bytes:
@@ -300,6 +332,8 @@ OPENAPI_PATHS: dict[str, Any] = {
                                                                 "path": {"type": "string", "maxLength": 4096}}},
                     "branch": {"type": "string", "maxLength": 200}, "priority": {"type": "integer"},
                     "force": {"type": "boolean"}, "note": {"type": "string", "maxLength": 500},
+                    "callback_url": {"type": "string", "maxLength": 2048},
+                    "callback_events": {"type": "array", "items": {"enum": list(callbacks.EVENTS)}},
                     "trigger": {"type": "object", "additionalProperties": False,
                                 "properties": {"note": {"type": "string", "maxLength": 500}}}}}}}},
             "responses": {**openapi.ok("Accepted: the job is stored; follow status_url", "Submitted", status="202"),

@@ -88,8 +88,13 @@ class Client:
             raise DaemonUnreachable(str(exc)) from exc
 
     async def submit_bytes(self, data: bytes, *, idempotency_key: str | None = None, branch: str | None = None,
-                           content_type: str = "application/gzip") -> dict[str, Any]:
+                           content_type: str = "application/gzip", callback: str | None = None,
+                           callback_events: list[str] | None = None) -> dict[str, Any]:
         headers = {"Content-Type": content_type}
+        if callback:
+            headers["Callback-URL"] = callback
+        if callback_events:
+            headers["Callback-Events"] = ",".join(callback_events)
         if idempotency_key:
             headers["Idempotency-Key"] = idempotency_key
         params = {"branch": branch} if branch else {}

@@ -27,10 +27,15 @@ def _code(status: str) -> ExitCode:
 
 
 async def submit_source(server: str, token: str | None, source: Path, wait: bool, branch: str | None,
-                        idempotency_key: str | None, console: Console) -> ExitCode:
+                        idempotency_key: str | None, console: Console, callback: str | None = None,
+                        callback_events: list[str] | None = None) -> ExitCode:
     async with client.Client(server, token) as c:
-        resp = await c.submit_path(source, branch=branch, idempotency_key=idempotency_key)
+        resp = await c.submit_path(source, branch=branch, idempotency_key=idempotency_key, callback=callback,
+                                   callback_events=callback_events)
         console.print(resp["job_id"], highlight=False)
+        if (resp.get("callback") or {}).get("secret"):
+            # Shown once: the daemon derives it and never shows it again.
+            console.print(f"callback secret: {resp['callback']['secret']}", highlight=False, soft_wrap=True)
         if resp.get("duplicate"):
             console.print("[dim](same content as an existing job: returning that job)[/dim]")
         if not wait:
@@ -139,13 +144,18 @@ async def post_action(server: str, token: str | None, path: str, console: Consol
 @click.option("--wait", is_flag=True, help="Follow the job until it ends; exit non-zero if it fails.")
 @click.option("--branch", default=None, help="Branch or folder name: a newer submission supersedes a pending older one.")
 @click.option("--idempotency-key", default=None)
+@click.option("--callback", default=None, metavar="URL",
+              help="POST the job's result here, signed (Standard Webhooks); prints the signing secret once.")
+@click.option("--callback-event", "callback_events", multiple=True, metavar="EVENT",
+              help="An event to call back for (repeat; default the terminal ones).")
 @options.client_options
 @click.pass_context
 def submit(ctx: click.Context, source: str, wait: bool, branch: str | None, idempotency_key: str | None,
-           server: str | None, token: str | None) -> None:
+           callback: str | None, callback_events: tuple[str, ...], server: str | None, token: str | None) -> None:
     """Submit a docs folder or archive; prints the job ID at once."""
     url = options.server_url(ctx, server)
-    ctx.exit(options.run_client(ctx, submit_source(url, token, Path(source), wait, branch, idempotency_key, options.console)))
+    ctx.exit(options.run_client(ctx, submit_source(url, token, Path(source), wait, branch, idempotency_key, options.console,
+                                                   callback, list(callback_events) or None)))
 
 
 @click.command()

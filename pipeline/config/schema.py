@@ -10,6 +10,7 @@ Checks that span keys are in :mod:`pipeline.config.problems`; reading the file i
 
 from __future__ import annotations
 
+from ipaddress import IPv4Network, IPv6Network, ip_network
 from pathlib import Path
 from typing import Literal
 
@@ -18,6 +19,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 from stages.deploy.options import Options as DeployOptions
 from stages.linkcheck.options import Options as LinkcheckOptions
 from stages.lint.options import Options as LintOptions
+from stages.openapi.options import Options as OpenApiOptions
 from stages.render_html.options import Options as HtmlOptions
 from stages.render_pdf.options import Options as PdfOptions
 from stages.site.options import SiteOptions
@@ -37,6 +39,9 @@ class TokenConfig(Section):
     """Environment variable holding the bearer token."""
     scopes: list[Scope] = Field(default_factory=lambda: list[Scope](["read"]))
     """``read`` sees, ``submit`` submits and cancels, ``admin`` approves, replays and raises priority."""
+    callback_secret_env: str | None = None
+    """Env var holding the secret that signs the callbacks of this token's jobs (``whsec_…`` or raw);
+    unset: each job gets its own secret, returned once in the submit response."""
 
 
 class ServerConfig(Section):
@@ -74,6 +79,27 @@ class ServerConfig(Section):
     best on its own host name. Default ``http://<host>:<sites_port>``."""
     session_days: float = Field(14, gt=0)
     """Dashboard sign-ins expire this many days after login (absolute, not sliding); admins can revoke them sooner."""
+    callback_allow: list[str] = Field(default_factory=list)
+    """Address ranges per-job callbacks may reach although they are loopback, private or link-local
+    (e.g. ``["10.20.0.0/16"]``); by default only public addresses are called back."""
+    callback_secret_env: str | None = None
+    """Env var holding the key per-job callback secrets are derived from (the same on every daemon
+    sharing a store); unset: a random key kept in ``<data_dir>/callback.key`` (0600)."""
+
+    @field_validator("callback_allow")
+    @classmethod
+    def _ranges(cls, value: list[str]) -> list[str]:
+        for item in value:
+            try:
+                ip_network(item, strict=False)
+            except ValueError:
+                raise ValueError(f"{item!r} is not an address range like \"10.0.0.0/8\" or \"fd00::/8\"") from None
+        return value
+
+    @property
+    def callback_networks(self) -> list[IPv4Network | IPv6Network]:
+        """``callback_allow`` parsed (validated when the config is loaded)."""
+        return [ip_network(item, strict=False) for item in self.callback_allow]
 
     @property
     def effective_sites_port(self) -> int:
@@ -124,7 +150,7 @@ class WorkersConfig(Section):
 
 
 class PipelineConfig(Section):
-    build: list[str] = Field(default_factory=lambda: ["lint", "render_html", "render_pdf", "linkcheck", "deploy"])
+    build: list[str] = Field(default_factory=lambda: ["lint", "openapi", "render_html", "render_pdf", "linkcheck", "deploy"])
     """Stages of a ``build`` job, in order."""
 
 
@@ -153,13 +179,6 @@ class IntakeConfig(Section):
     """Generic webhooks: a ``webhook-timestamp`` further than this from now is refused as a replay."""
     fetch_timeout_seconds: float = Field(8.0, gt=0)
     """GitLab pushes: how long the handler may fetch the commit to learn its tree (then the worker fetches)."""
-
-
-class OpenApiOptions(Section):
-    enabled: bool = False
-    """Regenerate API reference pages from an OpenAPI spec (not implemented yet: a later issue)."""
-    spec: str = "openapi.json"
-    """Path of the spec inside the source."""
 
 
 class StagesConfig(Section):
@@ -271,19 +290,74 @@ class LanguageConfig(Section):
     """Event globs the owners get for events of this language (translations, translate builds)."""
 
 
+AuditSeverity = Literal["critical", "high", "medium", "low"]
+AuditCheck = Literal["links", "anchors", "external", "images", "assets", "orphans", "stale", "metadata",
+                     "headings", "pdf", "translations"]
+
+
+class AuditExportConfig(Section):
+    url: str | None = None
+    """Base URL of a GitHub-compatible API (``https://api.github.com``); unset: no export."""
+    token_env: str = "GITHUB_TOKEN"
+    """Environment variable holding the API token."""
+    repo: str = ""
+    """``owner/name`` the issues are opened in."""
+    severities: list[AuditSeverity] = Field(default_factory=lambda: list[AuditSeverity](["critical", "high"]))
+    """New findings of these severities become issues (each at most once)."""
+
+
 class AuditConfig(Section):
     enabled: bool = True
-    """Run the nightly audit crawl (the audit job itself is a later issue)."""
+    """Run the audit on ``cron`` (manual runs through the API and CLI work either way)."""
     cron: str = "0 2 * * *"
-    """When the audit runs (cron syntax, in ``timezone``)."""
+    """When the audit runs (cron syntax, in ``timezone``; weekdays by name: ``mon-fri``)."""
     timezone: str = "UTC"
     """Time zone of ``cron``."""
     targets: list[str] = Field(default_factory=lambda: ["staging"])
     """Deploy targets whose live site is audited."""
     critical_pages: list[str] = Field(default_factory=list)
-    """Pages whose problems raise ``audit.critical``."""
+    """Site-relative pages (``en/install/``) whose 404 is a critical finding, like the home pages;
+    they also rank first in the report."""
     stale_after_days: int = Field(365, ge=1)
     """Pages not changed for this long are reported as stale."""
+    misfire_grace: float = Field(6, ge=0)
+    """Hours after a fire time within which a daemon that was down runs the missed audit at start."""
+    keep_days: float = Field(90, gt=0)
+    """Audit runs (the trend) and fixed findings are kept this many days."""
+    pageviews: str | None = None
+    """CSV of ``page,views`` (relative to the config file) that ranks findings by page importance."""
+    max_image_kb: int = Field(500, ge=1)
+    """Images larger than this are reported as oversize."""
+    check_external: bool = False
+    """Also check external links (cached between runs, rate-limited per host, ``Retry-After`` honoured)."""
+    checks: list[AuditCheck] = Field(default_factory=lambda: list[AuditCheck]([
+        "links", "anchors", "external", "images", "assets", "orphans", "stale", "metadata", "headings", "pdf",
+        "translations"]))
+    """Check families a scheduled run includes (``external`` also needs ``check_external``)."""
+    export: AuditExportConfig = Field(default_factory=AuditExportConfig)
+    """``[audit.export]``: new critical/high findings as issues in a GitHub-compatible tracker."""
+
+    @field_validator("cron")
+    @classmethod
+    def _cron(cls, value: str) -> str:
+        from apscheduler.triggers.cron import CronTrigger
+
+        try:
+            CronTrigger.from_crontab(value, timezone="UTC")
+        except ValueError as exc:
+            raise ValueError(f"{value!r} is not a cron expression ({exc}); e.g. \"0 2 * * *\"") from None
+        return value
+
+    @field_validator("timezone")
+    @classmethod
+    def _zone(cls, value: str) -> str:
+        from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"{value!r} is not a time zone; e.g. \"UTC\" or \"Europe/Berlin\"") from None
+        return value
 
 
 class RetentionConfig(Section):

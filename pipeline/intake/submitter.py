@@ -41,6 +41,8 @@ class SubmitOptions:
     claimed_tree: str | None = None
     """A git tree ID the client says the archive holds (the post-commit hook's): the daemon computes
     the archive's own and refuses a mismatch, then dedupes on ``gittree:<id>``."""
+    callback: dict[str, Any] | None = None
+    """The per-job callback (``pipeline.notify.callbacks.register``), kept in the job's payload."""
 
 
 def unpack(data: bytes, dest: Path, max_bytes: int, git_algo: str | None = None) -> tuple[str, str, str | None]:
@@ -74,7 +76,7 @@ class Submitter:
             max_attempts=w.max_attempts, idempotency_key=opts.idempotency_key, request_hash=opts.request_hash,
             source_hash=source_hash, source_path=source_path, supersede_key=opts.supersede_key,
             target=opts.target or self.config.stages.deploy.target, trigger=dict(opts.trigger or {"kind": "api"}),
-            payload=payload or {}, dedupe=opts.dedupe,
+            payload={**(payload or {}), **({"callback": opts.callback} if opts.callback else {})}, dedupe=opts.dedupe,
         )
 
     async def submit_archive(self, data: bytes, opts: SubmitOptions) -> SubmitResult:

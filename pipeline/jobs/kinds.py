@@ -10,9 +10,10 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 
 from pipeline import config as config_mod
-from pipeline.jobs import build, deliver, promote, retention, reviews
+from pipeline.jobs import audit, build, deliver, promote, retention, reviews, status
 from pipeline.jobs.context import Handler
 from pipeline.jobs.worker import AfterFinish
+from pipeline.notify import callbacks
 from pipeline.notify import outbox as notify_outbox
 from pipeline.store import JobSpec, Transition
 
@@ -21,6 +22,7 @@ HANDLERS: Mapping[str, Handler] = {
     "maintenance": retention.handle,
     "promote": promote.handle,
     "deliver": deliver.handle,
+    "audit": audit.handle,
 }
 
 AFTER_FINISH: tuple[AfterFinish, ...] = (reviews.after_build,)
@@ -30,6 +32,9 @@ def outbox(cfg: config_mod.Config) -> Callable[[Transition], list[JobSpec]]:
     """The store's outbox hook: a transition's notifications, then its promotion or review request."""
 
     def plan(t: Transition) -> list[JobSpec]:
-        return [*notify_outbox.plan(cfg, t), *reviews.outbox(cfg, t)]
+        specs = [*notify_outbox.plan(cfg, t), *reviews.outbox(cfg, t)]
+        if callbacks.wanted(t):
+            specs += callbacks.plan(cfg, t, status.job_view(t.job, t.stages))
+        return specs
 
     return plan

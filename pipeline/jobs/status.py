@@ -11,6 +11,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from pipeline import errors, redact
+from pipeline.notify import callbacks
 from pipeline.store import Job, JobStatus, Store
 
 RETRY_AFTER_PENDING = 2
@@ -96,6 +97,7 @@ def job_view(job: Job, stages: list[dict[str, Any]] | None = None, *, queue_posi
         "warnings": int(result.get("warnings") or 0),
         "degraded": result.get("degraded") or [],
         "review": result.get("review"),
+        "openapi": (result.get("outputs") or {}).get("openapi"),
         "error": error,
         "links": {
             "status": f"/api/builds/{job.id}/status",
@@ -143,5 +145,9 @@ async def full_view(store: Store, job: Job, *, workers: int = 1) -> dict[str, An
                 lang = (child.payload or {}).get("language", child.id)
                 translations[lang] = {"translation_id": child.id, "status": child.status,
                                       "completion": round(child.progress or 0.0, 1)}
-    return job_view(job, stages, queue_position=position, eta_seconds=await eta(store, job, position, workers),
+    view = job_view(job, stages, queue_position=position, eta_seconds=await eta(store, job, position, workers),
                     translations=translations)
+    callback = (job.payload or {}).get("callback")
+    if isinstance(callback, dict):
+        view["callback"] = callbacks.status_view(callback, await store.deliveries_keyed(callbacks.key_prefix(job.id)))
+    return view

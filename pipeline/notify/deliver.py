@@ -19,7 +19,7 @@ from typing import Any
 import aiohttp
 
 from pipeline import config as config_mod
-from pipeline.notify import errors, mail, slack, webhook
+from pipeline.notify import callbacks, errors, mail, slack, webhook
 from pipeline.notify.refstore import RefStore
 
 logger = logging.getLogger(__name__)
@@ -55,6 +55,8 @@ async def send(
             return await mail.send(delivery, config=config, refs=refs, secrets=secrets)
         if channel == "webhook":
             return await webhook.send(delivery, config=config, http=http, secrets=secrets, clock=clock)
+        if channel == callbacks.CHANNEL:
+            return await callbacks.send(delivery, cfg=config, clock=clock)
     except errors.DeliveryError as exc:
         # Messages are built by us from codes and peer replies; still, never let a secret through.
         exc.message = _redact(exc.message, secrets)

@@ -55,6 +55,13 @@ class ReadMethods(StoreBase):
         async with self._read() as conn:
             return [dict(r._mapping) for r in await conn.execute(STAGES_OF, {"job_id": job_id})]
 
+    async def deliveries_keyed(self, prefix: str, limit: int = 100) -> list[Job]:
+        """``deliver`` jobs whose idempotency key starts with ``prefix`` (a job's callbacks), oldest first."""
+        async with self._read() as conn:
+            rows = await conn.execute(select(J).where(J.c.kind == "deliver", J.c.idempotency_key.startswith(prefix, autoescape=True))
+                                      .order_by(J.c.created_at).limit(limit))
+            return [Job.from_row(r) for r in rows]
+
     async def children(self, job_id: str) -> list[Job]:
         async with self._read() as conn:
             rows = await conn.execute(select(J).where(J.c.parent_id == job_id).order_by(J.c.created_at))
