@@ -20,6 +20,7 @@ import aiohttp
 from stages.linkcheck import extract, fetch, files, urls
 from stages.linkcheck.cache import ResultCache
 from stages.linkcheck.model import CheckConfig, Link, Outcome, Row, RunStats
+from stages.linkcheck.pages import PageCache
 
 _PARSE_INLINE_BYTES = 256 * 1024
 """Larger pages are parsed in a thread so the event loop keeps serving other requests."""
@@ -75,9 +76,12 @@ class Checker:
 
     def __init__(self, config: CheckConfig, *, site: files.SiteRoot | None = None,
                  cache: ResultCache | None = None, progress: ProgressFn | None = None,
-                 should_cancel: Callable[[], bool] | None = None) -> None:
+                 should_cancel: Callable[[], bool] | None = None,
+                 pages: PageCache | None = None) -> None:
         self._config = config
         self._site = site
+        self._pages = pages
+        """Parsed pages of the site by content hash (site mode): unchanged pages are not re-read."""
         self._cache = cache or ResultCache(None, 0)
         self._progress = progress
         self._should_cancel = should_cancel or (lambda: False)
@@ -126,10 +130,13 @@ class Checker:
 
     # -- scheduling ---------------------------------------------------------------------------
 
-    def _add(self, link: Link, *, page_url: str, base: str) -> None:
+    def _add(self, link: Link, *, page_url: str, base: str, absolute: str | None = None) -> str:
+        """Schedule one link; returns its absolute URL (``absolute`` when the caller knows it
+        from an earlier run of the same page at the same URL)."""
         raw = link.urlname
         ref_base = urls.join(page_url, base) if base else page_url
-        absolute = urls.join(ref_base, raw) if page_url else raw.strip()
+        if absolute is None:
+            absolute = urls.join(ref_base, raw) if page_url else raw.strip()
         key = self._keys.get(absolute)
         if key is None:  # most links repeat across pages: normalise each absolute URL once
             try:
@@ -147,15 +154,16 @@ class Checker:
         self._occurrences.append(occurrence)
         self._stats.links += 1
         if key in self._tasks:
-            return
+            return absolute
         if len(self._tasks) >= self._config.max_urls:
             occurrence.skipped = True
             self._stats.truncated += 1
-            return
+            return absolute
         assert self._group is not None
         self._tasks[key] = self._group.create_task(
             self._check(key, level=link.level, referer=link.parent, anchors=bool(fragment)))
         self._stats.urls_known = len(self._tasks)
+        return absolute
 
     def _is_intern(self, url: str) -> bool:
         if self._site is not None:
@@ -231,20 +239,36 @@ class Checker:
         kind = outcome.content_type
         if kind not in fetch.PARSEABLE:
             return
-        text = body.decode("utf-8", "replace")
         parser = extract.parse_css if kind == "text/css" else extract.parse_html
-        if len(body) > _PARSE_INLINE_BYTES:
-            page = await asyncio.to_thread(parser, text)
+        key = ""
+        cache = self._pages if kind != "text/css" and self._is_intern(outcome.url) else None
+        if cache is not None:
+            if len(body) > _PARSE_INLINE_BYTES:
+                key, page = await asyncio.to_thread(cache.lookup, body)
+            else:
+                key, page = cache.lookup(body)
+        elif len(body) > _PARSE_INLINE_BYTES:
+            page = await asyncio.to_thread(parser, body.decode("utf-8", "replace"))
         else:
-            page = parser(text)
+            page = parser(body.decode("utf-8", "replace"))
         if kind != "text/css":
             outcome.anchors = frozenset(page.anchors)
         if page.nofollow or not self._may_recurse(outcome, level, extern):
             return
-        for found in page.links:
-            self._add(Link(urlname=found.url, parent=outcome.url, base=page.base, line=found.line,
-                           column=found.column, name=found.name, level=level + 1),
-                      page_url=outcome.url, base=page.base)
+        where = outcome.url + "\n" + page.base
+        joined = cache.joined(key, where) if cache is not None else None
+        if joined is not None and len(joined) != len(page.links):
+            joined = None
+        resolved: list[str] = []
+        for index, found in enumerate(page.links):
+            absolute = self._add(Link(urlname=found.url, parent=outcome.url, base=page.base,
+                                      line=found.line, column=found.column, name=found.name,
+                                      level=level + 1),
+                                 page_url=outcome.url, base=page.base,
+                                 absolute=joined[index] if joined is not None else None)
+            resolved.append(absolute)
+        if cache is not None and joined is None:
+            cache.remember(key, where, resolved)
 
     async def _fetch_missing_anchors(self) -> None:
         """Pages first seen without a fragment were not read; read those a fragment needs."""
@@ -264,7 +288,11 @@ class Checker:
             else:
                 assert self._http is not None
                 body = (await self._http.check(key, read_body=True)).body
-            if body is not None:
+            if body is None:
+                return
+            if self._pages is not None and self._site is not None and self._site.contains(key):
+                outcome.anchors = frozenset(self._pages.page(body).anchors)
+            else:
                 outcome.anchors = frozenset(extract.parse_html(body.decode("utf-8", "replace")).anchors)
 
         await asyncio.gather(*(read(k, o) for k, o in needed.items()))

@@ -9,17 +9,22 @@ was, and the CSV report is LinkChecker's format with one row per broken occurren
 
 from __future__ import annotations
 
+import asyncio
 import os
 from pathlib import Path
 from typing import Any
 
 from stages.base import Cancelled, Finding, Severity, StageContext, StageError, StageResult
 from stages.linkcheck import checker, files, output
+from stages.linkcheck import pages as page_cache
 from stages.linkcheck.cache import ResultCache
 from stages.linkcheck.model import CheckConfig, Row
 from stages.linkcheck.options import Options
 
 REPORT = "reports/linkcheck.csv"
+_POOL_MIN_PAGES = 24
+"""Fewer changed pages than this are parsed inline: a pool round trip costs more."""
+_POOL_CHUNK = 16
 
 
 def check_config(options: Options) -> CheckConfig:
@@ -54,17 +59,24 @@ def _rel(site: files.SiteRoot, path: Path) -> str:
     return path.resolve().relative_to(site.root).as_posix()
 
 
-def _page_of(site: files.SiteRoot, parent_url: str) -> str:
-    """The built file (relative to ``out``) a parent URL is."""
+def _page_of(site: files.SiteRoot, parent_url: str, memo: dict[str, str]) -> str:
+    """The built file (relative to ``out``) a parent URL is. Remembered per URL: a page has
+    hundreds of links, and resolving a path on disk costs more than the rest of a finding."""
+    found = memo.get(parent_url)
+    if found is not None:
+        return found
     if not parent_url or not site.contains(parent_url):
-        return parent_url
-    path, rel = site.resolve(parent_url)
-    return _rel(site, path) if path is not None else rel
+        found = parent_url
+    else:
+        path, rel = site.resolve(parent_url)
+        found = _rel(site, path) if path is not None else rel
+    memo[parent_url] = found
+    return found
 
 
 def _finding(row: Row, options: Options, site: files.SiteRoot, sources: dict[str, str],
-             languages: list[str]) -> Finding | None:
-    page = _page_of(site, row.link.parent)
+             languages: list[str], memo: dict[str, str]) -> Finding | None:
+    page = _page_of(site, row.link.parent, memo)
     language = page.split("/", 1)[0] if page.split("/", 1)[0] in languages else None
     where = f" (built page {page}, line {row.link.line})" if row.link.line else ""
     source = sources.get(page, page)
@@ -117,20 +129,58 @@ async def run(ctx: StageContext[Options]) -> StageResult:
 
     config = check_config(options)
     cache = ResultCache(ctx.cache_dir / "linkcheck", options.cache_ttl)
+    parsed = page_cache.PageCache(ctx.cache_dir / "linkcheck", f"pages-{ctx.language or 'all'}")
+    await _parse_changed(ctx, parsed, pages, config.max_page_bytes)
     engine = checker.Checker(config, site=site, cache=cache, progress=progress,
-                             should_cancel=ctx.should_cancel)
+                             should_cancel=ctx.should_cancel, pages=parsed)
     try:
         report = await engine.run([site.page_url(p) for p in pages])
     except checker.CheckCancelled as exc:
         raise Cancelled(f"job {ctx.job_id}: {exc}") from None
+    parsed.save()
+    # Pages are read concurrently, so the crawl's order varies from run to run; report by page
+    # (each page's links stay in document order) so two checks of one site read the same.
+    report.rows.sort(key=lambda row: row.link.parent)
     _write_report(ctx, report)
     languages = list(ctx.site.languages)
+    memo: dict[str, str] = {}
     findings = [f for row in report.rows
-                if (f := _finding(row, options, site, sources, languages)) is not None]
+                if (f := _finding(row, options, site, sources, languages, memo)) is not None]
     if report.stats.truncated:
         findings.append(Finding(file=".", rule="max-urls", severity="warning",
                                 message=report.stats.notes[-1]))
-    return _result(report, findings, options)
+    result = _result(report, findings, options)
+    result.counts["pages_parsed"] = parsed.parsed
+    result.counts["reused"] = parsed.reused
+    return result
+
+
+async def _parse_changed(ctx: StageContext[Options], cache: page_cache.PageCache,
+                         pages: list[Path], max_bytes: int) -> None:
+    """Parse the pages the cache does not know in the process pool, before the crawl, when
+    there are enough of them to pay for it (a cold check of a big site); the crawl then finds
+    every page in the cache. With few changes the crawl parses them inline as it meets them."""
+    if ctx.executor is None:
+        return
+    missing: dict[str, bytes] = {}
+    for path in pages:
+        try:
+            with path.open("rb") as handle:
+                body = handle.read(max_bytes)  # as the checker reads it, so the keys agree
+        except OSError:
+            continue  # the crawl reports it
+        key = page_cache.digest(body)
+        if key not in cache:
+            missing[key] = body
+    if len(missing) < _POOL_MIN_PAGES:
+        return
+    keys = list(missing)
+    chunks = [keys[i:i + _POOL_CHUNK] for i in range(0, len(keys), _POOL_CHUNK)]
+    results = await asyncio.gather(*(ctx.in_pool(page_cache.parse_many, [missing[k] for k in chunk])
+                                     for chunk in chunks))
+    for chunk, encoded in zip(chunks, results, strict=True):
+        for key, entry in zip(chunk, encoded, strict=True):
+            cache.add(key, entry)
 
 
 def _result(report: checker.Report, findings: list[Finding], options: Options) -> StageResult:

@@ -1,0 +1,134 @@
+"""Parsed pages kept between builds, by content hash, so a rebuild parses only what changed.
+
+Parsing every page of the built site was most of an internal link check; after a one-page edit
+all the other pages are byte for byte what they were. The checker still walks the whole site
+(so the result is the one a full check gives: verdicts come from the same crawl, the links and
+anchors of an unchanged page are simply not re-read from its HTML), but a page whose bytes hash
+to an entry here gets its links, anchors, ``<base>`` and robots hint from the cache.
+
+A build with many changed pages parses them ahead of the crawl in the process pool
+(:func:`parse_many` is picklable and pure), so a cold check of a big site uses every core.
+The cache is one JSON file per language, written once at the end of a run through a temp file
+and a rename; it keeps only the pages the run saw, so it never grows past the site.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import os
+from pathlib import Path
+from typing import Any
+
+from stages.linkcheck import extract
+
+logger = logging.getLogger(__name__)
+
+_VERSION = 1
+
+
+def digest(body: bytes) -> str:
+    """The key of one page's bytes (as read for parsing, so truncated pages key as read)."""
+    return hashlib.blake2b(body, digest_size=16).hexdigest()
+
+
+def _encode(page: extract.PageLinks) -> list[Any]:
+    return [[[f.url, f.line, f.column, f.name] for f in page.links], sorted(page.anchors),
+            page.base, page.nofollow]
+
+
+def _decode(data: list[Any]) -> extract.PageLinks:
+    links, anchors, base, nofollow = data
+    return extract.PageLinks(links=[extract.FoundLink(u, ln, col, name) for u, ln, col, name in links],
+                             anchors=set(anchors), base=base, nofollow=bool(nofollow))
+
+
+def parse_many(bodies: list[bytes]) -> list[list[Any]]:
+    """Parse pages in a pool child; returns the encoded form (plain lists pickle fast)."""
+    return [_encode(extract.parse_html(b.decode("utf-8", "replace"))) for b in bodies]
+
+
+class PageCache:
+    """``content hash -> PageLinks`` for one site and language; ``folder=None`` keeps nothing."""
+
+    def __init__(self, folder: Path | None, name: str = "pages") -> None:
+        self._path = folder / f"{name}.json" if folder is not None else None
+        self._old: dict[str, list[Any]] = {}
+        self._new: dict[str, list[Any]] = {}
+        self._joined: dict[str, dict[str, list[str]]] = {}
+        """content hash -> page URL and base -> its links' absolute URLs."""
+        self._old_joined: dict[str, dict[str, list[str]]] = {}
+        self.parsed = 0
+        """Pages parsed in this run (the rest came from the cache)."""
+        self.reused = 0
+        if self._path is not None:
+            self._load(self._path)
+
+    def _load(self, path: Path) -> None:
+        try:
+            data = json.loads(path.read_text("utf-8"))
+        except FileNotFoundError:
+            return
+        except (OSError, ValueError) as exc:
+            logger.warning("ignoring unreadable page cache %s: %s", path, exc)
+            return
+        if isinstance(data, dict) and data.get("version") == _VERSION and isinstance(data.get("pages"), dict):
+            self._old = data["pages"]
+            joined = data.get("joined")
+            self._old_joined = joined if isinstance(joined, dict) else {}
+
+    def __contains__(self, key: str) -> bool:
+        return key in self._new or key in self._old
+
+    def add(self, key: str, encoded: list[Any]) -> None:
+        """Record a page parsed elsewhere (the pool); it counts as parsed in this run."""
+        if key not in self._new:
+            self._new[key] = encoded
+            self.parsed += 1
+
+    def page(self, body: bytes) -> extract.PageLinks:
+        """The links and anchors of an HTML page: from the cache, or parsed now."""
+        return self.lookup(body)[1]
+
+    def joined(self, key: str, where: str) -> list[str] | None:
+        """The absolute URLs of a cached page's links as resolved at ``where`` (its URL and
+        ``<base>``) by an earlier run, or ``None``: resolving every link of every page again
+        (``urljoin``) was the biggest cost of a check in which nothing changed."""
+        found = self._joined.get(key, {}).get(where)
+        return found
+
+    def remember(self, key: str, where: str, absolutes: list[str]) -> None:
+        self._joined.setdefault(key, {})[where] = absolutes
+
+    def lookup(self, body: bytes) -> tuple[str, extract.PageLinks]:
+        """``(content hash, links and anchors)`` of an HTML page: from the cache, or parsed now."""
+        key = digest(body)
+        encoded = self._new.get(key)
+        if encoded is None:
+            encoded = self._old.get(key)
+            if encoded is not None:
+                self.reused += 1
+                self._new[key] = encoded
+                old = self._old_joined.get(key)
+                if isinstance(old, dict):
+                    self._joined[key] = old
+        if encoded is not None:
+            try:
+                return key, _decode(encoded)
+            except (TypeError, ValueError):  # a damaged entry: parse again below
+                pass
+        page = extract.parse_html(body.decode("utf-8", "replace"))
+        self._new[key] = _encode(page)
+        self._joined.pop(key, None)
+        self.parsed += 1
+        return key, page
+
+    def save(self) -> None:
+        if self._path is None:
+            return
+        self._path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = self._path.with_suffix(f".{os.getpid()}.tmp")
+        tmp.write_text(json.dumps({"version": _VERSION, "pages": self._new,
+                                   "joined": {k: v for k, v in self._joined.items() if k in self._new}}), "utf-8")
+        os.replace(tmp, self._path)
