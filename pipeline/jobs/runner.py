@@ -34,9 +34,9 @@ from stages.base import (
 logger = logging.getLogger(__name__)
 
 FIRST_FINDINGS = 50
-REPORTING_CODES = frozenset({"lint_failed"})
+REPORTING_CODES = frozenset({"lint_failed", "broken_links"})
 """Failures that report on the source rather than stop the stages after them: the site is still
-rendered and checked so the writer can look at it, then the build ends FAILED with that code."""
+rendered and checked so the writer can look at it, then the build ends FAILED with the first one's code."""
 PUBLISHING = frozenset({"deploy"})
 """Stages that never run for a build that failed a reporting check (nothing failed is published)."""
 CANCEL_GRACE = 2.0
@@ -286,6 +286,8 @@ def summarise(run: BuildRun, degraded: list[str]) -> dict[str, Any]:
             changed = list(out["changed_urls"])
         if name == "deploy":
             outputs["deploy"] = {k: v for k, v in out.items() if k in ("target", "release", "live_url", "promotion", "pdf")}
+        if name == "openapi" and out.get("specs") is not None:
+            outputs["openapi"] = {k: out.get(k) for k in ("specs", "breaking", "non_breaking", "summary", "changed")}
     result: dict[str, Any] = {"artifacts": artifacts, "counts": counts, "warnings": warnings, "degraded": degraded}
     if live:
         result["live_urls"] = live
