@@ -40,7 +40,7 @@ from pipeline.api.middleware import error_middleware
 from pipeline.dashboard import wiring as dashboard_wiring
 from pipeline.intake import wiring as intake_wiring
 from pipeline.intake.submitter import Submitter
-from pipeline.jobs import kinds, retention
+from pipeline.jobs import kinds, retention, schedule
 from pipeline.jobs.context import Handler
 from pipeline.jobs.worker import Worker
 from pipeline.metrics import Metrics
@@ -153,5 +153,9 @@ async def _schedules_ctx(app: web.Application) -> AsyncIterator[None]:
     supervisor = app[supervisor_key]
     supervisor.start("retention-schedule", lambda: retention.schedule_loop(
         app[store_key], cfg.retention.interval_hours, cfg.workers.priorities.get("maintenance", 5)))
+    if cfg.audit.enabled:
+        supervisor.start("audit-schedule", lambda: schedule.schedule_loop(app[store_key], cfg))
     yield
+    if cfg.audit.enabled:
+        await supervisor.stop("audit-schedule")
     await supervisor.stop("retention-schedule")

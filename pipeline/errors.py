@@ -273,6 +273,7 @@ STAGE_CODES: dict[str, str] = {
     "lint_failed": "Lint found problems at or above [stages.lint] fail_on.",
     "lint_tool_missing": "The markdownlint engine (rumdl) is not installed.",
     "lint_tool_failed": "The markdownlint engine (rumdl) crashed or timed out.",
+    "openapi_invalid": "An OpenAPI spec in [stages.openapi] specs is invalid or references a file outside the submission.",
     "empty_site": "The source has no pages for the configured languages.",
     "render_failed": "The HTML render failed.",
     "pdf_failed": "The PDF render failed.",

@@ -234,8 +234,19 @@ def _v3(conn: Connection) -> None:
     tables.sessions.create(conn, checkfirst=True)
 
 
-MIGRATIONS: list[tuple[int, Callable[[Connection], None]]] = [(1, _v1), (2, _v2), (3, _v3)]
+def _v4(conn: Connection) -> None:
+    """Audit runs and their tracked findings, for stores made before them."""
+    for table in (tables.audit_runs, tables.audit_findings, tables.audit_run_findings):
+        table.create(conn, checkfirst=True)
+
+
+MIGRATIONS: list[tuple[int, Callable[[Connection], None]]] = [(1, _v1), (2, _v2), (3, _v3), (4, _v4)]
 """Numbered migrations (sync functions on a connection); append, never edit. v1 is the initial schema."""
+
+
+def known_schema() -> int:
+    """The newest schema version this daemon knows; a store past it was migrated by a newer one."""
+    return max(version for version, _ in MIGRATIONS)
 
 
 def _migrate(conn: Connection, dialect: str) -> int:

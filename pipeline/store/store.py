@@ -11,29 +11,49 @@ together with opening, closing and health checks. The store raises the API's own
 from __future__ import annotations
 
 import asyncio
+import os
+import socket
 import time
 from collections.abc import Callable
 
 from sqlalchemy import text
 
 from pipeline import errors
-from pipeline.store.base import Outbox
+from pipeline.store import ids
+from pipeline.store.audits import AuditMethods
+from pipeline.store.base import OffsetClock, Outbox
 from pipeline.store.engine import BUSY_TIMEOUT, create_engines, migrate
 from pipeline.store.leases import LeaseMethods
+from pipeline.store.listen import Listener
 from pipeline.store.reads import ReadMethods
 from pipeline.store.sessions import SessionMethods
 
 
-class Store(LeaseMethods, ReadMethods, SessionMethods):
+class Store(LeaseMethods, ReadMethods, SessionMethods, AuditMethods):
     @classmethod
     async def open(cls, url: str, *, clock: Callable[[], float] = time.time, outbox: Outbox | None = None,
-                   busy_timeout: float = BUSY_TIMEOUT) -> Store:
-        """Connect to ``url`` and apply the migrations this store has not seen yet."""
-        store = cls(create_engines(url, busy_timeout=busy_timeout), clock=clock, outbox=outbox)
+                   busy_timeout: float = BUSY_TIMEOUT, server_clock: bool | None = None, listen: bool = True) -> Store:
+        """Connect to ``url`` and apply the migrations this store has not seen yet.
+
+        On PostgreSQL, several daemons share the store: ``server_clock`` (default: when ``clock``
+        is the wall clock) corrects the clock to the database server's, so leases mean the same
+        on every node, and ``listen`` starts the LISTEN/NOTIFY wake-ups between daemons.
+        """
+        engines = create_engines(url, busy_timeout=busy_timeout)
+        if engines.dialect == "postgresql" and (server_clock if server_clock is not None else clock is time.time):
+            clock = OffsetClock(clock)
+        store = cls(engines, clock=clock, outbox=outbox)
         await migrate(store.engines)
+        await store.sync_cluster()
+        if engines.dialect == "postgresql" and listen:
+            store.listener = Listener(url, node=f"{socket.gethostname()}:{os.getpid()}:{ids.ulid()[-6:]}",
+                                      on_wake=store.notify_changed)
+            store.listener.start()
         return store
 
     async def close(self) -> None:
+        if self.listener is not None:
+            await self.listener.close()
         await self.engines.dispose()
 
     async def ping(self, timeout: float = 1.0, lock_wait: float = 0.02) -> bool:

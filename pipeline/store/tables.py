@@ -164,3 +164,49 @@ schema_version = Table(
     Column("version", Integer, primary_key=True),
     Column("applied_at", Float, nullable=False),
 )
+
+# Audits: one row per run, one per finding ever seen (tracked across runs by its fingerprint),
+# and what each run said about each finding (``new``, ``open``, ``fixed``) for reports and trends.
+audit_runs = Table(
+    "audit_runs",
+    metadata,
+    Column("id", String(40), primary_key=True),
+    Column("target", String(80), nullable=False),
+    Column("started_at", Float, nullable=False),
+    Column("finished_at", Float, nullable=False),
+    Column("summary", JSON),
+    Column("notes", JSON),
+    Index("ix_audit_runs_finished", "finished_at"),
+)
+
+audit_findings = Table(
+    "audit_findings",
+    metadata,
+    Column("fingerprint", String(40), primary_key=True),
+    Column("target", String(80), nullable=False),
+    Column("check", String(40), nullable=False),
+    Column("severity", String(10), nullable=False),
+    Column("page", Text, nullable=False),
+    Column("url", Text),
+    Column("subject", Text),
+    Column("message", Text),
+    Column("state", String(8), nullable=False),
+    Column("first_seen", Float, nullable=False),
+    Column("last_seen", Float, nullable=False),
+    Column("fixed_at", Float),
+    Column("acked_at", Float),
+    Column("acked_by", String(200)),
+    Column("snoozed_until", Float),
+    Column("exported_url", Text),
+    Index("ix_audit_findings_state", "state", "target"),
+)
+
+audit_run_findings = Table(
+    "audit_run_findings",
+    metadata,
+    Column("run_id", String(40), nullable=False),
+    Column("fingerprint", String(40), nullable=False),
+    Column("state", String(8), nullable=False),
+    Column("severity", String(10), nullable=False),
+    UniqueConstraint("run_id", "fingerprint", name="uq_audit_run_finding"),
+)
