@@ -1,0 +1,52 @@
+"""Lint reports, it does not hide the site: ``pressroom build`` writes the site and exits per the rules."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import make_tree
+
+pytestmark = pytest.mark.slow
+
+CORPUS = Path("/work/shared/corpus/fastapi-docs")
+
+
+def build(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PRESSROOM_")}
+    proc = subprocess.run([sys.executable, "-m", "pipeline", "build", *args], capture_output=True, text=True,
+                          cwd=cwd, env=env, timeout=300)
+    return subprocess.CompletedProcess(proc.args, proc.returncode, " ".join(proc.stdout.split()), " ".join(proc.stderr.split()))
+
+
+def test_fastapi_corpus_is_written_although_lint_fails(tmp_path: Path) -> None:
+    assert CORPUS.is_dir(), "the FastAPI corpus is missing from /work/shared/corpus"
+    out = tmp_path / "site"
+    proc = build(str(CORPUS), "--out", str(out), "--stages", "lint,render_html,linkcheck", cwd=tmp_path)
+    assert proc.returncode == 1, proc.stdout[-3000:] + proc.stderr[-2000:]
+    assert "build failed: lint_failed" in proc.stdout
+    assert "include-missing" in proc.stdout  # an integrity check is an error ...
+    assert "linkcheck ..." in proc.stdout  # ... and the stages after lint still ran
+    assert len(list(out.rglob("index.html"))) > 100
+    never = build(str(CORPUS), "--out", str(out), "--stages", "lint,render_html", "--fail-on", "never", cwd=tmp_path)
+    assert never.returncode == 0, never.stdout[-3000:]
+
+
+def test_markdownlint_rules_warn_unless_strict_or_the_site_says_so(tmp_path: Path) -> None:
+    src = make_tree(tmp_path / "docs", {"en/index.md": "# Home\n\n### Jump\n\nText.\n"})  # MD001 only
+    out = tmp_path / "site"
+    ok = build(str(src), "--out", str(out), "--stages", "lint,render_html", cwd=tmp_path)
+    assert ok.returncode == 0, ok.stdout
+    assert "warning en/index.md:3 MD001" in ok.stdout
+    strict = build(str(src), "--out", str(out), "--stages", "lint,render_html", "--strict", cwd=tmp_path)
+    assert strict.returncode == 1 and "lint_failed" in strict.stdout and "strict" in strict.stdout
+    assert (out / "en" / "index.html").is_file()
+    warn = build(str(src), "--out", str(out), "--stages", "lint,render_html", "--fail-on", "warning", cwd=tmp_path)
+    assert warn.returncode == 1 and "lint_failed" in warn.stdout
+    make_tree(src, {".markdownlint.json": '{"MD001": {"severity": "error"}}'})
+    site_says = build(str(src), "--out", str(out), "--stages", "lint,render_html", cwd=tmp_path)
+    assert site_says.returncode == 1 and "error en/index.md:3 MD001" in site_says.stdout
