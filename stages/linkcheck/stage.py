@@ -117,7 +117,10 @@ async def run(ctx: StageContext[Options]) -> StageResult:
     options = ctx.options
     if not ctx.out.is_dir():
         raise StageError(f"no built site at {ctx.out}; did render_html run?", code="site_missing")
-    base_url = ctx.site.base_url
+    # the base the pages were built for (a Hugo baseURL or mkdocs site_url), so root-absolute
+    # links resolve inside the site as they will when it is served there
+    render = ctx.previous.get("render_html")
+    base_url = (render.outputs.get("base_url") if render is not None else None) or ctx.site.base_url
     site = files.SiteRoot.create(ctx.out, base_url)
     pages, sources = _pages(ctx, site)
     if not pages:

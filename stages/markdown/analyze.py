@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from stages.base import StageContext
-from stages.markdown import macros, rawhtml
+from stages.markdown import macros, rawhtml, shortcodes
 from stages.markdown.engine import parser
 from stages.site import frontmatter
 
@@ -44,6 +44,10 @@ class PageJob:
     """The language's docs dir, one of the places includes are looked up from."""
     raw_html: str = "allow"
     """``[site] raw_html``: ``allow``, ``sanitize`` or ``escape`` (see :mod:`stages.markdown.rawhtml`)."""
+    languages: tuple[str, ...] = ()
+    """Every language of the site: ``/<lang>/x/`` links point into another language's pages."""
+    base_path: str = "/"
+    """The site's base path: root-absolute links (``/docs/x/``) start with it (see ``inline_rules``)."""
 
 
 def _finding(job: PageJob, line: int | None, col: int | None, rule: str, severity: str, message: str) -> dict[str, Any]:
@@ -133,7 +137,9 @@ def analyze(job: PageJob, render: bool) -> dict[str, Any]:
     md = parser()
     env: dict[str, Any] = {"page_src": job.src, "page_path": job.path, "include_base": job.include_base,
                            "source_root": job.source_root, "pretty": job.pretty, "raw_html": job.raw_html,
-                           "docs_dir": job.docs_dir}
+                           "docs_dir": job.docs_dir, "lang": job.lang, "languages": job.languages,
+                           "base_path": job.base_path}
+    body = shortcodes.expand(body, env)
     try:
         tokens = md.parse(body, env)
         if render:

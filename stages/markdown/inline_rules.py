@@ -80,10 +80,15 @@ def _rewrite(env: MutableMapping[str, Any], href: str, tok: Token, line: int | N
         if frag and not image:
             env.setdefault("links", []).append(("anchor", src, frag, line))
         return None
+    here = urls.page_file(src, env["pretty"])
+    if path.startswith("/"):
+        url = _root_absolute(env, here, path)
+        if url is not None:
+            return url + (f"#{frag}" if frag else "")
+        path = "/" + _site_path(env, path)[0]
     if path.endswith("/"):
         return None
     target = urls.resolve_src(src, path)
-    here = urls.page_file(src, env["pretty"])
     if target.startswith("../"):
         env.setdefault("links", []).append(("outside", target, frag, line))
         return None
@@ -94,6 +99,37 @@ def _rewrite(env: MutableMapping[str, Any], href: str, tok: Token, line: int | N
         env.setdefault("images" if image else "links", []).append(("asset", target, frag, line))
         new = urls.relative(here, target)
     return new + (f"#{frag}" if frag else "")
+
+
+def _site_path(env: MutableMapping[str, Any], path: str) -> tuple[str, str | None]:
+    """A root-absolute path (``/docs/de/x/``) relative to its language's root (``x/``), and the
+    other language it points into (``de``), or None for the page's own language. The site's base
+    path (``/docs/``) comes off first, as a site served there resolves it."""
+    base = str(env.get("base_path") or "/")
+    rest = path[len(base):] if base != "/" and (path + "/").startswith(base) else path.lstrip("/")
+    first, sep, tail = rest.partition("/")
+    languages = env.get("languages") or ()
+    if first and first in languages:
+        return tail, (None if first == env.get("lang") else first)
+    return rest, None
+
+
+def _root_absolute(env: MutableMapping[str, Any], here: str, path: str) -> str | None:
+    """``/x/`` and ``/<lang>/x/`` as links relative to this page, so they work under any base URL
+    and the link checks see them as internal; None for a file path (``/img/a.png``, ``/a.md``),
+    which the docs-root rules handle."""
+    site_path, other = _site_path(env, path)
+    name = site_path.rsplit("/", 1)[-1]
+    is_page_url = site_path == "" or site_path.endswith("/") or "." not in name
+    if other is not None:
+        if site_path.endswith((".md", ".markdown")):
+            site_path = urls.page_url(site_path, bool(env["pretty"]))
+        elif is_page_url and site_path:
+            site_path = site_path.rstrip("/") + "/"
+        return urls.relative(here, f"../{other}/{site_path}" if site_path else f"../{other}/")
+    if not is_page_url:
+        return None
+    return urls.relative(here, site_path.rstrip("/") + "/" if site_path else "")
 
 
 def links(state: StateCore) -> None:
@@ -127,7 +163,10 @@ def html_paths(state: StateCore) -> None:
     here = urls.page_file(src, env["pretty"])
 
     def fix(m: re.Match[str]) -> str:
-        target = m.group(3).lstrip("/")
+        url = _root_absolute(env, here, m.group(3))
+        if url is not None:
+            return f"{m.group(1)}{m.group(2)}{url}{m.group(4) or ''}{m.group(2)}"
+        target = _site_path(env, m.group(3))[0]
         if target.endswith((".md", ".markdown")):
             target = urls.page_url(target, env["pretty"])
         return f"{m.group(1)}{m.group(2)}{urls.relative(here, target)}{m.group(4) or ''}{m.group(2)}"

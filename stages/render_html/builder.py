@@ -15,6 +15,7 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import jinja2
 from markupsafe import Markup
@@ -54,6 +55,11 @@ class SiteRun:
         explicit = "title" in site.model_fields_set
         return str(site.title if explicit or not self.layout.site_name else self.layout.site_name)
 
+    @property
+    def base_path(self) -> str:
+        """The path root-absolute links start with: Hugo's ``baseURL``, else ``[site] base_url``'s."""
+        return self.layout.base_path or (urlsplit(self.base_url).path or "/")
+
     def count(self, key: str, n: int = 1) -> None:
         self.counts[key] = self.counts.get(key, 0) + n
 
@@ -75,6 +81,8 @@ class LanguageBuild:
         self.pretty = bool(run.ctx.site.pretty_urls)
         self._asset_state: dict[str, Any] = {}
         self._search_key = ""
+        site = run.ctx.site
+        self.languages = run.layout.site_languages or list(dict.fromkeys([site.default_language, *site.languages]))
 
     def _progress(self, frac: float, msg: str) -> None:
         a, b = self.span
@@ -87,7 +95,8 @@ class LanguageBuild:
                                include_base=str(self.tree.include_base), source_root=str(layout.include_root),
                                docs_dir=str(self.tree.docs_dir), macros=self.run.macro_vars,
                                pretty=self.pretty, max_bytes=int(self.ctx.site.max_page_bytes),
-                               raw_html=self.ctx.site.raw_html)
+                               raw_html=self.ctx.site.raw_html, languages=tuple(self.languages),
+                               base_path=self.run.base_path)
 
     async def _render(self, srcs: list[str]) -> dict[str, dict[str, Any]]:
         def report(done: int, total: int) -> None:
@@ -240,7 +249,7 @@ class LanguageBuild:
                         sections: dict[str, list[str]], out_dir: Path) -> None:
         """Template and publish a batch of pages (runs in a thread: templating and file I/O)."""
         run, lang, site, store = self.run, self.lang, self.ctx.site, self.store
-        languages = run.layout.site_languages or list(dict.fromkeys([site.default_language, *site.languages]))
+        languages = self.languages
         t = theme.labels(lang)
         for src in batch:
             frag = fresh.get(src) or store.load_fragment(lang, src)
@@ -339,6 +348,11 @@ class LanguageBuild:
                     texts[s] = (store.load_fragment(lang, s) or {}).get("text", "")
                 items.append({"url": f"{lang}/{url_of[s]}", "title": entries[s]["title"],
                               "section": " / ".join(sections.get(s, [])), "text": texts[s]})
+            generated = self.run.ctx.previous.get("openapi")  # one entry per API operation
+            for e in (generated.outputs.get("search") or []) if generated is not None else []:
+                if e["src"] in url_of:
+                    items.append({"url": f"{lang}/{url_of[e['src']]}#{e['anchor']}", "title": e["title"],
+                                  "section": " / ".join(sections.get(e["src"], [])), "text": e["text"]})
             atomic_write(texts_file, json.dumps({s: texts[s] for s in pages}).encode())
             index = site_files.search_index(lang, items)
             # the same index as a script: a site opened from disk (file://) cannot fetch() the JSON

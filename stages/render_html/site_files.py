@@ -19,6 +19,13 @@ def search_index(lang: str, pages: list[dict[str, Any]]) -> bytes:
     return json.dumps(data, ensure_ascii=False, separators=(",", ":")).encode()
 
 
+def search_script(lang: str, index: bytes) -> bytes:
+    """The search index as a script that registers itself on ``window.pressroomSearch[lang]``,
+    loaded with a ``<script>`` element, which works from ``file://`` where ``fetch`` does not."""
+    return (b"(window.pressroomSearch=window.pressroomSearch||{})[" + json.dumps(lang).encode() + b"]="
+            + index + b";\n")
+
+
 def sitemap(base_url: str, urls: list[str]) -> bytes:
     lines = ['<?xml version="1.0" encoding="UTF-8"?>',
              '<urlset xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">']
@@ -39,10 +46,13 @@ def robots(base_url: str) -> bytes:
     return f"User-agent: *\nAllow: /\nSitemap: {base_url}sitemap.xml\n".encode()
 
 
-def root_files(env: jinja2.Environment, site: SiteOptions, title: str, base_url: str, generator: str) -> dict[str, bytes]:
-    """``index.html`` (to the default language), ``404.html``, ``robots.txt``, ``sitemap.xml``."""
-    default = site.default_language
-    langs = [{"code": c, "label": theme.LANGUAGE_NAMES.get(c, c)} for c in dict.fromkeys([default, *site.languages])]
+def root_files(env: jinja2.Environment, site: SiteOptions, title: str, base_url: str, generator: str,
+               languages: list[str] | None = None) -> dict[str, bytes]:
+    """``index.html`` (to the default language), ``404.html``, ``robots.txt``, ``sitemap.xml``;
+    ``languages`` (the default first) when the site names them itself (a Hugo config)."""
+    codes = languages or list(dict.fromkeys([site.default_language, *site.languages]))
+    default = codes[0]
+    langs = [{"code": c, "label": theme.LANGUAGE_NAMES.get(c, c)} for c in codes]
     base_path = urlsplit(base_url).path or "/"
     common = {"site_title": title, "generator": generator, "lang": default, "dir": theme.text_dir(default),
               "t": theme.labels(default), "languages": langs, "base_path": base_path}

@@ -21,7 +21,7 @@ from stages.render_html import builder, site_files, theme
 from stages.render_html.cache import Store, remove_stale
 from stages.render_html.options import Options
 from stages.site import changes
-from stages.site.layout import discover
+from stages.site.layout import add_generated, discover
 from stages.site.options import SiteOptions
 
 
@@ -79,6 +79,9 @@ def _unlock(held: tuple[threading.Lock, int]) -> None:
 
 async def run(ctx: StageContext[Options]) -> StageResult:
     layout = await asyncio.to_thread(discover, ctx.source, ctx.site, ctx.language)
+    generated = ctx.previous.get("openapi")
+    if generated is not None and generated.outputs.get("generated_dir"):
+        add_generated(layout, ctx.workspace / generated.outputs["generated_dir"], generated.outputs.get("nav"))
     default_tree = layout.trees.get(layout.default_language) or next(iter(layout.trees.values()))
     if not default_tree.pages:
         raise StageError(f"no markdown pages found in {layout.rel(default_tree.docs_dir) or '.'}: nothing to build",
@@ -88,9 +91,10 @@ async def run(ctx: StageContext[Options]) -> StageResult:
     mk = layout.mkdocs
     macro_vars, macro_hash = await asyncio.to_thread(macros.variables, layout) if mk and mk.macros else (None, "")
     config_hash = theme_hash + macro_hash + (changes.sha256(mk.file.read_bytes()) if mk else "")
+    config_hash += repr((layout.base_url, layout.site_languages))  # a Hugo config's part in every page
     site_run = builder.SiteRun(
         ctx=ctx, layout=layout, env=env, salt=builder.config_salt(ctx, config_hash),
-        base_url=_base_url(ctx.site, mk.site_url if mk else None),
+        base_url=_base_url(ctx.site, (mk.site_url if mk else None) or layout.base_url),
         generator=generator_version(), cache_root=Path(ctx.cache_dir) / "render_html" / ctx.site.name,
         macro_vars=macro_vars,
     )
@@ -123,7 +127,7 @@ async def run(ctx: StageContext[Options]) -> StageResult:
         counts=counts,
         findings=site_run.findings,
         artifacts={"site": ctx.out.name},
-        outputs={"site_dir": ctx.out.name, "languages": languages},
+        outputs={"site_dir": ctx.out.name, "languages": languages, "base_url": site_run.base_url},
     )
 
 
@@ -135,7 +139,8 @@ def _publish_root(run: builder.SiteRun, env: Any, theme_hash: str) -> None:
     files: dict[str, str] = {}
     for rel, path in theme.theme_assets(run.layout.theme_dir).items():
         files[rel] = store.publish(out, rel, source=path)
-    for rel, data in site_files.root_files(env, run.ctx.site, run.title, run.base_url, run.generator).items():
+    for rel, data in site_files.root_files(env, run.ctx.site, run.title, run.base_url, run.generator,
+                                           languages=run.layout.site_languages or None).items():
         files[rel] = store.publish(out, rel, data)
     if state.get("out_dir") == str(out):
         remove_stale(out, state.get("files", {}), files)

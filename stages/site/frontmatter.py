@@ -39,7 +39,10 @@ def split(text: str) -> tuple[dict[str, Any], str, str | None, int]:
     if not isinstance(data, dict):
         kind = type(data).__name__
         return {}, body, f"front matter must be a mapping of keys to values, got a {kind}", end + 1
-    return _plain(data), body, None, end + 1
+    meta = _plain(data)
+    for key in list(meta):  # Hugo reads keys in any case (`Title:`, `Weight:`): the lowercase name answers too
+        meta.setdefault(key.lower(), meta[key])
+    return meta, body, None, end + 1
 
 
 def _plain(value: Any) -> Any:

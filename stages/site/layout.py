@@ -85,6 +85,8 @@ class SiteLayout:
     site_languages: list[str] = field(default_factory=list)
     """Every language the site has (the language switcher's list), whichever this run builds;
     empty means ``[site] default_language`` and ``languages``."""
+    base_url: str | None = None
+    """Hugo ``baseURL``: where the site says it lives (canonical links, sitemaps)."""
     base_path: str | None = None
     """The path root-absolute links start with (Hugo ``baseURL``'s path); None: ``[site] base_url``'s."""
 
@@ -263,5 +265,23 @@ def _hugo_layout(source: Path, site: SiteOptions, language: str | None, conf: hu
         source=source, kind="hugo", default_language=default, languages=wanted, trees=trees,
         nav_config=nav_config, nav_origin="config" if nav_config is not None else "folders",
         theme_dir=(source / site.theme).resolve() if site.theme else None, site_name=conf.title,
-        include_root_dir=_include_root(source, site), site_languages=every, base_path=conf.base_path,
+        include_root_dir=_include_root(source, site), site_languages=every, base_url=conf.base_url,
+        base_path=conf.base_path,
     )
+
+
+def add_generated(layout: SiteLayout, root: Path, nav: list[Any] | None) -> None:
+    """Add pages a stage generated (``root`` laid out like the docs folder) to every language.
+
+    The openapi stage writes its reference pages into the job's workspace rather than the
+    source; a generated page takes the place of a same-named source page. ``nav`` (when not
+    None) is the site's nav with the generated pages placed in it.
+    """
+    pages, assets = _scan(root) if root.is_dir() else ({}, {})
+    for tree in layout.trees.values():
+        fallback = tree.lang != layout.default_language
+        for src, path in pages.items():
+            tree.pages[src] = PageSource(src, path, fallback=fallback)
+        tree.assets.update(assets)
+    if nav is not None:
+        layout.nav_config = nav

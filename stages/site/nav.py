@@ -11,7 +11,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from stages.site.urls import is_external
+from stages.site.urls import INDEX_NAMES, is_external
 
 Node = dict[str, Any]
 
@@ -70,7 +70,7 @@ def _from_folders(pages: dict[str, tuple[str | None, float]]) -> list[Node]:
         index_key: tuple[float, str] | None = None
         for src, fname in folder["pages"].items():
             title, weight = pages[src]
-            is_index = fname.rsplit(".", 1)[0] in ("index", "README")
+            is_index = fname.rsplit(".", 1)[0] in INDEX_NAMES
             label = (title or fname.rsplit(".", 1)[0]).lower()
             if is_index:
                 index_key = (weight, label)

@@ -7,13 +7,15 @@ import re
 from urllib.parse import quote, unquote, urlsplit
 
 _SCHEME = re.compile(r"^[a-zA-Z][a-zA-Z0-9+.-]*:")
+INDEX_NAMES = ("index", "README", "_index")
+"""Page names that are their folder's index page (Hugo's section page is ``_index.md``)."""
 
 
 def page_file(src: str, pretty: bool) -> str:
     """Output file of a page relative to the language root (``guide/install/index.html``)."""
     stem = src.rsplit(".", 1)[0]
     name = posixpath.basename(stem)
-    if name in ("index", "README"):
+    if name in INDEX_NAMES:
         parent = posixpath.dirname(stem)
         return f"{parent}/index.html" if parent else "index.html"
     return f"{stem}/index.html" if pretty else f"{stem}.html"

@@ -56,7 +56,7 @@ async def test_content_samples_build_in_a_process_pool(runner: Any, tmp_path: Pa
 
     html = (out / "es/guide/navigation/index.html").read_text()
     assert len(re.findall(r"<main id=\"content\"[ >]", html)) == 1 and html.count("</main>") == 1
-    assert '<main id="content" lang="en">' in html  # fallback content is English
+    assert '<main id="content" lang="en" dir="ltr">' in html  # fallback content is English
     main = html[html.index('<main id="content"'):html.index("</main>")]
     assert '<h1 id="navigation">Navigation' in main
     assert '<html lang="es" dir="ltr">' in html

@@ -38,14 +38,29 @@
   var input = form.querySelector("input"), list = form.querySelector(".search-results"), index = null;
   form.addEventListener("submit", function (e) { e.preventDefault(); });
   function load() {
+    // The index comes as a script (it registers itself on window.pressroomSearch), so search
+    // also works on a site opened from disk, where fetch() of a file:// URL is refused.
     if (index) return Promise.resolve(index);
-    return fetch(form.dataset.index).then(function (r) { return r.json(); }).then(function (d) { index = d; return d; });
+    return new Promise(function (resolve, reject) {
+      var s = document.createElement("script"), lang = form.dataset.lang;
+      s.src = form.dataset.indexScript;
+      s.onload = function () {
+        var d = (window.pressroomSearch || {})[lang];
+        if (d) { index = d; resolve(d); } else { reject(new Error("search index missing")); }
+      };
+      s.onerror = function () { reject(new Error("search index not loaded")); };
+      document.head.appendChild(s);
+    }).catch(function () {
+      list.innerHTML = "<li>Search is not available</li>"; list.hidden = false;
+      return null;
+    });
   }
   function esc(s) { return s.replace(/[&<>"]/g, function (c) { return {"&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;"}[c]; }); }
   input.addEventListener("input", function () {
     var q = input.value.trim().toLowerCase();
     if (q.length < 2) { list.hidden = true; return; }
     load().then(function (d) {
+      if (!d) return;
       var words = q.split(/\s+/), hits = [];
       d.pages.forEach(function (p) {
         var t = p.title.toLowerCase(), x = p.text.toLowerCase(), score = 0;

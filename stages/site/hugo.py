@@ -1,0 +1,187 @@
+"""A Hugo site as ``hugo`` reads it: its config file, its content folders per language, drafts.
+
+Hugo keeps pages under ``contentDir`` (``content/`` by default); a multilingual site gives each
+language its own ``contentDir`` or marks translations by file name (``page.ar.md``). Static files
+(``static/``) are served from the site root. Pages whose front matter says ``draft: true`` are
+left out unless drafts are asked for, as ``hugo`` does without ``--buildDrafts``.
+
+This module only reads the file system; :mod:`stages.site.layout` turns the result into a
+:class:`~stages.site.layout.SiteLayout`, so the two never import each other in a circle.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import tomllib
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+import yaml
+
+from stages.base import StageError
+from stages.site import frontmatter
+
+CONFIG_NAMES = ("hugo.toml", "hugo.yaml", "hugo.yml", "hugo.json", "config.toml", "config.yaml", "config.yml")
+"""Hugo's config file names, in the order ``hugo`` looks for them."""
+_HUGO_KEYS = frozenset({"baseurl", "contentdir", "defaultcontentlanguage", "languages", "title", "theme",
+                        "languagecode", "params", "menu", "menus", "taxonomies", "markup"})
+_PRESSROOM_KEYS = frozenset({"server", "site", "stages", "store", "workers", "intake"})
+_LANG_SUFFIX = re.compile(r"^(?P<stem>.+)\.(?P<lang>[a-z]{2,3}(?:-[a-zA-Z]{2,4})?)\.(?:md|markdown)$")
+
+Scan = Callable[[Path, Path | None], tuple[dict[str, Path], dict[str, Path]]]
+
+
+@dataclass(frozen=True)
+class HugoConfig:
+    file: Path
+    title: str | None
+    base_url: str | None
+    default_language: str
+    languages: list[str]
+    """Every language of the site, the default first, then by ``weight``."""
+    content_dirs: dict[str, Path] = field(default_factory=dict)
+    """A language's own ``contentDir``, when it has one."""
+    content_dir: Path = Path("content")
+
+    @property
+    def base_path(self) -> str:
+        """The path part of ``baseURL`` (``/docs/``): root-absolute links start with it."""
+        path = urlsplit(self.base_url or "").path or "/"
+        return path if path.endswith("/") else path + "/"
+
+
+def _lower(data: dict[str, Any]) -> dict[str, Any]:
+    """Hugo config keys are case-insensitive (``baseURL``, ``baseurl``)."""
+    return {str(k).lower(): v for k, v in data.items()}
+
+
+def _load(path: Path) -> dict[str, Any]:
+    try:
+        text = path.read_text(encoding="utf-8")
+        if path.suffix == ".toml":
+            data: Any = tomllib.loads(text)
+        elif path.suffix == ".json":
+            data = json.loads(text)
+        else:
+            data = yaml.safe_load(text)
+    except (OSError, UnicodeDecodeError, ValueError, yaml.YAMLError) as exc:
+        raise StageError(f"{path.name}: cannot read Hugo config: {exc}", code="config_invalid") from exc
+    if not isinstance(data, dict):
+        raise StageError(f"{path.name}: Hugo config must be a mapping", code="config_invalid")
+    return _lower(data)
+
+
+def find(source: Path) -> HugoConfig | None:
+    """The site's Hugo config, or None when ``source`` is not a Hugo site.
+
+    ``config.toml`` is also pressroom's own file name: it counts as Hugo's only when it has Hugo
+    keys, no pressroom tables, and the content folder it names exists.
+    """
+    for name in CONFIG_NAMES:
+        path = source / name
+        if not path.is_file():
+            continue
+        if name.startswith("config."):
+            try:
+                conf = _load(path)
+            except StageError:
+                continue
+            if conf.keys() & _PRESSROOM_KEYS or not conf.keys() & _HUGO_KEYS:
+                continue
+        else:
+            conf = _load(path)
+        content_dir = source / str(conf.get("contentdir") or "content")
+        raw_langs = conf.get("languages")
+        langs_conf: dict[str, Any] = raw_langs if isinstance(raw_langs, dict) else {}
+        if not content_dir.is_dir() and not any(isinstance(v, dict) and _lower(v).get("contentdir")
+                                                for v in langs_conf.values()):
+            continue
+        return _config(source, path, conf, content_dir, langs_conf)
+    return None
+
+
+def _config(source: Path, path: Path, conf: dict[str, Any], content_dir: Path,
+            langs_conf: dict[str, Any]) -> HugoConfig:
+    default = str(conf.get("defaultcontentlanguage") or conf.get("languagecode") or "en").split("-")[0] \
+        if not langs_conf else str(conf.get("defaultcontentlanguage") or next(iter(langs_conf)))
+    weights: dict[str, float] = {}
+    dirs: dict[str, Path] = {}
+    title = conf.get("title")
+    for code, lc in langs_conf.items():
+        lc = _lower(lc) if isinstance(lc, dict) else {}
+        w = lc.get("weight", 0)
+        weights[str(code)] = float(w) if isinstance(w, int | float) else 0.0
+        if lc.get("contentdir"):
+            dirs[str(code)] = source / str(lc["contentdir"])
+        if str(code) == default and not title and isinstance(lc.get("title"), str):
+            title = lc["title"]
+    others = sorted((c for c in weights if c != default), key=lambda c: (weights[c], c))
+    base = conf.get("baseurl")
+    return HugoConfig(file=path, title=str(title) if isinstance(title, str) else None,
+                      base_url=str(base) if isinstance(base, str) else None, default_language=default,
+                      languages=[default, *others], content_dirs=dirs, content_dir=content_dir)
+
+
+def is_draft(path: Path) -> bool:
+    """Front matter ``draft: true`` (any case of the key, as Hugo reads it)."""
+    try:
+        text = path.read_text(encoding="utf-8", errors="replace")
+    except OSError:
+        return False
+    meta, _body, _err, _n = frontmatter.split(text.lstrip("\ufeff"))
+    return any(str(k).lower() == "draft" and v is True for k, v in meta.items())
+
+
+@dataclass
+class HugoTree:
+    docs_dir: Path
+    pages: dict[str, tuple[Path, bool]]
+    """src -> (file read, fallback)."""
+    assets: dict[str, Path]
+
+
+def trees(source: Path, conf: HugoConfig, wanted: list[str], drafts: bool, scan: Scan) -> dict[str, HugoTree]:
+    """Each wanted language's pages (drafts left out unless ``drafts``) and files.
+
+    A page missing from a translation falls back to the default language's page, the way every
+    pressroom site does; ``static/`` files are served from each language's root, so ``/img/x.png``
+    works in every language.
+    """
+    static = scan(source / "static", None) if (source / "static").is_dir() else ({}, {})
+    static_files = {**static[0], **static[1]}
+    shared: tuple[dict[str, Path], dict[str, Path]] | None = None
+    per_lang: dict[str, tuple[Path, dict[str, Path], dict[str, Path]]] = {}
+    multi = len(conf.languages) > 1
+    for lang in dict.fromkeys([conf.default_language, *wanted]):
+        own = conf.content_dirs.get(lang)
+        if own is None and multi and (conf.content_dir / lang).is_dir():
+            own = conf.content_dir / lang  # content/<lang>/: one folder per language
+        if own is not None:
+            found, assets = scan(own, None) if own.is_dir() else ({}, {})
+            per_lang[lang] = (own, found, assets)
+            continue
+        if shared is None:
+            shared = scan(conf.content_dir, None) if conf.content_dir.is_dir() else ({}, {})
+        named: dict[str, Path] = {}
+        for src, path in shared[0].items():
+            m = _LANG_SUFFIX.match(src)
+            if m and m.group("lang") in conf.languages:  # page.ar.md: a translation by file name
+                if m.group("lang") == lang:
+                    named[f"{m.group('stem')}.md"] = path
+            elif lang == conf.default_language:
+                named.setdefault(src, path)
+        per_lang[lang] = (conf.content_dir, named, shared[1])
+    out: dict[str, HugoTree] = {}
+    base = {s: p for s, p in per_lang[conf.default_language][1].items() if drafts or not is_draft(p)}
+    for lang in wanted:
+        docs_dir, own_pages, own_assets = per_lang[lang]
+        mine = {s: p for s, p in own_pages.items() if drafts or not is_draft(p)} if lang != conf.default_language else base
+        tree: dict[str, tuple[Path, bool]] = {s: (mine[s], False) if s in mine else (p, True) for s, p in base.items()}
+        for s, p in mine.items():
+            tree.setdefault(s, (p, False))
+        out[lang] = HugoTree(docs_dir=docs_dir, pages=tree, assets={**static_files, **own_assets})
+    return out
