@@ -30,11 +30,11 @@ auth = "{auth}"
 rate_limit_per_token = 1000000
 rate_limit_overall = 1000000
 [store]
-url = "sqlite:///{data}/pressroom.db"
+url = "{store_url}"
 [workers]
 count = {workers}
 processes = 0
-poll_interval = 0.2
+poll_interval = {poll}
 lease_seconds = {lease}
 heartbeat_seconds = {heartbeat}
 backoff_base = 0.1
@@ -69,7 +69,10 @@ class DaemonProcess:
 
     def __init__(self, root: Path, *, workers: int = 4, lease: float = 30, heartbeat: float = 5, extra: str = "",
                  env: dict[str, str] | None = None, prefix: Sequence[str] = (), auth: str = "none",
-                 pipeline: Sequence[str] = ("noop",)) -> None:
+                 pipeline: Sequence[str] = ("noop",), store_url: str | None = None, poll: float = 0.2,
+                 data: Path | None = None) -> None:
+        """``store_url`` (default: a SQLite file in the daemon's data dir) lets several daemons share
+        one PostgreSQL store; ``data`` lets them share a data dir (and so a ``directory`` target)."""
         self.root = root
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
@@ -79,7 +82,9 @@ class DaemonProcess:
         self.sites_url = f"http://127.0.0.1:{self.sites_port}"
         """The separate origin serving deployed sites (``/sites/<target>/``)."""
         self.config = root / "config.toml"
-        self.config.write_text(DAEMON_CONFIG.format(data=root / "data", port=self.port, workers=workers, lease=lease,
+        data = data or root / "data"
+        self.config.write_text(DAEMON_CONFIG.format(data=data, store_url=store_url or f"sqlite:///{data}/pressroom.db",
+                                                    poll=poll, port=self.port, workers=workers, lease=lease,
                                                     heartbeat=heartbeat, sites_port=self.sites_port, auth=auth,
                                                     pipeline=json.dumps(list(pipeline))) + extra)
         self.env = dict(env or {})

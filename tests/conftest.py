@@ -115,11 +115,17 @@ class PgServer:
                         "-E", "UTF8", "--locale=C.UTF-8"], check=True, capture_output=True)
         (root / "sock").mkdir()
         shutil.chown(root / "sock", "postgres")
-        subprocess.run([*self._as_pg, str(PG_BIN / "pg_ctl"), "-D", str(self.data), "-l", str(root / "server.log"), "-w",
-                        "-o", f"-c listen_addresses=127.0.0.1 -p {self.port} -k {root / 'sock'} -c fsync=off "
-                              "-c synchronous_commit=off -c max_connections=200", "start"],
-                       check=True, capture_output=True)
+        self.start()
         self._n = 0
+
+    def start(self) -> None:
+        """Start the server (again, after :meth:`stop`: tests cut daemons off from their store)."""
+        import subprocess
+
+        subprocess.run([*self._as_pg, str(PG_BIN / "pg_ctl"), "-D", str(self.data), "-l", str(self.root / "server.log"),
+                        "-w", "-o", f"-c listen_addresses=127.0.0.1 -p {self.port} -k {self.root / 'sock'} -c fsync=off "
+                                    "-c synchronous_commit=off -c max_connections=200", "start"],
+                       check=True, capture_output=True)
 
     def url(self, db: str) -> str:
         return f"postgresql://postgres@127.0.0.1:{self.port}/{db}"

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import logging
 import time
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any
@@ -19,7 +20,7 @@ from sqlalchemy import select, update
 from pipeline import errors
 from pipeline.store import tables
 from pipeline.store.base import Outbox
-from pipeline.store.engine import Engines
+from pipeline.store.engine import Engines, known_schema
 from pipeline.store.model import TERMINAL, Job, JobStatus
 from pipeline.store.queries import (
     EVENT_INSERT,
@@ -39,6 +40,7 @@ from pipeline.store.queries import (
 from pipeline.store.writes import WriteMethods
 
 J = tables.jobs
+logger = logging.getLogger(__name__)
 
 
 @dataclasses.dataclass
@@ -61,6 +63,7 @@ class LeaseMethods(WriteMethods):
         super().__init__(engines, clock=clock, outbox=outbox)
         self._finishes: list[_Finish] = []
         self._flusher: asyncio.Task[None] | None = None
+        self._warned_schema = False
 
     # -- claim, lease, progress ---------------------------------------------------------------
 
@@ -76,6 +79,13 @@ class LeaseMethods(WriteMethods):
         """Claim up to ``n`` jobs in one transaction (a worker with free slots fills them at once)."""
         kinds = list(kinds)
         if not kinds or n < 1:
+            return []
+        if self.schema_ahead is not None:
+            if not self._warned_schema:
+                self._warned_schema = True
+                logger.error("not claiming jobs: a newer daemon migrated the store to schema version %d and this one "
+                             "knows up to %d; upgrade this daemon (docs/operations.md, Upgrades)",
+                             self.schema_ahead, known_schema(), extra={"action": "schema_too_new"})
             return []
         now = self.clock()
         async with self._write() as conn:
@@ -246,10 +256,14 @@ class LeaseMethods(WriteMethods):
             error_code=error_code, error_message=error_message, error_stage=error_stage))
         await self._event(conn, job.id, "status", status=JobStatus.PENDING,
                           data={"retry_in": round(delay, 3), "error_code": error_code, "attempt": job.attempt})
+        self.wake_later(delay)
         return JobStatus.PENDING
 
     async def reap_expired(self, backoff: Callable[[int], float]) -> list[str]:
         """Return jobs whose lease expired (their daemon died) to the queue, or fail them for good."""
+        await self.sync_cluster()
+        if self.schema_ahead is not None:
+            return []  # the newer daemons reap; this one may not understand the rows it would write
         now = self.clock()
         async with self._write() as conn:
             rows = (await conn.execute(select(J).where(J.c.status == JobStatus.PROCESSING, J.c.lease_expires_at < now))).all()

@@ -1,0 +1,141 @@
+"""Wake-ups between daemons sharing one PostgreSQL store: ``LISTEN/NOTIFY`` on one channel.
+
+Every daemon keeps one dedicated asyncpg connection (outside the SQLAlchemy pool, which hands
+connections out per transaction and so cannot hold a ``LISTEN``). After a write that a waiter
+may care about (a submit, a claim, progress, a cancel, a finish, a retry becoming due) the store
+calls :meth:`Listener.publish`; publishes made in the same loop turn are sent as one ``NOTIFY``
+on that connection, off the writer's path, so a write never waits for it. Another daemon's
+notification wakes this daemon's waiters (worker loop, SSE streams, dashboard stream) at once.
+
+A notification is a hint, never the only way to learn of work: the connection reconnects with
+backoff (0.1 s doubling to 5 s) and, each time it is back, wakes every waiter so they read what
+they missed; waiters also keep polling at ``[workers] poll_interval``. The payload is the sending
+daemon's node id, so a daemon ignores its own notifications (it already woke locally).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Callable
+from typing import Any
+
+import asyncpg
+
+logger = logging.getLogger(__name__)
+
+CHANNEL = "pressroom_jobs"
+"""The one channel every daemon listens on and notifies."""
+NOTIFY = "SELECT pg_notify($1, $2)"
+"""Send one wake-up (payload: the sender's node id)."""
+_BACKOFF_FIRST, _BACKOFF_CAP = 0.1, 5.0
+_KEEPALIVE = 5.0
+"""Seconds between liveness probes of the listening connection (a silently dropped link)."""
+
+
+def asyncpg_dsn(url: str) -> str:
+    """``postgresql+asyncpg://…`` or ``postgres://…`` -> the ``postgresql://…`` asyncpg takes."""
+    return "postgresql://" + url.split("://", 1)[1]
+
+
+class Listener:
+    """One reconnecting ``LISTEN`` connection; ``on_wake()`` runs for other daemons' notifications."""
+
+    def __init__(self, url: str, *, node: str, on_wake: Callable[[], None]) -> None:
+        self.dsn = asyncpg_dsn(url)
+        self.node = node
+        self.on_wake = on_wake
+        self.connected = asyncio.Event()
+        self.received = 0
+        """Notifications from other daemons seen so far (tests and /metrics read it)."""
+        self._conn: Any = None
+        self._task: asyncio.Task[None] | None = None
+        self._sender: asyncio.Task[None] | None = None
+        self._pending = False
+        self._closing = False
+        self._lock = asyncio.Lock()
+        """One operation at a time on the connection (a NOTIFY and a keepalive probe must not overlap)."""
+
+    def start(self) -> None:
+        self._task = asyncio.create_task(self._run(), name="store-listener")
+
+    async def close(self) -> None:
+        self._closing = True
+        for task in (self._sender, self._task):
+            if task is not None:
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError, Exception):
+                    await task
+        await self._drop()
+
+    # -- sending ------------------------------------------------------------------------------
+
+    def publish(self) -> None:
+        """Ask for one NOTIFY soon; calls in the same loop turn share it. Never blocks, never raises."""
+        self._pending = True
+        if self._sender is None or self._sender.done():
+            self._sender = asyncio.create_task(self._send(), name="store-notify")
+
+    async def _send(self) -> None:
+        await asyncio.sleep(0)  # let the other writes of this loop turn join this notification
+        while self._pending and not self._closing:
+            self._pending = False
+            conn = self._conn
+            if conn is None:
+                return  # disconnected: the other daemons read on reconnect or at their next poll
+            try:
+                async with self._lock:
+                    await conn.execute(NOTIFY, CHANNEL, self.node)
+            except Exception as exc:  # a broken link is the receive loop's to repair
+                logger.debug("notify failed: %s", exc)
+                return
+
+    # -- receiving ----------------------------------------------------------------------------
+
+    def _on_notify(self, _conn: Any, _pid: int, _channel: str, payload: str) -> None:
+        if payload != self.node:
+            self.received += 1
+            self.on_wake()
+
+    async def _run(self) -> None:
+        delay = _BACKOFF_FIRST
+        while not self._closing:
+            try:
+                conn = await asyncpg.connect(self.dsn, timeout=5)
+                lost = asyncio.Event()
+                conn.add_termination_listener(lambda _c, lost=lost: lost.set())
+                await conn.add_listener(CHANNEL, self._on_notify)
+            except (OSError, asyncpg.PostgresError, TimeoutError) as exc:
+                logger.warning("cannot listen for other daemons' wake-ups: %s; retrying in %.1f s", exc, delay,
+                               extra={"action": "listen_retry"})
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, _BACKOFF_CAP)
+                continue
+            self._conn, delay = conn, _BACKOFF_FIRST
+            self.connected.set()
+            self.on_wake()  # read whatever was written while this daemon could not hear it
+            await self._watch(conn, lost)
+            self.connected.clear()
+            await self._drop()
+
+    async def _watch(self, conn: Any, lost: asyncio.Event) -> None:
+        """Return when the connection is gone: closed by the server, or not answering a probe."""
+        while not self._closing:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(lost.wait(), _KEEPALIVE)
+            if lost.is_set() or conn.is_closed():
+                return
+            try:
+                async with self._lock:
+                    await asyncio.wait_for(conn.fetchval("SELECT 1"), _KEEPALIVE)
+            except Exception:
+                return
+
+    async def _drop(self) -> None:
+        conn, self._conn = self._conn, None
+        if conn is not None and not conn.is_closed():
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(conn.close(), 2)
+            if not conn.is_closed():
+                conn.terminate()
