@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -50,3 +52,20 @@ def test_markdownlint_rules_warn_unless_strict_or_the_site_says_so(tmp_path: Pat
     make_tree(src, {".markdownlint.json": '{"MD001": {"severity": "error"}}'})
     site_says = build(str(src), "--out", str(out), "--stages", "lint,render_html", cwd=tmp_path)
     assert site_says.returncode == 1 and "error en/index.md:3 MD001" in site_says.stdout
+
+
+def test_daemon_lint_failed_build_runs_every_stage_and_deploys_nothing(daemon: Any, tmp_path: Path) -> None:
+    d = daemon(workers=1, pipeline=["lint", "render_html", "linkcheck", "deploy"])
+    d.start()
+    site = make_tree(tmp_path / "docs", {"en/index.md": "# Home\n\n[gone](missing.md)\n", "en/guide.md": "# Guide\n"})
+    env = {**{k: v for k, v in os.environ.items() if not k.startswith("PRESSROOM_")}, "PRESSROOM_SERVER": d.url}
+    sub = subprocess.run([sys.executable, "-m", "pipeline", "submit", str(site), "--wait"], capture_output=True,
+                         text=True, env=env, timeout=180)
+    assert sub.returncode == 1, sub.stdout + sub.stderr
+    job_id = sub.stdout.split()[0]
+    st = json.loads(subprocess.run([sys.executable, "-m", "pipeline", "status", job_id, "--json"], capture_output=True,
+                                   text=True, env=env, timeout=60).stdout)
+    assert st["status"] == "FAILED" and st["error"]["code"] == "lint_failed" and st["error"]["stage"] == "lint"
+    stages = {s["name"]: s["status"] for s in st["stages"]}
+    assert stages == {"lint": "failed", "render_html": "passed", "linkcheck": "failed", "deploy": "skipped"}
+    assert not list((tmp_path / "data" / "sites").glob("*/current"))  # nothing deployed
