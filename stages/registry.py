@@ -18,6 +18,7 @@ from stages.base import StageFn, StageNotFound, StageOptions
 from stages.deploy.options import Options as DeployOptions
 from stages.linkcheck.options import Options as LinkcheckOptions
 from stages.lint.options import Options as LintOptions
+from stages.openapi.options import Options as OpenApiOptions
 from stages.render_html.options import Options as HtmlOptions
 from stages.render_pdf.options import Options as PdfOptions
 
@@ -53,6 +54,7 @@ STAGES: dict[str, StageSpec] = {
     for spec in (
         StageSpec("noop", "stages.noop:run", StageOptions, None),
         StageSpec("lint", "stages.lint.stage:run", LintOptions, "lint"),
+        StageSpec("openapi", "stages.openapi.stage:run", OpenApiOptions, "openapi"),
         StageSpec("render_html", "stages.render_html.stage:run", HtmlOptions, "html"),
         StageSpec("render_pdf", "stages.render_pdf.stage:run", PdfOptions, "pdf"),
         StageSpec("linkcheck", "stages.linkcheck.stage:run", LinkcheckOptions, "linkcheck"),

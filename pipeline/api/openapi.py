@@ -64,6 +64,8 @@ SCHEMAS: dict[str, Any] = {
             "pdf_urls": {"type": "object"},
             "warnings": {"type": "integer"}, "degraded": {"type": "array"},
             "review": {"type": ["object", "null"]},
+            "openapi": {"type": ["object", "null"], "description": "API spec changes of this build: specs, breaking, "
+                        "non_breaking ({kind, pointer, message} each), summary; null without [stages.openapi] specs."},
             "error": {"oneOf": [{"type": "null"}, {"type": "object", "required": ["code", "message"], "properties": {
                 "code": {"type": "string"}, "message": NULLABLE_STR, "stage": NULLABLE_STR, "runbook": {"type": "string"}}}]},
             "links": {"type": "object"},

@@ -32,7 +32,7 @@ count = 2                          # jobs at once in this daemon
 max_attempts = 3
 
 [pipeline]
-build = ["lint", "render_html", "render_pdf", "linkcheck", "deploy"]
+build = ["lint", "openapi", "render_html", "render_pdf", "linkcheck", "deploy"]
 
 [site]
 name = "docs"

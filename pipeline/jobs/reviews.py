@@ -46,7 +46,7 @@ def review_from(outcome_result: dict[str, Any], job_id: str) -> dict[str, Any] |
             "release_target": deploy.get("target"),
             "changes": promo.get("changes") or {}, "requested_at": status.iso(time.time()),
             "preview_url": f"/api/builds/{job_id}/artifacts/{preview}" if preview else None,
-            "preview_json": promo.get("preview_json")}
+            "preview_json": promo.get("preview_json"), "openapi": promo.get("openapi")}
 
 
 def release_id(release: str | None) -> str | None:

@@ -62,3 +62,19 @@ def decide(opts: Options, deployed_to: str, health: BuildHealth) -> tuple[Decisi
     if opts.auto_promote == "when-clean" and health.clean:
         return "auto", to
     return "review", to
+
+
+def with_openapi(decision: Decision, to: str | None, openapi: StageResult | None) -> Decision:
+    """The decision once the openapi stage had its say (``[stages.openapi] auto_publish``).
+
+    Only a build whose spec changed is affected: ``always`` promotes it, ``never`` sends it to a
+    reviewer, ``non-breaking`` promotes it when no change breaks a client and asks otherwise.
+    """
+    if decision == "none" or to is None or openapi is None or not openapi.outputs.get("changed"):
+        return decision
+    policy = openapi.outputs.get("auto_publish", "non-breaking")
+    if policy == "always":
+        return "auto"
+    if policy == "never" or openapi.outputs.get("breaking"):
+        return "review"
+    return "auto"

@@ -38,7 +38,9 @@ def target_root(sites_dir: Path, name: str, target: Target) -> Path:
 def live_url(opts: Options, name: str, site: SiteOptions) -> str | None:
     """Public URL of a target: its ``base_url``; the build target falls back to the site's;
     another target served by the daemon gets the site URL with its own ``/sites/<name>/``."""
-    target = opts.targets[name]
+    target = opts.target_named(name)
+    if target is None:
+        return None
     if target.base_url:
         return target.base_url if target.base_url.endswith("/") else target.base_url + "/"
     base = site.base_url
@@ -116,7 +118,7 @@ def _lock(root: Path) -> int:
 async def run(ctx: StageContext[Options]) -> StageResult:
     opts = ctx.options
     name = ctx.target or opts.target
-    target = opts.targets.get(name)
+    target = opts.target_named(name)
     if target is None:
         raise StageError(f"no deploy target named {name!r} (configured: {sorted(opts.targets)})",
                          code="deploy_unknown_target")
@@ -197,11 +199,16 @@ async def _promotion(ctx: StageContext[Options], opts: Options, name: str, final
         diff.diff_releases, final, release.current_path(other_root), max_tables=opts.diff_pages)
     health = promote.health_of(ctx.previous, len(preview.removed))
     decision, to = promote.decide(opts, name, health)
+    decision = promote.with_openapi(decision, to, ctx.previous.get("openapi"))
     info: dict[str, Any] = {
         "decision": decision, "to": to, "release": str(final), "changes": preview.summary(),
         "health": {"lint_errors": health.lint_errors, "broken_links": health.broken_links,
                    "removed_pages": health.removed_pages},
     }
+    api = ctx.previous.get("openapi")
+    if api is not None and api.outputs.get("changed"):
+        info["openapi"] = {"summary": api.outputs.get("summary"), "breaking": api.outputs.get("breaking", []),
+                           "non_breaking": len(api.outputs.get("non_breaking", []))}
     if decision == "review":
         reports = ctx.workspace / "reports"
         await asyncio.to_thread(_write_preview, reports, preview)
