@@ -17,7 +17,7 @@ from tests.conftest import make_tree
 
 pytestmark = pytest.mark.slow
 
-SITE = {"en/index.md": "# Home\n\nSee [the guide](guide.md).\n", "en/guide.md": "# Guide\n\nText.\n"}
+SITE: dict[str, str | bytes] = {"en/index.md": "# Home\n\nSee [the guide](guide.md).\n", "en/guide.md": "# Guide\n\nText.\n"}
 
 
 def build(*args: str, cwd: Path, umask: int | None = None) -> subprocess.CompletedProcess[str]:
