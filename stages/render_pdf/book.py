@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from html.parser import HTMLParser
 from pathlib import Path
 from typing import Any
-from urllib.parse import unquote, urljoin, urlsplit
+from urllib.parse import quote, unquote, urljoin, urlsplit
 
 INTERNAL = "pressroom-internal:"
 """URI scheme of a not yet resolved link to an anchor somewhere in the book."""
@@ -138,6 +138,8 @@ class LinkMap:
         self.site_dir = site_dir.resolve()
         self.base_url = base_url if base_url.endswith("/") else base_url + "/"
         self.by_path: dict[str, Page] = {}
+        self.assets: dict[str, set[str]] = {}
+        """Page id -> the site files its images name (site-relative), for the chapter keys."""
         for page in pages:
             for key in (page.url, page.file):
                 self.by_path[_norm(key)] = page
@@ -164,7 +166,12 @@ class LinkMap:
         path = urlsplit(urljoin("/" + page.file, value)).path
         candidate = (self.site_dir / unquote(path).lstrip("/")).resolve()
         if candidate.is_relative_to(self.site_dir) and candidate.is_file():
-            return candidate.as_uri()
+            # Relative to the site folder (the chapter's base URL), never an absolute file URL:
+            # the workspace path differs per job and per build, and would change every
+            # chapter's HTML, and so its cache key, although nothing in it changed.
+            rel = candidate.relative_to(self.site_dir).as_posix()
+            self.assets.setdefault(page.pid, set()).add(rel)
+            return quote(rel)
         return value
 
 

@@ -25,7 +25,7 @@ from stages.render_pdf import book, child
 from stages.render_pdf.options import Options
 from stages.render_pdf.pool import ChildPool
 
-CACHE_VERSION = "pdf-1"
+CACHE_VERSION = "pdf-2"
 """Bump when the chapter HTML or the merge changes shape, to invalidate every cached chapter."""
 DEFAULT_CSS = Path(__file__).resolve().parent / "print.css"
 _H2_RE = re.compile(r"<h2\b[^>]*\bid=\"([^\"]+)\"[^>]*>(.*?)</h2>", re.IGNORECASE | re.DOTALL)
@@ -116,7 +116,21 @@ def plan_book(inp: BookInput, opts: Options) -> tuple[Plan, list[str]]:
         CACHE_VERSION, css_text, *(Path(f).read_bytes() for f in inp.stylesheets)
     )
     unit_html = [u.html(inp.lang, inp.title) for u in units]
-    unit_keys = [_digest(fingerprint, h)[:32] for h in unit_html]
+    asset_digests: dict[str, str] = {}
+
+    def assets_of(unit: book.Unit) -> list[str]:
+        """``path:hash`` of the images a chapter shows: a replaced image renders it again."""
+        names = sorted({a for p in unit.pages for a in links.assets.get(p.pid, ())})
+        for name in names:
+            if name not in asset_digests:
+                try:
+                    asset_digests[name] = _digest((inp.site_dir / name).read_bytes())
+                except OSError:
+                    asset_digests[name] = "missing"
+        return [f"{n}:{asset_digests[n]}" for n in names]
+
+    unit_keys = [_digest(fingerprint, h, *assets_of(u))[:32]
+                 for u, h in zip(units, unit_html, strict=True)]
     toc = book.toc_entries(present)
     outline = book.toc_entries(present, headings=headings if opts.bookmarks == "headings" else None)
     book_key = _digest(

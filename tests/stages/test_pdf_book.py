@@ -27,7 +27,9 @@ def test_links_to_book_pages_become_internal_and_others_stay(tmp_path: Path) -> 
     assert links.href(install, "mailto:a@b.c") == "mailto:a@b.c"
     # a site file that is not a book page: kept as an absolute link to the deployed site
     assert links.href(install, "../../../downloads/x.zip") == "https://docs.example/downloads/x.zip"
-    assert links.src(install, "../../../assets/a.png") == (tmp_path / "assets" / "a.png").resolve().as_uri()
+    # relative to the site folder (the chapter's base URL): no workspace path in the chapter
+    assert links.src(install, "../../../assets/a.png") == "assets/a.png"
+    assert links.assets == {install.pid: {"assets/a.png"}}
     # outside the site root: left alone (the child's fetcher refuses it)
     assert links.src(install, "../../../../../etc/passwd") == "../../../../../etc/passwd"
 
