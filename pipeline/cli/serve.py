@@ -43,6 +43,8 @@ def run(cfg: config_mod.Config, *, host: str | None = None, port: int | None = N
         print(f"  Dashboard: {base}/", flush=True)
         print(f"  Sites:     {settled.sites_url}/sites/   (deployed sites, on their own origin)", flush=True)
         print(f"  Store:     {cfg.store_url}", flush=True)
+        data = cfg.data_path.resolve()
+        print(f"  Data:      {data}   (jobs/ workspaces, sites/ releases, cache/)", flush=True)
         if cfg.server.auth == "none":
             print("  Auth:      none (open to anyone who can reach this port)", flush=True)
             if h not in ("127.0.0.1", "localhost", "::1"):
