@@ -154,14 +154,20 @@ def write_release(
     extra_files: dict[str, Path] | None = None,
     skip_top: frozenset[str] = frozenset(),
     copy: CopyFn = copy_file,
+    reuse_from: Path | None = None,
+    stats: dict[str, int] | None = None,
 ) -> tuple[Path, int]:
     """Copy a built site into a hidden incoming folder; return it and the file count.
 
     ``extra_files`` maps release-relative paths to files (the PDFs); ``skip_top`` names
     top-level entries of ``site_dir`` left out (``pdf`` - the PDFs are placed per language).
-    Any error removes the partial folder, so nothing half-written is ever left behind.
+    With ``reuse_from`` (the live release), a file whose bytes are unchanged is hard-linked to
+    it instead of written again, so a one-page change writes one page; ``stats["linked"]``
+    counts those. Any error removes the partial folder, so nothing half-written is ever left.
     """
     incoming = releases_dir(root) / f".incoming-{uuid.uuid4().hex[:12]}"
+    if reuse_from is not None:
+        copy = _reusing(copy, incoming, reuse_from, stats if stats is not None else {})
     try:
         incoming.mkdir(parents=True)
         files = _copy_tree(site_dir, incoming, copy, lambda rel: rel.parts[0] in skip_top)
@@ -178,6 +184,34 @@ def write_release(
         shutil.rmtree(incoming, ignore_errors=True)
         raise
     return incoming, files
+
+
+def _reusing(copy: CopyFn, incoming: Path, previous: Path, stats: dict[str, int]) -> CopyFn:
+    """``copy`` that hard-links the previous release's file when it holds the same bytes.
+
+    Releases are never changed once finished, so sharing an inode between two of them is safe;
+    comparing bytes (not times or sizes alone) keeps a same-size edit from being missed.
+    """
+    stats.setdefault("linked", 0)
+
+    def reuse_or_copy(src: Path, dst: Path) -> None:
+        old = previous / dst.relative_to(incoming)
+        try:
+            same = (old.is_file() and not old.is_symlink()
+                    and old.stat().st_size == src.stat().st_size
+                    and old.read_bytes() == src.read_bytes())
+        except OSError:
+            same = False
+        if same:
+            try:
+                os.link(old, dst)
+                stats["linked"] += 1
+                return
+            except OSError:  # another device or a file system without hard links
+                pass
+        copy(src, dst)
+
+    return reuse_or_copy
 
 
 def check_release(release: Path, pages: list[str], pdfs: list[str]) -> list[str]:

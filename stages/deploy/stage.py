@@ -130,8 +130,10 @@ async def run(ctx: StageContext[Options]) -> StageResult:
         raise StageError(f"cannot create the folder of target {name!r}: {exc.strerror or exc}",
                          code="deploy_not_writable") from exc
     ctx.progress(5, f"writing release for {name}")
+    written: dict[str, int] = {}
     incoming, files = await asyncio.to_thread(
         release.write_release, root, src.site_dir, extra_files=src.pdfs, skip_top=src.skip_top, copy=src.copy,
+        reuse_from=release.current_path(root), stats=written,
     )
     try:
         if opts.check_pages:
@@ -150,7 +152,7 @@ async def run(ctx: StageContext[Options]) -> StageResult:
     except BaseException:
         await asyncio.to_thread(release.discard, root, incoming)
         raise
-    counts = {"files": files, "pages": len(diff.site_pages(final))}
+    counts = {"files": files, "pages": len(diff.site_pages(final)), "reused": written.get("linked", 0)}
     outputs: dict[str, Any] = {"target": name, "release": str(final)}
     try:
         ctx.raise_if_cancelled()  # last moment a cancel can still leave everything as it was
