@@ -30,6 +30,7 @@ from pipeline.jobs.workspace import Workspace
 from pipeline.notify import callbacks
 from pipeline.redact import redact_url
 from pipeline.store import JobStatus
+from stages.deploy.options import is_preview
 
 routes = web.RouteTableDef()
 ARCHIVE_TYPES = {"application/gzip", "application/x-gzip", "application/x-tar", "application/zip",
@@ -83,6 +84,9 @@ def _note(extra: dict[str, Any]) -> str | None:
 
 def _submit_options(request: web.Request, who: Principal, body_hash: str, extra: dict[str, Any]) -> SubmitOptions:
     _check_fields(extra)
+    if isinstance(extra.get("target"), str) and is_preview(extra["target"]):
+        raise errors.BadRequest("preview-<number> targets belong to pull requests; they are built from the forge's "
+                                "webhook only", field="target")
     cfg = request.app[config_key]
     priority = extra.get("priority", request.query.get("priority"))
     if priority is not None:

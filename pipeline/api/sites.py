@@ -30,6 +30,7 @@ from pipeline.api.http import check_path
 from pipeline.api.keys import config_key
 from pipeline.api.middleware import Handler, error_middleware
 from stages.deploy import serve, targets
+from stages.deploy.options import is_preview
 
 logger = logging.getLogger(__name__)
 
@@ -46,6 +47,8 @@ async def _sites_guard(request: web.Request, handler: Handler) -> web.StreamResp
 async def _sites_headers(request: web.Request, response: web.StreamResponse) -> None:
     for key, value in SITES_HEADERS.items():
         response.headers.setdefault(key, value)
+    if is_preview(request.match_info.get("target", "")):
+        response.headers["X-Robots-Tag"] = "noindex, nofollow"  # a pull request's draft must not be found by search
 
 
 def create_sites_app(cfg: config_mod.Config) -> web.Application:

@@ -367,6 +367,17 @@ class RetentionConfig(Section):
     """How often the retention job runs (once per interval across all daemons)."""
 
 
+class PreviewsConfig(Section):
+    enabled: bool = True
+    """Build GitHub ``pull_request`` and GitLab ``merge_request`` webhook events into ``preview-<number>``
+    targets on the sites origin (``noindex``; never staging or production, never reviewed)."""
+    forks: bool = False
+    """Also build pull requests from forks (their content is anyone's: they get no callbacks, no
+    promotion and a directory target only)."""
+    keep_days: float = Field(3, ge=0)
+    """A closed or merged pull request's preview is removed this many days later (by the retention job)."""
+
+
 class Config(Section):
     """The whole `config.toml` file."""
 
@@ -383,6 +394,7 @@ class Config(Section):
     """Per-language owners: ``[languages.es] owners_slack = [...]``, ``owners_email = [...]``."""
     audit: AuditConfig = Field(default_factory=AuditConfig)
     retention: RetentionConfig = Field(default_factory=RetentionConfig)
+    previews: PreviewsConfig = Field(default_factory=PreviewsConfig)
     data_dir: str = ".pressroom"
     """Where jobs, the SQLite store, caches and deployed sites live (relative to the config file)."""
 

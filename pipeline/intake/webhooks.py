@@ -24,7 +24,7 @@ from pipeline import config as config_mod
 from pipeline import errors, redact
 from pipeline.api.http import parse_json, read_body
 from pipeline.api.keys import auth_key, config_key, store_key, submitter_key, webhook_lock_key
-from pipeline.intake import channels, gitfetch, payloads, signatures, snapshot
+from pipeline.intake import channels, gitfetch, payloads, pullrequests, signatures, snapshot
 from pipeline.intake.submitter import SubmitOptions
 from pipeline.store.model import SubmitResult
 
@@ -73,6 +73,8 @@ async def github(request: web.Request) -> web.Response:
     doc = _json(body, request.content_type)
     if event == "ping":
         return web.json_response({"pong": True, "zen": doc.get("zen"), "hook_id": doc.get("hook_id")})
+    if event == "pull_request":
+        return await _preview(request.app, pullrequests.github(doc, delivery))
     if event != "push":
         return await _ignore(request.app, "github", delivery, f"GitHub event {event!r} does not build; only push does")
     return await _build(request.app, payloads.github(doc, delivery))
@@ -89,6 +91,8 @@ async def gitlab(request: web.Request) -> web.Response:
                             "X-Gitlab-Event-UUID")
     event = h.get("X-Gitlab-Event", "")
     doc = _json(body, request.content_type)
+    if event == "Merge Request Hook" or doc.get("object_kind") == "merge_request":
+        return await _preview(request.app, pullrequests.gitlab(doc, delivery))
     if event != "Push Hook" and doc.get("object_kind") != "push":
         return await _ignore(request.app, "gitlab", delivery, f"GitLab event {event!r} does not build; only Push Hook does")
     return await _build(request.app, payloads.gitlab(doc, delivery))
@@ -113,6 +117,16 @@ async def _ignore(app: web.Application, provider: str, delivery: str, reason: st
     logger.info("%s delivery %s ignored: %s", provider, delivery, reason)
     await _note_delivery(app, provider, delivery, ignored=reason)
     return channels.ignored(reason, delivery_id=delivery, **extra)
+
+
+async def _preview(app: web.Application, pr: pullrequests.PullRequest) -> web.Response:
+    response = await pullrequests.handle(app, pr)
+    body = json.loads(response.text or "{}")
+    if body.get("job_id"):
+        await _note_delivery(app, pr.provider, pr.delivery_id, job_id=body["job_id"])
+    else:
+        await _note_delivery(app, pr.provider, pr.delivery_id, ignored=body.get("reason"))
+    return response
 
 
 async def _build(app: web.Application, push: payloads.Push) -> web.Response:

@@ -11,6 +11,7 @@ import shutil
 import time
 from pathlib import Path
 
+from pipeline.jobs import previews
 from pipeline.jobs.context import JobContext, Outcome
 from pipeline.jobs.workspace import Workspace
 from pipeline.store import Job, JobSpec, Store
@@ -23,7 +24,8 @@ async def handle(job: Job, ctx: JobContext) -> Outcome:
     cfg = ctx.config
     cutoff = time.time() - cfg.retention.workspaces_days * 86400
     pruned = await prune(ctx.store, cfg.data_path, cutoff)
-    return Outcome.completed({"pruned": len(pruned)})
+    previews_removed = await previews.remove_closed(ctx.store, cfg)
+    return Outcome.completed({"pruned": len(pruned), "previews_removed": previews_removed})
 
 
 async def prune(store: Store, data_dir: Path, finished_before: float) -> list[str]:

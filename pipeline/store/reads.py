@@ -153,6 +153,14 @@ class ReadMethods(StoreBase):
         async with self._read() as conn:
             return (await conn.execute(select(tables.refs.c.value).where(tables.refs.c.key == key))).scalar()
 
+    async def refs_with_prefix(self, prefix: str, limit: int = 1000) -> list[tuple[str, str, float]]:
+        """``(key, value, updated_at)`` of the refs whose key starts with ``prefix`` (live previews), by key."""
+        r = tables.refs
+        async with self._read() as conn:
+            rows = await conn.execute(select(r.c.key, r.c.value, r.c.updated_at)
+                                      .where(r.c.key.startswith(prefix, autoescape=True)).order_by(r.c.key).limit(limit))
+            return [(row.key, row.value, row.updated_at) for row in rows]
+
     async def workers(self, fresh_within: float = 60.0) -> list[dict[str, Any]]:
         W = tables.workers
         async with self._read() as conn:

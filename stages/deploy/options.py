@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
@@ -72,6 +73,14 @@ class Target(BaseModel):
         return self
 
 
+PREVIEW_TARGET = re.compile(r"^preview-[1-9][0-9]{0,9}$")
+"""``preview-<pull request number>``: the target of a pull request's preview builds."""
+
+
+def is_preview(name: str) -> bool:
+    return bool(PREVIEW_TARGET.match(name))
+
+
 def _default_targets() -> dict[str, Target]:
     return {"staging": Target(), "production": Target(requires_approval=True)}
 
@@ -93,3 +102,11 @@ class Options(StageOptions):
     """Refuse a release that lacks a page render_html listed or a PDF render_pdf made."""
     diff_pages: int = Field(default=50, ge=0)
     """Changed pages with a side-by-side diff in a review preview (the rest are only listed)."""
+
+    def target_named(self, name: str) -> Target | None:
+        """A configured target, or the one every pull-request preview gets: a local directory
+        (never git or a command, so a preview publishes nowhere else and runs nothing), one
+        release kept, no approval. Previews are never promoted (only the build target is)."""
+        if name in self.targets:
+            return self.targets[name]
+        return Target(keep_releases=1) if is_preview(name) else None

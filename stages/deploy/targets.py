@@ -26,7 +26,7 @@ class TargetNotFound(StageError):
 
 def root_of(opts: Options, sites_dir: Path, name: str) -> Path:
     """The folder holding ``releases/`` and ``current`` of target ``name``."""
-    target = opts.targets.get(name)
+    target = opts.target_named(name)
     if target is None:
         raise TargetNotFound(f"no deploy target named {name!r} (configured: {', '.join(sorted(opts.targets))})")
     return target_root(sites_dir, name, target)
@@ -56,7 +56,8 @@ async def rollback_and_publish(
     :func:`rollback`. Fails with the deploy error codes and leaves ``current`` as it was.
     """
     root = root_of(opts, sites_dir, name)
-    target = opts.targets[name]
+    target = opts.target_named(name)
+    assert target is not None  # root_of refused unknown names
     chosen = await asyncio.to_thread(release.rollback_choice, root, job_id)
     if target.kind == "git" and target.git is not None:
         message = f"Roll back to {chosen.job_id}"
@@ -89,7 +90,7 @@ def root_for(opts: Options, sites_dir: Path) -> RootFor:
     """The :data:`~stages.deploy.serve.RootFor` for ``serve.make_handler``: configured targets only."""
 
     def lookup(name: str) -> Path | None:
-        target = opts.targets.get(name)
+        target = opts.target_named(name)
         return target_root(sites_dir, name, target) if target is not None else None
 
     return lookup

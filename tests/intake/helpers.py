@@ -142,3 +142,36 @@ async def wait_for(check: Callable[[], Awaitable[T | None]], what: str, limit: f
         if loop.time() > deadline:
             raise AssertionError(f"timed out after {limit:g} s waiting for {what}")
         await asyncio.sleep(0.05)
+
+
+def github_pull_request(repos: Repos, number: int, action: str, sha: str, branch: str = "feature", *,
+                        fork: bool = False, merged: bool = False) -> dict[str, Any]:
+    """A ``pull_request`` event body as GitHub sends it (trimmed to the fields GitHub always includes)."""
+    base_repo = {"id": 1, "name": "docs", "full_name": "acme/docs", "fork": False, "clone_url": repos.url,
+                 "html_url": "https://github.com/acme/docs"}
+    head_repo = ({"id": 2, "name": "docs", "full_name": "mallory/docs", "fork": True, "clone_url": repos.url,
+                  "html_url": "https://github.com/mallory/docs"} if fork else base_repo)
+    pr = {"url": f"https://api.github.com/repos/acme/docs/pulls/{number}", "id": 1000 + number, "number": number,
+          "state": "closed" if action == "closed" else "open", "title": "Explain <b>previews</b>",
+          "html_url": f"https://github.com/acme/docs/pull/{number}", "user": {"login": "ada", "id": 7},
+          "merged": merged, "head": {"label": f"acme:{branch}", "ref": branch, "sha": sha, "repo": head_repo},
+          "base": {"label": "acme:main", "ref": "main", "sha": "1" * 40, "repo": base_repo}}
+    return {"action": action, "number": number, "pull_request": pr, "repository": base_repo,
+            "sender": {"login": "ada", "id": 7}}
+
+
+def gitlab_merge_request(repos: Repos, iid: int, action: str, sha: str, *, oldrev: str | None = None,
+                         fork: bool = False) -> dict[str, Any]:
+    """A ``Merge Request Hook`` body as GitLab sends it."""
+    attrs: dict[str, Any] = {"id": 500 + iid, "iid": iid, "title": "Explain previews", "state": "opened",
+                             "action": action, "source_branch": "feature", "target_branch": "main",
+                             "source_project_id": 16 if fork else 15, "target_project_id": 15,
+                             "url": f"https://gitlab.example.com/acme/docs/-/merge_requests/{iid}",
+                             "last_commit": {"id": sha, "message": "Edit docs"}}
+    if oldrev:
+        attrs["oldrev"] = oldrev
+    project = {"id": 15, "name": "docs", "path_with_namespace": "acme/docs", "git_http_url": repos.url,
+               "web_url": "https://gitlab.example.com/acme/docs"}
+    return {"object_kind": "merge_request", "event_type": "merge_request", "user": {"username": "ada"},
+            "project": project, "object_attributes": attrs, "source": {**project, "id": 16 if fork else 15},
+            "target": project, "repository": {"name": "docs", "url": repos.url}}
