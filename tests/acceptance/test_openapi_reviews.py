@@ -94,6 +94,10 @@ def test_spec_changes_through_review(daemon: Any) -> None:
     assert broken["review"]["openapi"]["summary"] == summary
     assert broken["openapi"]["summary"] == summary
     assert [c["kind"] for c in broken["openapi"]["breaking"]] == ["operation-removed", "parameter-became-required"]
+    with urllib.request.urlopen(f"{d.url}/reviews", timeout=30) as r:  # the queue shows the summary on top
+        queue = r.read().decode()
+    assert "API changes:</strong> 2 breaking changes: DELETE /pets/{id} removed; `limit` now required" in queue
+    assert "<code>/paths/~1pets/get/parameters/limit</code> `limit` now required" in queue
     status, doc, _ = call(d, "POST", f"/api/builds/{broken['job_id']}/reject", body=b'{"reason": "not yet"}',
                           headers={"Content-Type": "application/json"})
     assert status == 200, doc
