@@ -1,0 +1,88 @@
+"""Two stores on one PostgreSQL, as two daemons see it: clocks that disagree, a newer schema,
+and wake-ups through LISTEN/NOTIFY."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from typing import Any
+
+import pytest
+
+from pipeline.store import JobSpec, Store, tables
+from pipeline.store.engine import known_schema
+
+pytestmark = pytest.mark.postgres
+
+SKEW = 600.0  # ten minutes
+# A daemon runs on the wall clock, so it follows the server by default; an injected clock must ask (server_clock=True).
+
+
+@pytest.fixture
+def pg_url(pg_server: Any) -> str:
+    return pg_server.new_database()  # type: ignore[no-any-return]
+
+
+async def test_a_fast_clock_does_not_take_live_jobs(pg_url: str) -> None:
+    good = await Store.open(pg_url)
+    fast = await Store.open(pg_url, clock=lambda: time.time() + SKEW, server_clock=True)
+    try:
+        job = (await good.submit(JobSpec(kind="build"))).job
+        assert [j.id for j in await good.claim_batch("good", ["build"], 30, 1)] == [job.id]
+        # Ten minutes ahead, the lease looks long expired; following the server's clock, it is not.
+        assert await fast.reap_expired(lambda _a: 0.0) == []
+        assert await good.finish(job.id, "good", "COMPLETED")
+    finally:
+        await fast.close()
+        await good.close()
+
+
+async def test_a_slow_clock_cannot_finish_a_job_it_lost(pg_url: str) -> None:
+    good = await Store.open(pg_url)
+    slow = await Store.open(pg_url, clock=lambda: time.time() - SKEW, server_clock=True)
+    try:
+        job = (await good.submit(JobSpec(kind="build"))).job
+        assert [j.id for j in await slow.claim_batch("slow", ["build"], 0.3, 1)] == [job.id]
+        await asyncio.sleep(0.5)  # the slow node stops renewing (a stall, a partition)
+        assert await good.reap_expired(lambda _a: 0.0) == [job.id]
+        assert [j.id for j in await good.claim_batch("good", ["build"], 30, 1)] == [job.id]
+        # By its own clock the slow node's lease has ten minutes left; it still cannot write.
+        assert not await slow.holds_lease(job.id, "slow")
+        assert not await slow.finish(job.id, "slow", "COMPLETED")
+        assert not await slow.renew_lease(job.id, "slow", 30)
+        assert await good.finish(job.id, "good", "COMPLETED")
+    finally:
+        await slow.close()
+        await good.close()
+
+
+async def test_an_older_daemon_refuses_to_claim_after_a_newer_one_migrated(pg_url: str) -> None:
+    store = await Store.open(pg_url)
+    try:
+        await store.submit(JobSpec(kind="build"))
+        async with store.engines.begin() as conn:  # what a newer daemon's migration leaves behind
+            await conn.execute(tables.schema_version.insert().values(version=known_schema() + 1, applied_at=time.time()))
+        await store.sync_cluster()
+        assert store.schema_ahead == known_schema() + 1
+        assert await store.claim_batch("old", ["build"], 30, 1) == []
+        assert await store.reap_expired(lambda _a: 0.0) == []
+    finally:
+        await store.close()
+
+
+async def test_another_stores_write_wakes_this_ones_waiters(pg_url: str) -> None:
+    a = await Store.open(pg_url)
+    b = await Store.open(pg_url)
+    try:
+        assert b.listener is not None
+        await asyncio.wait_for(b.listener.connected.wait(), 10)
+        assert a.listener is not None
+        await asyncio.wait_for(a.listener.connected.wait(), 10)
+        waiter = asyncio.ensure_future(b.wait_changed(30))
+        await asyncio.sleep(0.05)
+        await a.submit(JobSpec(kind="build"))
+        assert await asyncio.wait_for(waiter, 10) is True  # woken, not timed out (30 s)
+        assert b.listener.received >= 1
+    finally:
+        await a.close()
+        await b.close()
