@@ -120,6 +120,7 @@ async def run(ctx: StageContext[Options]) -> StageResult:
         unique.setdefault((f.file, f.line, f.column, f.rule, f.message), f)
     site_run.findings = list(unique.values())
     counts = {k: site_run.counts.get(k, 0) for k in ("pages", "rendered", "assembled", "skipped", "assets")}
+    counts["reused"] = max(0, counts["pages"] - counts["rendered"])  # pages taken from the cache
     counts["findings"] = len(site_run.findings)
     counts["errors"] = sum(1 for f in site_run.findings if f.severity == "error")
     return StageResult(

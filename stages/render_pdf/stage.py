@@ -155,6 +155,7 @@ def _result(
         result.counts["pages"] += book.pages
         result.counts["chapters"] += book.chapters
         result.counts["chapters_rendered"] += book.rendered
+        result.counts["reused"] = result.counts.get("reused", 0) + book.chapters - book.rendered
         if book.unresolved_links:
             result.findings.append(
                 Finding(file=f"pdf/{lang}.pdf", rule="pdf-unresolved-link", language=lang,

@@ -30,6 +30,8 @@ async def test_same_tree_in_another_workspace_renders_no_chapter(tmp_path: Path)
     second = await pdf_stage.run(make_ctx(second_ws, outputs))
     assert second.status == "passed"
     assert second.counts["chapters_rendered"] == 0
+    assert second.counts["reused"] == second.counts["chapters"] == first.counts["chapters"]
+    assert first.counts["reused"] == 0
     assert (second_ws / "out" / "pdf" / "en.pdf").stat().st_size > 1000
 
 
