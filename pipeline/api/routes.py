@@ -19,7 +19,7 @@ from typing import Any
 
 from aiohttp import web
 
-from pipeline.api import builds, deliveries, docs, openapi, reviews, sessions, sites, system
+from pipeline.api import audits, builds, deliveries, docs, openapi, reviews, sessions, sites, system
 from pipeline.api.keys import openapi_key
 from pipeline.dashboard import wiring as dashboard
 from pipeline.intake import hookupload, spec, webhooks
@@ -45,6 +45,7 @@ RESOURCES: tuple[Resource, ...] = (
     Resource([*webhooks.routes, *hookupload.routes], spec.OPENAPI_PATHS),
     Resource(sessions.routes, sessions.OPENAPI_PATHS),
     Resource(dashboard.routes, dashboard.OPENAPI_PATHS),
+    Resource(audits.routes, audits.OPENAPI_PATHS),
 )
 """The API origin: builds, system (health, metrics, this document), the redirect of ``/sites/``
 to the sites origin, the docs, notification deliveries, reviews and targets, intake hooks,

@@ -49,7 +49,7 @@ def live_release(cfg: config_mod.Config, target: str) -> tuple[Path, list[Releas
 def options_for(cfg: config_mod.Config, target: str, checks: list[str]) -> AuditOptions:
     spec = cfg.stages.deploy.targets.get(target)
     return AuditOptions(
-        base_url=spec.base_url if spec is not None else None, checks=tuple(checks),
+        base_url=(spec.base_url if spec is not None else None) or f"{cfg.sites_url}/sites/{target}/", checks=tuple(checks),
         critical_pages=tuple(cfg.audit.critical_pages), stale_after_days=cfg.audit.stale_after_days,
         max_image_kb=cfg.audit.max_image_kb, check_external=cfg.audit.check_external and "external" in checks,
         external_cache_dir=cfg.data_path / "cache" / "audit-linkcheck", pdf_expected="render_pdf" in cfg.pipeline.build,

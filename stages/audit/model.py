@@ -42,9 +42,10 @@ class AuditOptions:
     """Requests in flight to one external host (the link checker honours ``Retry-After``)."""
     pdf_expected: bool = False
     """PDFs are configured: each language should have ``pdf/<lang>.pdf``."""
-    ignore_assets: tuple[str, ...] = ("robots.txt", "sitemap.xml", "sitemap.xml.gz", "*.map",
-                                      "search*.json", "favicon.ico", "404.html", "*.txt")
-    """Globs of files nobody is expected to link to (never reported as unreferenced)."""
+    ignore_assets: tuple[str, ...] = ("robots.txt", "sitemap.xml", "sitemap.xml.gz", "*.map", "search_index.*",
+                                      "search*.json", "favicon.ico", "404.html", "*.txt", "assets/mermaid/*")
+    """Globs of files nobody is expected to link to (never reported as unreferenced): the theme
+    loads its search index and the diagram library from script, on demand."""
 
 
 @dataclass(frozen=True, kw_only=True)
