@@ -34,13 +34,15 @@ def resolve(env: MutableMapping[str, Any], raw: str, line: int) -> Path | None:
     if env.get("docs_dir"):
         bases.append(Path(env["docs_dir"]))
     bases.append(root)
-    inside = [c for c in ((b / raw).resolve() for b in bases) if c.is_relative_to(root)]
+    candidates = [(b / raw).resolve() for b in bases]
+    inside = [c for c in candidates if c.is_relative_to(root)]
     for cand in inside:
         if cand.is_file():
             return cand
     for cand in inside[:1]:  # so the page rebuilds once the file appears
         env.setdefault("deps", set()).add("missing:" + cand.relative_to(root).as_posix())
-    if not inside:
+    # a file that exists only outside the root (a ../ path, a symlink) is refused, never read
+    if not inside or any(not c.is_relative_to(root) and c.exists() for c in candidates):
         add_finding(env, line, "include-outside", "error",
                     f"include {raw!r} points outside the include root (the source, or --root); refused")
     else:

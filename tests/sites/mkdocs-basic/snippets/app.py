@@ -1,0 +1,7 @@
+import os
+import sys
+# line three
+def main() -> None:
+    print("five")
+# line six
+# line seven
