@@ -14,6 +14,7 @@ from pipeline.jobs.context import JobContext, Outcome, OutcomeKind
 from pipeline.jobs.recorder import StoreRecorder
 from pipeline.jobs.workspace import Workspace
 from pipeline.store import Job
+from stages.deploy.options import is_preview
 
 logger = logging.getLogger(__name__)
 
@@ -46,6 +47,8 @@ async def handle(job: Job, ctx: JobContext) -> Outcome:
         should_cancel=ctx.should_cancel, check_lease=ctx.check_lease,
         executor=ctx.executor, trigger=job.trigger or {}, source=source,
         pipeline=(job.payload or {}).get("pipeline"),
+        # A pull request's preview deploys to its own target; every other build to [stages.deploy] target.
+        target=job.target if job.target and is_preview(job.target) else None,
     )
     outcome = await runner.run_build(run)
     if git and outcome.kind in (OutcomeKind.COMPLETED, OutcomeKind.CANCELLED):
