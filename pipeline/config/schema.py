@@ -134,13 +134,15 @@ class WorkersConfig(Section):
     heartbeat_seconds: float = Field(10.0, gt=0)
     """How often leases are renewed (keep it well under ``lease_seconds``)."""
     poll_interval: float = Field(1.0, gt=0)
-    """Fallback poll when no wake-up arrives (new submissions wake workers at once)."""
+    """Fallback poll when no wake-up arrives (new submissions wake workers at once; on PostgreSQL, so do other daemons' writes, through LISTEN/NOTIFY)."""
+    global_limits: dict[str, int] = Field(default_factory=dict)
+    """Per-kind limits across every daemon sharing the store, e.g. ``{ build = 2 }``: at most that many jobs of the kind run in the whole cluster (each daemon's ``concurrency`` still applies)."""
     processes: int = Field(2, ge=0)
     """Size of the process pool for CPU-heavy stages (0 = run in threads)."""
     priorities: dict[str, int] = Field(default_factory=lambda: {"promote": 80, "build": 50, "translate": 40, "deliver": 60, "audit": 10, "maintenance": 5})
     """Default priority per job kind (higher runs first); an ``admin`` submit may raise a build's."""
 
-    @field_validator("concurrency", "priorities")
+    @field_validator("concurrency", "priorities", "global_limits")
     @classmethod
     def _known_kinds(cls, value: dict[str, int]) -> dict[str, int]:
         unknown = sorted(set(value) - set(JOB_KINDS))
@@ -367,6 +369,31 @@ class RetentionConfig(Section):
     """How often the retention job runs (once per interval across all daemons)."""
 
 
+class GitHubForgeConfig(Section):
+    token_env: str | None = None
+    """Env var holding a token allowed to write commit statuses (and pull-request comments); unset: nothing is reported."""
+    api_url: str = "https://api.github.com"
+    """REST API root; for GitHub Enterprise Server ``https://<host>/api/v3``."""
+    check_runs: bool = False
+    """Report check runs instead of commit statuses (needs a GitHub App installation token)."""
+    context: str = "pressroom"
+    """The status context (check run name) shown on the commit."""
+
+
+class GitLabForgeConfig(Section):
+    token_env: str | None = None
+    """Env var holding a token with the ``api`` scope; unset: nothing is reported."""
+    api_url: str = "https://gitlab.com/api/v4"
+    """REST API root; for self-hosted GitLab ``https://<host>/api/v4``."""
+    context: str = "pressroom"
+    """The commit status name shown on the commit."""
+
+
+class ForgeConfig(Section):
+    github: GitHubForgeConfig = Field(default_factory=GitHubForgeConfig)
+    gitlab: GitLabForgeConfig = Field(default_factory=GitLabForgeConfig)
+
+
 class PreviewsConfig(Section):
     enabled: bool = True
     """Build GitHub ``pull_request`` and GitLab ``merge_request`` webhook events into ``preview-<number>``
@@ -376,6 +403,8 @@ class PreviewsConfig(Section):
     promotion and a directory target only)."""
     keep_days: float = Field(3, ge=0)
     """A closed or merged pull request's preview is removed this many days later (by the retention job)."""
+    comment: bool = True
+    """Post the preview URL as one comment on the pull request, edited on every push (needs ``[forge.*] token_env``)."""
 
 
 class Config(Section):
@@ -395,6 +424,7 @@ class Config(Section):
     audit: AuditConfig = Field(default_factory=AuditConfig)
     retention: RetentionConfig = Field(default_factory=RetentionConfig)
     previews: PreviewsConfig = Field(default_factory=PreviewsConfig)
+    forge: ForgeConfig = Field(default_factory=ForgeConfig)
     data_dir: str = ".pressroom"
     """Where jobs, the SQLite store, caches and deployed sites live (relative to the config file)."""
 

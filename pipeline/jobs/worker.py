@@ -145,7 +145,8 @@ class Worker:
             busy[r.job.kind] = busy.get(r.job.kind, 0) + 1
         room = min([self.wcfg.count - len(self.running)]
                    + [self.wcfg.concurrency.get(k, self.wcfg.count) - busy.get(k, 0) for k in kinds])
-        jobs = await self.store.claim_batch(self.id, kinds, self.wcfg.lease_seconds, max(1, room))
+        jobs = await self.store.claim_batch(self.id, kinds, self.wcfg.lease_seconds, max(1, room),
+                                            global_limits=self.wcfg.global_limits)
         for job in jobs:
             self._start(job)
         return bool(jobs)

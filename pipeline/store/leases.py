@@ -12,10 +12,10 @@ import asyncio
 import dataclasses
 import logging
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import bindparam, func, select, text, update
 
 from pipeline import errors
 from pipeline.store import tables
@@ -40,6 +40,10 @@ from pipeline.store.queries import (
 from pipeline.store.writes import WriteMethods
 
 J = tables.jobs
+KIND_CLAIM_LOCK = text("SELECT pg_advisory_xact_lock(hashtext(:key))")
+"""PostgreSQL: one claim at a time for a kind with a cluster-wide limit (released at commit)."""
+RUNNING_OF_KIND = select(func.count()).select_from(J).where(J.c.kind == bindparam("kind"), J.c.status == JobStatus.PROCESSING)
+"""Jobs of a kind running anywhere in the cluster."""
 logger = logging.getLogger(__name__)
 
 
@@ -75,8 +79,15 @@ class LeaseMethods(WriteMethods):
         jobs = await self.claim_batch(worker_id, kinds, lease_seconds, 1)
         return jobs[0] if jobs else None
 
-    async def claim_batch(self, worker_id: str, kinds: Iterable[str], lease_seconds: float, n: int) -> list[Job]:
-        """Claim up to ``n`` jobs in one transaction (a worker with free slots fills them at once)."""
+    async def claim_batch(self, worker_id: str, kinds: Iterable[str], lease_seconds: float, n: int,
+                          global_limits: Mapping[str, int] | None = None) -> list[Job]:
+        """Claim up to ``n`` jobs in one transaction (a worker with free slots fills them at once).
+
+        ``global_limits`` caps kinds across every daemon sharing the store: the running jobs of
+        such a kind are counted and claimed under a per-kind lock (a transaction-scoped advisory
+        lock on PostgreSQL; SQLite's single writer already serialises claims), so two daemons
+        cannot both see the last free place.
+        """
         kinds = list(kinds)
         if not kinds or n < 1:
             return []
@@ -88,15 +99,29 @@ class LeaseMethods(WriteMethods):
                              self.schema_ahead, known_schema(), extra={"action": "schema_too_new"})
             return []
         now = self.clock()
+        limited = {k: v for k, v in (global_limits or {}).items() if k in kinds}
         async with self._write() as conn:
-            rows = (await conn.execute(claim_statement(self.dialect), {
-                "now": now, "kinds": kinds, "owner": worker_id, "expires": now + lease_seconds, "n": n})).all()
+            params = {"now": now, "owner": worker_id, "expires": now + lease_seconds}
+            free = [k for k in kinds if k not in limited]
+            rows = list((await conn.execute(claim_statement(self.dialect), {**params, "kinds": free, "n": n})).all()) if free else []
+            for kind, limit in sorted(limited.items()):
+                room = min(n - len(rows), await self._global_room(conn, kind, limit))
+                if room > 0:
+                    rows += (await conn.execute(claim_statement(self.dialect), {**params, "kinds": [kind], "n": room})).all()
             jobs = sorted((Job.from_row(r) for r in rows), key=lambda j: (-j.priority, j.created_at, j.id))
             if jobs:
                 await conn.execute(EVENT_INSERT, [
                     {"job_id": j.id, "type": "status", "status": JobStatus.PROCESSING, "stage": None, "progress": None,
                      "data": {"worker": worker_id, "attempt": j.attempt}, "created_at": now} for j in jobs])
             return jobs
+
+    async def _global_room(self, conn: Any, kind: str, limit: int) -> int:
+        """How many more jobs of ``kind`` may start in the cluster; holds the kind's claim lock
+        until the transaction ends."""
+        if self.dialect == "postgresql":
+            await conn.execute(KIND_CLAIM_LOCK, {"key": f"pressroom.claim.{kind}"})
+        running = (await conn.execute(RUNNING_OF_KIND, {"kind": kind})).scalar_one()
+        return max(0, limit - int(running))
 
     async def renew_lease(self, job_id: str, owner: str, lease_seconds: float) -> bool:
         now = self.clock()

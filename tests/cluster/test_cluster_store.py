@@ -86,3 +86,24 @@ async def test_another_stores_write_wakes_this_ones_waiters(pg_url: str) -> None
     finally:
         await a.close()
         await b.close()
+
+
+async def test_global_limit_holds_across_stores_claiming_at_once(pg_url: str) -> None:
+    a = await Store.open(pg_url, listen=False)
+    b = await Store.open(pg_url, listen=False)
+    try:
+        for _ in range(6):
+            await a.submit(JobSpec(kind="build", dedupe=False))
+        await a.submit(JobSpec(kind="deliver"))
+        limits = {"build": 2}
+        got = await asyncio.gather(*(s.claim_batch(f"w{i}", ["build", "deliver"], 30, 3, global_limits=limits)
+                                     for i, s in enumerate([a, b, a, b])))
+        claimed = [j for batch in got for j in batch]
+        assert sorted(j.kind for j in claimed) == ["build", "build", "deliver"]
+        first = next(j for j in claimed if j.kind == "build")
+        assert await a.finish(first.id, first.lease_owner or "", "COMPLETED")
+        again = await b.claim_batch("w9", ["build"], 30, 3, global_limits=limits)
+        assert len(again) == 1  # one place came free
+    finally:
+        await a.close()
+        await b.close()
