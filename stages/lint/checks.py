@@ -45,7 +45,8 @@ def site_checks(layout: SiteLayout, lang: str, tree: LanguageTree, analyses: dic
         for _kind, target, _frag, line in a.get("images", ()):
             if target not in tree.assets:
                 out.append(_f(rel, line, "missing-image", f"image {target} does not exist", lang))
-        if in_nav is not None and src not in in_nav and layout.nav_origin != "folders":
+        hidden = layout.mkdocs is not None and layout.mkdocs.hidden(src)  # mkdocs.yml `not_in_nav`
+        if in_nav is not None and src not in in_nav and layout.nav_origin != "folders" and not hidden:
             out.append(_f(rel, 1, "not-in-nav", f"page {src} is not in the nav; readers can only reach it by links", lang))
     return out
 
