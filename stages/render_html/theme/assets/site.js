@@ -55,6 +55,7 @@
       return null;
     });
   }
+  var fromDisk = location.protocol === "file:";
   function esc(s) { return s.replace(/[&<>"]/g, function (c) { return {"&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;"}[c]; }); }
   input.addEventListener("input", function () {
     var q = input.value.trim().toLowerCase();
@@ -74,7 +75,9 @@
       });
       hits.sort(function (a, b) { return b.score - a.score; });
       list.innerHTML = hits.slice(0, 20).map(function (h) {
-        return '<li><a href="' + form.dataset.root + h.p.url + '">' + esc(h.p.title) + "</a><small>" + esc(h.snip) + "</small></li>";
+        // from disk a folder URL shows a file listing, so point at the folder's index.html there
+        var href = form.dataset.root + h.p.url + (fromDisk && /\/$/.test(h.p.url) ? "index.html" : "");
+        return '<li><a href="' + href + '">' + esc(h.p.title) + "</a><small>" + esc(h.snip) + "</small></li>";
       }).join("") || "<li>No results</li>";
       list.hidden = false;
     });

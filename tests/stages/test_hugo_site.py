@@ -1,0 +1,171 @@
+"""A Hugo content tree builds the way ``hugo`` builds it, through ``pressroom build``.
+
+The sample (tests/sites/hugo-rtl) has what real Hugo sites have: ``hugo.toml`` with languages,
+per-language ``contentDir`` and a ``baseURL`` under a path; ``_index.md`` section pages; a draft;
+``Title:``/``Weight:`` in capitals; root-absolute and ``/<lang>/`` links; ``ref``/``relref``,
+``figure``, ``highlight``, note/warning callouts and shortcodes nobody renders; an RTL language
+(``ar``) with a page that falls back to English; archetypes and layouts that are not pages.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+from urllib.parse import urljoin
+
+from stages.markdown import shortcodes
+from stages.site import frontmatter, hugo
+
+SITES = Path(__file__).resolve().parents[1] / "sites"
+
+
+def pressroom(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
+    """The command a user types, in a fresh process, with its data dir in ``cwd``."""
+    cfg = cwd / "pressroom-test.toml"
+    if not cfg.exists():
+        cfg.write_text(f'data_dir = "{cwd / ".pressroom"}"\n')
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PRESSROOM_")}
+    return subprocess.run([sys.executable, "-m", "pipeline", "--config", str(cfg), "build", *args],
+                          capture_output=True, text=True, cwd=cwd, env=env, timeout=300)
+
+
+def sample(tmp_path: Path) -> Path:
+    repo = tmp_path / "repo"
+    (repo / ".git").mkdir(parents=True)
+    return Path(shutil.copytree(SITES / "hugo-rtl", repo / "hugo-rtl"))
+
+
+def sidebar(page: str) -> list[tuple[str, str]]:
+    nav = re.search(r'<nav id="sidebar".*?</nav>', page, re.S)
+    assert nav
+    return re.findall(r'<a [^>]*href="([^"]+)"[^>]*>([^<]+)', nav.group(0))
+
+
+def internal_targets(out: Path, file: Path) -> list[Path]:
+    """Every relative href/src of a built page, as the file it names."""
+    page = file.read_text()
+    base = file.relative_to(out).as_posix()
+    found = []
+    for url in re.findall(r'(?:href|src)="([^"#]+)', page):
+        if re.match(r"^[a-z]+:", url):
+            continue
+        found.append(out / urljoin(base, url))
+    return found
+
+
+def test_a_hugo_tree_builds_like_hugo(tmp_path: Path) -> None:
+    site = sample(tmp_path)
+    out = tmp_path / "out"
+    done = pressroom(str(site), "--out", str(out), "--stages", "render_html,linkcheck", cwd=tmp_path)
+    assert done.returncode == 0, done.stdout + done.stderr
+    text = " ".join(done.stdout.split())
+    # the language root's _index.md is the home page; the site root leads to it
+    home = (out / "en/index.html").read_text()
+    assert "<title>Field Handbook</title>" in home  # `Title:` in capitals, and hugo.toml's title
+    assert '<meta http-equiv="refresh" content="0; url=en/">' in (out / "index.html").read_text()
+    assert (out / "ar/index.html").is_file() and (out / "en/distributed-systems/index.html").is_file()
+    # nav: sections and pages by weight then title; no _index, template, layout or draft
+    assert [t for _, t in sidebar(home)] == ["Field Handbook", "Getting started", "Distributed systems",
+                                             "Consensus", "Replication"]
+    built = sorted(p.relative_to(out).as_posix() for p in out.rglob("*.html"))
+    assert not [p for p in built if "_index" in p or "wip" in p or "archetypes" in p or "layouts" in p], built
+    assert "Unfinished" not in "".join((out / p).read_text() for p in built)
+    # shortcodes: the common ones render; unknown ones are gone with a warning naming them
+    start = (out / "en/getting-started/index.html").read_text()
+    assert '<div class="admonition note ">' in start and '<p class="admonition-title">Careful</p>' in start
+    assert 'data-lang="bash"' in start and "make" in start
+    assert '<figure><img src="../img/ring.svg" alt="A ring"><figcaption>The ring</figcaption></figure>' in start
+    assert "Tabbed text stays." in start and "youtube" not in start and "dQw4w9WgXcQ" not in start
+    assert "shortcode 'youtube' is not supported" in text and "shortcode 'tabs' is not supported" in text
+    for name in built:  # no raw shortcode anywhere; the escaped one is shown as text in its code block
+        page = (out / name).read_text()
+        assert "{{<" not in page and "{{%" not in page, name
+    assert start.count("{{&lt; note &gt;}}") == 1
+    # root-absolute, /<lang>/, ref and relref links point at built pages, relative to the page
+    consensus = (out / "en/distributed-systems/consensus/index.html").read_text()
+    assert 'href="../../getting-started/#install"' in consensus and 'href="../../../ar/"' in consensus
+    assert 'href="../consensus/#leaders"' in (out / "en/distributed-systems/replication/index.html").read_text()
+    assert '<a href="../distributed-systems/consensus/">consensus notes</a>' in start  # {{< ref >}} without .md
+    for file in out.rglob("*.html"):
+        if file.name != "404.html":
+            missing = [t for t in internal_targets(out, file) if not (t.is_file() or (t / "index.html").is_file())]
+            assert not missing, (file, missing)
+    assert "broken=0" in text
+    # canonical and hreflang use baseURL
+    assert '<link rel="canonical" href="https://docs.example.org/handbook/en/">' in home
+
+
+def test_rtl_fallback_pages_and_the_language_switcher(tmp_path: Path) -> None:
+    site = sample(tmp_path)
+    (site / "content/ar/only-arabic.md").write_text("---\ntitle: صفحة عربية\n---\n\nنص.\n")
+    out = tmp_path / "out"
+    done = pressroom(str(site), "--out", str(out), "--stages", "render_html", cwd=tmp_path)
+    assert done.returncode == 0, done.stdout + done.stderr
+    fallback = (out / "ar/distributed-systems/consensus/index.html").read_text()
+    assert '<html lang="ar" dir="rtl">' in fallback
+    assert '<main id="content" lang="en" dir="ltr">' in fallback  # the English text lays out LTR
+    assert '<p class="fallback-note" lang="ar" dir="rtl">لم تُترجم هذه الصفحة بعد' in fallback
+    # a page only the Arabic edition has: no English link, no English hreflang
+    only = (out / "ar/only-arabic/index.html").read_text()
+    assert 'hreflang="en"' not in only and not (out / "en/only-arabic").exists()
+    for file in out.rglob("index.html"):
+        page = file.read_text()
+        for href in re.findall(r'<a href="([^"]+)" hreflang=', page):
+            target = file.parent / href
+            assert (target / "index.html").is_file() or target.is_file(), (file, href)
+
+
+def test_drafts_only_with_the_flag_and_broken_root_links_fail_the_check(tmp_path: Path) -> None:
+    site = sample(tmp_path)
+    (site / "content/en/getting-started.md").write_text(
+        (site / "content/en/getting-started.md").read_text() + "\nSee [nowhere](/no-such-section/).\n")
+    out = tmp_path / "out"
+    done = pressroom(str(site), "--out", str(out), "--stages", "render_html,linkcheck", "--drafts", cwd=tmp_path)
+    assert (out / "en/wip/index.html").is_file()  # --drafts builds the draft
+    assert done.returncode != 0  # the root-absolute link to nothing is a broken internal link
+    assert "no-such-section" in " ".join(done.stdout.split()) + done.stderr
+
+
+def test_shortcodes_keep_lines_and_resolve_refs(tmp_path: Path) -> None:
+    docs = tmp_path / "content"
+    (docs / "guide").mkdir(parents=True)
+    (docs / "guide/_index.md").write_text("# Guide\n")
+    (docs / "guide/setup.md").write_text("# Setup\n")
+    env: dict[str, object] = {"page_src": "guide/_index.md", "docs_dir": str(docs), "pretty": True}
+    text = ('{{< ref "setup" >}} {{< relref "/guide#top" >}} {{< ref "missing" >}}\n'
+            "{{< mystery a=1 >}}\n{{% note %}}\nx\n{{% /note %}}\n`{{</* ref \"x\" */>}}`\n")
+    got = shortcodes.expand(text, env)
+    assert got.split("\n")[0] == "/guide/setup.md /guide/_index.md#top /guide/missing.md"
+    assert got.count("\n") == text.count("\n")  # line numbers of findings stay true
+    assert "/// note\nx\n///" in got and '`{{< ref "x" >}}`' in got and "mystery" not in got
+    assert env["findings"] == [(2, None, "unknown-shortcode", "warning",
+                                "shortcode 'mystery' is not supported: removed from the page (its inner text kept)")]
+
+
+def test_front_matter_keys_any_case_and_config_detection(tmp_path: Path) -> None:
+    meta, _, err, _ = frontmatter.split("---\nTitle: T\nWeight: 3\nDraft: true\n---\n")
+    assert err is None and meta["title"] == "T" and meta["weight"] == 3 and meta["Title"] == "T"
+    assert frontmatter.peek_title("---\nTitle: T\nWeight: 3\n---\n") == ("T", 3.0)
+    (tmp_path / "content").mkdir()
+    (tmp_path / "config.toml").write_text('[site]\ntitle = "pressroom config, not Hugo"\n')
+    assert hugo.find(tmp_path) is None  # pressroom's own config.toml is not a Hugo config
+    (tmp_path / "config.toml").write_text('baseURL = "https://x.org/"\ntitle = "H"\n')
+    conf = hugo.find(tmp_path)
+    assert conf is not None and conf.title == "H" and conf.languages == ["en"] and conf.base_path == "/"
+
+
+def test_search_text_keeps_soft_line_breaks_as_spaces(tmp_path: Path) -> None:
+    site = sample(tmp_path)
+    out = tmp_path / "out"
+    done = pressroom(str(site), "--out", str(out), "--stages", "render_html", cwd=tmp_path)
+    assert done.returncode == 0, done.stdout + done.stderr
+    index = json.loads((out / "en/search_index.json").read_text())
+    text = next(p["text"] for p in index["pages"] if p["url"] == "en/distributed-systems/replication/")
+    assert "heavy load rather than" in text and "loadrather" not in text
+    script = (out / "en/search_index.js").read_text()
+    assert script.startswith('(window.pressroomSearch=window.pressroomSearch||{})["en"]={')
