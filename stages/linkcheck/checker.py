@@ -137,16 +137,19 @@ class Checker:
         ref_base = urls.join(page_url, base) if base else page_url
         if absolute is None:
             absolute = urls.join(ref_base, raw) if page_url else raw.strip()
-        key = self._keys.get(absolute)
+        defragmented, fragment = urls.split_fragment(absolute)
+        # the key drops the fragment, so links to several anchors of a page share one entry
+        # (unless blanks around the URL make stripping and splitting disagree)
+        memo = defragmented if absolute == absolute.strip() else absolute
+        key = self._keys.get(memo)
         if key is None:  # most links repeat across pages: normalise each absolute URL once
             try:
                 key = urls.normalize(absolute)
                 if self._site is not None and self._site.contains(key):
                     key = self._site.canonical(key)
             except (ValueError, OSError):  # checked as written; _outcome() says what is wrong
-                key = urls.split_fragment(absolute)[0]
-            self._keys[absolute] = key
-        _, fragment = urls.split_fragment(absolute)
+                key = defragmented
+            self._keys[memo] = key
         shown = key + ("#" + fragment if fragment else "")
         if link.base and page_url:
             link = replace(link, base=ref_base)

@@ -13,7 +13,7 @@ import os
 import time
 import urllib.parse
 import urllib.request
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from stages.linkcheck.model import Outcome
@@ -28,6 +28,9 @@ class SiteRoot:
     root: Path
     base_url: str
     """Ends with ``/``. ``file://<root>/`` when the site has no public URL."""
+    _resolved: dict[str, tuple[Path | None, str]] = field(default_factory=dict, compare=False, repr=False)
+    """``rel -> resolve()`` for one run: thousands of links name a few hundred files, and each
+    lookup walks the path on disk (symbolic links included)."""
 
     @classmethod
     def create(cls, root: Path, base_url: str | None = None) -> SiteRoot:
@@ -79,6 +82,12 @@ class SiteRoot:
     def resolve(self, url: str) -> tuple[Path | None, str]:
         """The file a URL inside the site serves, as a web server would pick it, or ``None``."""
         rel = self.relpath(url)
+        found = self._resolved.get(rel)
+        if found is None:
+            found = self._resolved[rel] = self._resolve(rel)
+        return found
+
+    def _resolve(self, rel: str) -> tuple[Path | None, str]:
         candidate = (self.root / rel).resolve()
         if candidate != self.root and self.root not in candidate.parents:
             return None, rel

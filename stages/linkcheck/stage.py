@@ -76,13 +76,14 @@ def _page_of(site: files.SiteRoot, parent_url: str, memo: dict[str, str]) -> str
 
 def _finding(row: Row, options: Options, site: files.SiteRoot, sources: dict[str, str],
              languages: list[str], memo: dict[str, str]) -> Finding | None:
-    page = _page_of(site, row.link.parent, memo)
-    language = page.split("/", 1)[0] if page.split("/", 1)[0] in languages else None
-    where = f" (built page {page}, line {row.link.line})" if row.link.line else ""
-    source = sources.get(page, page)
     strict: Severity = "error" if options.fail_on_broken else "warning"
 
     def make(rule: str, severity: Severity, message: str) -> Finding:
+        # only for the few rows that become findings: most of a site's links are fine
+        page = _page_of(site, row.link.parent, memo)
+        language = page.split("/", 1)[0] if page.split("/", 1)[0] in languages else None
+        where = f" (built page {page}, line {row.link.line})" if row.link.line else ""
+        source = sources.get(page, page)
         return Finding(file=source, line=row.link.line, column=row.link.column, rule=rule,
                        severity=severity, message=message + where, url=row.link.urlname,
                        language=language)
