@@ -44,7 +44,7 @@ async def handle(job: Job, ctx: JobContext) -> Outcome:
     run = runner.BuildRun(
         job_id=job.id, workspace=ws, config=cfg,
         recorder=StoreRecorder(ctx.store, job.id, ctx.worker_id, metrics=ctx.metrics),
-        should_cancel=ctx.should_cancel, check_lease=ctx.check_lease,
+        should_cancel=ctx.should_cancel, check_lease=ctx.check_lease, deploy_lock=ctx.store.target_lock,
         executor=ctx.executor, trigger=job.trigger or {}, source=source,
         pipeline=(job.payload or {}).get("pipeline"),
         # A pull request's preview deploys to its own target; every other build to [stages.deploy] target.

@@ -29,7 +29,7 @@ async def handle(job: Job, ctx: JobContext) -> Outcome:
     ws.create()
     run = runner.BuildRun(
         job_id=job.id, workspace=ws, config=cfg, recorder=StoreRecorder(ctx.store, job.id, ctx.worker_id), pipeline=["deploy"],
-        should_cancel=ctx.should_cancel, check_lease=ctx.check_lease,
+        should_cancel=ctx.should_cancel, check_lease=ctx.check_lease, deploy_lock=ctx.store.target_lock,
         trigger=job.trigger or {}, source=ws.root, target=payload["target"], release_from=Path(release_from),
     )
     outcome = await runner.run_build(run)

@@ -9,10 +9,12 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
+import contextlib
 import logging
 import time
 import traceback
 from collections.abc import Awaitable, Callable, Mapping
+from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
@@ -82,6 +84,9 @@ class BuildRun:
     """Deploy to this target instead of ``[stages.deploy] target`` (a promote job)."""
     release_from: Path | None = None
     """Deploy this existing release instead of the build's output (a promote job)."""
+    deploy_lock: Callable[[str], AbstractAsyncContextManager[None]] | None = None
+    """Held around the deploy stage, per target: with several daemons on one store, two nodes
+    never publish to (or swap ``current`` of) one target at once (:meth:`Store.target_lock`)."""
     pipeline: list[str] | None = None
     source: Path | None = None
     out: Path | None = None
@@ -182,7 +187,10 @@ async def _run_stage(run: BuildRun, name: str, position: int, names: list[str], 
     stage_log.info("started")
     flusher = asyncio.create_task(_flush_progress(run))
     try:
-        result = await _with_cancel(run, fn(ctx), timeout)
+        target = run.target or getattr(options, "target", None)
+        lock = run.deploy_lock(target) if run.deploy_lock is not None and name == "deploy" and target else None
+        async with lock or contextlib.nullcontext():
+            result = await _with_cancel(run, fn(ctx), timeout)
     except Cancelled:
         await run.recorder.stage_finished(name, StageResult(status="skipped", message="cancelled"), 0)
         stage_log.info("cancelled")

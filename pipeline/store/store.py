@@ -11,10 +11,12 @@ together with opening, closing and health checks. The store raises the API's own
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import socket
 import time
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
 
 from sqlalchemy import text
 
@@ -27,6 +29,10 @@ from pipeline.store.leases import LeaseMethods
 from pipeline.store.listen import Listener
 from pipeline.store.reads import ReadMethods
 from pipeline.store.sessions import SessionMethods
+
+TARGET_LOCK = text("SELECT pg_advisory_lock(hashtext(:key))")
+"""Wait for, then hold, a target's deploy lock (PostgreSQL, session-scoped)."""
+TARGET_UNLOCK = text("SELECT pg_advisory_unlock(hashtext(:key))")
 
 
 class Store(LeaseMethods, ReadMethods, SessionMethods, AuditMethods):
@@ -70,6 +76,25 @@ class Store(LeaseMethods, ReadMethods, SessionMethods, AuditMethods):
         except TimeoutError as exc:
             raise errors.StoreUnavailable(f"the store did not answer within {timeout:g} s") from exc
         return True
+
+    @asynccontextmanager
+    async def target_lock(self, target: str) -> AsyncIterator[None]:
+        """One deploy to ``target`` at a time across every daemon on this store.
+
+        PostgreSQL: a session advisory lock on a connection held for the deploy, so a node that
+        dies releases it with its connection. SQLite has one daemon, and the deploy stage's file
+        lock on the target folder already serialises its deploys.
+        """
+        if self.dialect != "postgresql":
+            yield
+            return
+        async with self.engines.connect() as conn:
+            await conn.execute(TARGET_LOCK, {"key": f"pressroom.target.{target}"})
+            try:
+                yield
+            finally:
+                with contextlib.suppress(Exception):  # a broken connection has released it already
+                    await conn.execute(TARGET_UNLOCK, {"key": f"pressroom.target.{target}"})
 
     @property
     def locked_since(self) -> float | None:

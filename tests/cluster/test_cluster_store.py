@@ -107,3 +107,25 @@ async def test_global_limit_holds_across_stores_claiming_at_once(pg_url: str) ->
     finally:
         await a.close()
         await b.close()
+
+
+async def test_target_lock_serialises_deploys_across_stores(pg_url: str) -> None:
+    a = await Store.open(pg_url, listen=False)
+    b = await Store.open(pg_url, listen=False)
+    order: list[str] = []
+
+    async def deploy(store: Store, name: str, target: str, hold: float) -> None:
+        async with store.target_lock(target):
+            order.append(f"{name}+")
+            await asyncio.sleep(hold)
+            order.append(f"{name}-")
+
+    try:
+        first = asyncio.create_task(deploy(a, "a", "production", 0.5))
+        await asyncio.sleep(0.1)
+        await asyncio.gather(first, deploy(b, "b", "production", 0.0), deploy(b, "s", "staging", 0.0))
+        assert order.index("a-") < order.index("b+")  # b waited for a's deploy to the same target
+        assert order.index("s+") < order.index("a-")  # another target did not wait
+    finally:
+        await a.close()
+        await b.close()
