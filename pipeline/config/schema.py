@@ -16,6 +16,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from pipeline.config.audit import AuditConfig
 from stages.deploy.options import Options as DeployOptions
 from stages.linkcheck.options import Options as LinkcheckOptions
 from stages.lint.options import Options as LintOptions
@@ -212,7 +213,7 @@ class SlackConfig(Section):
     """Slack Web API base URL (tests point it at a local server)."""
     webhook_url_env: str | None = None
     """Incoming-webhook alternative (no threading): env var holding the webhook URL."""
-    events: list[str] = Field(default_factory=lambda: ["build.*", "review.requested"])
+    events: list[str] = Field(default_factory=lambda: ["build.*", "review.requested", "audit.*"])
     """Event globs sent to Slack."""
     branches: list[str] = Field(default_factory=lambda: ["*"])
     """Branch globs whose events go to Slack (events without a branch always pass)."""
@@ -239,7 +240,7 @@ class EmailConfig(Section):
     """From address."""
     to: list[str] = Field(default_factory=list)
     """Recipients of build mails (language owners are added for their events)."""
-    events: list[str] = Field(default_factory=lambda: ["build.failed", "build.fixed"])
+    events: list[str] = Field(default_factory=lambda: ["build.failed", "build.fixed", "audit.report", "audit.critical"])
     """Event globs mailed."""
     timeout: float = Field(30.0, gt=0)
     """Seconds one SMTP attempt may take."""
@@ -290,76 +291,6 @@ class LanguageConfig(Section):
     """Addresses told about this language's events."""
     owner_events: list[str] = Field(default_factory=lambda: ["*"])
     """Event globs the owners get for events of this language (translations, translate builds)."""
-
-
-AuditSeverity = Literal["critical", "high", "medium", "low"]
-AuditCheck = Literal["links", "anchors", "external", "images", "assets", "orphans", "stale", "metadata",
-                     "headings", "pdf", "translations"]
-
-
-class AuditExportConfig(Section):
-    url: str | None = None
-    """Base URL of a GitHub-compatible API (``https://api.github.com``); unset: no export."""
-    token_env: str = "GITHUB_TOKEN"
-    """Environment variable holding the API token."""
-    repo: str = ""
-    """``owner/name`` the issues are opened in."""
-    severities: list[AuditSeverity] = Field(default_factory=lambda: list[AuditSeverity](["critical", "high"]))
-    """New findings of these severities become issues (each at most once)."""
-
-
-class AuditConfig(Section):
-    enabled: bool = True
-    """Run the audit on ``cron`` (manual runs through the API and CLI work either way)."""
-    cron: str = "0 2 * * *"
-    """When the audit runs (cron syntax, in ``timezone``; weekdays by name: ``mon-fri``)."""
-    timezone: str = "UTC"
-    """Time zone of ``cron``."""
-    targets: list[str] = Field(default_factory=lambda: ["staging"])
-    """Deploy targets whose live site is audited."""
-    critical_pages: list[str] = Field(default_factory=list)
-    """Site-relative pages (``en/install/``) whose 404 is a critical finding, like the home pages;
-    they also rank first in the report."""
-    stale_after_days: int = Field(365, ge=1)
-    """Pages not changed for this long are reported as stale."""
-    misfire_grace: float = Field(6, ge=0)
-    """Hours after a fire time within which a daemon that was down runs the missed audit at start."""
-    keep_days: float = Field(90, gt=0)
-    """Audit runs (the trend) and fixed findings are kept this many days."""
-    pageviews: str | None = None
-    """CSV of ``page,views`` (relative to the config file) that ranks findings by page importance."""
-    max_image_kb: int = Field(500, ge=1)
-    """Images larger than this are reported as oversize."""
-    check_external: bool = False
-    """Also check external links (cached between runs, rate-limited per host, ``Retry-After`` honoured)."""
-    checks: list[AuditCheck] = Field(default_factory=lambda: list[AuditCheck]([
-        "links", "anchors", "external", "images", "assets", "orphans", "stale", "metadata", "headings", "pdf",
-        "translations"]))
-    """Check families a scheduled run includes (``external`` also needs ``check_external``)."""
-    export: AuditExportConfig = Field(default_factory=AuditExportConfig)
-    """``[audit.export]``: new critical/high findings as issues in a GitHub-compatible tracker."""
-
-    @field_validator("cron")
-    @classmethod
-    def _cron(cls, value: str) -> str:
-        from apscheduler.triggers.cron import CronTrigger
-
-        try:
-            CronTrigger.from_crontab(value, timezone="UTC")
-        except ValueError as exc:
-            raise ValueError(f"{value!r} is not a cron expression ({exc}); e.g. \"0 2 * * *\"") from None
-        return value
-
-    @field_validator("timezone")
-    @classmethod
-    def _zone(cls, value: str) -> str:
-        from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
-
-        try:
-            ZoneInfo(value)
-        except (ZoneInfoNotFoundError, ValueError):
-            raise ValueError(f"{value!r} is not a time zone; e.g. \"UTC\" or \"Europe/Berlin\"") from None
-        return value
 
 
 class RetentionConfig(Section):

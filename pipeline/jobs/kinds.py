@@ -13,7 +13,7 @@ from pipeline import config as config_mod
 from pipeline.jobs import audit, build, deliver, promote, retention, reviews, status
 from pipeline.jobs.context import Handler
 from pipeline.jobs.worker import AfterFinish
-from pipeline.notify import callbacks
+from pipeline.notify import callbacks, forge
 from pipeline.notify import outbox as notify_outbox
 from pipeline.store import JobSpec, Transition
 
@@ -35,6 +35,7 @@ def outbox(cfg: config_mod.Config) -> Callable[[Transition], list[JobSpec]]:
         specs = [*notify_outbox.plan(cfg, t), *reviews.outbox(cfg, t)]
         if callbacks.wanted(t):
             specs += callbacks.plan(cfg, t, status.job_view(t.job, t.stages))
+        specs += forge.plan(cfg, t)
         return specs
 
     return plan

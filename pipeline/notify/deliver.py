@@ -19,7 +19,7 @@ from typing import Any
 import aiohttp
 
 from pipeline import config as config_mod
-from pipeline.notify import callbacks, errors, mail, slack, webhook
+from pipeline.notify import callbacks, errors, forge, mail, slack, webhook
 from pipeline.notify.refstore import RefStore
 
 logger = logging.getLogger(__name__)
@@ -57,6 +57,8 @@ async def send(
             return await webhook.send(delivery, config=config, http=http, secrets=secrets, clock=clock)
         if channel == callbacks.CHANNEL:
             return await callbacks.send(delivery, cfg=config, clock=clock)
+        if channel == forge.CHANNEL:
+            return await forge.send(delivery, config=config, refs=refs, http=http)
     except errors.DeliveryError as exc:
         # Messages are built by us from codes and peer replies; still, never let a secret through.
         exc.message = _redact(exc.message, secrets)
@@ -73,6 +75,7 @@ def configured_secrets(config: config_mod.Config) -> list[str]:
     notify = config.notify
     names = [notify.slack.token_env, notify.slack.webhook_url_env, notify.email.password_env]
     names += [hook.secret_env for hook in notify.webhooks]
+    names += [config.forge.github.token_env, config.forge.gitlab.token_env]
     values = []
     for name in names:
         value = config_mod.secret(name)
