@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from pipeline import config as config_mod
+from pipeline.jobs import auditexport
 from pipeline.jobs.context import JobContext, Outcome
 from pipeline.store import Job
 from stages.audit import stage as audit_stage
@@ -81,6 +82,8 @@ async def handle(job: Job, ctx: JobContext) -> Outcome:
     summary = await ctx.store.record_audit(job.id, target, findings, covers=covered(checks), started_at=started,
                                            notes=result.notes, keep_days=cfg.audit.keep_days)
     run = await ctx.store.audit_run(job.id)
+    issues = await auditexport.export(ctx.store, cfg, run["findings"], run_id=job.id,
+                                      report_url=f"{_public(cfg)}/api/audits/{job.id}/report.html")
     _write_json(cfg.data_path / "audits" / job.id / "report.json", run)
     ranked = sorted((f for f in run["findings"] if f["state"] != "fixed"),
                     key=lambda f: (SEVERITY_RANK.get(f["severity"], 9), f["state"] != "new"))
@@ -88,8 +91,12 @@ async def handle(job: Job, ctx: JobContext) -> Outcome:
     logger.info("audit of %s: %s", target, summary, extra={"action": "audit_done", "job_id": job.id})
     return Outcome.completed({"audit": {
         "id": job.id, "target": target, "release": site.name, "summary": summary, "counts": result.counts,
-        "notes": result.notes, "top": [_brief(f) for f in ranked[:TOP]], "new_critical": new_critical,
+        "notes": result.notes, "issues": issues, "top": [_brief(f) for f in ranked[:TOP]], "new_critical": new_critical,
         "report_url": f"/api/audits/{job.id}/report.html"}})
+
+
+def _public(cfg: config_mod.Config) -> str:
+    return (cfg.server.public_url or f"http://{cfg.server.host}:{cfg.server.port}").rstrip("/")
 
 
 def _brief(f: dict[str, Any]) -> dict[str, Any]:

@@ -130,13 +130,19 @@ class AuditMethods(StoreBase):
                 raise errors.FindingNotFound(f"no audit finding {fingerprint!r}")
         return await self.audit_finding(fingerprint)
 
-    async def audit_exported(self, fingerprint: str, url: str) -> bool:
-        """Record the issue a finding was exported as; False when it already had one (another
-        daemon exported it first), so no finding becomes two issues."""
+    async def audit_export_claim(self, fingerprint: str, claim: str) -> bool:
+        """Take the right to export a finding as an issue: False when it has an issue already or
+        another daemon is exporting it, so no finding becomes two issues."""
         async with self._write() as conn:
             res = await conn.execute(update(F).where(F.c.fingerprint == fingerprint, F.c.exported_url.is_(None))
-                                     .values(exported_url=url))
+                                     .values(exported_url=claim))
             return bool(res.rowcount)
+
+    async def audit_export_done(self, fingerprint: str, claim: str, url: str | None) -> None:
+        """The issue's URL after a claimed export, or None to release the claim (the export failed)."""
+        async with self._write() as conn:
+            await conn.execute(update(F).where(F.c.fingerprint == fingerprint, F.c.exported_url == claim)
+                               .values(exported_url=url))
 
 
 def _summary(states: Iterable[tuple[str, str]]) -> dict[str, Any]:
