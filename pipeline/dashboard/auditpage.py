@@ -46,6 +46,6 @@ async def audits_page(request: web.Request, v: Viewer) -> dict[str, Any]:
         if value := request.query.get(key):
             found = [f for f in found if f[key] == value]
     ordered = auditreport.prioritise(request.app[config_key], found)[:200]
-    return {"runs": [auditreport.run_view(r) for r in runs], "trend": await _trend(request),
+    return {"template": "audits.html", "runs": [auditreport.run_view(r) for r in runs], "trend": await _trend(request),
             "findings": [auditreport.finding_view(f) for f in ordered], "total": len(found),
             "query": {k: v for k, v in request.query.items() if k in ("severity", "target", "check") and v}}
