@@ -21,6 +21,9 @@ import yaml
 
 from stages.base import Finding
 
+BUNDLED = "x-pressroom-bundled"
+"""Where parts of other files go in the bundled document: once each, by ``file#pointer``, referred
+to with internal ``$ref``s (an extension key, so the document stays valid OpenAPI)."""
 MAX_FILES = 500
 """A spec split over more files than this is refused (a reference loop through generated names)."""
 
@@ -138,8 +141,9 @@ def bundle(root: Path, spec: str) -> tuple[Bundle | None, list[Finding]]:
     if not isinstance(doc, dict):
         return None, [Finding(file=rel, rule="openapi-invalid", severity="error", message="/: a spec must be a mapping")]
     out = Bundle(root_file=rel, doc={})
+    hoisted: dict[str, Any] = {}
 
-    def walk(node: Any, file: str, inner: str, at: str, stack: tuple[tuple[str, str], ...]) -> Any:
+    def walk(node: Any, file: str, inner: str, at: str) -> Any:
         if isinstance(node, dict):
             ref = node.get("$ref")
             if isinstance(ref, str):
@@ -147,33 +151,32 @@ def bundle(root: Path, spec: str) -> tuple[Bundle | None, list[Finding]]:
                 if where is None:
                     return {"description": "(reference refused)"}
                 tfile, frag = where
-                if tfile == rel and file == rel:
-                    return node  # stays a reference inside the bundled document
-                if (tfile, frag) in stack:
-                    loader.findings.append(Finding(file=file, rule="openapi-ref-cycle", severity="error",
-                                                   message=f"{inner}/$ref: {ref!r} refers back to itself across files"))
-                    return {}
-                if tfile == rel:  # another file points back into the root: keep it internal
-                    return {"$ref": "#" + frag}
-                try:
-                    target_doc = loader.load(tfile)
-                    value = resolve_pointer(target_doc, frag)
-                except SpecError as exc:
-                    loader.findings.append(Finding(file=file, rule=exc.finding.rule, severity="error",
-                                                   message=f"{inner}/$ref: {ref!r}: {exc}"))
-                    return {}
-                except KeyError:
-                    loader.findings.append(Finding(file=file, rule="openapi-ref-missing", severity="error",
-                                                   message=f"{inner}/$ref: {ref!r}: no such pointer in {tfile}"))
-                    return {}
-                out.origins[at] = (tfile, frag)
-                return walk(value, tfile, frag, at, (*stack, (tfile, frag)))
-            return {k: walk(v, file, f"{inner}/{escape(str(k))}", f"{at}/{escape(str(k))}", stack)
-                    for k, v in node.items()}
+                if tfile == rel:  # a reference into the root file stays a reference
+                    return node if file == rel else {"$ref": "#" + frag}
+                key = f"{tfile}#{frag}"
+                target = f"/{BUNDLED}/{escape(key)}"
+                if key not in hoisted:
+                    try:
+                        value = resolve_pointer(loader.load(tfile), frag)
+                    except SpecError as exc:
+                        loader.findings.append(Finding(file=file, rule=exc.finding.rule, severity="error",
+                                                       message=f"{inner}/$ref: {ref!r}: {exc}"))
+                        return {}
+                    except KeyError:
+                        loader.findings.append(Finding(file=file, rule="openapi-ref-missing", severity="error",
+                                                       message=f"{inner}/$ref: {ref!r}: no such pointer in {tfile}"))
+                        return {}
+                    hoisted[key] = None  # placeholder first: a part that refers back to itself terminates
+                    out.origins[target] = (tfile, frag)
+                    hoisted[key] = walk(value, tfile, frag, target)
+                return {"$ref": "#" + target}
+            return {k: walk(v, file, f"{inner}/{escape(str(k))}", f"{at}/{escape(str(k))}") for k, v in node.items()}
         if isinstance(node, list):
-            return [walk(v, file, f"{inner}/{i}", f"{at}/{i}", stack) for i, v in enumerate(node)]
+            return [walk(v, file, f"{inner}/{i}", f"{at}/{i}") for i, v in enumerate(node)]
         return node
 
-    out.doc = walk(doc, rel, "", "", ())
+    out.doc = walk(doc, rel, "", "")
+    if hoisted:
+        out.doc[BUNDLED] = hoisted
     out.files = sorted(loader.cache)
     return out, loader.findings

@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from stages.openapi.load import resolve_pointer
+from stages.openapi.load import resolve_pointer, unescape
 
 SCHEMA_PREFIX = "#/components/schemas/"
 MAX_DEPTH = 6
@@ -28,18 +28,28 @@ def deref(doc: dict[str, Any], node: Any, depth: int = 0) -> Any:
     return node
 
 
-def ref_name(node: Any) -> str | None:
-    """``Pet`` for ``{"$ref": "#/components/schemas/Pet"}``."""
-    if isinstance(node, dict) and isinstance(node.get("$ref"), str) and node["$ref"].startswith(SCHEMA_PREFIX):
-        return str(node["$ref"][len(SCHEMA_PREFIX):])
+def ref_name(node: Any, doc: dict[str, Any] | None = None) -> str | None:
+    """``Pet`` for ``{"$ref": "#/components/schemas/Pet"}``; with ``doc``, also the component whose
+    whole value is a reference to the same part of another file (``Pet: {$ref: pet.yaml#/Pet}``)."""
+    ref = node.get("$ref") if isinstance(node, dict) else None
+    if not isinstance(ref, str):
+        return None
+    if ref.startswith(SCHEMA_PREFIX):
+        return unescape(ref[len(SCHEMA_PREFIX):])
+    if doc is not None:
+        components = (doc.get("components") or {}).get("schemas") or {}
+        return next((str(name) for name, value in components.items()
+                     if isinstance(value, dict) and value.get("$ref") == ref and len(value) == 1), None)
     return None
 
 
 def type_of(doc: dict[str, Any], schema: Any, link: Any) -> str:
     """``array of [Pet](…)``, ``string (date-time)``, ``"a" | "b"``: Markdown, ``link(name)`` makes links."""
-    name = ref_name(schema)
+    name = ref_name(schema, doc)
     if name is not None:
         return str(link(name))
+    if isinstance(schema, dict) and "$ref" in schema:
+        schema = deref(doc, schema)
     if not isinstance(schema, dict):
         return "any"
     for key, word in (("oneOf", "one of"), ("anyOf", "any of"), ("allOf", "all of")):

@@ -79,6 +79,8 @@ class SiteLayout:
     theme_dir: Path | None = None
     site_name: str | None = None
     """mkdocs.yml ``site_name``: the site title when ``[site] title`` is not set."""
+    generated: Path | None = None
+    """Folder of pages a stage generated (:func:`add_generated`), laid out like the docs folder."""
     mkdocs: mkdocs.MkDocsSite | None = None
     """The rest of mkdocs.yml that shapes the site (site_url, extra_css, macros, ...)."""
     include_root_dir: Path | None = None
@@ -96,7 +98,10 @@ class SiteLayout:
         return self.include_root_dir or self.source
 
     def rel(self, path: Path) -> str:
-        """A path as findings name it: relative to the source root."""
+        """A path as findings name it: relative to the source root (a generated page: as if it
+        were in the docs folder, so its name, and the incremental cache key, stay the same)."""
+        if self.generated is not None and path.is_relative_to(self.generated):
+            path = self.trees[self.default_language].docs_dir / path.relative_to(self.generated)
         try:
             return path.relative_to(self.source).as_posix()
         except ValueError:
@@ -278,6 +283,7 @@ def add_generated(layout: SiteLayout, root: Path, nav: list[Any] | None) -> None
     None) is the site's nav with the generated pages placed in it.
     """
     pages, assets = _scan(root) if root.is_dir() else ({}, {})
+    layout.generated = root
     for tree in layout.trees.values():
         fallback = tree.lang != layout.default_language
         for src, path in pages.items():

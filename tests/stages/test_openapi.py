@@ -169,3 +169,53 @@ def test_widening_is_not_breaking() -> None:
     d = breaking.compare(old, new)
     assert d.breaking == []
     assert {c.kind for c in d.non_breaking} == {"type-widened", "enum-widened"}
+
+
+async def _build(src: Path, ws: Path, cache: Path) -> tuple[StageResult, StageResult]:
+    import dataclasses
+
+    from stages.render_html import stage as html_stage
+    from stages.render_html.options import Options as HtmlOptions
+
+    api = await stage.run(local_context(src, ws / "out", cache_dir=cache, options=Options(specs=["openapi.yaml"])))
+    ctx = local_context(src, ws / "out", cache_dir=cache, options=HtmlOptions())
+    html = await html_stage.run(dataclasses.replace(ctx, previous={"openapi": api}))
+    return api, html
+
+
+async def test_rendered_with_the_site_incrementally(tmp_path: Path) -> None:
+    src, cache = copy_sample(tmp_path), tmp_path / "cache"
+    _, first = await _build(src, tmp_path / "ws1", cache)
+    assert first.counts["rendered"] == 5
+    out1 = tmp_path / "ws1" / "out" / "en"
+    pets = (out1 / "api" / "pets" / "index.html").read_text()
+    assert 'id="delete-pets-id"' in pets and "<td><code>limit</code></td>" in pets
+    index = json.loads((out1 / "search_index.json").read_text())
+    assert {"en/api/pets/#get-pets", "en/api/default/#get-health"} <= {p["url"] for p in index["pages"]}
+    assert (out1 / "api" / "_spec" / "openapi.json").is_file()
+    _, same = await _build(src, tmp_path / "ws2", cache)  # another job's workspace, same spec
+    assert same.counts["rendered"] == 0
+    files = sorted(p.relative_to(out1) for p in out1.rglob("*") if p.is_file())
+    out2 = tmp_path / "ws2" / "out" / "en"
+    assert all((out1 / f).read_bytes() == (out2 / f).read_bytes() for f in files)
+    doc = spec_of(src)
+    doc["paths"]["/health"]["get"]["summary"] = "Is it up?"
+    save(src, doc)
+    _, changed = await _build(src, tmp_path / "ws3", cache)
+    assert changed.counts["rendered"] == 1  # only the page holding that operation
+
+
+async def test_mkdocs_nav_entry_naming_the_spec_is_replaced(tmp_path: Path) -> None:
+    src = copy_sample(tmp_path)
+    docs = tmp_path / "site"
+    docs.mkdir()
+    (docs / "docs").mkdir()
+    shutil.move(str(src / "index.md"), docs / "docs" / "index.md")
+    shutil.move(str(src / "openapi.yaml"), docs / "docs" / "openapi.yaml")
+    shutil.move(str(src / "schemas"), docs / "docs" / "schemas")
+    (docs / "mkdocs.yml").write_text("site_name: Pets\nnav:\n  - Home: index.md\n  - Pet API: openapi.yaml\n")
+    result = await stage.run(local_context(docs, tmp_path / "ws" / "out",
+                                           options=Options(specs=["docs/openapi.yaml"])))
+    assert result.status == "passed", result.findings
+    assert result.outputs["nav"] == [{"Home": "index.md"}, {"Pet API": [
+        "api/index.md", "api/default.md", "api/pets.md", "api/schemas/newpet.md"]}]
