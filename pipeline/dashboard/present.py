@@ -80,6 +80,9 @@ def trigger_view(trigger: dict[str, Any] | None) -> dict[str, Any]:
                             "folder": t.get("folder")}
     if t.get("sha"):
         view["sha"] = str(t["sha"])[:10]
+    pr = t.get("pull_request")
+    if isinstance(pr, dict) and isinstance(pr.get("number"), int):
+        view["pr"] = {"number": pr["number"], "url": web_link(pr.get("url"))}
     if t.get("message"):
         view["message"] = str(t["message"]).splitlines()[0][:120]
     if view["folder"]:
@@ -89,6 +92,11 @@ def trigger_view(trigger: dict[str, Any] | None) -> dict[str, Any]:
     elif t.get("token"):
         view["detail"] = f"token {t['token']}"
     return view
+
+
+def web_link(value: Any) -> str | None:
+    """An http(s) URL from user content, else None: never a ``javascript:`` or ``data:`` link."""
+    return value if isinstance(value, str) and value.startswith(("https://", "http://")) else None
 
 
 def typical_duration(durations: list[float]) -> float | None:
