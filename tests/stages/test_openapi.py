@@ -219,3 +219,19 @@ async def test_mkdocs_nav_entry_naming_the_spec_is_replaced(tmp_path: Path) -> N
     assert result.status == "passed", result.findings
     assert result.outputs["nav"] == [{"Home": "index.md"}, {"Pet API": [
         "api/index.md", "api/default.md", "api/pets.md", "api/schemas/newpet.md"]}]
+
+
+def test_auto_publish_policy_decides_the_promotion() -> None:
+    from stages.deploy.promote import with_openapi
+
+    def api(changed: bool, breaking: bool, policy: str) -> StageResult:
+        return StageResult(outputs={"changed": changed, "auto_publish": policy,
+                                    "breaking": [{"kind": "operation-removed"}] if breaking else []})
+
+    assert with_openapi("review", "production", api(True, False, "non-breaking")) == "auto"
+    assert with_openapi("auto", "production", api(True, True, "non-breaking")) == "review"
+    assert with_openapi("auto", "production", api(True, False, "never")) == "review"
+    assert with_openapi("review", "production", api(True, True, "always")) == "auto"
+    assert with_openapi("review", "production", api(False, False, "always")) == "review"  # spec unchanged
+    assert with_openapi("none", None, api(True, False, "always")) == "none"  # not the build target
+    assert with_openapi("review", "production", None) == "review"
