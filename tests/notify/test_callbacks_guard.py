@@ -106,3 +106,31 @@ async def test_a_tokens_secret_signs_and_only_part_of_a_huge_reply_is_read(
         assert info.value.code == "secret_missing"
     finally:
         await runner.cleanup()
+
+
+async def test_a_token_with_its_own_secret_gets_no_secret_in_the_answer(
+        aiohttp_client: Any, make_config: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    from pipeline.app import create_app
+    from tests.conftest import tar_gz
+
+    monkeypatch.setenv("TEST_CI_TOKEN", "ci-token-123456")
+    monkeypatch.setenv("TEST_ADMIN_TOKEN", "admin-token-123456")
+    monkeypatch.setenv("TEST_CI_CALLBACK_SECRET", TOKEN_SECRET)
+    cfg = make_config(server={"auth": "token", "callback_allow": ["127.0.0.0/8"], "tokens": [
+        {"name": "ci", "token_env": "TEST_CI_TOKEN", "scopes": ["submit"], "callback_secret_env": "TEST_CI_CALLBACK_SECRET"},
+        {"name": "admin", "token_env": "TEST_ADMIN_TOKEN", "scopes": ["admin"]}]})
+    client = await aiohttp_client(create_app(cfg))
+    headers = {"Content-Type": "application/gzip", "Callback-URL": "http://127.0.0.1:9/cb",
+               "Callback-Events": "build.failed"}
+    resp = await client.post("/api/builds", data=tar_gz({"en/index.md": "# a"}),
+                             headers={**headers, "Authorization": "Bearer ci-token-123456"})
+    body = await resp.json()
+    assert resp.status == 202 and body["callback"] == {"url": "http://127.0.0.1:9/cb", "events": ["build.failed"],
+                                                       "signing": "token"}
+    resp = await client.post("/api/builds", data=tar_gz({"en/index.md": "# b"}),
+                             headers={**headers, "Authorization": "Bearer admin-token-123456"})
+    own = (await resp.json())["callback"]
+    assert own["signing"] == "job" and own["secret"] == callbacks.job_secret(cfg, (await resp.json())["job_id"])
+    bad = await client.post("/api/builds", data=tar_gz({"en/index.md": "# c"}),
+                            headers={**headers, "Callback-Events": "build.*", "Authorization": "Bearer admin-token-123456"})
+    assert bad.status == 400 and (await bad.json())["error"]["details"]["field"] == "callback_events"
