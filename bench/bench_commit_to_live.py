@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import argparse
 import datetime
+import functools
 import io
 import json
 import os
@@ -145,6 +146,11 @@ def newest(url: str, trigger: str) -> str | None:
     return jobs[0]["job_id"] if jobs else None
 
 
+def new_job(url: str, trigger: str, before: str | None) -> str | None:
+    job = newest(url, trigger)
+    return job if job != before else None
+
+
 def git(cwd: Path, *args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
     return subprocess.run(["git", *args], cwd=cwd, env=env, check=True, capture_output=True, text=True)
 
@@ -200,8 +206,8 @@ def main() -> dict[str, Any]:
 
         before = newest(url, "folder")
         copy_corpus(args.corpus, folder)
-        first = until(lambda: (j := newest(url, "folder")) != before and j, "the drop's first job", 120, 0.05)
-        until(lambda: finished(url, str(first)), "the drop's first build", 600, 0.05)
+        first = until(lambda: new_job(url, "folder", before), "the drop's first job", 120, 0.05)
+        until(lambda: finished(url, first), "the drop's first build", 600, 0.05)
         time.sleep(1.0)  # the watcher settles before the measured saves
         saves = []
         for i in range(args.runs):
@@ -209,8 +215,8 @@ def main() -> dict[str, Any]:
             marker = f"save-{i}-{time.time_ns()}"
             t0 = time.monotonic()
             edit(folder, marker)
-            job = until(lambda b=before: (j := newest(url, "folder")) != b and j, "the folder job", 60, 0.01)
-            saves.append(follow(daemon, str(job), t0, marker))
+            job = until(functools.partial(new_job, url, "folder", before), "the folder job", 60, 0.01)
+            saves.append(follow(daemon, job, t0, marker))
         result["save"] = median_run(saves)
 
         git(repo.parent, "init", "-q", "-b", "main", str(repo), env=env)
