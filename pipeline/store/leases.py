@@ -100,7 +100,9 @@ class LeaseMethods(WriteMethods):
             return []
         now = self.clock()
         limited = {k: v for k, v in (global_limits or {}).items() if k in kinds}
-        async with self._write() as conn:
+        # Wake waiters only when something was claimed: an empty claim woke by another daemon's
+        # NOTIFY must not notify back, or idle daemons would wake each other without end.
+        async with self._write(notify=False) as conn:
             params = {"now": now, "owner": worker_id, "expires": now + lease_seconds}
             free = [k for k in kinds if k not in limited]
             rows = list((await conn.execute(claim_statement(self.dialect), {**params, "kinds": free, "n": n})).all()) if free else []
@@ -113,7 +115,9 @@ class LeaseMethods(WriteMethods):
                 await conn.execute(EVENT_INSERT, [
                     {"job_id": j.id, "type": "status", "status": JobStatus.PROCESSING, "stage": None, "progress": None,
                      "data": {"worker": worker_id, "attempt": j.attempt}, "created_at": now} for j in jobs])
-            return jobs
+        if jobs:
+            self._wake_all()
+        return jobs
 
     async def _global_room(self, conn: Any, kind: str, limit: int) -> int:
         """How many more jobs of ``kind`` may start in the cluster; holds the kind's claim lock
@@ -290,7 +294,7 @@ class LeaseMethods(WriteMethods):
         if self.schema_ahead is not None:
             return []  # the newer daemons reap; this one may not understand the rows it would write
         now = self.clock()
-        async with self._write() as conn:
+        async with self._write(notify=False) as conn:
             rows = (await conn.execute(select(J).where(J.c.status == JobStatus.PROCESSING, J.c.lease_expires_at < now))).all()
             reaped = []
             for row in rows:
@@ -298,4 +302,6 @@ class LeaseMethods(WriteMethods):
                 await self._retry_or_fail(conn, job, now, backoff(job.attempt), "lease_expired",
                                           f"the worker {job.lease_owner} stopped renewing its lease", job.stage)
                 reaped.append(job.id)
-            return reaped
+        if reaped:
+            self._wake_all()
+        return reaped

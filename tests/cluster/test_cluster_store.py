@@ -129,3 +129,28 @@ async def test_target_lock_serialises_deploys_across_stores(pg_url: str) -> None
     finally:
         await a.close()
         await b.close()
+
+
+async def test_idle_stores_do_not_wake_each_other_without_end(pg_url: str) -> None:
+    """A claim that finds nothing must not notify: two idle workers would wake each other forever."""
+    a = await Store.open(pg_url)
+    b = await Store.open(pg_url)
+
+    async def idle_worker(store: Store) -> None:
+        while True:
+            await store.claim_batch("w", ["build"], 30, 4)
+            await store.wait_changed(30)
+
+    try:
+        assert a.listener is not None and b.listener is not None
+        await asyncio.wait_for(asyncio.gather(a.listener.connected.wait(), b.listener.connected.wait()), 10)
+        loops = [asyncio.create_task(idle_worker(s)) for s in (a, b)]
+        await a.submit(JobSpec(kind="deliver"))  # one write nobody here claims
+        await asyncio.sleep(1.5)
+        for t in loops:
+            t.cancel()
+        await asyncio.gather(*loops, return_exceptions=True)
+        assert a.listener.received + b.listener.received <= 3
+    finally:
+        await a.close()
+        await b.close()
