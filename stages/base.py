@@ -158,6 +158,9 @@ class StageContext(Generic[OptionsT]):
     """The clock (aware, UTC): deploy stamps its release with it, render_pdf dates the PDF cover."""
     target: str | None = None
     """Deploy to this target instead of ``[stages.deploy] target``: a promote job names production."""
+    target_roots: Mapping[str, Path] = field(default_factory=dict)
+    """Where each configured deploy target keeps its releases (the folder holding ``current``),
+    so a stage that compares with what is live (openapi) finds a target with its own ``path``."""
     release_from: Path | None = None
     """Publish this existing release folder instead of render_html's output: a promote job
     publishes exactly the release that was reviewed on staging."""

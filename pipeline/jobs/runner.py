@@ -32,6 +32,7 @@ from stages.base import (
     StageOptions,
     StageResult,
 )
+from stages.deploy import targets
 
 logger = logging.getLogger(__name__)
 
@@ -182,6 +183,7 @@ async def _run_stage(run: BuildRun, name: str, position: int, names: list[str], 
         trigger=run.trigger, progress=progress, should_cancel=run.should_cancel,
         check_lease=run.check_lease or _always_true, logger=stage_log.logger, executor=run.executor,
         target=run.target, release_from=run.release_from,
+        target_roots=targets.roots(cfg.stages.deploy, cfg.data_path / "sites"),
     )
     started = time.monotonic()
     stage_log.info("started")

@@ -86,6 +86,11 @@ def review_preview(
     return diff.diff_releases(candidate, live, max_tables=opts.diff_pages)
 
 
+def roots(opts: Options, sites_dir: Path) -> dict[str, Path]:
+    """Each configured target's root (the folder holding ``current``), by name."""
+    return {name: target_root(sites_dir, name, target) for name, target in opts.targets.items()}
+
+
 def root_for(opts: Options, sites_dir: Path) -> RootFor:
     """The :data:`~stages.deploy.serve.RootFor` for ``serve.make_handler``: configured targets only."""
 

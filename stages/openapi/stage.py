@@ -45,7 +45,8 @@ def _name(spec: str) -> str:
 
 def _published(ctx: StageContext[Options], folder: str, name: str) -> dict[str, Any] | None:
     """The bundled spec inside the live release of ``compare_target``, or None before the first publish."""
-    current = ctx.sites_dir / ctx.options.compare_target / "current"
+    compare = ctx.options.compare_target
+    current = ctx.target_roots.get(compare, ctx.sites_dir / compare) / "current"
     for candidate in sorted(current.glob(f"*/{folder}/{SPEC_DIR}/{name}.json")) + [current / folder / SPEC_DIR / f"{name}.json"]:
         try:
             data = json.loads(candidate.read_text(encoding="utf-8"))

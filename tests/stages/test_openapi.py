@@ -235,3 +235,30 @@ def test_auto_publish_policy_decides_the_promotion() -> None:
     assert with_openapi("review", "production", api(False, False, "always")) == "review"  # spec unchanged
     assert with_openapi("none", None, api(True, False, "always")) == "none"  # not the build target
     assert with_openapi("review", "production", None) == "review"
+
+
+async def test_a_target_with_its_own_path_is_compared_where_it_lives(tmp_path: Path) -> None:
+    """Production deployed to ``[stages.deploy.targets.production] path`` (not under sites/) is
+    still found, so a breaking change there is seen instead of looking like a first publish."""
+    import dataclasses
+
+    from stages.deploy.options import Options as DeployOptions
+    from stages.deploy.targets import roots
+
+    src = copy_sample(tmp_path)
+    custom = tmp_path / "srv" / "docs"
+    deploy = DeployOptions.model_validate({"targets": {"staging": {}, "production": {"path": str(custom)}}})
+    target_roots = roots(deploy, tmp_path / "sites")
+    assert target_roots["production"] == custom
+    await run_stage(src, tmp_path)
+    live = custom / "current" / "en" / "api" / "_spec"
+    live.mkdir(parents=True)
+    shutil.copy(tmp_path / "ws" / "openapi" / "pages" / "api" / "_spec" / "openapi.json", live)
+    doc = spec_of(src)
+    del doc["paths"]["/pets/{id}"]["delete"]
+    save(src, doc)
+    ctx = local_context(src, tmp_path / "ws" / "out", options=Options(specs=["openapi.yaml"]))
+    found = await stage.run(dataclasses.replace(ctx, sites_dir=tmp_path / "sites", target_roots=target_roots))
+    assert [c["kind"] for c in found.outputs["breaking"]] == ["operation-removed"]
+    lost = await stage.run(dataclasses.replace(ctx, sites_dir=tmp_path / "sites"))  # without the roots
+    assert lost.outputs["breaking"] == []  # ...it would look like a first publish
