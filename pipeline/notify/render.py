@@ -154,6 +154,7 @@ def webhook_data(payload: dict[str, Any]) -> dict[str, Any]:
         "stages": stages,
         "artifacts": job.get("artifacts") or {},
         "live_url": job.get("live_url"),
+        "openapi": job.get("openapi") or None,
         "error": job.get("error"),
         "created_at": job.get("created_at"),
         "started_at": job.get("started_at"),

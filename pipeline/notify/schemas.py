@@ -71,6 +71,8 @@ DATA: dict[str, Any] = {
         "stages": {"type": "array", "items": STAGE},
         "artifacts": {"type": "object", "description": "Artifact URLs by kind and language, e.g. pdf.en"},
         "live_url": _NULLABLE_STRING,
+        "openapi": {"type": ["object", "null"],
+                    "description": "API reference changes of this build: specs, changed, summary, breaking, non_breaking"},
         "error": {"oneOf": [{"type": "null"}, ERROR]},
         "created_at": _TIMESTAMP,
         "started_at": _TIMESTAMP,

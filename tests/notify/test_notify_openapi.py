@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import json
+
+import jsonschema_rs
+
 from pipeline import config as config_mod
-from pipeline.notify import render
+from pipeline.notify import render, schemas
 
 SUMMARY = "2 breaking changes: DELETE /pets/{id} removed; `limit` now required"
 
@@ -30,3 +34,12 @@ def test_summary_from_a_hostile_spec_is_escaped() -> None:
     assert "<script>" not in html and "&lt;script&gt;" in html
     slack = render.render_slack({"event": "review.requested", "job": _job(hostile)}, part="reply", config=cfg, secrets=[])
     assert "<!channel>" not in slack["blocks"][0]["text"]["text"]
+
+
+def test_webhook_bodies_carry_the_api_changes() -> None:
+    cfg = config_mod.load(None)
+    job = {**_job(), "kind": "build", "trigger": {"kind": "api"}, "stages": []}
+    body = json.loads(render.render_webhook({"event": "review.requested", "job": job, "links": {"status": "/s"}},
+                                            config=cfg, secrets=[]))
+    assert body["data"]["openapi"]["summary"] == SUMMARY
+    jsonschema_rs.validator_for(schemas.WEBHOOK_SCHEMAS["review.requested"]).validate(body)
