@@ -13,7 +13,7 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 SCRIPTS = ["bench_queue.py", "bench_submit.py", "bench_intake.py", "bench_render.py", "bench_linkcheck.py",
-           "bench_pdf.py", "bench_dashboard.py"]
+           "bench_pdf.py", "bench_dashboard.py", "bench_cluster.py"]
 
 
 def main() -> int:
