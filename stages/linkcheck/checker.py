@@ -88,7 +88,8 @@ class Checker:
         self._ignore = [re.compile(p) for p in config.ignore]
         self._no_follow = [re.compile(p) for p in config.no_follow]
         self._intern: list[re.Pattern[str]] = []
-        self._tasks: dict[str, asyncio.Task[Outcome]] = {}
+        self._tasks: dict[str, asyncio.Future[Outcome]] = {}
+        """One per distinct URL: a task, or a finished future when no I/O was needed."""
         self._extern: dict[str, bool] = {}
         self._keys: dict[str, str] = {}
         """Absolute URL as linked -> the key it is checked under."""
@@ -163,8 +164,11 @@ class Checker:
             self._stats.truncated += 1
             return absolute
         assert self._group is not None
-        self._tasks[key] = self._group.create_task(
-            self._check(key, level=link.level, referer=link.parent, anchors=bool(fragment)))
+        if self._site is not None and (done := self._known_without_io(key)) is not None:
+            self._tasks[key] = done
+        else:
+            self._tasks[key] = self._group.create_task(
+                self._check(key, level=link.level, referer=link.parent, anchors=bool(fragment)))
         self._stats.urls_known = len(self._tasks)
         return absolute
 
@@ -202,27 +206,54 @@ class Checker:
             self._progress(self._stats.urls_checked, len(self._tasks))
         return outcome
 
-    async def _outcome(self, key: str, *, level: int, referer: str, extern: bool,
-                       anchors: bool) -> tuple[Outcome, bytes | None]:
+    def _known_without_io(self, key: str) -> asyncio.Future[Outcome] | None:
+        """A finished future for a URL whose verdict needs no I/O (an external URL that is not
+        checked, a mail address, a malformed URL): in a built site those are most URLs, and a
+        task each cost more than the rest of the check. Counted as :meth:`_check` counts."""
+        extern = not self._is_intern(key)
+        try:
+            outcome = self._static_outcome(key, extern)
+        except Exception:  # a task will hit it again and report it on that URL
+            return None
+        if outcome is None:
+            return None
+        self._extern[key] = extern
+        done: asyncio.Future[Outcome] = asyncio.get_running_loop().create_future()
+        done.set_result(outcome)
+        self._stats.urls_checked += 1
+        if self._progress is not None:
+            self._progress(self._stats.urls_checked, len(self._tasks) + 1)
+        return done
+
+    def _static_outcome(self, key: str, extern: bool) -> Outcome | None:
+        """The verdict of a URL that is decided by how it is written, or ``None``."""
         config = self._config
         scheme = urls.scheme_of(key)
         if not key:
-            return Outcome(url=key, valid=False, result="URL is empty", syntax=True), None
+            return Outcome(url=key, valid=False, result="URL is empty", syntax=True)
         if scheme == "mailto":
             error = urls.mailto_error(key)
             if error:
-                return Outcome(url=key, valid=False, result=error, syntax=True), None
-            return Outcome(url=key, result="Valid mail address syntax"), None
+                return Outcome(url=key, valid=False, result=error, syntax=True)
+            return Outcome(url=key, result="Valid mail address syntax")
         if scheme in urls.IGNORED_SCHEMES:
-            return Outcome(url=key, result="ignored", info=[f"{scheme.capitalize()} URL ignored."]), None
+            return Outcome(url=key, result="ignored", info=[f"{scheme.capitalize()} URL ignored."])
         if scheme not in urls.CHECKED_SCHEMES:
             return Outcome(url=key, valid=False, result="URL is unrecognized or has invalid syntax",
-                           syntax=True), None
+                           syntax=True)
         if scheme in ("http", "https") and (error := urls.syntax_error(key)):
-            return Outcome(url=key, valid=False, result=error, syntax=True), None
+            return Outcome(url=key, valid=False, result=error, syntax=True)
         if any(p.search(key) for p in self._ignore) or (extern and not config.check_extern):
             return Outcome(url=key, result="filtered",
-                           info=["The URL is outside of the domain filter, checked only syntax."]), None
+                           info=["The URL is outside of the domain filter, checked only syntax."])
+        return None
+
+    async def _outcome(self, key: str, *, level: int, referer: str, extern: bool,
+                       anchors: bool) -> tuple[Outcome, bytes | None]:
+        config = self._config
+        if (static := self._static_outcome(key, extern)) is not None:
+            return static, None
+        scheme = urls.scheme_of(key)
         want_body = self._may_recurse(Outcome(url=key), level, extern) or (anchors and config.check_anchors)
         max_bytes = config.max_page_bytes
         if self._site is not None and self._site.contains(key):

@@ -38,6 +38,21 @@ def _encode(page: extract.PageLinks) -> list[Any]:
             page.base, page.nofollow]
 
 
+_DECODED: dict[str, extract.PageLinks] = {}
+"""Pages decoded in this process, by content hash: a daemon checks the same pages build after
+build, and building their link objects again cost more than checking them. Read only."""
+_DECODED_MAX = 8192
+
+
+def _decoded(key: str, data: list[Any]) -> extract.PageLinks:
+    page = _DECODED.get(key)
+    if page is None:
+        if len(_DECODED) >= _DECODED_MAX:
+            _DECODED.clear()
+        page = _DECODED[key] = _decode(data)
+    return page
+
+
 def _decode(data: list[Any]) -> extract.PageLinks:
     links, anchors, base, nofollow = data
     return extract.PageLinks(links=[extract.FoundLink(u, ln, col, name) for u, ln, col, name in links],
@@ -115,7 +130,7 @@ class PageCache:
                     self._joined[key] = old
         if encoded is not None:
             try:
-                return key, _decode(encoded)
+                return key, _decoded(key, encoded)
             except (TypeError, ValueError):  # a damaged entry: parse again below
                 pass
         page = extract.parse_html(body.decode("utf-8", "replace"))

@@ -8,6 +8,7 @@ send them) and existing escapes kept as written, so ``caf%C3%A9`` and ``café`` 
 from __future__ import annotations
 
 import contextlib
+import functools
 import ipaddress
 import re
 import urllib.parse
@@ -50,6 +51,7 @@ def join(base: str, ref: str) -> str:
         return ref
 
 
+@functools.lru_cache(maxsize=65536)  # pure; the daemon checks the same URLs build after build
 def normalize(url: str) -> str:
     """The key a URL is checked under: no fragment, lower-case scheme and host, encoded path."""
     url, _ = split_fragment(url.strip())
@@ -80,6 +82,7 @@ def _default_port(scheme: str, port: int) -> bool:
     return (scheme, port) in (("http", 80), ("https", 443))
 
 
+@functools.lru_cache(maxsize=65536)
 def syntax_error(url: str) -> str | None:
     """Why an http(s) URL cannot be requested at all, or ``None``."""
     try:
