@@ -8,6 +8,7 @@ import json
 import os
 import subprocess
 import sys
+import threading
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -133,3 +134,27 @@ def test_missed_fire_runs_once_at_start_within_grace_and_not_after(daemon: Any, 
     d.config.write_text(d.config.read_text().replace(cron, f"{late.minute} {late.hour} * * *"))
     d.start()  # 3 h after its fire time, 2 h of grace: skipped
     assert len(audits()) == 1
+
+
+@pytest.mark.postgres
+def test_two_daemons_on_one_store_fire_one_audit(tmp_path: Path, pg_server: Any) -> None:
+    url = pg_server.new_database()
+    within = datetime.now(UTC) - timedelta(minutes=30)
+    extra = SITE.replace("misfire_grace = 0", f'misfire_grace = 2\ncron = "{within.minute} {within.hour} * * *"')
+    made = []
+    try:
+        for name in ("one", "two"):
+            root = tmp_path / name
+            root.mkdir()
+            made.append(DaemonProcess(root, store_url=url, data=tmp_path / "shared", workers=1, extra=extra))
+        threads = [threading.Thread(target=d.start) for d in made]  # start together: both catch up at once
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        for d in made:
+            jobs = call(d, "GET", "/api/builds?kind=audit")[1]["jobs"]
+            assert len(jobs) == 1 and jobs[0]["target"] == "staging", jobs
+    finally:
+        for d in made:
+            d.stop()
