@@ -268,21 +268,32 @@ class LeaseMethods(WriteMethods):
             job = await self._get(conn, job_id)
             if job is None or job.lease_owner != owner or job.status != JobStatus.PROCESSING:
                 return "lost"
-            return await self._retry_or_fail(conn, job, now, delay, error_code, error_message, error_stage)
+            moved = await self._retry_or_fail(conn, job, now, delay, error_code, error_message, error_stage)
+            return "lost" if moved is None else moved
 
     async def _retry_or_fail(self, conn: Any, job: Job, now: float, delay: float, error_code: str,
-                             error_message: str, error_stage: str | None) -> JobStatus:
+                             error_message: str, error_stage: str | None, *fence: Any) -> JobStatus | None:
+        """Fenced like every worker write: the row must still be the attempt ``job`` was read as
+        (PROCESSING, same lease owner, plus ``fence``). On PostgreSQL two daemons can read the same
+        expired row; without the fence the slower one would put a job back in the queue that the
+        other had already handed to a new worker, or that had since COMPLETED, and it would run
+        (and complete) twice. None when the row moved on."""
+        where = (J.c.id == job.id, J.c.status == JobStatus.PROCESSING, J.c.lease_owner == job.lease_owner, *fence)
         if job.attempt >= job.max_attempts:
-            await conn.execute(update(J).where(J.c.id == job.id).values(
+            res = await conn.execute(update(J).where(*where).values(
                 status=JobStatus.FAILED, dead=True, finished_at=now, updated_at=now, lease_owner=None, lease_expires_at=None,
                 dedupe_key=None, error_code=error_code, error_message=error_message, error_stage=error_stage))
+            if not res.rowcount:
+                return None
             await self._event(conn, job.id, "status", status=JobStatus.FAILED, data={"error_code": error_code, "dead": True})
             await self._fan_in(conn, job.id, JobStatus.FAILED)
             await self._run_outbox(conn, job.id, "failed")
             return JobStatus.FAILED
-        await conn.execute(update(J).where(J.c.id == job.id).values(
+        res = await conn.execute(update(J).where(*where).values(
             status=JobStatus.PENDING, run_after=now + delay, updated_at=now, lease_owner=None, lease_expires_at=None,
             error_code=error_code, error_message=error_message, error_stage=error_stage))
+        if not res.rowcount:
+            return None
         await self._event(conn, job.id, "status", status=JobStatus.PENDING,
                           data={"retry_in": round(delay, 3), "error_code": error_code, "attempt": job.attempt})
         self.wake_later(delay)
@@ -299,9 +310,11 @@ class LeaseMethods(WriteMethods):
             reaped = []
             for row in rows:
                 job = Job.from_row(row)
-                await self._retry_or_fail(conn, job, now, backoff(job.attempt), "lease_expired",
-                                          f"the worker {job.lease_owner} stopped renewing its lease", job.stage)
-                reaped.append(job.id)
+                moved = await self._retry_or_fail(conn, job, now, backoff(job.attempt), "lease_expired",
+                                                  f"the worker {job.lease_owner} stopped renewing its lease", job.stage,
+                                                  J.c.lease_expires_at < now)
+                if moved is not None:  # another daemon may have reaped it (or its owner renewed) since the read
+                    reaped.append(job.id)
         if reaped:
             self._wake_all()
         return reaped

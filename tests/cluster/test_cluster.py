@@ -107,6 +107,11 @@ async def test_three_nodes_burst_kill_restart_exactly_once(nodes: Callable[..., 
 
         completed = await query(nodes.url, "SELECT job_id, count(*) AS n FROM events WHERE type = 'status' "  # type: ignore[attr-defined]
                                 "AND status = 'COMPLETED' AND job_id = ANY($1::text[]) GROUP BY job_id", list(ids.values()))
+        twice = [r["job_id"] for r in completed if r["n"] != 1]
+        if twice:  # say how it happened: every event of those jobs, in order
+            history = await query(nodes.url, "SELECT job_id, type, status, data, created_at FROM events "  # type: ignore[attr-defined]
+                                  "WHERE job_id = ANY($1::text[]) ORDER BY job_id, id", twice[:3])
+            raise AssertionError("jobs completed more than once:\n" + "\n".join(str(dict(r)) for r in history))
         assert {r["job_id"]: r["n"] for r in completed} == {j: 1 for j in ids.values()}
         retried = await query(nodes.url, "SELECT count(*) AS n FROM jobs WHERE kind = 'build' AND attempt > 1")  # type: ignore[attr-defined]
         assert retried[0]["n"] >= 1  # the victim died holding leases: those jobs were taken over

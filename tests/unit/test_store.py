@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator
+from typing import Any
 from pathlib import Path
 
 import pytest
@@ -290,3 +291,34 @@ async def test_two_stores_never_claim_the_same_job(store_url: str) -> None:
     finally:
         await a.close()
         await b.close()
+
+
+@pytest.mark.postgres
+@pytest.mark.slow
+async def test_a_slow_reaper_cannot_requeue_a_job_another_daemon_moved_on(pg_server: Any, clock: Clock) -> None:
+    """Two daemons read the same expired row; the faster one re-queues it, a third claims it and
+    completes it; the slower one's write must find the row moved on. Unfenced, it put the
+    COMPLETED job back in the queue and it completed twice (seen in the three-daemon fault test)."""
+    url = pg_server.new_database()
+    slow, fast = await Store.open(url, clock=clock), await Store.open(url, clock=clock)
+    try:
+        job = (await fast.submit(JobSpec(kind="build"))).job
+        assert await fast.claim_next("w1", ["build"], 30)
+        clock.now += 31
+        real = slow._retry_or_fail
+
+        async def meanwhile(*args: Any, **kw: Any) -> Any:
+            # ``slow`` has read the expired row; before it writes, the others move on.
+            assert await fast.reap_expired(lambda attempt: 0.0) == [job.id]
+            assert await fast.claim_next("w2", ["build"], 30)
+            assert await fast.finish(job.id, "w2", "COMPLETED")
+            return await real(*args, **kw)
+
+        slow._retry_or_fail = meanwhile  # type: ignore[method-assign]
+        assert await slow.reap_expired(lambda attempt: 0.0) == []
+        assert (await fast.get(job.id)).status == "COMPLETED"
+        statuses = [e["status"] for e in await fast.events_after(job.id) if e["type"] == "status"]
+        assert statuses.count("COMPLETED") == 1 and statuses[-1] == "COMPLETED", statuses
+    finally:
+        await slow.close()
+        await fast.close()
