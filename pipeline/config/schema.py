@@ -305,6 +305,9 @@ class GitHubForgeConfig(Section):
     """Env var holding a token allowed to write commit statuses (and pull-request comments); unset: nothing is reported."""
     api_url: str = "https://api.github.com"
     """REST API root; for GitHub Enterprise Server ``https://<host>/api/v3``."""
+    hosts: list[str] = Field(default_factory=list)
+    """Git hosts whose remote URLs are this forge's repositories (hook and JSON git builds); the
+    ``api_url`` host (``github.com`` for ``api.github.com``) always counts."""
     check_runs: bool = False
     """Report check runs instead of commit statuses (needs a GitHub App installation token)."""
     context: str = "pressroom"
@@ -316,6 +319,9 @@ class GitLabForgeConfig(Section):
     """Env var holding a token with the ``api`` scope; unset: nothing is reported."""
     api_url: str = "https://gitlab.com/api/v4"
     """REST API root; for self-hosted GitLab ``https://<host>/api/v4``."""
+    hosts: list[str] = Field(default_factory=list)
+    """Git hosts whose remote URLs are this forge's repositories (hook and JSON git builds); the
+    ``api_url`` host always counts."""
     context: str = "pressroom"
     """The commit status name shown on the commit."""
 

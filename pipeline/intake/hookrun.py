@@ -40,9 +40,9 @@ def _git(*args: str) -> subprocess.CompletedProcess[bytes]:
 
 
 def settings() -> dict[str, str]:
-    """``pressroom.*`` and ``remote.origin.url`` from git config, overridden by the environment."""
+    """``pressroom.*`` from git config, overridden by the environment."""
     found: dict[str, str] = {}
-    proc = _git("config", "--get-regexp", r"^(pressroom\.|remote\.origin\.url$)")
+    proc = _git("config", "--get-regexp", r"^pressroom\.")
     for line in proc.stdout.decode("utf-8", "replace").splitlines():
         key, _, value = line.partition(" ")
         found[key] = value
@@ -52,13 +52,44 @@ def settings() -> dict[str, str]:
     return found
 
 
+def remote_url(branch: str | None) -> str | None:
+    """The URL of the branch's upstream remote, else ``origin``'s, without credentials; None without one.
+
+    The daemon maps it to a forge repository to report the build's commit status there.
+    ``git remote get-url`` applies ``insteadOf`` rewrites, so short aliases become real URLs.
+    """
+    names = []
+    if branch:
+        upstream = _git("config", "--get", f"branch.{branch}.remote").stdout.decode("utf-8", "replace").strip()
+        if upstream and upstream != ".":
+            names.append(upstream)
+    names.append("origin")
+    for name in names:
+        proc = _git("remote", "get-url", name)
+        url = proc.stdout.decode("utf-8", "replace").strip()
+        if proc.returncode == 0 and url:
+            return strip_credentials(url)
+    return None
+
+
+def strip_credentials(url: str) -> str:
+    """``https://user:token@host/x`` -> ``https://host/x``: a token in a remote never leaves the machine."""
+    try:
+        parts = urllib.parse.urlsplit(url)
+    except ValueError:
+        return "<unparseable url>" if "@" in url else url
+    if not parts.scheme or "@" not in parts.netloc:
+        return url  # scp-like ``git@host:org/repo``: the user is not a secret
+    return urllib.parse.urlunsplit(parts._replace(netloc=parts.netloc.rpartition("@")[2]))
+
+
 def commit_facts(conf: dict[str, str]) -> dict[str, Any]:
     proc = _git("log", "-1", "--format=%H%x00%T%x00%an <%ae>%x00%B", "HEAD")
     if proc.returncode != 0:
         raise RuntimeError(proc.stderr.decode("utf-8", "replace").strip() or "git log failed")
     sha, tree, author, message = proc.stdout.decode("utf-8", "replace").split("\0", 3)
     branch = _git("symbolic-ref", "-q", "--short", "HEAD").stdout.decode().strip() or None
-    repository = conf.get("remote.origin.url") or os.path.basename(os.getcwd())
+    repository = remote_url(branch) or os.path.basename(os.getcwd())
     return {"sha": sha.strip(), "tree": tree.strip(), "author": author, "message": message.strip()[:MESSAGE_LIMIT],
             "branch": branch, "repository": repository}
 

@@ -1,7 +1,8 @@
 """Commit statuses and pull-request comments on GitHub and GitLab: the result where reviewers look.
 
-A build that came from a forge's webhook (push or pull request, so its trigger names the
-provider, the repository and the commit) reports ``pending`` when it starts and ``success`` /
+A build that came from git reports: a forge's webhook (push or pull request) names the provider
+and the repository; the post-commit hook and a JSON git source name a remote URL, which
+:mod:`pipeline.notify.forgerepo` maps to a configured forge's repository. Such a build reports ``pending`` when it starts and ``success`` /
 ``failure`` / ``error`` when it ends, linking the build page, or the preview for a pull request's
 preview. A preview's result is also written as one comment on the pull request, edited on every
 push rather than repeated (its ID is kept in the store's refs). Each report is a ``deliver`` job
@@ -31,7 +32,7 @@ from urllib.parse import quote
 import aiohttp
 
 from pipeline import config as config_mod
-from pipeline.notify import errors
+from pipeline.notify import errors, forgerepo
 from pipeline.notify.refstore import RefStore
 from pipeline.store import JobSpec, Transition
 
@@ -56,24 +57,30 @@ def _forge(cfg: config_mod.Config, provider: str) -> Any:
     return {"github": cfg.forge.github, "gitlab": cfg.forge.gitlab}.get(provider)
 
 
-def wanted(cfg: config_mod.Config, t: Transition) -> bool:
-    """A build from a forge's webhook, with that forge's token configured, at a reported event."""
+def wanted(cfg: config_mod.Config, t: Transition) -> tuple[str, str] | None:
+    """``(provider, repository)`` when this transition is reported: a build of a full commit ID whose
+    forge repository is known, with that forge's token configured, at a reported event."""
     trigger = t.job.trigger or {}
-    forge = _forge(cfg, str(trigger.get("provider")))
-    return (t.job.kind == "build" and t.event in GITHUB_STATES and forge is not None and bool(forge.token_env)
-            and isinstance(trigger.get("sha"), str) and isinstance(trigger.get("repository"), str))
+    if t.job.kind != "build" or t.event not in GITHUB_STATES or not SHA.match(str(trigger.get("sha") or "")):
+        return None
+    target = forgerepo.repository_for(cfg, trigger)
+    if target is None:
+        return None
+    forge = _forge(cfg, target[0])
+    return target if forge is not None and forge.token_env else None
 
 
 def plan(cfg: config_mod.Config, t: Transition) -> list[JobSpec]:
     """The status (and, for a finished preview, the comment) one transition reports."""
-    if not wanted(cfg, t):
+    target = wanted(cfg, t)
+    if target is None:
         return []
     job, trigger = t.job, t.job.trigger or {}
     public = (cfg.server.public_url or f"http://{cfg.server.host}:{cfg.server.port}").rstrip("/")
     build_url = f"{public}/builds/{job.id}"
     pr = trigger.get("pull_request") if isinstance(trigger.get("pull_request"), dict) else None
     preview_url = f"{cfg.sites_url}/sites/preview-{pr['number']}/" if pr and isinstance(pr.get("number"), int) else None
-    base = {"provider": trigger["provider"], "repository": trigger["repository"], "sha": trigger["sha"], "event": t.event}
+    base = {"provider": target[0], "repository": target[1], "sha": trigger["sha"], "event": t.event}
     reports = [{**base, "kind": "status", "description": DESCRIPTIONS[t.event],
                 "target_url": preview_url if preview_url and t.event == "build.completed" else build_url}]
     if pr and preview_url and cfg.previews.comment and t.event in COMMENT_EVENTS:
