@@ -24,6 +24,7 @@ from pipeline.intake import archives, gitfetch, gittree, snapshot
 from pipeline.jobs.workspace import Workspace
 from pipeline.store import JobSpec, Store, ids
 from pipeline.store.model import SubmitResult
+from stages.site import gitdates, roots
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -107,6 +108,8 @@ class Submitter:
         ws.create()
         try:
             await asyncio.to_thread(snapshot.copy_tree, path, ws.source)
+            if roots.work_tree(path.resolve()) is not None:  # the snapshot drops .git: keep its dates
+                await asyncio.to_thread(gitdates.record, path, ws.root / gitdates.SIDECAR)
         except Exception:
             shutil.rmtree(ws.root, ignore_errors=True)
             raise

@@ -15,6 +15,7 @@ from pipeline.jobs.recorder import StoreRecorder
 from pipeline.jobs.workspace import Workspace
 from pipeline.store import Job
 from stages.deploy.options import is_preview
+from stages.site import gitdates
 
 logger = logging.getLogger(__name__)
 
@@ -39,6 +40,9 @@ async def handle(job: Job, ctx: JobContext) -> Outcome:
             return Outcome.failed("tree_mismatch", f"the push named tree {claimed} but commit {sha} has tree {tree}",
                                   stage="fetch")
         source = ws.source
+        # fetched with --depth 1 and no .git kept: no history to date pages by
+        (ws.root / gitdates.SIDECAR).write_bytes(gitdates.GitDates(
+            note="shallow clone: the worker fetches one commit, so git history does not date pages").to_json())
     if not source.is_dir():
         return Outcome.failed("source_missing", f"the job's source snapshot {source} is missing (pruned?)")
     run = runner.BuildRun(

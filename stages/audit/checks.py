@@ -81,7 +81,7 @@ def unreferenced(files: Iterable[str], referenced: set[str], options: AuditOptio
     out = []
     for rel in sorted(files):
         name = posixpath.basename(rel)
-        if rel.endswith((".html", ".htm")) or rel.startswith("pdf/") or name.startswith("."):
+        if rel.endswith((".html", ".htm")) or rel.startswith("pdf/") or any(p.startswith(".") for p in rel.split("/")):
             continue
         if any(fnmatch.fnmatch(name, g) or fnmatch.fnmatch(rel, g) for g in options.ignore_assets):
             continue
@@ -92,15 +92,21 @@ def unreferenced(files: Iterable[str], referenced: set[str], options: AuditOptio
 
 
 def stale(facts: dict[str, PageFacts], history: dict[str, float], options: AuditOptions,
-          now: float) -> list[AuditFinding]:
-    """Pages whose last change is older than ``stale_after_days``: the page's own date (front
-    matter ``date``/``lastmod`` as rendered) when it has one, else the release history."""
+          now: float, commits: dict[str, float] | None = None) -> list[AuditFinding]:
+    """Pages whose last change is older than ``stale_after_days``: the last commit of the page's
+    source (published with the release when it was built from git history), else the page's own
+    date (front matter ``date``/``lastmod`` as rendered), else the release history. A commit is
+    preferred because a date in front matter is only as fresh as the writer remembered to make it."""
     out = []
     cutoff = now - options.stale_after_days * _DAY
+    commits = commits or {}
     for page, f in sorted(facts.items()):
         if f.redirect or page == "404.html":
             continue
-        if f.date:
+        if page in commits:
+            changed = commits[page]
+            source = "git history"
+        elif f.date:
             try:
                 changed = datetime.fromisoformat(f.date).replace(tzinfo=UTC).timestamp()
             except ValueError:

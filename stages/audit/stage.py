@@ -9,8 +9,10 @@ with selectolax, in a thread so the daemon's loop keeps serving.
 from __future__ import annotations
 
 import asyncio
+import json
 import urllib.parse
 from collections import defaultdict
+from datetime import datetime
 from pathlib import Path
 
 from stages.audit import checks
@@ -19,6 +21,7 @@ from stages.audit.pages import PageFacts, parse
 from stages.linkcheck import checker, files
 from stages.linkcheck.cache import ResultCache
 from stages.linkcheck.model import CheckConfig, Row
+from stages.render_html.site_files import LASTMOD
 
 TRANSLATIONS_NOTE = ("translations: not checked yet (translation completion is not tracked by "
                      "this version); the check reports nothing")
@@ -58,6 +61,20 @@ def _history(site_root: Path, pages: list[str], releases: list[Release]) -> dict
             since = rel.deployed_at
         if since is not None:
             out[page] = since
+    return out
+
+
+def _commits(site_root: Path) -> dict[str, float]:
+    """Per page, its source's last commit time from each language's ``.pressroom/lastmod.json``
+    (written by render_html when the build had git history); unreadable files count as absent."""
+    out: dict[str, float] = {}
+    for path in site_root.glob(f"*/{LASTMOD}"):
+        try:
+            pages = json.loads(path.read_text("utf-8")).get("pages", {})
+            for url, when in pages.items():
+                out[checks.page_key(url)] = datetime.fromisoformat(when.replace("Z", "+00:00")).timestamp()
+        except (OSError, ValueError, AttributeError, TypeError):
+            continue
     return out
 
 
@@ -141,9 +158,10 @@ async def run(site_dir: Path, options: AuditOptions, *, now: float, releases: li
     if "orphans" in wanted:
         findings += checks.orphans(facts, inbound)
     if "stale" in wanted:
-        undated = [p for p, f in facts.items() if not f.date]
+        commits = await asyncio.to_thread(_commits, site.root)
+        undated = [p for p, f in facts.items() if not f.date and p not in commits]
         history = await asyncio.to_thread(_history, site.root, undated, releases or [])
-        findings += checks.stale(facts, history, options, now)
+        findings += checks.stale(facts, history, options, now, commits)
     if "metadata" in wanted:
         findings += checks.metadata(facts)
     if "headings" in wanted:

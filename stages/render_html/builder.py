@@ -13,6 +13,7 @@ import hashlib
 import json
 import os
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -46,6 +47,8 @@ class SiteRun:
     cache_root: Path
     macro_vars: dict[str, Any] | None = None
     """The variables Jinja macros see (mkdocs-macros), or None when the site does not enable them."""
+    lastmod: dict[str, float] = field(default_factory=dict)
+    """Last commit time per source-relative file (empty without git history)."""
     findings: list[Finding] = field(default_factory=list)
     counts: dict[str, int] = field(default_factory=dict)
 
@@ -315,12 +318,31 @@ class LanguageBuild:
         self.run.count("assets", len(files))
         return files
 
+    def _lastmod(self, pages: list[str], url_of: dict[str, str]) -> dict[str, str]:
+        """Site-relative page URL -> its source file's last commit (UTC, ISO 8601), where git knows it."""
+        out: dict[str, str] = {}
+        if not self.run.lastmod:
+            return out
+        source = self.ctx.source
+        for s in pages:
+            try:
+                rel = self.tree.pages[s].path.resolve().relative_to(source).as_posix()
+            except ValueError:
+                continue  # generated (openapi) or outside the source: no commit of its own
+            if (when := self.run.lastmod.get(rel)) is not None:
+                out[f"{self.lang}/{url_of[s]}"] = datetime.fromtimestamp(when, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+        return out
+
     async def _publish_index(self, state: dict[str, Any], entries: dict[str, dict[str, Any]], fresh: dict[str, dict[str, Any]], order: list[str],
                              url_of: dict[str, str], sections: dict[str, list[str]], nav_hash: str, out: Path) -> dict[str, str]:
         lang, store = self.lang, self.store
         pages = [s for s in order if not entries[s].get("draft")]
-        sitemap = site_files.sitemap(self.run.base_url, [f"{lang}/{url_of[s]}" for s in pages])
+        changed = self._lastmod(pages, url_of)
+        sitemap = site_files.sitemap(self.run.base_url, [f"{lang}/{url_of[s]}" for s in pages], changed)
         files = {f"{lang}/sitemap.xml": await asyncio.to_thread(store.publish, out, f"{lang}/sitemap.xml", sitemap)}
+        if changed:
+            rel_lm = f"{lang}/{site_files.LASTMOD}"
+            files[rel_lm] = await asyncio.to_thread(store.publish, out, rel_lm, site_files.lastmod_file(changed))
         key = sha256(json.dumps([nav_hash, [entries[s]["hash"] for s in pages], [entries[s]["deps"] for s in pages]]).encode())
         self._search_key = key
         rel = f"{lang}/search_index.json"

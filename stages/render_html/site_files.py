@@ -26,10 +26,23 @@ def search_script(lang: str, index: bytes) -> bytes:
             + index + b";\n")
 
 
-def sitemap(base_url: str, urls: list[str]) -> bytes:
+LASTMOD = ".pressroom/lastmod.json"
+"""Per language: ``{"source": "git", "pages": {site-relative URL: ISO time}}``, read by the audit.
+A dot folder, so the search index, the sitemap and the audit's asset check pass it by."""
+
+
+def lastmod_file(changed: dict[str, str]) -> bytes:
+    return json.dumps({"source": "git", "pages": changed}, sort_keys=True, indent=0).encode()
+
+
+def sitemap(base_url: str, urls: list[str], lastmod: dict[str, str] | None = None) -> bytes:
+    """``lastmod`` (URL -> last commit time) adds ``<lastmod>``, which crawlers use to recrawl."""
     lines = ['<?xml version="1.0" encoding="UTF-8"?>',
              '<urlset xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">']
-    lines += [f"<url><loc>{escape(base_url + u)}</loc></url>" for u in urls]
+    for u in urls:
+        when = (lastmod or {}).get(u)
+        extra = f"<lastmod>{when}</lastmod>" if when else ""
+        lines.append(f"<url><loc>{escape(base_url + u)}</loc>{extra}</url>")
     lines.append("</urlset>\n")
     return "\n".join(lines).encode()
 

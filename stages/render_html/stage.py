@@ -1,7 +1,8 @@
 """``render_html``: markdown sources to a themed static site under ``ctx.out``, incrementally.
 
 Output (the site root): ``out/<lang>/...`` pages, ``out/<lang>/search_index.json`` and
-``sitemap.xml``, shared ``out/assets/``, and ``index.html``, ``404.html``, ``robots.txt``,
+``sitemap.xml``, ``out/<lang>/.pressroom/lastmod.json`` (pages' last commit times, when the
+source is a git work tree with history), shared ``out/assets/``, and ``index.html``, ``404.html``, ``robots.txt``,
 ``sitemap.xml`` at the root. See docs/render.md.
 """
 
@@ -20,7 +21,7 @@ from stages.markdown import macros
 from stages.render_html import builder, site_files, theme
 from stages.render_html.cache import Store, remove_stale
 from stages.render_html.options import Options
-from stages.site import changes
+from stages.site import changes, gitdates
 from stages.site.layout import add_generated, discover
 from stages.site.options import SiteOptions
 
@@ -97,6 +98,7 @@ async def run(ctx: StageContext[Options]) -> StageResult:
         base_url=_base_url(ctx.site, (mk.site_url if mk else None) or layout.base_url),
         generator=generator_version(), cache_root=Path(ctx.cache_dir) / "render_html" / ctx.site.name,
         macro_vars=macro_vars,
+        lastmod=(dates := await asyncio.to_thread(gitdates.for_build, ctx.source, ctx.workspace)).files,
     )
     if mk:
         site_run.findings.extend(Finding(file=layout.rel(mk.file), rule="mkdocs-option", severity="warning", message=f"{key}: {msg}")
@@ -128,7 +130,9 @@ async def run(ctx: StageContext[Options]) -> StageResult:
         counts=counts,
         findings=site_run.findings,
         artifacts={"site": ctx.out.name},
-        outputs={"site_dir": ctx.out.name, "languages": languages, "base_url": site_run.base_url},
+        outputs={"site_dir": ctx.out.name, "languages": languages, "base_url": site_run.base_url,
+                 # where pages' last-change dates came from, for the build's record
+                 "lastmod": "git" if dates.files else (dates.note or "none")},
     )
 
 
