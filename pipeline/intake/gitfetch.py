@@ -11,10 +11,12 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from pipeline import errors, redact
+from stages.site import gitdates
 
 CREDENTIALS_FILE = "git-url.secret"
 """A git URL with credentials lives only here (0600, in the job's workspace), never in the store."""
@@ -57,10 +59,14 @@ def _git_env() -> dict[str, str]:
     return env
 
 
-def fetch_git(url: str, ref: str | None, dest: Path, timeout: float = 300.0) -> tuple[str, str]:
+def fetch_git(url: str, ref: str | None, dest: Path, timeout: float = 300.0,
+              dates_to: Path | None = None) -> tuple[str, str]:
     """Materialise ``ref`` of ``url`` at ``dest`` (created, no .git kept); returns (commit, tree).
 
-    The tree id is what folds a commit's hook job and its push into one job.
+    The tree id is what folds a commit's hook job and its push into one job. With ``dates_to``,
+    each file's last commit time is written there (:data:`stages.site.gitdates.SIDECAR`): the
+    history is fetched without file contents (a partial fetch, as ``git clone --filter`` does),
+    so dating pages costs commits and trees, not every old version of every file.
     """
     tmp = dest.parent / (dest.name + ".git-tmp")
     shutil.rmtree(tmp, ignore_errors=True)
@@ -76,13 +82,39 @@ def fetch_git(url: str, ref: str | None, dest: Path, timeout: float = 300.0) -> 
 
     try:
         git("init", "-q", str(tmp))
-        git("fetch", "-q", "--depth", "1", url, ref or "HEAD")
+        dates = _fetch_with_history(git, tmp, url, ref or "HEAD", timeout)
+        if dates is None:  # the server or the repository refused a partial fetch: one commit will do
+            git("fetch", "-q", "--depth", "1", url, ref or "HEAD")
+            dates = gitdates.GitDates(note="shallow fetch: git history does not date pages")
         sha, tree = git("rev-parse", "FETCH_HEAD", "FETCH_HEAD^{tree}").stdout.decode().split()
         archive = git("archive", "--format=tar", "FETCH_HEAD").stdout
         dest.mkdir(parents=True, exist_ok=True)
         subprocess.run(["tar", "-x", "-C", str(dest)], input=archive, check=True, timeout=timeout)
+        if dates_to is not None:
+            dates_to.write_bytes(dates.to_json())
         return sha, tree
     except subprocess.TimeoutExpired as exc:
         raise errors.FetchError(f"git timed out after {timeout:g} s") from exc
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
+
+
+def _fetch_with_history(git: Callable[..., subprocess.CompletedProcess[bytes]], tmp: Path, url: str, ref: str,
+                        timeout: float) -> gitdates.GitDates | None:
+    """Fetch ``ref`` with its history but no old blobs; the dates of its files, or None when the
+    partial fetch failed (the caller falls back to one commit). The remote must be named and
+    marked a promisor, or git refuses ``--filter`` (and cannot fetch the blobs ``archive`` needs)."""
+    try:
+        git("remote", "add", "origin", url)
+        git("config", "remote.origin.promisor", "true")
+        git("config", "remote.origin.partialclonefilter", "blob:none")
+        git("fetch", "-q", "--filter=blob:none", "origin", ref)
+    except errors.FetchError:
+        return None
+    try:
+        log = git("-c", "core.quotepath=off", "log", "--format=%x00%ct", "--name-only", "--no-renames",
+                  "FETCH_HEAD").stdout.decode("utf-8", "surrogateescape")
+    except (errors.FetchError, subprocess.TimeoutExpired):
+        return gitdates.GitDates(note="git history unavailable")
+    files = gitdates.parse_log(log)
+    return gitdates.GitDates(files=files, note="" if files else "no commits touch these files")

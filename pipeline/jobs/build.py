@@ -30,7 +30,8 @@ async def handle(job: Job, ctx: JobContext) -> Outcome:
         try:
             shutil.rmtree(ws.source, ignore_errors=True)
             url = gitfetch.git_url_for(ws.root, git)
-            sha, tree = await asyncio.to_thread(gitfetch.fetch_git, url, git.get("ref"), ws.source)
+            sha, tree = await asyncio.to_thread(gitfetch.fetch_git, url, git.get("ref"), ws.source,
+                                                dates_to=ws.root / gitdates.SIDECAR)
             logger.info("job %s: fetched %s at %s", job.id, redact.redact_url(url), sha)
         except errors.FetchError as exc:
             return Outcome.failed("source_fetch_failed", str(exc), stage="fetch")
@@ -40,9 +41,6 @@ async def handle(job: Job, ctx: JobContext) -> Outcome:
             return Outcome.failed("tree_mismatch", f"the push named tree {claimed} but commit {sha} has tree {tree}",
                                   stage="fetch")
         source = ws.source
-        # fetched with --depth 1 and no .git kept: no history to date pages by
-        (ws.root / gitdates.SIDECAR).write_bytes(gitdates.GitDates(
-            note="shallow clone: the worker fetches one commit, so git history does not date pages").to_json())
     if not source.is_dir():
         return Outcome.failed("source_missing", f"the job's source snapshot {source} is missing (pruned?)")
     run = runner.BuildRun(

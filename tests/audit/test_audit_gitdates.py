@@ -118,3 +118,25 @@ def test_git_source_is_dated_by_its_commits_and_a_plain_folder_is_not(daemon: An
     live = _live(d)
     assert not (live / "en/.pressroom").exists()
     assert "<lastmod>" not in (live / "en/sitemap.xml").read_text()
+
+
+@pytest.mark.parametrize("filters", [True, False], ids=["partial-fetch", "server-ignores-filters"])
+def test_a_git_url_build_is_dated_by_its_history(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, filters: bool) -> None:
+    """The worker's fetch of a git URL brings the history (commits and trees, no old blobs), so a
+    pushed build is dated like a work tree; the snapshot itself still has no ``.git``."""
+    from pipeline.intake import gitfetch
+
+    repo = _repo(tmp_path)
+    if filters:  # as GitHub and GitLab do: the history comes without file contents
+        subprocess.run(["git", "-C", str(repo), "config", "uploadpack.allowFilter", "true"], check=True)
+    monkeypatch.setenv("GIT_ALLOW_PROTOCOL", "file")
+    dest, sidecar = tmp_path / "ws" / "source", tmp_path / "ws" / gitdates.SIDECAR
+    dest.parent.mkdir()
+    sha, _tree = gitfetch.fetch_git(f"file://{repo}", None, dest, dates_to=sidecar)
+    assert (dest / "docs" / "en" / "old.md").is_file() and not (dest / ".git").exists()
+    dated = gitdates.for_build(dest, dest.parent)
+    assert dated.note == "", dated.note
+    age = {path: (time.time() - when) / DAY for path, when in dated.files.items()}
+    assert age["docs/en/old.md"] > 700 and age["docs/en/fresh.md"] < 2, age
+    head = subprocess.run(["git", "-C", str(repo), "rev-parse", "HEAD"], capture_output=True, text=True, check=True)
+    assert sha == head.stdout.strip()
