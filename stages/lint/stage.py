@@ -23,6 +23,7 @@ from stages.markdown import analyze
 from stages.site import changes
 from stages.site.changes import DepHashes, atomic_write
 from stages.site.layout import SiteLayout, discover
+from stages.site.mdext import PLAIN
 from stages.site.nav import build_nav
 
 LINT_SALT = "pressroom-lint-3"
@@ -33,6 +34,7 @@ MARKDOWNLINT_CONFIGS = (".markdownlint.json", ".markdownlint.jsonc", ".markdownl
 def _fingerprint(ctx: StageContext[Options], layout: SiteLayout, opts: Options) -> str:
     h = hashlib.sha256(LINT_SALT.encode())
     h.update(layout.nav_fingerprint().encode())
+    h.update(repr(layout.mkdocs.markdown if layout.mkdocs else None).encode())  # markdown_extensions change parsing
     h.update(opts.model_dump_json().encode())
     site = ctx.site
     h.update((site.model_dump_json() if hasattr(site, "model_dump_json") else repr(site)).encode())
@@ -135,7 +137,8 @@ async def _analyze(ctx: StageContext[Options], layout: SiteLayout, units: dict[s
         ps = tree.pages[src]
         jobs.append(analyze.PageJob(lang=lang, src=src, path=str(ps.path), rel=rel, include_base=str(tree.include_base),
                                     source_root=str(layout.include_root), docs_dir=str(tree.docs_dir), pretty=bool(ctx.site.pretty_urls),
-                                    max_bytes=int(ctx.site.max_page_bytes)))
+                                    max_bytes=int(ctx.site.max_page_bytes),
+                                    markdown=layout.mkdocs.markdown if layout.mkdocs else PLAIN))
     def report(done: int, total: int) -> None:
         ctx.progress(5 + 75 * done / total, f"parsed {done}/{total} files")
 

@@ -20,8 +20,8 @@ from stages.base import StageContext
 from stages.markdown import macros, rawhtml, shortcodes
 from stages.markdown.engine import parser
 from stages.site import frontmatter
+from stages.site.mdext import PLAIN, MarkdownOptions
 
-TOC_LEVELS = (2, 3)
 TOC_MAX = 300
 SEARCH_TEXT_MAX = 20_000
 _HTML_ID = re.compile(r"""\b(?:id|name)\s*=\s*["']([^"']+)["']""")
@@ -46,6 +46,8 @@ class PageJob:
     """``[site] raw_html``: ``allow``, ``sanitize`` or ``escape`` (see :mod:`stages.markdown.rawhtml`)."""
     languages: tuple[str, ...] = ()
     """Every language of the site: ``/<lang>/x/`` links point into another language's pages."""
+    markdown: MarkdownOptions = PLAIN
+    """mkdocs.yml ``markdown_extensions``: the syntax and options the page is parsed with."""
     base_path: str = "/"
     """The site's base path: root-absolute links (``/docs/x/``) start with it (see ``inline_rules``)."""
 
@@ -134,8 +136,8 @@ def analyze(job: PageJob, render: bool) -> dict[str, Any]:
         body, macro_err = macros.render(body, job.macros, meta)
         if macro_err:
             findings.append(_finding(job, None, None, "macro-error", "error", macro_err))
-    md = parser()
-    env: dict[str, Any] = {"page_src": job.src, "page_path": job.path, "include_base": job.include_base,
+    md = parser(job.markdown)
+    env: dict[str, Any] = {"md_options": job.markdown, "page_src": job.src, "page_path": job.path, "include_base": job.include_base,
                            "source_root": job.source_root, "pretty": job.pretty, "raw_html": job.raw_html,
                            "docs_dir": job.docs_dir, "lang": job.lang, "languages": job.languages,
                            "base_path": job.base_path}
@@ -168,7 +170,7 @@ def analyze(job: PageJob, render: bool) -> dict[str, Any]:
         description=desc if isinstance(desc, str) else _description(tokens),
         meta=meta,
         has_h1=h1 is not None,
-        toc=[list(h[:3]) for h in headings if h[0] in TOC_LEVELS][:TOC_MAX],
+        toc=[list(h[:3]) for h in headings if h[0] in job.markdown.toc_levels][:TOC_MAX],
         ids=sorted(set(env.get("ids", {})) | set(_HTML_ID.findall(body)) | _footnote_ids(env)),
         links=[list(x) for x in env.get("links", [])],
         images=[list(x) for x in env.get("images", [])],

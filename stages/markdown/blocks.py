@@ -13,6 +13,8 @@ from markdown_it import MarkdownIt
 from markdown_it.rules_core import StateCore
 from markdown_it.token import Token
 
+from stages.site.mdext import PLAIN
+
 ADMONITIONS = frozenset(
     ["note", "attention", "caution", "danger", "error", "tip", "hint", "warning", "info", "check", "abstract", "summary", "tldr", "example", "question", "help", "faq", "quote", "cite", "success", "done", "failure", "fail", "missing", "bug", "important", "seealso", "todo"]
 )
@@ -26,6 +28,13 @@ def _split(info: str) -> tuple[str, str]:
     kind = kind.strip()
     words = kind.split()
     return (words[0].lower() if words else ""), title.strip()
+
+
+def _types(env: MutableMapping[str, Any]) -> frozenset[str]:
+    """The ``/// type`` names that are admonitions: pymdownx.blocks.admonition ``types`` when the
+    site sets them (custom ones included), else every type pressroom knows."""
+    listed = (env.get("md_options") or PLAIN).admonition_types
+    return frozenset(listed) if listed else ADMONITIONS
 
 
 def _inline_env(env: MutableMapping[str, Any]) -> dict[str, Any]:
@@ -52,7 +61,7 @@ def _render_block(md: MarkdownIt) -> Any:
         if kind == "tab":
             stack.append("</div>\n")
             return f'<div class="tab"><div class="tab-label">{title_html or "Tab"}</div>\n'
-        if kind in ADMONITIONS or kind == "admonition":
+        if kind in _types(env) or kind == "admonition":
             stack.append("</div>\n")
             label = title_html or html.escape(kind.title())
             return f'<div class="admonition {html.escape(kind)} {extra}"><p class="admonition-title">{label}</p>\n'
@@ -111,7 +120,7 @@ def leftovers(state: StateCore) -> None:
     for tok in state.tokens:
         if tok.type == "container_blocks_open":
             kind, _ = _split(tok.info)
-            if kind not in KNOWN:
+            if kind not in (KNOWN - ADMONITIONS) | _types(env):
                 _finding(env, tok, f"unknown block type '/// {kind}': rendered as a plain block")
         elif tok.type == "inline":
             first = tok.content.split("\n", 1)[0]

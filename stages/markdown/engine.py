@@ -16,8 +16,9 @@ from markdown_it.rules_block import StateBlock
 from markdown_it.rules_core import StateCore
 from markdown_it.token import Token
 
-from stages.markdown import blocks, includes, inline_rules, rawhtml
+from stages.markdown import blocks, extras, includes, inline_rules, rawhtml
 from stages.markdown.highlight import highlight, parse_info
+from stages.site.mdext import PLAIN, MarkdownOptions
 
 
 def _include_block(state: StateBlock, start: int, end: int, silent: bool) -> bool:
@@ -85,7 +86,9 @@ def _fence_includes(state: StateCore) -> None:
 def _render_fence(self: Any, tokens: list[Token], idx: int, options: Any, env: Any) -> str:
     tok = tokens[idx]
     lang, attrs = parse_info(tok.info)
-    return highlight(tok.content, lang, attrs)
+    index = env.get("_fences", 0)
+    env["_fences"] = index + 1
+    return highlight(tok.content, lang, attrs, (env.get("md_options") or PLAIN).highlight, index)
 
 
 def _render_include_error(self: Any, tokens: list[Token], idx: int, options: Any, env: Any) -> str:
@@ -93,8 +96,9 @@ def _render_include_error(self: Any, tokens: list[Token], idx: int, options: Any
 
 
 @functools.lru_cache(maxsize=4)
-def parser() -> MarkdownIt:
-    """Built once per process (the pool's workers each keep their own)."""
+def parser(opts: MarkdownOptions = PLAIN) -> MarkdownIt:
+    """Built once per process and option set (the pool's workers each keep their own). The
+    options also go into each page's ``env["md_options"]``, where the rules read them."""
     from mdit_py_plugins.admon import admon_plugin
     from mdit_py_plugins.attrs import attrs_plugin
     from mdit_py_plugins.deflist import deflist_plugin
@@ -106,6 +110,7 @@ def parser() -> MarkdownIt:
     md.use(footnote_plugin).use(deflist_plugin).use(tasklists_plugin).use(admon_plugin)
     md.use(attrs_plugin)
     blocks.setup(md)
+    extras.setup(md, opts)
     md.block.ruler.before("fence", "include", _include_block, {"alt": ["paragraph"]})
     md.block.ruler.before("reference", "abbr_def", inline_rules.abbr_def, {"alt": ["paragraph"]})
     md.core.ruler.after("block", "fence_includes", _fence_includes)

@@ -11,6 +11,8 @@ import html
 import re
 from typing import Any
 
+from stages.site.mdext import HighlightOptions
+
 _ATTR = re.compile(r'([\w-]+)\s*=\s*(?:"([^"]*)"|\'([^\']*)\'|(\S+))')
 
 
@@ -46,7 +48,7 @@ def parse_lines(spec: str) -> list[int]:
 
 
 @functools.lru_cache(maxsize=256)
-def _lexer(lang: str) -> Any:
+def lexer(lang: str) -> Any:
     from pygments.lexers import get_lexer_by_name
     from pygments.lexers.special import TextLexer
     from pygments.util import ClassNotFound
@@ -60,25 +62,38 @@ def _lexer(lang: str) -> Any:
 
 
 @functools.lru_cache(maxsize=64)
-def _formatter(hl: tuple[int, ...], linenostart: int | None) -> Any:
+def _formatter(hl: tuple[int, ...], linenostart: int | None, opts: HighlightOptions, index: int) -> Any:
+    """pymdownx.highlight's options as Pygments' own: ids get the block's number on the page
+    (``__span-0-1``) so two blocks never share one, as pymdownx numbers them."""
     from pygments.formatters.html import HtmlFormatter
 
+    anchors = opts.line_anchors or ("__codelineno" if opts.anchor_linenums and linenostart else "")
     return HtmlFormatter(
-        cssclass="highlight",
+        cssclass=opts.css_class,
         wrapcode=True,
         hl_lines=list(hl),
-        linenos="inline" if linenostart else False,
+        linenos=("table" if opts.linenums_style == "table" else "inline") if linenostart else False,
         linenostart=linenostart or 1,
+        linenospecial=opts.linenums_special,
+        linespans=f"{opts.line_spans}-{index}" if opts.line_spans else "",
+        lineanchors=f"{anchors}-{index}" if anchors else "",
+        anchorlinenos=bool(opts.anchor_linenums and linenostart),
     )
 
 
-def highlight(code: str, lang: str, attrs: dict[str, str]) -> str:
-    """Highlighted ``<pre>`` block (with a title bar when asked); mermaid stays as text."""
-    return _highlight(code, lang, tuple(sorted(attrs.items())))
+PLAIN = HighlightOptions()
+
+
+def highlight(code: str, lang: str, attrs: dict[str, str], opts: HighlightOptions = PLAIN, index: int = 0) -> str:
+    """Highlighted ``<pre>`` block (with a title bar when asked); mermaid stays as text.
+    ``index`` is the block's number on its page (ids of line spans and anchors)."""
+    if not (opts.line_spans or opts.line_anchors or opts.anchor_linenums):
+        index = 0  # nothing carries the number: keep the cache shared between pages
+    return _highlight(code, lang, tuple(sorted(attrs.items())), opts, index)
 
 
 @functools.lru_cache(maxsize=1024)
-def _highlight(code: str, lang: str, attr_items: tuple[tuple[str, str], ...]) -> str:
+def _highlight(code: str, lang: str, attr_items: tuple[tuple[str, str], ...], opts: HighlightOptions, index: int) -> str:
     """Cached: translations include the same source files, so a worker sees each block often."""
     attrs = dict(attr_items)
     if lang.lower() == "mermaid":
@@ -87,8 +102,8 @@ def _highlight(code: str, lang: str, attr_items: tuple[tuple[str, str], ...]) ->
 
     hl = tuple(parse_lines(attrs.get("hl_lines", "")))
     linenums = attrs.get("linenums")
-    start = int(linenums) if linenums and linenums.isdigit() else None
-    body = pyg(code, _lexer(lang), _formatter(hl, start))
+    start = int(linenums) if linenums and linenums.isdigit() else (1 if opts.linenums else None)
+    body = pyg(code, lexer(lang), _formatter(hl, start, opts, index))
     lang_attr = f' data-lang="{html.escape(lang.lower())}"' if lang else ""
     title = attrs.get("title")
     head = f'<div class="code-title">{html.escape(title)}</div>' if title else ""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 import re
 import unicodedata
 from collections.abc import MutableMapping
@@ -12,8 +13,10 @@ from markdown_it.rules_core import StateCore
 from markdown_it.token import Token
 
 from stages.site import urls
+from stages.site.mdext import PLAIN
 
-_HID = re.compile(r"\s*\{\s*#([\w:.\-]+)[^}]*\}\s*$")
+_HID = re.compile(r"\s*\{:?\s*((?:[#.]|[\w-]+=)[^{}]*?)\s*\}\s*$")
+_ATTR = re.compile(r"""([#.])([\w:.\-]+)|([\w-]+)=(?:"([^"]*)"|'([^']*)'|([^\s}]+))""")
 _ABBR = re.compile(r"^\*\[([^\]]+)\]:\s*(.*)$")
 
 
@@ -32,6 +35,7 @@ def _line(env: MutableMapping[str, Any], tok: Token) -> int | None:
 
 def heading_ids(state: StateCore) -> None:
     env = state.env
+    opts = env.get("md_options") or PLAIN
     seen: dict[str, int | None] = env.setdefault("ids", {})
     headings: list[tuple[int, str, str, int | None]] = env.setdefault("headings", [])
     tokens = state.tokens
@@ -43,7 +47,7 @@ def heading_ids(state: StateCore) -> None:
         explicit: str | None = None
         last = next((c for c in reversed(children) if not (c.type == "text" and not c.content.strip())), None)
         if last is not None and last.type == "text" and (m := _HID.search(last.content)):
-            explicit = m.group(1)
+            explicit = _heading_attrs(tok, m.group(1))
             last.content = last.content[: m.start()]
         elif last is not None and last.type != "text" and last.attrGet("id"):
             explicit = str(last.attrGet("id"))  # attrs plugin took `{ #id }` after a code span
@@ -64,9 +68,32 @@ def heading_ids(state: StateCore) -> None:
         tok.attrSet("id", hid)
         level = int(tok.tag[1])
         headings.append((level, hid, text, line))
-        link = Token("html_inline", "", 0)
-        link.content = f' <a class="headerlink" href="#{hid}" aria-label="Link to this section">#</a>'
-        children.append(link)
+        if opts.permalink:
+            link = Token("html_inline", "", 0)
+            title = f' title="{html.escape(opts.permalink_title)}"' if opts.permalink_title else ""
+            label = html.escape(opts.permalink_title or "Link to this section")
+            cls = " ".join(dict.fromkeys(["headerlink", *opts.permalink_class.split()]))  # theme and PDF CSS use headerlink
+            link.content = (f'<a class="{html.escape(cls)}" href="#{hid}"{title} '
+                            f'aria-label="{label}">{opts.permalink}</a>')
+            if opts.permalink_leading:
+                link.content += " "
+                children.insert(0, link)
+            else:
+                link.content = " " + link.content
+                children.append(link)
+
+
+def _heading_attrs(tok: Token, spec: str) -> str | None:
+    """``{ #id .class key=value }`` (attr_list): classes and attributes go on the heading; the id is returned."""
+    hid: str | None = None
+    for m in _ATTR.finditer(spec):
+        if m.group(1) == "#":
+            hid = m.group(2)
+        elif m.group(1) == ".":
+            tok.attrJoin("class", m.group(2))
+        elif m.group(3) and m.group(3) not in ("id", "class") and not m.group(3).lower().startswith("on"):
+            tok.attrSet(m.group(3), m.group(4) or m.group(5) or m.group(6) or "")
+    return hid
 
 
 def _rewrite(env: MutableMapping[str, Any], href: str, tok: Token, line: int | None, image: bool) -> str | None:
@@ -199,8 +226,6 @@ def abbr_apply(state: StateCore) -> None:
     abbrs: dict[str, str] = state.env.get("abbr") or {}
     if not abbrs:
         return
-    import html
-
     pattern = re.compile(r"(?<!\w)(" + "|".join(re.escape(k) for k in sorted(abbrs, key=len, reverse=True)) + r")(?!\w)")
     for tok in state.tokens:
         if tok.type != "inline" or not tok.children:

@@ -29,6 +29,7 @@ from stages.render_html.options import Options
 from stages.site import urls
 from stages.site.changes import DepHashes
 from stages.site.layout import LanguageTree, SiteLayout
+from stages.site.mdext import PLAIN
 from stages.site.nav import build_nav, resolve_titles
 
 RENDER_SALT = "pressroom-render-5"
@@ -99,7 +100,8 @@ class LanguageBuild:
                                docs_dir=str(self.tree.docs_dir), macros=self.run.macro_vars,
                                pretty=self.pretty, max_bytes=int(self.ctx.site.max_page_bytes),
                                raw_html=self.ctx.site.raw_html, languages=tuple(self.languages),
-                               base_path=self.run.base_path)
+                               base_path=self.run.base_path,
+                               markdown=layout.mkdocs.markdown if layout.mkdocs else PLAIN)
 
     async def _render(self, srcs: list[str]) -> dict[str, dict[str, Any]]:
         def report(done: int, total: int) -> None:

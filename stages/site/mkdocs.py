@@ -17,6 +17,8 @@ from typing import Any
 
 import pathspec
 
+from stages.site import mdext
+
 KNOWN_PLUGINS = frozenset({"search", "macros", "mkdocstrings", "social", "redirects", "tags", "offline"})
 """Plugins whose absence a reader would not notice, or which pressroom provides (search, macros),
 or whose syntax is reported where it is used (mkdocstrings' ``:::`` lines)."""
@@ -41,6 +43,8 @@ class MkDocsSite:
     """``extra:``: the variables pages see when macros are on."""
     include_yaml: tuple[tuple[str | None, str], ...] = ()
     """mkdocs-macros ``include_yaml`` data files ``(name or None, path relative to the config's folder)``."""
+    markdown: mdext.MarkdownOptions = mdext.PLAIN
+    """``markdown_extensions``: the syntax and options the engine is built with."""
     warnings: tuple[tuple[str, str], ...] = ()
     """``(key, message)`` for what is ignored, reported against the config file."""
 
@@ -90,6 +94,8 @@ def read(path: Path, conf: dict[str, Any]) -> MkDocsSite:
     plugins = _plugins(conf.get("plugins"))
     warnings = [("plugins", f"plugin {name!r} is not supported by pressroom; its output will be missing")
                 for name in plugins if name.split("/")[0] not in KNOWN_PLUGINS]
+    markdown, md_warnings = mdext.read(conf.get("markdown_extensions"))
+    warnings.extend(md_warnings)
     macros_value = plugins.get("macros")
     macros_conf: dict[str, Any] = macros_value if isinstance(macros_value, dict) else {}
     include_yaml: list[tuple[str | None, str]] = []
@@ -115,5 +121,6 @@ def read(path: Path, conf: dict[str, Any]) -> MkDocsSite:
         macros="macros" in plugins,
         extra=extra if isinstance(extra, dict) else {},
         include_yaml=tuple(include_yaml),
+        markdown=markdown,
         warnings=tuple(warnings),
     )
