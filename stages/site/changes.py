@@ -10,7 +10,6 @@ import tempfile
 from pathlib import Path
 
 
-
 def sha256(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
