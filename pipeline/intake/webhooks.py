@@ -191,16 +191,12 @@ def _delivery_lock(app: web.Application) -> asyncio.Lock:
 async def _first_delivery(app: web.Application, provider: str, delivery_id: str) -> bool:
     """Record a verified delivery ID; False when it was seen before (a replay).
 
-    The check and the record happen under one lock so two copies of a delivery arriving together
-    cannot both pass. Across daemons the content id (tree hash) still folds duplicates into one job.
+    The check and the record are one insert on the store's unique key, so two copies of a
+    delivery arriving together, at this daemon or at several sharing the store, cannot both pass.
     """
-    store = app[store_key]
     key = _delivery_key(provider, delivery_id)
     async with _delivery_lock(app):
-        if await store.ref_get(key) is not None:
-            return False
-        await store.ref_set(key, json.dumps({"at": time.time()}))
-    return True
+        return await app[store_key].ref_add(key, json.dumps({"at": time.time()}))
 
 
 async def _note_delivery(app: web.Application, provider: str, delivery_id: str, **info: Any) -> None:

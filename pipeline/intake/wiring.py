@@ -4,6 +4,8 @@ starts after the store (the intake routes are mounted with the others by ``api/r
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import hashlib
 import logging
 import os
 from collections.abc import AsyncIterator
@@ -11,6 +13,7 @@ from pathlib import Path
 
 from aiohttp import web
 
+from pipeline import errors
 from pipeline.api.keys import config_key, store_key, submitter_key, supervisor_key, watchers_key
 from pipeline.intake import channels, snapshot
 from pipeline.intake.folders import FolderWatcher, RefState, SubmitFn, Timing
@@ -58,11 +61,22 @@ async def watchers_ctx(app: web.Application) -> AsyncIterator[None]:
 
 
 def _submitter(app: web.Application, folder: Path) -> SubmitFn:
+    state = RefState(app[store_key].ref_get, app[store_key].ref_set)
+
     async def submit(live: Path, digest: str | None) -> SubmitResult:
         # dedupe=False: a folder that goes back to an older state must build again, so only the
-        # watcher's own "same as my last snapshot" check skips work.
+        # "same as the folder's last snapshot" check skips work. Several daemons may watch one
+        # shared folder: the last snapshot is read from the store (another node may have built
+        # this content already), and the idempotency key names the change (previous job ->
+        # content), so nodes that see the same change together fold onto one job.
+        last = await state.load(folder)
+        if digest is not None and last.get("hash") == digest and last.get("job_id"):
+            with contextlib.suppress(errors.NotFound):
+                return SubmitResult(await app[store_key].get(str(last["job_id"])), created=False)
+        change = f"{folder}\0{last.get('job_id') or ''}\0{digest}"
+        key = "folder:" + hashlib.sha256(change.encode()).hexdigest() if digest else None
         opts = SubmitOptions(trigger={"kind": "folder", "folder": str(folder)}, supersede_key=str(folder),
-                             source_hash=digest, dedupe=False)
+                             source_hash=digest, dedupe=False, idempotency_key=key)
         result = await app[submitter_key].submit_path(live, opts)
         channels.after_submit(app, result)
         return result

@@ -269,6 +269,16 @@ class WriteMethods(StoreBase):
             await conn.execute(delete(tables.refs).where(tables.refs.c.key == key))
             await conn.execute(insert(tables.refs).values(key=key, value=value, updated_at=self.clock()))
 
+    async def ref_add(self, key: str, value: str) -> bool:
+        """Store a ref only if the key is new; False when it exists. The unique key decides, so
+        several daemons racing to record one thing (a webhook delivery ID) get one winner."""
+        try:
+            async with self._write() as conn:
+                await conn.execute(insert(tables.refs).values(key=key, value=value, updated_at=self.clock()))
+        except IntegrityError:
+            return False
+        return True
+
     async def worker_heartbeat(self, worker_id: str, host: str, started_at: float, running: list[dict[str, Any]]) -> None:
         W = tables.workers
         async with self._write(notify=False) as conn:

@@ -326,6 +326,21 @@ def prune(root: Path, keep: int) -> list[str]:
     return removed
 
 
+def drop_earlier_attempts(root: Path, job_id: str, published: str) -> list[str]:
+    """Delete the releases an earlier attempt of this job finalized, once ``published`` is live.
+
+    A node that dies after naming its release leaves it behind, and the job's retry (on any node
+    sharing the target) writes ``<job id>-2``: keeping both would list one build twice. The live
+    release is never deleted. Returns removed names."""
+    with target_lock(root):
+        removed = []
+        for info in list_releases(root):
+            if info.job_id == job_id and info.name != published and not info.current:
+                discard(root, Path(info.path))
+                removed.append(info.name)
+    return removed
+
+
 def _now_ts() -> float:
     import time
 

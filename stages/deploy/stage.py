@@ -173,6 +173,7 @@ async def run(ctx: StageContext[Options]) -> StageResult:
     except BaseException:
         await asyncio.to_thread(release.discard, root, final)
         raise
+    await asyncio.to_thread(release.drop_earlier_attempts, root, ctx.job_id, final.name)
     removed = await asyncio.to_thread(release.prune, root, target.keep_releases)
     url = live_url(opts, name, ctx.site)
     changed = [*changes.added, *changes.changed_urls]
