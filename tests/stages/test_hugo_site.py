@@ -10,28 +10,14 @@ per-language ``contentDir`` and a ``baseURL`` under a path; ``_index.md`` sectio
 from __future__ import annotations
 
 import json
-import os
 import re
 import shutil
-import subprocess
-import sys
 from pathlib import Path
 from urllib.parse import urljoin
 
 from stages.markdown import shortcodes
 from stages.site import frontmatter, hugo
-
-SITES = Path(__file__).resolve().parents[1] / "sites"
-
-
-def pressroom(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
-    """The command a user types, in a fresh process, with its data dir in ``cwd``."""
-    cfg = cwd / "pressroom-test.toml"
-    if not cfg.exists():
-        cfg.write_text(f'data_dir = "{cwd / ".pressroom"}"\n')
-    env = {k: v for k, v in os.environ.items() if not k.startswith("PRESSROOM_")}
-    return subprocess.run([sys.executable, "-m", "pipeline", "--config", str(cfg), "build", *args],
-                          capture_output=True, text=True, cwd=cwd, env=env, timeout=300)
+from tests.stages.conftest import SITES, pressroom_build
 
 
 def sample(tmp_path: Path) -> Path:
@@ -61,7 +47,7 @@ def internal_targets(out: Path, file: Path) -> list[Path]:
 def test_a_hugo_tree_builds_like_hugo(tmp_path: Path) -> None:
     site = sample(tmp_path)
     out = tmp_path / "out"
-    done = pressroom(str(site), "--out", str(out), "--stages", "render_html,linkcheck", cwd=tmp_path)
+    done = pressroom_build(str(site), "--out", str(out), "--stages", "render_html,linkcheck", cwd=tmp_path)
     assert done.returncode == 0, done.stdout + done.stderr
     text = " ".join(done.stdout.split())
     # the language root's _index.md is the home page; the site root leads to it
@@ -104,7 +90,7 @@ def test_rtl_fallback_pages_and_the_language_switcher(tmp_path: Path) -> None:
     site = sample(tmp_path)
     (site / "content/ar/only-arabic.md").write_text("---\ntitle: صفحة عربية\n---\n\nنص.\n")
     out = tmp_path / "out"
-    done = pressroom(str(site), "--out", str(out), "--stages", "render_html", cwd=tmp_path)
+    done = pressroom_build(str(site), "--out", str(out), "--stages", "render_html", cwd=tmp_path)
     assert done.returncode == 0, done.stdout + done.stderr
     fallback = (out / "ar/distributed-systems/consensus/index.html").read_text()
     assert '<html lang="ar" dir="rtl">' in fallback
@@ -125,7 +111,7 @@ def test_drafts_only_with_the_flag_and_broken_root_links_fail_the_check(tmp_path
     (site / "content/en/getting-started.md").write_text(
         (site / "content/en/getting-started.md").read_text() + "\nSee [nowhere](/no-such-section/).\n")
     out = tmp_path / "out"
-    done = pressroom(str(site), "--out", str(out), "--stages", "render_html,linkcheck", "--drafts", cwd=tmp_path)
+    done = pressroom_build(str(site), "--out", str(out), "--stages", "render_html,linkcheck", "--drafts", cwd=tmp_path)
     assert (out / "en/wip/index.html").is_file()  # --drafts builds the draft
     assert done.returncode != 0  # the root-absolute link to nothing is a broken internal link
     assert "no-such-section" in " ".join(done.stdout.split()) + done.stderr
@@ -162,7 +148,7 @@ def test_front_matter_keys_any_case_and_config_detection(tmp_path: Path) -> None
 def test_search_text_keeps_soft_line_breaks_as_spaces(tmp_path: Path) -> None:
     site = sample(tmp_path)
     out = tmp_path / "out"
-    done = pressroom(str(site), "--out", str(out), "--stages", "render_html", cwd=tmp_path)
+    done = pressroom_build(str(site), "--out", str(out), "--stages", "render_html", cwd=tmp_path)
     assert done.returncode == 0, done.stdout + done.stderr
     index = json.loads((out / "en/search_index.json").read_text())
     text = next(p["text"] for p in index["pages"] if p["url"] == "en/distributed-systems/replication/")

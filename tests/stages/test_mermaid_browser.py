@@ -8,9 +8,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from aiohttp import web
 
-SITES = Path(__file__).resolve().parents[1] / "sites"
+from tests.stages.conftest import SITES, static_server
+
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
                  "--disable-component-update", "--no-first-run", "--disable-sync", "--disable-quic"]
@@ -27,44 +27,25 @@ async def test_a_mermaid_fence_renders_as_an_svg(runner: Any, tmp_path: Path) ->
     assert result.status == "passed"
     out = (tmp_path / "out").resolve()
     requests: list[str] = []
-
-    async def serve(request: web.Request) -> web.StreamResponse:
-        requests.append(request.path)
-        path = (out / request.match_info["path"]).resolve()
-        if path.is_dir():
-            path = path / "index.html"
-        if not path.is_relative_to(out) or not path.is_file():
-            raise web.HTTPNotFound()
-        return web.FileResponse(path)
-
-    app = web.Application()
-    app.router.add_get("/{path:.*}", serve)
-    app_runner = web.AppRunner(app)
-    await app_runner.setup()
-    await web.TCPSite(app_runner, "127.0.0.1", 0).start()
-    base = f"http://127.0.0.1:{app_runner.addresses[0][1]}"
     env: dict[str, str | float | bool] = {**os.environ, "XDG_CONFIG_HOME": str(tmp_path / "xdg-config"),
                                           "XDG_CACHE_HOME": str(tmp_path / "xdg-cache")}
     outside: list[str] = []
-    try:
-        async with async_playwright() as pw:
-            browser = await pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, env=env)
-            try:
-                page = await browser.new_page()
-                page.on("request", lambda r: None if r.url.startswith(base) else outside.append(r.url))
-                await page.goto(f"{base}/en/")
-                svg = page.locator("pre.mermaid svg")
-                await svg.wait_for(timeout=20_000)
-                labels = await page.locator("pre.mermaid svg").text_content()
-                assert labels and "Write" in labels and "Build" in labels
-                assert await page.locator("pre.mermaid svg g.node").count() == 2
-                # a page without a diagram does not load the 5 MB script
-                requests.clear()
-                await page.goto(f"{base}/en/guide/")
-                await page.wait_for_load_state("load")
-                assert not any("mermaid" in r for r in requests)
-            finally:
-                await browser.close()
-    finally:
-        await app_runner.cleanup()
+    async with static_server(out, requests) as base, async_playwright() as pw:
+        browser = await pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, env=env)
+        try:
+            page = await browser.new_page()
+            page.on("request", lambda r: None if r.url.startswith(base) else outside.append(r.url))
+            await page.goto(f"{base}/en/")
+            svg = page.locator("pre.mermaid svg")
+            await svg.wait_for(timeout=20_000)
+            labels = await page.locator("pre.mermaid svg").text_content()
+            assert labels and "Write" in labels and "Build" in labels
+            assert await page.locator("pre.mermaid svg g.node").count() == 2
+            # a page without a diagram does not load the 5 MB script
+            requests.clear()
+            await page.goto(f"{base}/en/guide/")
+            await page.wait_for_load_state("load")
+            assert not any("mermaid" in r for r in requests)
+        finally:
+            await browser.close()
     assert outside == []  # nothing fetched from anywhere but the local server

@@ -19,18 +19,7 @@ import pytest
 
 from stages.markdown import includes
 from stages.site import roots
-
-SITES = Path(__file__).resolve().parents[1] / "sites"
-
-
-def pressroom(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
-    """The command a user types, in a fresh process, with its data dir in ``cwd``."""
-    cfg = cwd / "pressroom-test.toml"
-    if not cfg.exists():
-        cfg.write_text(f'data_dir = "{cwd / ".pressroom"}"\n')
-    env = {k: v for k, v in os.environ.items() if not k.startswith("PRESSROOM_")}
-    return subprocess.run([sys.executable, "-m", "pipeline", "--config", str(cfg), "build", *args],
-                          capture_output=True, text=True, cwd=cwd, env=env, timeout=300)
+from tests.stages.conftest import SITES, pressroom_build
 
 
 def sample(tmp_path: Path, name: str) -> Path:
@@ -49,7 +38,7 @@ def code_lines(block: str) -> list[str]:
 def test_an_mkdocs_folder_builds_like_mkdocs_build(tmp_path: Path) -> None:
     site = sample(tmp_path, "mkdocs-basic")
     out = tmp_path / "out"
-    done = pressroom(str(site), "--out", str(out), "--stages", "render_html", cwd=tmp_path)
+    done = pressroom_build(str(site), "--out", str(out), "--stages", "render_html", cwd=tmp_path)
     assert done.returncode == 0, done.stdout + done.stderr
     text = " ".join(done.stdout.split())
     index = (out / "en/index.html").read_text()
@@ -90,7 +79,7 @@ def test_an_mkdocs_folder_builds_like_mkdocs_build(tmp_path: Path) -> None:
 def test_macros_stay_untouched_without_the_plugin_and_mkdocstrings_is_named(tmp_path: Path) -> None:
     site = sample(tmp_path, "mkdocs-nomacros")
     out = tmp_path / "out"
-    done = pressroom(str(site), "--out", str(out), "--stages", "render_html", cwd=tmp_path)
+    done = pressroom_build(str(site), "--out", str(out), "--stages", "render_html", cwd=tmp_path)
     assert done.returncode == 0, done.stdout + done.stderr
     text = " ".join(done.stdout.split())
     index = (out / "en/index.html").read_text()
@@ -104,7 +93,7 @@ def test_hostile_macros_are_sandboxed(tmp_path: Path) -> None:
     (site / "content/index.md").write_text(
         "# Evil\n\n{{ ''.__class__.__mro__[1].__subclasses__() }}\n\n{% for i in range(10**9) %}xxxxxx{% endfor %}\n")
     out = tmp_path / "out"
-    done = pressroom(str(site), "--out", str(out), "--stages", "render_html", cwd=tmp_path)
+    done = pressroom_build(str(site), "--out", str(out), "--stages", "render_html", cwd=tmp_path)
     assert done.returncode == 0, done.stdout + done.stderr
     text = " ".join(done.stdout.split())
     assert "macro-error" in text and "page left as written" in text
@@ -124,14 +113,14 @@ def test_nothing_outside_the_root_is_read(tmp_path: Path) -> None:
     (repo / "docs/index.md").write_text(
         "# Root\n\n{* ../secret.txt *}\n\n--8<-- \"docs/link.txt\"\n\n{!../../secret.txt!}\n")
     out = tmp_path / "out"
-    done = pressroom(str(repo), "--out", str(out), "--stages", "render_html", cwd=tmp_path)
+    done = pressroom_build(str(repo), "--out", str(out), "--stages", "render_html", cwd=tmp_path)
     assert done.returncode == 0, done.stdout + done.stderr
     page = (out / "en/index.html").read_text()
     assert "TOP-SECRET" not in page and page.count("include failed") == 3
     assert " ".join(done.stdout.split()).count("include-outside") == 3
     # the same tree with --root naming the folder that holds the file: now it is the site's own
     out2 = tmp_path / "out2"
-    wider = pressroom(str(repo), "--out", str(out2), "--stages", "render_html", "--root", str(outer), cwd=tmp_path)
+    wider = pressroom_build(str(repo), "--out", str(out2), "--stages", "render_html", "--root", str(outer), cwd=tmp_path)
     assert wider.returncode == 0, wider.stdout + wider.stderr
     assert "include failed" not in (out2 / "en/index.html").read_text()
     assert (out2 / "en/index.html").read_text().count("TOP-SECRET") >= 3

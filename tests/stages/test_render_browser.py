@@ -8,7 +8,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from aiohttp import web
+
+from tests.stages.conftest import static_server
 
 SAMPLES = Path(__file__).resolve().parents[2] / "content-samples"
 CHROMIUM = "/usr/bin/chromium"
@@ -26,54 +27,35 @@ async def test_theme_in_chromium(runner: Any, tmp_path: Path) -> None:
     assert result.status == "passed"
     out = (tmp_path / "out").resolve()
 
-    async def serve(request: web.Request) -> web.StreamResponse:
-        """A static server that answers a folder URL with its index.html, as web servers do."""
-        path = (out / request.match_info["path"]).resolve()
-        if path.is_dir():
-            path = path / "index.html"
-        if not path.is_relative_to(out) or not path.is_file():
-            raise web.HTTPNotFound()
-        return web.FileResponse(path)
-
-    app = web.Application()
-    app.router.add_get("/{path:.*}", serve)
-    app_runner = web.AppRunner(app)
-    await app_runner.setup()
-    site = web.TCPSite(app_runner, "127.0.0.1", 0)
-    await site.start()
-    base = f"http://127.0.0.1:{app_runner.addresses[0][1]}"
     env: dict[str, str | float | bool] = {**os.environ, "XDG_CONFIG_HOME": str(tmp_path / "xdg-config"),
                                           "XDG_CACHE_HOME": str(tmp_path / "xdg-cache")}
-    try:
-        async with async_playwright() as pw:
-            browser = await pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, env=env)
-            try:
-                page = await browser.new_page()
-                await page.goto(f"{base}/en/guide/code-and-includes/index.html")
-                # consecutive `/// tab` blocks became one tab set; clicking switches the panel
-                await page.get_by_role("tab", name="Shell").click()
-                assert await page.locator(".tabs > .tab").nth(1).is_visible()
-                assert not await page.locator(".tabs > .tab").nth(0).is_visible()
-                # search loads en/search_index.json and links the hits
-                await page.get_by_role("searchbox").fill("virtual environment")
-                hit = page.locator(".search-results a").first
-                await hit.wait_for()
-                assert (await hit.text_content()) == "Installation"
-                await hit.click()
-                await page.wait_for_url("**/en/getting-started/install/")
-                # dark mode toggle, remembered across pages
-                await page.locator(".theme-toggle").click()
-                theme = await page.evaluate("document.documentElement.dataset.theme")
-                assert theme in ("dark", "light")
-                await page.locator(".languages summary").click()
-                await page.get_by_role("link", name="Deutsch").click()
-                await page.wait_for_url("**/de/getting-started/install/")
-                assert await page.evaluate("document.documentElement.dataset.theme") == theme
-                assert await page.evaluate("document.documentElement.lang") == "de"
-                # the current page is marked in the nav and its section is open
-                current = page.locator('#sidebar a[aria-current="page"]')
-                assert await current.is_visible()
-            finally:
-                await browser.close()
-    finally:
-        await app_runner.cleanup()
+    async with static_server(out) as base, async_playwright() as pw:
+        browser = await pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, env=env)
+        try:
+            page = await browser.new_page()
+            await page.goto(f"{base}/en/guide/code-and-includes/index.html")
+            # consecutive `/// tab` blocks became one tab set; clicking switches the panel
+            await page.get_by_role("tab", name="Shell").click()
+            assert await page.locator(".tabs > .tab").nth(1).is_visible()
+            assert not await page.locator(".tabs > .tab").nth(0).is_visible()
+            # search loads en/search_index.json and links the hits
+            await page.get_by_role("searchbox").fill("virtual environment")
+            hit = page.locator(".search-results a").first
+            await hit.wait_for()
+            assert (await hit.text_content()) == "Installation"
+            await hit.click()
+            await page.wait_for_url("**/en/getting-started/install/")
+            # dark mode toggle, remembered across pages
+            await page.locator(".theme-toggle").click()
+            theme = await page.evaluate("document.documentElement.dataset.theme")
+            assert theme in ("dark", "light")
+            await page.locator(".languages summary").click()
+            await page.get_by_role("link", name="Deutsch").click()
+            await page.wait_for_url("**/de/getting-started/install/")
+            assert await page.evaluate("document.documentElement.dataset.theme") == theme
+            assert await page.evaluate("document.documentElement.lang") == "de"
+            # the current page is marked in the nav and its section is open
+            current = page.locator('#sidebar a[aria-current="page"]')
+            assert await current.is_visible()
+        finally:
+            await browser.close()
