@@ -8,7 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.stages.test_hugo_site import pressroom, sample
+from tests.stages.conftest import pressroom_build
+from tests.stages.test_hugo_site import sample
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
@@ -23,7 +24,7 @@ async def test_rtl_width_and_search_from_disk(tmp_path: Path) -> None:
 
     site = sample(tmp_path)
     out = (tmp_path / "out").resolve()
-    done = pressroom(str(site), "--out", str(out), "--stages", "render_html", cwd=tmp_path)
+    done = pressroom_build(str(site), "--out", str(out), "--stages", "render_html", cwd=tmp_path)
     assert done.returncode == 0, done.stdout + done.stderr
     env: dict[str, str | float | bool] = {**os.environ, "XDG_CONFIG_HOME": str(tmp_path / "xdg-config"),
                                           "XDG_CACHE_HOME": str(tmp_path / "xdg-cache")}
