@@ -292,6 +292,17 @@ def main() -> dict[str, Any]:
     return result
 
 
+def _load_words(load: str) -> str:
+    """How much else the machine was doing, in words: a figure under load reads high."""
+    try:
+        first = float(str(load).split("/")[0])
+    except ValueError:
+        return f"load average {load} at the end"
+    if first < 2.5:
+        return f"a quiet machine (load average {load} at the end)"
+    return f"**a busy machine: load average {load} at the end, so every figure is noisy and likely high**"
+
+
 def _stage_cell(run: dict[str, Any]) -> str:
     parts = []
     for name, info in run["stages"].items():
@@ -313,13 +324,12 @@ def write_section(r: dict[str, Any]) -> None:
     body = [
         f"## {title}", "",
         f"Measured by `bench/bench_commit_to_live.py{' --pdf' if r['pdf'] else ''}` (commit {r['commit']}, "
-        f"{r['cpus']} CPUs **shared with seven other engineers' test runs: load average {r['load']} at the end, so "
-        f"every figure is noisy and likely high**; Python {r['python']}). The real daemon (`python -m pipeline serve`, "
+        f"{r['cpus']} CPUs, {_load_words(r['load'])}; Python {r['python']}). The real daemon (`python -m pipeline serve`, "
         "SQLite, one worker, a 2-process pool) builds the FastAPI English docs (155 pages) through lint → render_html → "
         + ("render_pdf → " if r["pdf"] else "") + "linkcheck → deploy, lint and link findings not failing. "
         f"The one-page change edits `{PAGE}`; \"served\" means the new text came back from the sites origin. "
         "The cold row is a new daemon's first build (cold); the others are later builds in the same daemon (warm, "
-        "as a writer sees them). Re-run on a quiet machine with the command above.", "",
+        "as a writer sees them).", "",
         "| run | → COMPLETED | → served | per stage (s, what was reused) | note |", "|---|---|---|---|---|",
     ]
     for label, run, note in rows:
@@ -336,7 +346,7 @@ def write_section(r: dict[str, Any]) -> None:
                  "Before the incremental check it was 3.2 s here (5.4 s through the daemon on a quiet machine)."]
     goals = ("Goal: with PDF on, a one-page change ≤ 0.1× the cold build." if r["pdf"] else
              "Goals: ≤ 1 s submit-to-live with PDF off; ≤ 2 s from a file save, debounce included.")
-    body += ["", goals, ""]
+    body += ["", goals, "", ""]
     _report.replace_section(title, "\n".join(body))
 
 
