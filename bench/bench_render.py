@@ -229,8 +229,9 @@ def main() -> None:
     ]
     body += [f"| {name} | {secs:.2f} s | {ratio} |" for name, secs, ratio in rows]
     body += ["", "Rows marked **cold** are commands as a user runs them (a new process each, like every mkdocs row); "
-             "the others are warm (in this process, the pool already started), as the daemon runs them. The machine was "
-             "shared with seven other engineers' test runs, so figures are noisy; re-run `bench/bench_render.py` on a quiet machine.",
+             "the others are warm (in this process, the pool already started), as the daemon runs them. "
+             + ("The machine was busy (see the load average above), so figures read high; re-run on a quiet machine."
+                if os.getloadavg()[0] >= 2.5 else "The machine was otherwise quiet."),
              "", "Goals: full build ≤ 1/3 of mkdocs; no-change rebuild ≤ 5% and one-page rebuild ≤ 10% of our full build, "
              "and ≥ 10× faster than `mkdocs build --dirty`; as commands: cold ≤ 1/3 of `mkdocs build`, no-change faster than "
              "`mkdocs build --dirty`, one page changed ≤ 2× the no-change time.", ""]
