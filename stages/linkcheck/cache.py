@@ -9,17 +9,30 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 import time
 from pathlib import Path
 from typing import Any
 
 from stages.linkcheck.model import Outcome
+from stages.site.changes import atomic_write
 
 logger = logging.getLogger(__name__)
 
 _FILE = "results.json"
 _VERSION = 1
+
+
+def load_json(path: Path, version: int, what: str) -> dict[str, Any] | None:
+    """A cache file written with ``{"version": version, ...}``, or ``None`` when it is missing,
+    unreadable (logged) or of another version."""
+    try:
+        data = json.loads(path.read_text("utf-8"))
+    except FileNotFoundError:
+        return None
+    except (OSError, ValueError) as exc:
+        logger.warning("ignoring unreadable %s %s: %s", what, path, exc)
+        return None
+    return data if isinstance(data, dict) and data.get("version") == version else None
 
 
 class ResultCache:
@@ -39,14 +52,8 @@ class ResultCache:
         return self._folder is not None and self._ttl > 0
 
     def _load(self, path: Path) -> None:
-        try:
-            data = json.loads(path.read_text("utf-8"))
-        except FileNotFoundError:
-            return
-        except (OSError, ValueError) as exc:
-            logger.warning("ignoring unreadable link cache %s: %s", path, exc)
-            return
-        if not isinstance(data, dict) or data.get("version") != _VERSION:
+        data = load_json(path, _VERSION, "link cache")
+        if data is None:
             return
         now = self._clock()
         entries = data.get("entries", {})
@@ -79,9 +86,5 @@ class ResultCache:
     def save(self) -> None:
         if not self.enabled or not self._dirty or self._folder is None:
             return
-        self._folder.mkdir(parents=True, exist_ok=True)
-        target = self._folder / _FILE
-        tmp = target.with_suffix(f".{os.getpid()}.tmp")
-        tmp.write_text(json.dumps({"version": _VERSION, "entries": self._entries}), "utf-8")
-        os.replace(tmp, target)
+        atomic_write(self._folder / _FILE, json.dumps({"version": _VERSION, "entries": self._entries}).encode())
         self._dirty = False

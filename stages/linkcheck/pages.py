@@ -16,14 +16,12 @@ from __future__ import annotations
 
 import hashlib
 import json
-import logging
-import os
 from pathlib import Path
 from typing import Any
 
 from stages.linkcheck import extract
-
-logger = logging.getLogger(__name__)
+from stages.linkcheck.cache import load_json
+from stages.site.changes import atomic_write
 
 _VERSION = 1
 
@@ -81,14 +79,8 @@ class PageCache:
             self._load(self._path)
 
     def _load(self, path: Path) -> None:
-        try:
-            data = json.loads(path.read_text("utf-8"))
-        except FileNotFoundError:
-            return
-        except (OSError, ValueError) as exc:
-            logger.warning("ignoring unreadable page cache %s: %s", path, exc)
-            return
-        if isinstance(data, dict) and data.get("version") == _VERSION and isinstance(data.get("pages"), dict):
+        data = load_json(path, _VERSION, "page cache")
+        if data is not None and isinstance(data.get("pages"), dict):
             self._old = data["pages"]
             joined = data.get("joined")
             self._old_joined = joined if isinstance(joined, dict) else {}
@@ -110,8 +102,7 @@ class PageCache:
         """The absolute URLs of a cached page's links as resolved at ``where`` (its URL and
         ``<base>``) by an earlier run, or ``None``: resolving every link of every page again
         (``urljoin``) was the biggest cost of a check in which nothing changed."""
-        found = self._joined.get(key, {}).get(where)
-        return found
+        return self._joined.get(key, {}).get(where)
 
     def remember(self, key: str, where: str, absolutes: list[str]) -> None:
         self._joined.setdefault(key, {})[where] = absolutes
@@ -142,8 +133,5 @@ class PageCache:
     def save(self) -> None:
         if self._path is None:
             return
-        self._path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = self._path.with_suffix(f".{os.getpid()}.tmp")
-        tmp.write_text(json.dumps({"version": _VERSION, "pages": self._new,
-                                   "joined": {k: v for k, v in self._joined.items() if k in self._new}}), "utf-8")
-        os.replace(tmp, self._path)
+        atomic_write(self._path, json.dumps({"version": _VERSION, "pages": self._new,
+                                             "joined": {k: v for k, v in self._joined.items() if k in self._new}}).encode())
