@@ -13,7 +13,6 @@ from pathlib import Path
 import click
 from aiohttp import web
 
-from pipeline import app as app_mod
 from pipeline import config as config_mod
 from pipeline.api.keys import config_key
 from pipeline.cli import client, options
@@ -33,6 +32,10 @@ def run(cfg: config_mod.Config, *, host: str | None = None, port: int | None = N
     if updates:
         cfg = config_mod.with_site_base(cfg.model_copy(update=updates), cfg.sites_url)
     h, p = cfg.server.host, cfg.server.port
+    # Imported here for start-up cost, not to dodge a cycle: the app (API, dashboard, every stage)
+    # is only needed by ``serve``, and every other ``pressroom`` command would pay to load it.
+    from pipeline import app as app_mod
+
     application = app_mod.create_app(cfg)
 
     async def announce(app: web.Application) -> None:
