@@ -202,13 +202,13 @@ async def _promotion(ctx: StageContext[Options], opts: Options, name: str, final
         diff.diff_releases, final, release.current_path(other_root), max_tables=opts.diff_pages)
     health = promote.health_of(ctx.previous, len(preview.removed))
     decision, to = promote.decide(opts, name, health)
-    decision = promote.with_openapi(decision, to, ctx.previous.get("openapi"))
+    api = ctx.previous.get("openapi")
+    decision = promote.with_openapi(decision, to, api)
     info: dict[str, Any] = {
         "decision": decision, "to": to, "release": str(final), "changes": preview.summary(),
         "health": {"lint_errors": health.lint_errors, "broken_links": health.broken_links,
                    "removed_pages": health.removed_pages},
     }
-    api = ctx.previous.get("openapi")
     if api is not None and api.outputs.get("changed"):
         info["openapi"] = {"summary": api.outputs.get("summary"), "breaking": api.outputs.get("breaking", []),
                            "non_breaking": len(api.outputs.get("non_breaking", []))}
