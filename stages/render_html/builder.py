@@ -32,8 +32,11 @@ from stages.site.layout import LanguageTree, SiteLayout
 from stages.site.mdext import PLAIN
 from stages.site.nav import build_nav, resolve_titles
 
-RENDER_SALT = "pressroom-render-5"
+RENDER_SALT = "pressroom-render-6"
 """Bump when rendering changes so caches from older code are not reused."""
+
+MERMAID_MARK = '<pre class="mermaid">'
+"""How a rendered fragment holds a mermaid diagram (see stages/markdown/highlight.py)."""
 
 
 @dataclass
@@ -50,6 +53,8 @@ class SiteRun:
     """The variables Jinja macros see (mkdocs-macros), or None when the site does not enable them."""
     lastmod: dict[str, float] = field(default_factory=dict)
     """Last commit time per source-relative file (empty without git history)."""
+    mermaid: bool = False
+    """Whether some page has a mermaid diagram: only then is the vendored mermaid build published."""
     findings: list[Finding] = field(default_factory=list)
     counts: dict[str, int] = field(default_factory=dict)
 
@@ -151,8 +156,10 @@ class LanguageBuild:
                 weight=weight if isinstance(weight, int | float) else 0,
                 findings=res["findings"], draft=meta.get("draft") is True,
                 aliases=[a for a in meta.get("aliases", []) if isinstance(a, str)] if isinstance(meta.get("aliases"), list) else [],
+                mermaid=MERMAID_MARK in res.get("html", ""),
             )
         run.count("rendered", len(fresh))
+        run.mermaid = run.mermaid or any(e.get("mermaid") for e in entries.values())
         for e in entries.values():
             run.findings.extend(_finding(f) for f in e.get("findings", []))
         return await self._assemble(entries, fresh, state, out)
@@ -288,7 +295,7 @@ class LanguageBuild:
                 "t": t, "generator": run.generator, "version": site.version, "noindex": e.get("draft", False),
             }
             ctx.update(theme.mkdocs_extras(run.layout.mkdocs, lang, root, run.layout.default_language,
-                                            "<pre class=\"mermaid\">" in frag.get("html", "")))
+                                            MERMAID_MARK in frag.get("html", "")))
             html = theme.render_page(run.env, ctx)
             e["out"] = store.publish(out_dir, e["file"], html.encode())
 

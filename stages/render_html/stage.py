@@ -143,7 +143,8 @@ def _publish_root(run: builder.SiteRun, env: Any, theme_hash: str) -> None:
     state = store.load_state()
     files: dict[str, str] = {}
     for rel, path in theme.theme_assets(run.layout.theme_dir).items():
-        files[rel] = store.publish(out, rel, source=path)
+        if run.mermaid or not rel.startswith(theme.MERMAID_ASSETS):
+            files[rel] = store.publish(out, rel, source=path)
     for rel, data in site_files.root_files(env, run.ctx.site, run.title, run.base_url, run.generator,
                                            languages=run.layout.site_languages or None).items():
         files[rel] = store.publish(out, rel, data)

@@ -21,6 +21,8 @@ from stages.site.urls import is_external
 
 DEFAULT_DIR = Path(__file__).parent / "theme"
 ROOT = "@@ROOT@@"
+MERMAID_ASSETS = "assets/mermaid/"
+"""The vendored mermaid build (5.5 MB): published only with a site that has a diagram."""
 
 LABELS: dict[str, dict[str, str]] = {
     "en": {"skip": "Skip to content", "menu": "Menu", "search": "Search", "languages": "Languages",
