@@ -29,6 +29,13 @@ def sample(tmp_path: Path, name: str) -> Path:
     return Path(shutil.copytree(SITES / name, repo / name))
 
 
+def render(site: Path, out: Path, cwd: Path) -> str:
+    """``pressroom build --stages render_html`` of ``site`` into ``out``; its output on one line."""
+    done = pressroom_build(str(site), "--out", str(out), "--stages", "render_html", cwd=cwd)
+    assert done.returncode == 0, done.stdout + done.stderr
+    return " ".join(done.stdout.split())
+
+
 def code_lines(block: str) -> list[str]:
     code = re.search(r"<code>(.*?)</code>", block, re.S)
     assert code, block
@@ -38,9 +45,7 @@ def code_lines(block: str) -> list[str]:
 def test_an_mkdocs_folder_builds_like_mkdocs_build(tmp_path: Path) -> None:
     site = sample(tmp_path, "mkdocs-basic")
     out = tmp_path / "out"
-    done = pressroom_build(str(site), "--out", str(out), "--stages", "render_html", cwd=tmp_path)
-    assert done.returncode == 0, done.stdout + done.stderr
-    text = " ".join(done.stdout.split())
+    text = render(site, out, tmp_path)
     index = (out / "en/index.html").read_text()
     # macros: extra variables, a for loop, YAML data; an unknown variable stays as written
     assert 'id="welcome-to-widget">Welcome to Widget ' in index
@@ -79,9 +84,7 @@ def test_an_mkdocs_folder_builds_like_mkdocs_build(tmp_path: Path) -> None:
 def test_macros_stay_untouched_without_the_plugin_and_mkdocstrings_is_named(tmp_path: Path) -> None:
     site = sample(tmp_path, "mkdocs-nomacros")
     out = tmp_path / "out"
-    done = pressroom_build(str(site), "--out", str(out), "--stages", "render_html", cwd=tmp_path)
-    assert done.returncode == 0, done.stdout + done.stderr
-    text = " ".join(done.stdout.split())
+    text = render(site, out, tmp_path)
     index = (out / "en/index.html").read_text()
     assert "Version {{ version }} stays as written." in index
     assert "template shortcode '{{ version }}'" in text
@@ -93,9 +96,7 @@ def test_hostile_macros_are_sandboxed(tmp_path: Path) -> None:
     (site / "content/index.md").write_text(
         "# Evil\n\n{{ ''.__class__.__mro__[1].__subclasses__() }}\n\n{% for i in range(10**9) %}xxxxxx{% endfor %}\n")
     out = tmp_path / "out"
-    done = pressroom_build(str(site), "--out", str(out), "--stages", "render_html", cwd=tmp_path)
-    assert done.returncode == 0, done.stdout + done.stderr
-    text = " ".join(done.stdout.split())
+    text = render(site, out, tmp_path)
     assert "macro-error" in text and "page left as written" in text
     page = (out / "en/index.html").read_text()
     assert "mro" in page and "subclasses" in page and "xxxxxxxxxxxx" not in page  # left as written, not expanded
