@@ -35,7 +35,8 @@ async def list_sessions(request: web.Request) -> web.Response:
     await auth_mod.require(request, "admin")
     rows = await request.app[store_key].list_sessions()
     mine = request.cookies.get(auth_mod.SESSION_COOKIE) if auth_mod.from_cookie(request) else None
-    return web.json_response({"sessions": [_view(r, request, auth_mod.session_digest(mine) if mine else None) for r in rows]})
+    current = auth_mod.session_digest(mine) if mine else None
+    return web.json_response({"sessions": [_view(r, request, current) for r in rows]})
 
 
 async def _revoke(request: web.Request) -> web.Response:
