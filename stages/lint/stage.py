@@ -36,8 +36,7 @@ def _fingerprint(ctx: StageContext[Options], layout: SiteLayout, opts: Options) 
     h.update(layout.nav_fingerprint().encode())
     h.update(repr(layout.mkdocs.markdown if layout.mkdocs else None).encode())  # markdown_extensions change parsing
     h.update(opts.model_dump_json().encode())
-    site = ctx.site
-    h.update((site.model_dump_json() if hasattr(site, "model_dump_json") else repr(site)).encode())
+    h.update(ctx.site.model_dump_json().encode())
     for d in {layout.source, *(t.docs_dir for t in layout.trees.values())}:
         for name in MARKDOWNLINT_CONFIGS:
             p = d / name
