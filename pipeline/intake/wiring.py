@@ -50,7 +50,7 @@ async def watchers_ctx(app: web.Application) -> AsyncIterator[None]:
     store = app[store_key]
     state = RefState(store.ref_get, store.ref_set)
     timing = Timing.from_config(cfg.intake)
-    watchers = [FolderWatcher(f, timing=timing, submit=_submitter(app, f), state=state) for f in targets]
+    watchers = [FolderWatcher(f, timing=timing, submit=_submitter(app, f, state), state=state) for f in targets]
     app[watchers_key] = watchers
     supervisor = app[supervisor_key]
     names = [f"watcher:{w.folder}" for w in watchers]
@@ -60,9 +60,7 @@ async def watchers_ctx(app: web.Application) -> AsyncIterator[None]:
     await asyncio.gather(*(supervisor.stop(name) for name in names))
 
 
-def _submitter(app: web.Application, folder: Path) -> SubmitFn:
-    state = RefState(app[store_key].ref_get, app[store_key].ref_set)
-
+def _submitter(app: web.Application, folder: Path, state: RefState) -> SubmitFn:
     async def submit(live: Path, digest: str | None) -> SubmitResult:
         # dedupe=False: a folder that goes back to an older state must build again, so only the
         # "same as the folder's last snapshot" check skips work. Several daemons may watch one
