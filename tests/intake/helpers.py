@@ -131,6 +131,14 @@ def dumps(doc: dict[str, Any]) -> bytes:
     return json.dumps(doc).encode()
 
 
+async def post_github(client: Any, body: dict[str, Any], event: str) -> dict[str, Any]:
+    """Deliver a signed GitHub event to the test app; it must be accepted (``202``)."""
+    raw = dumps(body)
+    resp = await client.post("/hooks/github", data=raw, headers=github_headers(raw, event=event))
+    assert resp.status == 202
+    return dict(await resp.json())
+
+
 async def wait_for(check: Callable[[], Awaitable[T | None]], what: str, limit: float = 30.0) -> T:
     """Poll ``check`` until it returns something truthy, failing after ``limit`` seconds."""
     loop = asyncio.get_running_loop()

@@ -91,19 +91,12 @@ async def _settled(client: Any, count: int) -> list[dict[str, Any]]:
         await asyncio.sleep(0.05)
 
 
-async def _github(client: Any, body: dict[str, Any], event: str) -> dict[str, Any]:
-    raw = json.dumps(body).encode()
-    resp = await client.post("/hooks/github", data=raw, headers=helpers.github_headers(raw, event=event))
-    assert resp.status == 202
-    return dict(await resp.json())
-
-
 async def test_a_github_push_reports_pending_then_success_retrying_a_5xx(
         aiohttp_client: Any, make_config: Any, repos: helpers.Repos, stub: ForgeStub) -> None:
     client = await aiohttp_client(create_app(_config(make_config, stub)))
     sha, tree = repos.head()
     stub.faults = {"pending": 502}  # the first "pending" fails; its delivery is retried
-    job = await _github(client, helpers.github_push(repos, "main", sha, tree), "push")
+    job = await helpers.post_github(client, helpers.github_push(repos, "main", sha, tree), "push")
     await _settled(client, 2)
     statuses = [c for c in stub.calls if c[1] == f"/repos/acme/docs/statuses/{sha}"]
     # The refused "pending" is retried, but never accepted after "success": the commit ends green.
@@ -124,11 +117,11 @@ async def test_a_pull_request_preview_reports_its_url_and_edits_one_comment(
         aiohttp_client: Any, make_config: Any, repos: helpers.Repos, stub: ForgeStub) -> None:
     client = await aiohttp_client(create_app(_config(make_config, stub, check_runs=True)))
     first = repos.head()[0]
-    await _github(client, helpers.github_pull_request(repos, 5, "opened", first), "pull_request")
+    await helpers.post_github(client, helpers.github_pull_request(repos, 5, "opened", first), "pull_request")
     await _settled(client, 3)
     second = repos.commit({"docs/index.md": "# Edited\n"}, "edit")[0]
     repos.push()
-    await _github(client, helpers.github_pull_request(repos, 5, "synchronize", second), "pull_request")
+    await helpers.post_github(client, helpers.github_pull_request(repos, 5, "synchronize", second), "pull_request")
     await _settled(client, 6)
     runs = [c for c in stub.calls if c[1] == "/repos/acme/docs/check-runs"]
     done = [c[3] for c in runs if c[3]["status"] == "completed"]

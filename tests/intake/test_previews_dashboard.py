@@ -15,10 +15,7 @@ HELD = {"concurrency": {"build": 0}}
 
 
 async def _hook(client: Any, body: dict[str, Any]) -> dict[str, Any]:
-    raw = json.dumps(body).encode()
-    resp = await client.post("/hooks/github", data=raw, headers=helpers.github_headers(raw, event="pull_request"))
-    assert resp.status == 202
-    return dict(await resp.json())
+    return await helpers.post_github(client, body, "pull_request")
 
 
 async def test_builds_show_their_pull_request_and_previews_are_listed(
