@@ -1,0 +1,188 @@
+"""Translations: the FastAPI docs in all four languages, fanned out against built one after another.
+
+Two new daemons (``python -m pipeline serve``, SQLite, a 2-process pool, three workers) build the
+same copy of ``../shared/corpus/fastapi-docs`` (en source, es/de/zh partly translated), each cold
+(an empty data dir and cache), through lint -> render_html -> linkcheck -> deploy:
+
+- fan-out (``[translate] fan_out = true``, the default): the build renders English, then one
+  ``translate`` job per other language runs in parallel with the rest of the build;
+- serial (``fan_out = false``): one job renders the four languages one after another, as a
+  single-process ``mkdocs build`` per language would.
+
+Printed and written: wall time from the end of ``POST /api/builds`` to the last language done
+(every translate job finished, or the serial job COMPLETED), the ratio, when English went live
+(and whether that came before the first translation finished), and the completion the build's
+status reports per language. All figures are cold (new daemons); nothing here is in-process.
+
+    .venv/bin/python bench/bench_translations.py [--runs 1] [--write]
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime
+import json
+import os
+import platform
+import shutil
+import statistics
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import _report  # bench/_report.py, beside this script
+from bench_commit_to_live import archive, served, submit
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+from pipeline.testing import DaemonProcess, until  # noqa: E402
+
+WORK = REPO / "bench" / ".work" / "translations"
+LANGS = ["en", "es", "de", "zh"]
+MARKER = "Translation bench marker"
+CONFIG = """
+[site]
+name = "fastapi-i18n"
+title = "FastAPI"
+default_language = "en"
+languages = {languages}
+[stages.lint]
+fail_on = "never"
+[stages.linkcheck]
+fail_on_broken = false
+[translate]
+fan_out = {fan_out}
+"""
+TERMINAL = ("COMPLETED", "FAILED", "CANCELLED")
+
+
+def copy_corpus(src: Path, dst: Path) -> None:
+    """Every language's docs, ``docs_src`` (the includes) and the stand-in file the corpus lacks."""
+    for lang in LANGS:
+        shutil.copytree(src / "docs" / lang, dst / "docs" / lang, dirs_exist_ok=True)
+    shutil.copytree(src / "docs_src", dst / "docs_src", dirs_exist_ok=True)
+    stub = dst / "fastapi/openapi/docs.py"
+    stub.parent.mkdir(parents=True, exist_ok=True)
+    stub.write_text("".join(f"# stand-in line {i} for the benchmark\n" for i in range(1, 40)))
+    index = dst / "docs/en/docs/index.md"
+    index.write_text(index.read_text() + f"\n{MARKER} {time.time_ns()}\n")
+
+
+def status(url: str, path: str) -> dict[str, Any]:
+    import urllib.request
+
+    with urllib.request.urlopen(url + path, timeout=10) as r:
+        return dict(json.load(r))
+
+
+def _ts(value: str | None) -> float | None:
+    return datetime.datetime.fromisoformat(value).timestamp() if value else None
+
+
+def run_one(corpus: Path, fan_out: bool, label: str) -> dict[str, Any]:
+    root = WORK / label
+    shutil.rmtree(root, ignore_errors=True)
+    root.mkdir(parents=True)
+    daemon = DaemonProcess(root, workers=3, pipeline=["lint", "render_html", "linkcheck", "deploy"],
+                           extra=CONFIG.format(languages=json.dumps(LANGS), fan_out=str(fan_out).lower()))
+    text = daemon.config.read_text().replace("processes = 0", "processes = 2")
+    daemon.config.write_text(text.replace("[pipeline]\n", "translate = 2\n[pipeline]\n", 1))  # into [workers.concurrency]
+    marker = (corpus / "docs/en/docs/index.md").read_text().rsplit(MARKER, 1)[1].split()[0]
+    try:
+        daemon.start(timeout=60)
+        body = archive(corpus)
+        job, t0 = submit(daemon.url, body)
+        t0_wall = time.time() - (time.monotonic() - t0)
+        en_live: float | None = None
+        page = f"{daemon.sites_url}/sites/staging/en/"
+
+        def done() -> dict[str, Any] | None:
+            nonlocal en_live
+            if en_live is None and served(page, marker):
+                en_live = time.monotonic() - t0
+            view = status(daemon.url, f"/api/builds/{job}/status")
+            if view["status"] not in TERMINAL:
+                return None
+            children = view.get("translations") or {}
+            if fan_out and (len(children) < len(LANGS) - 1 or any(c["status"] not in TERMINAL for c in children.values())):
+                return None
+            return view
+
+        view = until(done, f"build {job} and its translations", 1800, 0.02)
+        wall = time.monotonic() - t0
+        if en_live is None:
+            until(lambda: served(page, marker), "English to be served", 60, 0.02)
+            en_live = time.monotonic() - t0
+        children: dict[str, Any] = {}
+        for lang, child in (view.get("translations") or {}).items():
+            full = status(daemon.url, f"/api/translations/{child['translation_id']}/status")
+            finished = _ts(full.get("finished_at"))
+            children[lang] = {**{k: child.get(k) for k in ("status", "completion", "translated", "stale", "missing", "machine")},
+                              "done_after": (finished - t0_wall) if finished else None}
+        return {"job": job, "status": view["status"], "wall": wall, "en_live": en_live, "translations": children}
+    finally:
+        daemon.stop()
+
+
+def main() -> dict[str, Any]:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--corpus", type=Path, default=REPO.parent / "shared" / "corpus" / "fastapi-docs")
+    ap.add_argument("--runs", type=int, default=1)
+    ap.add_argument("--write", action="store_true")
+    args = ap.parse_args()
+    shutil.rmtree(WORK, ignore_errors=True)
+    WORK.mkdir(parents=True)
+    corpus = WORK / "corpus"
+    copy_corpus(args.corpus, corpus)
+    fan, serial = [], []
+    for i in range(args.runs):  # alternated, so a load change hits both sides alike
+        fan.append(run_one(corpus, True, f"fanout-{i}"))
+        serial.append(run_one(corpus, False, f"serial-{i}"))
+    fan_wall = statistics.median(r["wall"] for r in fan)
+    serial_wall = statistics.median(r["wall"] for r in serial)
+    last = fan[-1]
+    first_done = min((c["done_after"] for c in last["translations"].values() if c["done_after"] is not None), default=None)
+    result = {
+        "runs": args.runs, "cpus": os.cpu_count(), "python": platform.python_version(), "commit": _report.git_rev(),
+        "fan_out_wall": fan_wall, "serial_wall": serial_wall, "ratio": fan_wall / serial_wall,
+        "en_live_fan_out": statistics.median(r["en_live"] for r in fan),
+        "en_live_serial": statistics.median(r["en_live"] for r in serial),
+        "first_translation_done": first_done, "translations": last["translations"],
+        "statuses": [r["status"] for r in fan + serial],
+        "load": " / ".join(f"{x:.1f}" for x in os.getloadavg()[:2]),
+    }
+    print(json.dumps(result, indent=1))
+    if args.write:
+        write_section(result)
+    return result
+
+
+def write_section(r: dict[str, Any]) -> None:
+    before = r["first_translation_done"] is not None and r["en_live_fan_out"] < r["first_translation_done"]
+    rows = [f"| {lang} | {c['status']} | {c['completion']}% | {c['translated']} | {c['stale']} | {c['missing']} | "
+            f"{c['machine']} | {c['done_after']:.2f} s |" for lang, c in sorted(r["translations"].items())]
+    body = [
+        "## Translations: fan-out against one language after another", "",
+        f"Measured by `bench/bench_translations.py` (commit {r['commit']}, {r['cpus']} CPUs, load average {r['load']} "
+        f"at the end; Python {r['python']}; median of {r['runs']} run(s) per side, alternated). Two new daemons (cold: "
+        "empty data dir and cache; three workers, a 2-process pool, SQLite) build the FastAPI docs in en (source), es, de "
+        "and zh through lint → render_html → linkcheck → deploy. Fan-out renders English in the build and one "
+        "translate job per other language in parallel; serial (`[translate] fan_out = false`) renders the four "
+        "languages one after another in one job.", "",
+        "| | submit → every language done | English served after |", "|---|---|---|",
+        f"| fan-out | {r['fan_out_wall']:.2f} s | {r['en_live_fan_out']:.2f} s |",
+        f"| serial | {r['serial_wall']:.2f} s | {r['en_live_serial']:.2f} s |", "",
+        f"Ratio fan-out / serial: **{r['ratio']:.2f}×** (goal ≤ 0.6× on 2 cores). English was live "
+        + (f"before the first translation finished ({r['first_translation_done']:.2f} s)." if before else
+           f"**not** before the first translation finished ({r['first_translation_done']})."), "",
+        "Completion as the build's status reports it (translated and up to date / English pages in the nav; "
+        "machine pages are not counted as complete):", "",
+        "| language | job | completion | translated | stale | missing | machine | done after |", "|---|---|---|---|---|---|---|---|",
+        *rows, "", "",
+    ]
+    _report.replace_section("Translations: fan-out against one language after another", "\n".join(body))
+
+
+if __name__ == "__main__":
+    main()
