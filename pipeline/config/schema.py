@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic_core import PydanticCustomError
 
 from pipeline.config.audit import AuditConfig
 from stages.deploy.options import Options as DeployOptions
@@ -155,6 +156,8 @@ class WorkersConfig(Section):
 class PipelineConfig(Section):
     build: list[str] = Field(default_factory=lambda: ["lint", "openapi", "render_html", "render_pdf", "linkcheck", "deploy"])
     """Stages of a ``build`` job, in order."""
+    translate: list[str] = Field(default_factory=lambda: ["translate", "render_html", "linkcheck", "deploy"])
+    """Stages of a ``translate`` job (one language of a build, ``[translate] fan_out``), in order."""
 
 
 class IntakeConfig(Section):
@@ -200,6 +203,10 @@ class TranslateConfig(Section):
     """``none`` or the URL of a LibreTranslate-compatible server (translation jobs: a later issue)."""
     auto_publish: bool = False
     """Publish machine translations without an owner's review (a later issue)."""
+    fan_out: bool = True
+    """A build of a site with several languages renders only the source language and starts one
+    ``translate`` job per other language, so a slow language never holds back the source's release;
+    ``false`` renders every language inside the build, one after another."""
 
 
 class SlackConfig(Section):
@@ -291,6 +298,21 @@ class LanguageConfig(Section):
     """Addresses told about this language's events."""
     owner_events: list[str] = Field(default_factory=lambda: ["*"])
     """Event globs the owners get for events of this language (translations, translate builds)."""
+    auto_publish: bool | Literal["when-complete"] = True
+    """``true`` publishes each translate job at ``/<lang>/``; ``false`` holds every run for an admin's
+    approval in the review queue; ``"when-complete"`` publishes only at 100% with no machine pages
+    (anything less waits for approval)."""
+    min_completion: float = Field(0, ge=0, le=100)
+    """Completion % below which the language is built and previewable (``translation-<lang>`` target)
+    but never published, approved or not; keeps a half-translated language off the live site."""
+
+    @field_validator("auto_publish", mode="before")
+    @classmethod
+    def _publish_mode(cls, value: object) -> object:
+        # Checked before the union so a typo is one line naming the three values, not one per member.
+        if isinstance(value, bool) or value == "when-complete":
+            return value
+        raise PydanticCustomError("auto_publish", 'expected true, false or "when-complete"')
 
 
 class RetentionConfig(Section):
