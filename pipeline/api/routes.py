@@ -19,7 +19,18 @@ from typing import Any
 
 from aiohttp import web
 
-from pipeline.api import audits, builds, deliveries, docs, openapi, reviews, sessions, sites, system
+from pipeline.api import (
+    audits,
+    builds,
+    deliveries,
+    docs,
+    languages,
+    openapi,
+    reviews,
+    sessions,
+    sites,
+    system,
+)
 from pipeline.api.keys import openapi_key
 from pipeline.dashboard import wiring as dashboard
 from pipeline.intake import hookupload, spec, webhooks
@@ -46,10 +57,12 @@ RESOURCES: tuple[Resource, ...] = (
     Resource(sessions.routes, sessions.OPENAPI_PATHS),
     Resource(dashboard.routes, dashboard.OPENAPI_PATHS),
     Resource(audits.routes, audits.OPENAPI_PATHS),
+    Resource(languages.routes, languages.OPENAPI_PATHS),
 )
 """The API origin: builds, system (health, metrics, this document), the redirect of ``/sites/``
 to the sites origin, the docs, notification deliveries, reviews and targets, intake hooks,
-dashboard sessions, and the dashboard's pages, stream and static files."""
+dashboard sessions, the dashboard's pages, stream and static files, audits, and the languages'
+translation figures."""
 
 
 def mount(app: web.Application) -> None:

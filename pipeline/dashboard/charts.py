@@ -90,10 +90,13 @@ def _nice_max(value: float) -> float:
     return 10 * exp
 
 
-def line_chart(labels: Sequence[str], series: Sequence[dict[str, Any]], unit: str = "") -> dict[str, Any]:
-    """Polylines, axis ticks and legend entries for the ``_chart.html`` template."""
+def line_chart(labels: Sequence[str], series: Sequence[dict[str, Any]], unit: str = "",
+               top: float | None = None) -> dict[str, Any]:
+    """Polylines, axis ticks and legend entries for the ``_chart.html`` template; ``top`` fixes the
+    y axis (a percentage reads best against 100, not against the highest value seen)."""
     n = max(1, len(labels) - 1)
-    top = _nice_max(max((v for s in series for v in s["values"] if v is not None), default=0.0))
+    if top is None:
+        top = _nice_max(max((v for s in series for v in s["values"] if v is not None), default=0.0))
     plot_w, plot_h = WIDTH - PAD_L - PAD_R, HEIGHT - PAD_T - PAD_B
 
     def xy(i: int, v: float) -> str:
@@ -112,7 +115,8 @@ def line_chart(labels: Sequence[str], series: Sequence[dict[str, Any]], unit: st
             current.append(xy(i, float(v)))
         if current:
             segments.append(" ".join(current))
-        lines.append({"name": s["name"], "segments": segments, "dash": DASHES[idx % len(DASHES)],
+        dots = [seg.split(",") for seg in segments if " " not in seg]  # a lone point draws no line: mark it
+        lines.append({"name": s["name"], "segments": segments, "dots": dots, "dash": DASHES[idx % len(DASHES)],
                       "color": f"var(--series-{idx % 6})", "last": s["values"][-1] if s["values"] else None})
     yticks = [{"y": round(PAD_T + plot_h * (1 - f), 1), "label": _fmt(top * f, unit)} for f in (0, 0.5, 1)]
     every = max(1, len(labels) // 6)
@@ -123,6 +127,8 @@ def line_chart(labels: Sequence[str], series: Sequence[dict[str, Any]], unit: st
 
 
 def _fmt(value: float, unit: str) -> str:
+    if unit == "%":
+        return f"{value:.0f}%"
     if unit == "s":
         return f"{value:.0f} s" if value >= 10 or value == 0 else f"{value:.1f} s"
     return f"{value:.0f}" if value == int(value) else f"{value:.1f}"

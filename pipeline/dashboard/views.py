@@ -20,7 +20,7 @@ from pipeline import errors
 from pipeline.api.auth import require
 from pipeline.api.http import load_job
 from pipeline.api.keys import config_key, store_key
-from pipeline.dashboard import charts, diffview, present
+from pipeline.dashboard import charts, diffview, present, translations
 from pipeline.dashboard.render import Viewer, env_key, html, page, viewer
 from pipeline.jobs import status
 from pipeline.jobs.workspace import Workspace
@@ -154,7 +154,7 @@ async def detail_context(request: web.Request, v: Viewer, job: Job) -> dict[str,
         "findings": present.findings(stages), "artifacts": _artifacts(job, cfg.data_path),
         "source_base": _source_base(job, cfg.data_path), "live_urls": view["live_urls"] or (
             {"": view["live_url"]} if view["live_url"] else {}),
-        "finished": job.finished,
+        "finished": job.finished, "translations": await translations.panel(store, job),
     }
 
 

@@ -9,7 +9,7 @@ from pathlib import Path
 
 from aiohttp import web
 
-from pipeline.dashboard import auditpage, previewspage, render, session, stream, views
+from pipeline.dashboard import auditpage, previewspage, render, session, stream, translations, views
 
 STATIC = Path(__file__).parent / "static"
 
@@ -22,6 +22,7 @@ routes: list[web.AbstractRouteDef] = [
     web.get("/health", views.health_page),
     web.get("/audits", auditpage.audits_page),
     web.get("/previews", previewspage.previews_page),
+    web.get("/languages", translations.languages_page),
     web.get("/fragments/rows", views.rows_fragment),
     web.get("/fragments/build/{job_id}", views.detail_fragment),
     web.get("/login", session.login_form),

@@ -204,3 +204,26 @@ class ReadMethods(StoreBase):
             rows = await conn.execute(select(J.c.kind, J.c.created_at, J.c.started_at, J.c.finished_at).where(
                 or_(J.c.finished_at.is_(None), J.c.finished_at >= since)).order_by(J.c.created_at.desc()).limit(limit))
             return [(r[0], float(r[1]), r[2], r[3]) for r in rows]
+
+    async def translation_runs(self, *, since: float | None = None, language: str | None = None,
+                               limit: int = 5000) -> list[dict[str, Any]]:
+        """Finished ``translate`` jobs, newest first: ``{"id", "status", "parent_id", "language",
+        "build_id", "result", "finished_at"}``. The languages page's trend and latest figures come
+        from these; ``since`` and ``limit`` bound the read (ix_jobs_kind_finished serves it)."""
+        q = select(J.c.id, J.c.status, J.c.parent_id, J.c.payload, J.c.result, J.c.finished_at).where(
+            J.c.kind == "translate", J.c.status.in_(list(TERMINAL)), J.c.finished_at.is_not(None))
+        if since is not None:
+            q = q.where(J.c.finished_at >= since)
+        if language is not None:
+            q = q.where(func.json_extract(J.c.payload, "$.language") == language if self.dialect == "sqlite"
+                        else J.c.payload["language"].as_string() == language)
+        q = q.order_by(J.c.finished_at.desc(), J.c.id.desc()).limit(limit)
+        async with self._read() as conn:
+            rows = list(await conn.execute(q))
+        out = []
+        for r in rows:
+            payload = r.payload if isinstance(r.payload, dict) else {}
+            out.append({"id": r.id, "status": r.status, "parent_id": r.parent_id, "language": payload.get("language"),
+                        "build_id": payload.get("build_id") or r.parent_id,
+                        "result": r.result if isinstance(r.result, dict) else {}, "finished_at": float(r.finished_at)})
+        return out

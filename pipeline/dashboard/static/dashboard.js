@@ -200,6 +200,7 @@
           if (focused) { var b = box.querySelector('[data-action="' + focused + '"]'); if (b) b.focus(); }
           var head = box.querySelector(".detail-head");
           if (head && !TERMINAL[head.dataset.status] && (!es || es.readyState === 2)) start();
+          box.dispatchEvent(new CustomEvent("pressroom:refreshed"));
         })
         .catch(function () {})
         .then(function () { refreshing = false; if (again) { again = false; refresh(); } });
@@ -227,9 +228,31 @@
         tail();
       });
     }
+    /* Translations run as child jobs that outlive the build: follow their events on the global
+       stream while any is live, and redraw the live section when one changes. */
+    var trStream = null, trWatch = {};
+    function watchTranslations() {
+      var panel = box.querySelector("#translations");
+      trWatch = {};
+      (panel ? (panel.dataset.watch || "").split(" ") : []).forEach(function (id) { if (id) trWatch[id] = 1; });
+      if (!Object.keys(trWatch).length) {
+        if (trStream) { trStream.close(); trStream = null; }
+        return;
+      }
+      if (trStream && trStream.readyState !== 2) return;
+      trStream = new EventSource("/api/events?after=" + encodeURIComponent(panel.dataset.after || "0"));
+      ["status", "stage", "result", "cancel_requested"].forEach(function (t) {
+        trStream.addEventListener(t, function (ev) {
+          var data = JSON.parse(ev.data);
+          if (trWatch[data.job_id]) refresh();
+        });
+      });
+    }
+    box.addEventListener("pressroom:refreshed", watchTranslations);
+    watchTranslations();
     tail();
     if (box.dataset.finished !== "1") start();
-    window.addEventListener("pagehide", function () { if (es) es.close(); });
+    window.addEventListener("pagehide", function () { if (es) es.close(); if (trStream) trStream.close(); });
     return { refresh: refresh };
   }
 
