@@ -29,7 +29,7 @@ from pipeline.jobs import status
 from pipeline.jobs.workspace import Workspace
 from pipeline.notify import callbacks
 from pipeline.redact import redact_url
-from pipeline.store import JobStatus
+from pipeline.store import Job, JobStatus
 from stages.deploy.options import is_preview
 
 routes = web.RouteTableDef()
@@ -85,8 +85,8 @@ def _note(extra: dict[str, Any]) -> str | None:
 def _submit_options(request: web.Request, who: Principal, body_hash: str, extra: dict[str, Any]) -> SubmitOptions:
     _check_fields(extra)
     if isinstance(extra.get("target"), str) and is_preview(extra["target"]):
-        raise errors.BadRequest("preview-<number> targets belong to pull requests; they are built from the forge's "
-                                "webhook only", field="target")
+        raise errors.BadRequest("preview-<number> and translation-<lang> targets are previews the daemon makes "
+                                "(pull requests, unpublished translations); they are never submitted to", field="target")
     cfg = request.app[config_key]
     priority = extra.get("priority", request.query.get("priority"))
     if priority is not None:
@@ -219,10 +219,20 @@ async def get_status(request: web.Request) -> web.Response:
 
 @routes.get("/api/translations/{job_id}/status")
 async def translation_status(request: web.Request) -> web.Response:
-    job = await load_job(request)
+    job = await _translation_job(request)
+    resp = web.json_response(await status.full_view(request.app[store_key], job,
+                                                    workers=request.app[config_key].workers.count))
+    ra = status.retry_after(job)
+    if ra is not None:
+        resp.headers["Retry-After"] = str(ra)
+    return resp
+
+
+async def _translation_job(request: web.Request, scope: str = "read") -> Job:
+    job = await load_job(request, scope)
     if job.kind != "translate":
         raise errors.JobNotFound(f"{job.id} is not a translation job")
-    return web.json_response(await status.full_view(request.app[store_key], job))
+    return job
 
 
 @routes.get("/api/builds")
@@ -252,12 +262,26 @@ async def list_builds(request: web.Request) -> web.Response:
 
 @routes.post("/api/builds/{job_id}/cancel")
 async def cancel(request: web.Request) -> web.Response:
-    job_id = request.match_info["job_id"]
     await require(request, "submit")
-    job = await request.app[store_key].cancel(job_id)
+    return await _cancel(request, request.match_info["job_id"])
+
+
+@routes.post("/api/translations/{job_id}/cancel")
+async def cancel_translation(request: web.Request) -> web.Response:
+    job = await _translation_job(request, "submit")
+    return await _cancel(request, job.id)
+
+
+async def _cancel(request: web.Request, job_id: str) -> web.Response:
+    """Cancel a job and its live children (a build's translate jobs stop with it)."""
+    store = request.app[store_key]
+    job = await store.cancel(job_id)
     worker = request.app[worker_key]
     if worker is not None:
         worker.request_cancel(job_id)
+        for child in await store.children(job_id) if job.children_total else []:
+            if child.cancel_requested:
+                worker.request_cancel(child.id)
     return web.json_response(status.job_view(job), status=202)
 
 
@@ -265,6 +289,14 @@ async def cancel(request: web.Request) -> web.Response:
 async def retry(request: web.Request) -> web.Response:
     await load_job(request, "submit")  # a delivery's replay needs admin, as on /api/deliveries
     job = await request.app[store_key].retry(request.match_info["job_id"])
+    return web.json_response(status.job_view(job), status=202)
+
+
+@routes.post("/api/translations/{job_id}/retry")
+async def retry_translation(request: web.Request) -> web.Response:
+    """One language again: its build and the other languages are left as they are."""
+    job = await _translation_job(request, "submit")
+    job = await request.app[store_key].retry(job.id)
     return web.json_response(status.job_view(job), status=202)
 
 
@@ -355,8 +387,17 @@ OPENAPI_PATHS: dict[str, Any] = {
         "operationId": "getStatus", "summary": "A job's status (Retry-After while it runs)", "parameters": [openapi.JOB_ID],
         "responses": {**openapi.ok("The job's status", "Status"), **openapi.err(401, 403, 404, 429)}}},
     "/api/translations/{job_id}/status": {"get": {
-        "operationId": "getTranslationStatus", "summary": "One language's translation job", "parameters": [openapi.JOB_ID],
+        "operationId": "getTranslationStatus", "summary": "One language's translation job (its full status, with counts)",
+        "parameters": [openapi.JOB_ID],
         "responses": {**openapi.ok("The translation job's status", "Status"), **openapi.err(401, 403, 404, 429)}}},
+    "/api/translations/{job_id}/cancel": {"post": {
+        "operationId": "cancelTranslation", "summary": "Cancel one language of a build (the build and other languages go on)",
+        "parameters": [openapi.JOB_ID],
+        "responses": {**openapi.ok("Cancel accepted", "Status", status="202"), **openapi.err(401, 403, 404, 409, 429)}}},
+    "/api/translations/{job_id}/retry": {"post": {
+        "operationId": "retryTranslation", "summary": "Put one FAILED language of a build back in the queue",
+        "parameters": [openapi.JOB_ID],
+        "responses": {**openapi.ok("Re-queued", "Status", status="202"), **openapi.err(401, 403, 404, 409, 429)}}},
     "/api/builds/{job_id}/events": {"get": {
         "operationId": "streamEvents", "summary": "Server-Sent Events: one per transition and progress step",
         "parameters": [openapi.JOB_ID, {"name": "Last-Event-ID", "in": "header", "required": False, "schema": {"type": "string"}}],
@@ -365,7 +406,8 @@ OPENAPI_PATHS: dict[str, Any] = {
         "operationId": "getLog", "summary": "The job's log as text", "parameters": [openapi.JOB_ID],
         "responses": {**openapi.ok("The log", content_type="text/plain"), **openapi.err(401, 403, 404, 429)}}},
     "/api/builds/{job_id}/cancel": {"post": {
-        "operationId": "cancelBuild", "summary": "Cancel a job (PENDING at once, PROCESSING cooperatively)",
+        "operationId": "cancelBuild",
+        "summary": "Cancel a job and its live translate jobs (PENDING at once, PROCESSING cooperatively)",
         "parameters": [openapi.JOB_ID], "responses": {**openapi.ok("Cancel accepted", "Status", status="202"), **openapi.err(401, 403, 404, 409, 429)}}},
     "/api/builds/{job_id}/retry": {"post": {
         "operationId": "retryBuild", "summary": "Put a FAILED job back in the queue", "parameters": [openapi.JOB_ID],

@@ -1,4 +1,5 @@
-"""The ``build`` job: fetch the source if it is a git push, run the build pipeline, open a review."""
+"""The ``build`` job: fetch the source if it is a git push, run the build pipeline (fanning out one
+``translate`` job per other language), open a review."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ from pathlib import Path
 
 from pipeline import errors, redact
 from pipeline.intake import gitfetch
-from pipeline.jobs import reviews, runner
+from pipeline.jobs import reviews, runner, translate
 from pipeline.jobs.context import JobContext, Outcome, OutcomeKind
 from pipeline.jobs.recorder import StoreRecorder
 from pipeline.jobs.workspace import Workspace
@@ -43,6 +44,7 @@ async def handle(job: Job, ctx: JobContext) -> Outcome:
         source = ws.source
     if not source.is_dir():
         return Outcome.failed("source_missing", f"the job's source snapshot {source} is missing (pruned?)")
+    fan = translate.languages_to_fan_out(cfg, source)
     run = runner.BuildRun(
         job_id=job.id, workspace=ws, config=cfg,
         recorder=StoreRecorder(ctx.store, job.id, ctx.worker_id, metrics=ctx.metrics),
@@ -51,7 +53,11 @@ async def handle(job: Job, ctx: JobContext) -> Outcome:
         pipeline=(job.payload or {}).get("pipeline"),
         # A pull request's preview deploys to its own target; every other build to [stages.deploy] target.
         target=job.target if job.target and is_preview(job.target) else None,
+        # Fanned out, the build renders the source language; a translate job per other language follows.
+        language=fan[0] if fan else None,
     )
+    if fan:
+        run.after_stage = translate.fan_out(job, ctx, run, source, fan[1])
     outcome = await runner.run_build(run)
     if git and outcome.kind in (OutcomeKind.COMPLETED, OutcomeKind.CANCELLED):
         gitfetch.forget_git_url(ws.root)  # a FAILED job may be retried: its credentials stay until pruned

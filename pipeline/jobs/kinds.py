@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 
 from pipeline import config as config_mod
-from pipeline.jobs import audit, build, deliver, promote, retention, reviews, status
+from pipeline.jobs import audit, build, deliver, promote, retention, reviews, status, translate
 from pipeline.jobs.context import Handler
 from pipeline.jobs.worker import AfterFinish
 from pipeline.notify import callbacks, forge
@@ -23,6 +23,7 @@ HANDLERS: Mapping[str, Handler] = {
     "promote": promote.handle,
     "deliver": deliver.handle,
     "audit": audit.handle,
+    "translate": translate.handle,
 }
 
 AFTER_FINISH: tuple[AfterFinish, ...] = (reviews.after_build,)

@@ -67,6 +67,11 @@ class NullRecorder:
 
 Progress = tuple[str, float, float, str | None]
 """(stage, overall percent, stage percent, message): one progress report as the recorder takes it."""
+BeforeStage = Callable[[str], Awaitable[None]]
+"""Runs before a stage starts (a translate job settles its deploy target before ``deploy``)."""
+AfterStage = Callable[[str, StageResult], Awaitable[bool]]
+"""Runs once a stage's result is recorded and did not stop the build (the build's fan-out after
+``render_html``); False means the lease was lost and the attempt ends."""
 
 
 @dataclass
@@ -89,6 +94,11 @@ class BuildRun:
     """Held around the deploy stage, per target: with several daemons on one store, two nodes
     never publish to (or swap ``current`` of) one target at once (:meth:`Store.target_lock`)."""
     pipeline: list[str] | None = None
+    language: str | None = None
+    """Build only this language (``ctx.language``): a fanned-out build's source language, or a
+    translate job's language. None builds every language the site has."""
+    before_stage: BeforeStage | None = None
+    after_stage: AfterStage | None = None
     source: Path | None = None
     out: Path | None = None
     results: dict[str, StageResult] = field(default_factory=dict)
@@ -133,9 +143,14 @@ async def run_build(run: BuildRun) -> Outcome:
                     return Outcome.lease_lost()
                 job_log.info("%s skipped: the build failed %s", name, run.reported[0])
                 continue
+            if run.before_stage is not None:
+                await run.before_stage(name)
             outcome = await _run_stage(run, name, position, names, log, degraded)
             if outcome is not None:
                 return outcome
+            done = run.results.get(name)  # None for a stage disabled in config
+            if run.after_stage is not None and done is not None and not await run.after_stage(name, done):
+                return Outcome.lease_lost()
         if run.reported:
             code, message, stage = run.reported
             job_log.info("build finished, failed: %s", code)
@@ -179,7 +194,8 @@ async def _run_stage(run: BuildRun, name: str, position: int, names: list[str], 
     ctx = StageContext(
         job_id=run.job_id, workspace=run.workspace.root, source=run.source or run.workspace.source,
         out=run.out or run.workspace.out, cache_dir=cfg.data_path / "cache" / cfg.site.name,
-        sites_dir=cfg.data_path / "sites", site=cfg.site, options=options, previous=dict(run.results),
+        sites_dir=cfg.data_path / "sites", site=cfg.site, options=options, language=run.language,
+        previous=dict(run.results),
         trigger=run.trigger, progress=progress, should_cancel=run.should_cancel,
         check_lease=run.check_lease or _always_true, logger=stage_log.logger, executor=run.executor,
         target=run.target, release_from=run.release_from,

@@ -143,11 +143,41 @@ async def full_view(store: Store, job: Job, *, workers: int = 1) -> dict[str, An
         for child in await store.children(job.id):
             if child.kind == "translate":
                 lang = (child.payload or {}).get("language", child.id)
-                translations[lang] = {"translation_id": child.id, "status": child.status,
-                                      "completion": round(child.progress or 0.0, 1)}
+                translations[lang] = await translation_entry(store, child)
     view = job_view(job, stages, queue_position=position, eta_seconds=await eta(store, job, position, workers),
                     translations=translations)
+    if job.kind == "translate":
+        view["language"] = (job.payload or {}).get("language")
+        view["translation"] = _translation(job, stages)
+        view["links"]["translation"] = f"/api/translations/{job.id}/status"
     callback = (job.payload or {}).get("callback")
     if isinstance(callback, dict):
         view["callback"] = callbacks.status_view(callback, await store.deliveries_keyed(callbacks.key_prefix(job.id)))
     return view
+
+
+TRANSLATION_COUNTS = ("completion", "translated", "stale", "missing", "machine")
+
+
+def _translation(job: Job, stages: list[dict[str, Any]]) -> dict[str, Any]:
+    """A translate job's counts: its result once it ended, else what its translate stage reported
+    so far (counts are known once that stage passed, long before the language is deployed)."""
+    done = (job.result or {}).get("translation")
+    if isinstance(done, dict):
+        return dict(done)
+    outputs = next((s.get("outputs") or {} for s in stages if s["name"] == "translate"), {})
+    view: dict[str, Any] = {"language": (job.payload or {}).get("language"), "source_pages": outputs.get("source_pages")}
+    view.update({k: outputs.get(k) for k in TRANSLATION_COUNTS})
+    view.update({"published": False, "needs_review": False, "reason": None, "live_url": None, "preview_url": None})
+    return view
+
+
+async def translation_entry(store: Store, child: Job) -> dict[str, Any]:
+    """One language in its build's ``translations``: the child's ID, status and counts."""
+    done = (child.result or {}).get("translation")
+    counts = done if isinstance(done, dict) else _translation(child, await store.stages(child.id))
+    entry: dict[str, Any] = {"translation_id": child.id, "status": child.status}
+    entry.update({k: counts.get(k) for k in TRANSLATION_COUNTS})
+    entry.update({"live_url": counts.get("live_url"), "preview_url": counts.get("preview_url"),
+                  "published": bool(counts.get("published")), "status_url": f"/api/translations/{child.id}/status"})
+    return entry

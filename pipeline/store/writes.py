@@ -14,7 +14,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import replace
 from typing import Any
 
-from sqlalchemy import delete, insert, select, update
+from sqlalchemy import case, delete, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from pipeline import errors
@@ -31,6 +31,7 @@ from pipeline.store.queries import (
     PARENT_OF,
     PENDING_OF_BRANCH,
     STAGES_OF,
+    TOUCH,
 )
 
 J = tables.jobs
@@ -140,6 +141,48 @@ class WriteMethods(StoreBase):
         await self._insert_job(conn, spec, spec.job_id or ids.new_id(spec.kind), self.clock(), dedupe_key=None,
                                event={"caused_by": spec.trigger.get("job_id")})
 
+    async def spawn_children(self, parent_id: str, owner: str, specs: Sequence[JobSpec]) -> list[Job] | None:
+        """Create a running job's children (a build's translate jobs) in one transaction fenced by
+        its lease; None when ``owner`` lost the lease (nothing is created).
+
+        Each spec's idempotency key names its child once: a retried parent gets the children its
+        earlier attempt made, not a second set. A child that ended FAILED or CANCELLED is queued
+        again (its fan-in count taken back), so retrying a build redoes only what did not complete.
+        """
+        now = self.clock()
+        async with self._write() as conn:
+            if not (await conn.execute(TOUCH, {"job_id": parent_id, "owner": owner, "now": now})).rowcount:
+                return None
+            children: list[Job] = []
+            for spec in specs:
+                if spec.parent_id != parent_id or not spec.idempotency_key:
+                    raise ValueError("a child spec needs parent_id of its parent and an idempotency_key")
+                row = (await conn.execute(BY_IDEMPOTENCY_KEY, {"key": spec.idempotency_key})).first()
+                if row is None:
+                    job_id = spec.job_id or ids.new_id(spec.kind)
+                    await self._insert_job(conn, spec, job_id, now, dedupe_key=None, event={"caused_by": parent_id})
+                elif (job_id := row.id) and row.status in (JobStatus.FAILED, JobStatus.CANCELLED):
+                    await self._requeue(conn, job_id, now, reason="parent_retried")
+                found = await self._get(conn, job_id)
+                assert found is not None
+                children.append(found)
+            await self._event(conn, parent_id, "fan_out", data={"children": [c.id for c in children]})
+            return children
+
+    async def _requeue(self, conn: Any, job_id: str, now: float, *, reason: str) -> None:
+        """A finished (not COMPLETED) job back to PENDING with fresh attempts; a child's finish is
+        taken back out of its parent's fan-in, since it will be counted again when it ends."""
+        await conn.execute(update(J).where(J.c.id == job_id).values(
+            status=JobStatus.PENDING, dead=False, attempt=0, run_after=0.0, finished_at=None, updated_at=now,
+            error_code=None, error_message=None, error_stage=None, cancel_requested=False, progress=0.0))
+        await conn.execute(update(S).where(S.c.job_id == job_id).values(status="pending", progress=0.0))
+        await self._event(conn, job_id, "status", status=JobStatus.PENDING, data={"retry": True, "reason": reason})
+        parent = (await conn.execute(PARENT_OF, {"job_id": job_id})).scalar()
+        if parent:
+            await conn.execute(update(J).where(J.c.id == parent, J.c.children_done > 0).values(
+                children_done=J.c.children_done - 1,
+                children_failed=case((J.c.children_failed > 0, J.c.children_failed - 1), else_=0)))
+
     # -- what a transition causes -----------------------------------------------------------------
 
     async def _fan_in(self, conn: Any, job_id: str, status: str) -> None:
@@ -180,27 +223,39 @@ class WriteMethods(StoreBase):
     # -- user actions -------------------------------------------------------------------------
 
     async def cancel(self, job_id: str, reason: str = "cancelled by user") -> Job:
-        """Cancel a PENDING job now; ask a PROCESSING one to stop (its worker checks the flag)."""
+        """Cancel a PENDING job now; ask a PROCESSING one to stop (its worker checks the flag).
+
+        A job's live children (a build's translate jobs) are cancelled with it, in the same
+        transaction; a finished build whose children still run can be cancelled for their sake.
+        """
         now = self.clock()
         async with self._write() as conn:
             job = await self._get(conn, job_id)
             if job is None:
                 raise errors.JobNotFound(f"no job has the ID {job_id!r}")
-            if job.status == JobStatus.PENDING:
-                await conn.execute(update(J).where(J.c.id == job_id, J.c.status == JobStatus.PENDING).values(
-                    status=JobStatus.CANCELLED, finished_at=now, updated_at=now, dedupe_key=None,
-                    error_code="cancelled", error_message=reason))
-                await self._event(conn, job_id, "status", status=JobStatus.CANCELLED, data={"reason": reason})
-                await self._fan_in(conn, job_id, JobStatus.CANCELLED)
-                await self._run_outbox(conn, job_id, "cancelled")
-            elif job.status == JobStatus.PROCESSING:
-                await conn.execute(update(J).where(J.c.id == job_id).values(cancel_requested=True, updated_at=now))
-                await self._event(conn, job_id, "cancel_requested", data={"reason": reason})
-            else:
+            live = [Job.from_row(r) for r in await conn.execute(
+                select(J).where(J.c.parent_id == job_id, J.c.status.in_([JobStatus.PENDING, JobStatus.PROCESSING])))]
+            if job.status in (JobStatus.PENDING, JobStatus.PROCESSING):
+                await self._cancel_in(conn, job, reason, now)
+            elif not live:
                 raise errors.InvalidTransition(f"job {job_id} is {job.status} and cannot be cancelled")
+            for child in live:
+                await self._cancel_in(conn, child, f"{reason} (with {job_id})", now)
             job = await self._get(conn, job_id)
             assert job is not None
             return job
+
+    async def _cancel_in(self, conn: Any, job: Job, reason: str, now: float) -> None:
+        if job.status == JobStatus.PENDING:
+            await conn.execute(update(J).where(J.c.id == job.id, J.c.status == JobStatus.PENDING).values(
+                status=JobStatus.CANCELLED, finished_at=now, updated_at=now, dedupe_key=None,
+                error_code="cancelled", error_message=reason))
+            await self._event(conn, job.id, "status", status=JobStatus.CANCELLED, data={"reason": reason})
+            await self._fan_in(conn, job.id, JobStatus.CANCELLED)
+            await self._run_outbox(conn, job.id, "cancelled")
+        else:
+            await conn.execute(update(J).where(J.c.id == job.id).values(cancel_requested=True, updated_at=now))
+            await self._event(conn, job.id, "cancel_requested", data={"reason": reason})
 
     async def retry(self, job_id: str) -> Job:
         """Put a FAILED job back in the queue with a fresh set of attempts."""
@@ -211,11 +266,7 @@ class WriteMethods(StoreBase):
                 raise errors.JobNotFound(f"no job has the ID {job_id!r}")
             if job.status != JobStatus.FAILED:
                 raise errors.InvalidTransition(f"job {job_id} is {job.status}; only FAILED jobs can be retried")
-            await conn.execute(update(J).where(J.c.id == job_id).values(
-                status=JobStatus.PENDING, dead=False, attempt=0, run_after=0.0, finished_at=None, updated_at=now,
-                error_code=None, error_message=None, error_stage=None, cancel_requested=False, progress=0.0))
-            await conn.execute(update(S).where(S.c.job_id == job_id).values(status="pending", progress=0.0))
-            await self._event(conn, job_id, "status", status=JobStatus.PENDING, data={"retry": True})
+            await self._requeue(conn, job_id, now, reason="user")
             job = await self._get(conn, job_id)
             assert job is not None
             return job

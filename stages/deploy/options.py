@@ -77,8 +77,22 @@ PREVIEW_TARGET = re.compile(r"^preview-[1-9][0-9]{0,9}$")
 """``preview-<pull request number>``: the target of a pull request's preview builds."""
 
 
+TRANSLATION_TARGET = re.compile(r"^translation-[A-Za-z]{2,3}(?:[-_][A-Za-z0-9]{1,8})*$")
+"""``translation-<language>``: where a translate job goes when its language may not be published
+yet (``pipeline/jobs/translation_policy.py``), so owners can look at it."""
+
+
 def is_preview(name: str) -> bool:
-    return bool(PREVIEW_TARGET.match(name))
+    """A target nobody configures: a pull request's or an unpublished translation's preview."""
+    return bool(PREVIEW_TARGET.match(name) or TRANSLATION_TARGET.match(name))
+
+
+def is_translation_preview(name: str) -> bool:
+    return bool(TRANSLATION_TARGET.match(name))
+
+
+def translation_target(language: str) -> str:
+    return f"translation-{language}"
 
 
 def _default_targets() -> dict[str, Target]:
@@ -106,7 +120,8 @@ class Options(StageOptions):
     def target_named(self, name: str) -> Target | None:
         """A configured target, or the one every pull-request preview gets: a local directory
         (never git or a command, so a preview publishes nowhere else and runs nothing), one
-        release kept, no approval. Previews are never promoted (only the build target is)."""
+        release kept, no approval. Previews are never promoted (only the build target is); an
+        unpublished translation's ``translation-<lang>`` preview is one of them."""
         if name in self.targets:
             return self.targets[name]
         return Target(keep_releases=1) if is_preview(name) else None

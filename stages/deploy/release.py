@@ -110,7 +110,8 @@ def link_or_copy(src: Path, dst: Path) -> None:
         shutil.copyfile(src, dst)
 
 
-def _copy_tree(src: Path, dst: Path, copy: CopyFn, skip: Callable[[Path], bool]) -> int:
+def copy_tree(src: Path, dst: Path, copy: CopyFn, skip: Callable[[Path], bool] = lambda rel: False) -> int:
+    """``src`` into ``dst`` file by file with ``copy`` (symbolic links left out); the file count."""
     count = 0
     for dirpath, dirnames, filenames in os.walk(src):
         here = Path(dirpath)
@@ -170,7 +171,7 @@ def write_release(
         copy = _reusing(copy, incoming, reuse_from, stats if stats is not None else {})
     try:
         incoming.mkdir(parents=True)
-        files = _copy_tree(site_dir, incoming, copy, lambda rel: rel.parts[0] in skip_top)
+        files = copy_tree(site_dir, incoming, copy, lambda rel: rel.parts[0] in skip_top)
         for rel, src in (extra_files or {}).items():
             dst = incoming / rel
             dst.parent.mkdir(parents=True, exist_ok=True)

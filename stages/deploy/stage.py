@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from stages.base import StageContext, StageError, StageResult
-from stages.deploy import command_target, diff, git_target, promote, release
+from stages.deploy import command_target, compose, diff, git_target, promote, release
 from stages.deploy.options import Options, Target
 from stages.site.options import SiteOptions
 
@@ -129,50 +129,57 @@ async def run(ctx: StageContext[Options]) -> StageResult:
     except OSError as exc:
         raise StageError(f"cannot create the folder of target {name!r}: {exc.strerror or exc}",
                          code="deploy_not_writable") from exc
-    ctx.progress(5, f"writing release for {name}")
-    written: dict[str, int] = {}
-    incoming, files = await asyncio.to_thread(
-        release.write_release, root, src.site_dir, extra_files=src.pdfs, skip_top=src.skip_top, copy=src.copy,
-        reuse_from=release.current_path(root), stats=written,
-    )
-    try:
-        if opts.check_pages:
-            missing = release.check_release(incoming, src.pages, list(src.pdfs))
-            if missing:
-                raise StageError(
-                    f"release incomplete, {len(missing)} file(s) missing: {', '.join(missing[:10])}",
-                    code="deploy_check_failed")
-        ctx.progress(40, "comparing with the live release")
-        changes = await asyncio.to_thread(diff.diff_releases, incoming, release.current_path(root), max_tables=0)
-        created = ctx.now().isoformat(timespec="seconds")
-        final = await asyncio.to_thread(
-            release.finalize, root, incoming, job_id=ctx.job_id, created_at=created, files=files,
-            pages=len(diff.site_pages(incoming)), promoted_from=src.promoted_from,
+    composing = compose.plan(ctx.source, ctx.site, ctx.language, name, ctx.release_from)
+    async with compose.locked(root) if composing else contextlib.nullcontext():
+        ctx.progress(5, f"writing release for {name}")
+        written: dict[str, int] = {}
+        current = release.current_path(root)
+        skip = src.skip_top | (compose.skip_top(composing, src.site_dir, current) if composing else frozenset())
+        incoming, files = await asyncio.to_thread(
+            release.write_release, root, src.site_dir, extra_files=src.pdfs, skip_top=skip, copy=src.copy,
+            reuse_from=current, stats=written,
         )
-    except BaseException:
-        await asyncio.to_thread(release.discard, root, incoming)
-        raise
-    counts = {"files": files, "pages": len(diff.site_pages(final)), "reused": written.get("linked", 0)}
-    outputs: dict[str, Any] = {"target": name, "release": str(final)}
-    try:
-        ctx.raise_if_cancelled()  # last moment a cancel can still leave everything as it was
-        ctx.progress(60, f"publishing to {name} ({target.kind})")
-        if target.kind != "directory" and not await ctx.check_lease():
-            raise StageError("this worker lost the job's lease; not publishing", code="lease_lost")
-        if target.kind == "git":
-            assert target.git is not None
-            message = target.git.message.format(job_id=ctx.job_id, target=name)
-            pushed = await git_target.publish(final, target.git, ctx.workspace / f"git-{name}",
-                                              message=message)
-            outputs["git"] = {"commit": pushed.commit, "attempts": pushed.attempts, "branch": target.git.branch}
-        elif target.kind == "command":
-            assert target.command is not None
-            done = await command_target.publish(target.command, final, target=name, job_id=ctx.job_id)
-            outputs["command"] = {"argv": done.argv, "exit_code": done.returncode, "output": done.output[-4000:]}
-        await _swap_with_lease(ctx, root, final.name)
-    except BaseException:
-        await asyncio.to_thread(release.discard, root, final)
-        raise
+        try:
+            if composing and current is not None:
+                carry = compose.carried(composing, src.site_dir, current)
+                files += await asyncio.to_thread(compose.carry_over, incoming, current, carry)
+            if opts.check_pages:
+                missing = release.check_release(incoming, src.pages, list(src.pdfs))
+                if missing:
+                    raise StageError(
+                        f"release incomplete, {len(missing)} file(s) missing: {', '.join(missing[:10])}",
+                        code="deploy_check_failed")
+            ctx.progress(40, "comparing with the live release")
+            changes = await asyncio.to_thread(diff.diff_releases, incoming, release.current_path(root), max_tables=0)
+            created = ctx.now().isoformat(timespec="seconds")
+            final = await asyncio.to_thread(
+                release.finalize, root, incoming, job_id=ctx.job_id, created_at=created, files=files,
+                pages=len(diff.site_pages(incoming)), promoted_from=src.promoted_from,
+            )
+        except BaseException:
+            await asyncio.to_thread(release.discard, root, incoming)
+            raise
+        counts = {"files": files, "pages": len(diff.site_pages(final)), "reused": written.get("linked", 0)}
+        outputs: dict[str, Any] = {"target": name, "release": str(final)}
+        try:
+            ctx.raise_if_cancelled()  # last moment a cancel can still leave everything as it was
+            ctx.progress(60, f"publishing to {name} ({target.kind})")
+            if target.kind != "directory" and not await ctx.check_lease():
+                raise StageError("this worker lost the job's lease; not publishing", code="lease_lost")
+            if target.kind == "git":
+                assert target.git is not None
+                message = target.git.message.format(job_id=ctx.job_id, target=name)
+                pushed = await git_target.publish(final, target.git, ctx.workspace / f"git-{name}",
+                                                  message=message)
+                outputs["git"] = {"commit": pushed.commit, "attempts": pushed.attempts, "branch": target.git.branch}
+            elif target.kind == "command":
+                assert target.command is not None
+                done = await command_target.publish(target.command, final, target=name, job_id=ctx.job_id)
+                outputs["command"] = {"argv": done.argv, "exit_code": done.returncode, "output": done.output[-4000:]}
+            await _swap_with_lease(ctx, root, final.name)
+        except BaseException:
+            await asyncio.to_thread(release.discard, root, final)
+            raise
     await asyncio.to_thread(release.drop_earlier_attempts, root, ctx.job_id, final.name)
     removed = await asyncio.to_thread(release.prune, root, target.keep_releases)
     url = live_url(opts, name, ctx.site)
@@ -184,7 +191,13 @@ async def run(ctx: StageContext[Options]) -> StageResult:
         "pruned": removed,
         "pdf": {rel.split("/", 1)[0]: (url or "/") + rel for rel in src.pdfs},
     })
-    outputs["promotion"] = await _promotion(ctx, opts, name, final)
+    if composing and composing.translation:
+        # One language of a build: the build's own deploy decides about promotion, not each language.
+        outputs["promotion"] = {"decision": "none", "to": None}
+        outputs["language"] = composing.language
+        outputs["language_url"] = f"{url}{composing.language}/" if url else None
+    else:
+        outputs["promotion"] = await _promotion(ctx, opts, name, final)
     ctx.progress(100, f"live on {name}")
     result = StageResult(counts=counts, outputs=outputs)
     if outputs["promotion"].get("preview"):
