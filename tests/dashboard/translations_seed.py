@@ -36,20 +36,26 @@ async def translation(store: Store, clock: Clock, parent: str, lang: str, at: fl
     """One language's translate job of ``parent``: started at ``at``, its translate stage passed
     with ``counts`` (None: it failed before counting), finished 10 s later unless ``finish`` is
     False (then it stays PROCESSING under a one-hour lease, for live updates)."""
+    job_id = await start(store, clock, parent, lang, at)
+    if counts is None:
+        clock.now = at + 2
+        await store.stage_finished(job_id, OWNER, "translate", status="failed", counts={}, findings=[], findings_total=0,
+                                   artifacts={}, outputs={}, error_code="po_invalid")
+    else:
+        await stage_done(store, clock, job_id, lang, at + 2, counts, pages)
+    if finish:
+        await complete(store, clock, job_id, lang, at + 10, counts, status=status, live_url=live_url)
+    return job_id
+
+
+async def start(store: Store, clock: Clock, parent: str, lang: str, at: float) -> str:
+    """A translate child of ``parent`` claimed by the seed worker (one-hour lease), its translate stage running."""
     clock.now = at
     job = (await store.submit(JobSpec(kind="translate", parent_id=parent, payload={"language": lang, "build_id": parent},
                                       trigger={"kind": "api", "token": "seed", "build_id": parent}, dedupe=False))).job
     claimed = await store.claim_next(OWNER, ["translate"], 3600)
     assert claimed is not None and claimed.id == job.id, "seed translate jobs are claimed one at a time"
     await store.stage_started(job.id, OWNER, "translate", 0, ["translate", "render_html", "deploy"])
-    if counts is None:
-        clock.now = at + 2
-        await store.stage_finished(job.id, OWNER, "translate", status="failed", counts={}, findings=[], findings_total=0,
-                                   artifacts={}, outputs={}, error_code="po_invalid")
-    else:
-        await stage_done(store, clock, job.id, lang, at + 2, counts, pages)
-    if finish:
-        await complete(store, clock, job.id, lang, at + 10, counts, status=status, live_url=live_url)
     return job.id
 
 
@@ -60,9 +66,11 @@ def outputs(lang: str, counts: dict[str, int], pages: dict[str, str] | None) -> 
             "pages": {path: {"state": state, "origin": "none", "path": path} for path, state in (pages or {}).items()}}
 
 
-async def stage_done(store: Store, clock: Clock, job_id: str, lang: str, at: float, counts: dict[str, int],
+async def stage_done(store: Store, clock: Clock | None, job_id: str, lang: str, at: float, counts: dict[str, int],
                      pages: dict[str, str] | None = None) -> None:
-    clock.now = at
+    """The translate stage passed with ``counts`` (``clock`` None: the store's own clock)."""
+    if clock is not None:
+        clock.now = at
     assert await store.stage_finished(job_id, OWNER, "translate", status="passed", counts=dict(counts), findings=[],
                                       findings_total=0, artifacts={}, outputs=outputs(lang, counts, pages))
 
