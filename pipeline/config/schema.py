@@ -25,6 +25,7 @@ from stages.openapi.options import Options as OpenApiOptions
 from stages.render_html.options import Options as HtmlOptions
 from stages.render_pdf.options import Options as PdfOptions
 from stages.site.options import SiteOptions
+from stages.translate.options import TranslateOptions
 
 Scope = Literal["submit", "read", "admin"]
 JOB_KINDS = ("build", "translate", "audit", "promote", "deliver", "maintenance")
@@ -158,15 +159,13 @@ class PipelineConfig(Section):
     """Stages of a ``build`` job, in order."""
     translate: list[str] = Field(default_factory=lambda: ["translate", "render_html", "linkcheck", "deploy"])
     """Stages of a ``translate`` job (one language of a build, ``[translate] fan_out``), in order."""
-    translate: list[str] = Field(default_factory=lambda: ["translate", "render_html", "linkcheck", "deploy"])
-    """Stages of a ``translate`` job (one language of a build, ``[translate] fan_out``), in order."""
 
 
 class IntakeConfig(Section):
     watch: list[str] = Field(default_factory=list)
     """Drop folders to watch; a burst of saves in one becomes one build of a snapshot of it."""
-    debounce_seconds: float = Field(2.0, ge=0)
-    """Quiet time after the last write before a drop folder is built."""
+    debounce_seconds: float = Field(0.3, ge=0)
+    """Quiet time after the last write before a drop folder is built; a save is events milliseconds apart, and the size check after it catches slow copies."""
     branches: list[str] = Field(default_factory=lambda: ["main"])
     """Branch globs that push webhooks build; other branches are answered ``ignored: true``."""
     github_secret_env: str = "PRESSROOM_GITHUB_SECRET"
@@ -180,7 +179,7 @@ class IntakeConfig(Section):
     stable_interval_seconds: float = Field(0.25, gt=0)
     """Seconds between two of those size checks."""
     stable_max_seconds: float = Field(60.0, gt=0)
-    """Snapshot anyway (with a warning) when files are still changing after this long."""
+    """The max-wait: snapshot anyway (with a warning) when files are still changing this long after a burst's first write."""
     recheck_seconds: float = Field(2.0, gt=0)
     """How often a watched folder is checked for having disappeared, become unreadable or come back."""
     replay_window_seconds: float = Field(300.0, gt=0)
@@ -200,15 +199,12 @@ class StagesConfig(Section):
     openapi: OpenApiOptions = Field(default_factory=OpenApiOptions)
 
 
-class TranslateConfig(Section):
-    provider: str = "none"
-    """``none`` or the URL of a LibreTranslate-compatible server (translation jobs: a later issue)."""
+class TranslateConfig(TranslateOptions):
+    """``[translate]``: the translate stage's options (``ctx.options`` of a translate job) and the
+    jobs' own keys."""
+
     auto_publish: bool = False
     """Publish machine translations without an owner's review (a later issue)."""
-    fan_out: bool = True
-    """A build of a site with several languages renders only the source language and starts one
-    ``translate`` job per other language, so a slow language never holds back the source's release;
-    ``false`` renders every language inside the build, one after another."""
     fan_out: bool = True
     """A build of a site with several languages renders only the source language and starts one
     ``translate`` job per other language, so a slow language never holds back the source's release;

@@ -44,7 +44,7 @@ languages = ["en"]
 
 [intake]
 watch = []                         # drop folders, e.g. ["drop/"]
-debounce_seconds = 2
+debounce_seconds = 0.3
 branches = ["main"]
 
 [stages.lint]

@@ -2,10 +2,13 @@
 
 Threads only at the edge: watchdog's thread filters an event (temp files, ``.git``,
 ``.pressroom``) and, if it matters, asks the loop to look (at most one hop queued at a time, so
-10,000 files cost a handful of hops, not 10,000). The loop waits for a quiet period (the debounce),
-then until sizes and mtimes stop moving, then hashes the folder and, unless the content equals what
-this folder's last job got, submits it; the submitter copies it into the job's workspace, and the
-job builds that snapshot, never the live folder.
+10,000 files cost a handful of hops, not 10,000). The loop waits for a short quiet window after the
+last event (the debounce, 0.3 s by default: an editor's save is a few events within milliseconds, a
+copy is a stream of them), then until sizes and mtimes stop moving, then hashes the folder and,
+unless the content equals what this folder's last job got, submits it; the submitter copies it into
+the job's workspace, and the job builds that snapshot, never the live folder. A folder that never
+goes quiet is snapshotted anyway once ``stable_max`` has passed since the first event of the round
+(the max-wait), so a writer that never pauses still gets builds, each superseding the last.
 
 A folder that disappears, becomes unreadable or is replaced is noticed on a periodic check (and at
 once when watchdog reports the folder itself deleted): the observer is dropped, one line is logged,
@@ -75,10 +78,14 @@ class RefState:
 
 @dataclass(frozen=True)
 class Timing:
-    debounce: float = 2.0
+    debounce: float = 0.3
+    """The quiet window: a save counts once no event came for this long. Short, because a save is
+    a burst of events milliseconds apart; the size check after it catches a slow copy."""
     stable_checks: int = 1
     stable_interval: float = 0.25
     stable_max: float = 60.0
+    """The max-wait, from the first event of a round: a folder that never settles is snapshotted
+    anyway, so a writer that never pauses cannot hold builds back forever."""
     recheck: float = 2.0
 
     @classmethod
@@ -128,6 +135,8 @@ class FolderWatcher:
         self._stopping = False
         self._pending = False
         self._last_event = 0.0
+        self._first_event: float | None = None
+        """When the round being settled began (its first unhandled event); None between rounds."""
         self._observer: BaseObserver | None = None
         self._identity: tuple[int, int] | None = None
         self.status = "starting"
@@ -156,9 +165,15 @@ class FolderWatcher:
         with self._lock:
             self._hop_queued = False
         if change:
-            self._pending = True
-            self._last_event = self._loop.time()
+            self._mark()
         self._wake.set()
+
+    def _mark(self) -> None:
+        """Note a relevant event: it restarts the quiet window, and may open a round."""
+        self._pending = True
+        self._last_event = self._loop.time()
+        if self._first_event is None:
+            self._first_event = self._last_event
 
     # -- the loop side ----------------------------------------------------------------------------
 
@@ -247,8 +262,7 @@ class FolderWatcher:
         logger.info("drop folder %s: %s", self.folder, "back; watching again" if again else "watching")
         # Whatever changed while nobody watched (or before the daemon started) is caught here:
         # the snapshot hash decides whether it is new.
-        self._pending = True
-        self._last_event = self._loop.time()
+        self._mark()
         self._wake.set()
 
     def _start_observer(self, observer: BaseObserver) -> None:
@@ -264,13 +278,22 @@ class FolderWatcher:
         self.busy = True
         try:
             digest: str | None = None
+            # the max-wait counts from the first event of this round
+            first = self._first_event if self._first_event is not None else self._last_event
+            deadline = first + self.timing.stable_max
             while not self._stopping:
-                quiet_for = self._last_event + self.timing.debounce - self._loop.time()
+                now = self._loop.time()
+                quiet_for = min(self._last_event + self.timing.debounce, deadline) - now
                 if quiet_for > 0:
                     await asyncio.sleep(quiet_for)
                     continue
                 self._pending = False
-                stable, digest = await self._stable()
+                self._first_event = None  # an event from here on opens the next round
+                if now >= deadline:
+                    logger.warning("drop folder %s: files still changing after %.0f s; snapshotting anyway",
+                                   self.folder, self.timing.stable_max)
+                    break
+                stable, digest = await self._stable(deadline)
                 if stable:
                     break
                 self.stats["unsettled"] += 1
@@ -283,7 +306,7 @@ class FolderWatcher:
         finally:
             self.busy = False
 
-    async def _stable(self) -> tuple[bool, str | None]:
+    async def _stable(self, deadline: float) -> tuple[bool, str | None]:
         """(True, content hash) once sizes/mtimes held still ``stable_checks`` times in a row.
 
         The folder is hashed while each interval passes, so a settled folder's hash costs no extra
@@ -293,7 +316,6 @@ class FolderWatcher:
         t = self.timing
         if t.stable_checks <= 0:
             return True, None
-        start = self._loop.time()
         prev = await asyncio.to_thread(_safe_signature, self.folder)
         same = 0
         while True:
@@ -309,7 +331,7 @@ class FolderWatcher:
             prev = cur
             if same >= t.stable_checks:
                 return True, digest
-            if self._loop.time() - start > t.stable_max:
+            if self._loop.time() >= deadline:
                 logger.warning("drop folder %s: files still changing after %.0f s; snapshotting anyway",
                                self.folder, t.stable_max)
                 return True, None
