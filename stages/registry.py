@@ -21,6 +21,7 @@ from stages.lint.options import Options as LintOptions
 from stages.openapi.options import Options as OpenApiOptions
 from stages.render_html.options import Options as HtmlOptions
 from stages.render_pdf.options import Options as PdfOptions
+from stages.translate.options import TranslateOptions
 
 
 @dataclass(frozen=True)
@@ -59,6 +60,8 @@ STAGES: dict[str, StageSpec] = {
         StageSpec("render_pdf", "stages.render_pdf.stage:run", PdfOptions, "pdf"),
         StageSpec("linkcheck", "stages.linkcheck.stage:run", LinkcheckOptions, "linkcheck"),
         StageSpec("deploy", "stages.deploy.stage:run", DeployOptions, "deploy"),
+        # [translate], not [stages.translate]: the orchestrator passes that table as ctx.options
+        StageSpec("translate", "stages.translate.stage:run", TranslateOptions, None),
     )
 }
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
@@ -16,6 +17,7 @@ import yaml
 
 from stages.base import StageError
 from stages.site import hugo, mkdocs
+from stages.site.langcodes import is_language_code
 from stages.site.options import SiteOptions
 
 MD_SUFFIXES = (".md", ".markdown")
@@ -178,8 +180,13 @@ def discover(source: Path, site: SiteOptions, language: str | None = None) -> Si
         site_name = mk.site_name
         docs_rel = mk.docs_dir
         base = mkdocs_file.parent
+        if mk.i18n is not None:
+            default, wanted = _i18n_languages(site, language, mk.i18n)
         for lang in dict.fromkeys([default, *wanted]):
-            if lang == default:
+            if mk.i18n is not None:  # mkdocs-static-i18n: docs/<lang>/ folders or page.<lang>.md files
+                folder = base / docs_rel / lang if mk.i18n.structure == "folder" else base / docs_rel
+                dirs[lang] = (folder, base)
+            elif lang == default:
                 dirs[lang] = (base / docs_rel, base)
             elif base.name == default and (base.parent / lang / docs_rel).is_dir():
                 dirs[lang] = (base.parent / lang / docs_rel, base.parent / lang)
@@ -207,6 +214,9 @@ def discover(source: Path, site: SiteOptions, language: str | None = None) -> Si
         raise StageError(f"docs folder {shown!r} (in the source) for language {default!r} does not exist",
                          code="source_missing")
     base_pages, base_assets = _scan(default_dir, theme_dir)
+    suffixed: dict[str, dict[str, Path]] | None = None
+    if mk is not None and mk.i18n is not None and mk.i18n.structure == "suffix":
+        base_pages, suffixed = _split_suffixes(base_pages, mk.i18n)
     if mk is not None and mk.exclude_docs is not None:  # mkdocs `exclude_docs`: neither built nor copied
         base_pages = {k: v for k, v in base_pages.items() if not mk.excluded(k)}
         base_assets = {k: v for k, v in base_assets.items() if not mk.excluded(k)}
@@ -215,6 +225,8 @@ def discover(source: Path, site: SiteOptions, language: str | None = None) -> Si
         docs_dir, inc = dirs[lang]
         tree = LanguageTree(lang=lang, docs_dir=docs_dir, include_base=inc)
         own_pages, own_assets = _scan(docs_dir, theme_dir) if docs_dir != default_dir and docs_dir.is_dir() else ({}, {})
+        if suffixed is not None:
+            own_pages = suffixed.get(lang, {})
         if mk is not None and mk.exclude_docs is not None:
             own_pages = {k: v for k, v in own_pages.items() if not mk.excluded(k)}
             own_assets = {k: v for k, v in own_assets.items() if not mk.excluded(k)}
@@ -291,3 +303,73 @@ def add_generated(layout: SiteLayout, root: Path, nav: list[Any] | None) -> None
         tree.assets.update(assets)
     if nav is not None:
         layout.nav_config = nav
+
+
+_I18N_SUFFIX = re.compile(r"^(?P<stem>.+)\.(?P<lang>[a-z]{2,3}(?:[-_][a-zA-Z]{2,4})?)\.(?:md|markdown)$")
+
+
+def _i18n_languages(site: SiteOptions, language: str | None, i18n: mkdocs.I18n) -> tuple[str, list[str]]:
+    """The source language and the languages to build of an mkdocs-static-i18n site: ``[site]``'s
+    when it sets them, else the plugin's."""
+    explicit = site.model_fields_set
+    default = site.default_language if "default_language" in explicit else i18n.default
+    every = [default, *site.languages] if "languages" in explicit else [default, *i18n.languages]
+    return default, [language] if language else list(dict.fromkeys(every))
+
+
+def _split_suffixes(pages: dict[str, Path], i18n: mkdocs.I18n) -> tuple[dict[str, Path], dict[str, dict[str, Path]]]:
+    """mkdocs-static-i18n's suffix layout: ``page.<lang>.md`` is ``page.md`` in that language
+    (``page.<default>.md`` is the source page itself), never a page of its own."""
+    base: dict[str, Path] = {}
+    per_lang: dict[str, dict[str, Path]] = {}
+    for src, path in pages.items():
+        m = _I18N_SUFFIX.match(src)
+        if m is None or m.group("lang") not in i18n.languages:
+            base.setdefault(src, path)
+        elif m.group("lang") == i18n.default:
+            base[f"{m.group('stem')}.md"] = path
+        else:
+            per_lang.setdefault(m.group("lang"), {})[f"{m.group('stem')}.md"] = path
+    return base, per_lang
+
+
+def site_languages(source: Path, site: SiteOptions) -> tuple[str, list[str]]:
+    """The source language and every language of the site (source first), without scanning pages.
+
+    ``[site] default_language`` and ``languages`` win when the config sets them; otherwise the
+    tree says: a Hugo config's languages, mkdocs-static-i18n's in mkdocs.yml, FastAPI's
+    ``docs/<lang>/docs/`` folders beside ``docs/<default>/mkdocs.yml``, or ``<source>/<lang>/``
+    folders beside the default language's (folder names must be language codes).
+    """
+    source = source.resolve()
+    explicit = site.model_fields_set
+    found_default, found = _detect_languages(source, site)
+    default = site.default_language if "default_language" in explicit else found_default
+    every = site.languages if "languages" in explicit else found
+    return default, list(dict.fromkeys([default, *every]))
+
+
+def _detect_languages(source: Path, site: SiteOptions) -> tuple[str, list[str]]:
+    default = site.default_language
+    if not source.is_dir():
+        return default, [default]
+    if site.layout == "auto" and (conf := hugo.find(source)) is not None:
+        return conf.default_language, list(conf.languages)
+    try:
+        mkdocs_file = _find_mkdocs(source, site) if site.layout in ("auto", "mkdocs") else None
+        mk = mkdocs.read(mkdocs_file, load_mkdocs_yml(mkdocs_file)) if mkdocs_file is not None else None
+    except StageError:
+        mkdocs_file = mk = None
+    if mkdocs_file is not None and mk is not None:
+        if mk.i18n is not None:
+            return mk.i18n.default, list(mk.i18n.languages)
+        base = mkdocs_file.parent
+        if base.name != default:
+            return default, [default]
+        return default, [default, *(d.name for d in sorted(base.parent.iterdir())
+                                    if d.name != default and is_language_code(d.name) and (d / mk.docs_dir).is_dir())]
+    if site.layout == "languages" or (source / default).is_dir():
+        return default, [default, *(d.name for d in sorted(source.iterdir())
+                                    if d.is_dir() and d.name != default and is_language_code(d.name)
+                                    and next(d.rglob("*.md"), None) is not None)]
+    return default, [default]

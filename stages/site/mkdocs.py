@@ -13,15 +13,51 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import pathspec
 
 from stages.site import mdext
 
-KNOWN_PLUGINS = frozenset({"search", "macros", "mkdocstrings", "social", "redirects", "tags", "offline"})
+KNOWN_PLUGINS = frozenset({"search", "macros", "mkdocstrings", "social", "redirects", "tags", "offline", "i18n"})
 """Plugins whose absence a reader would not notice, or which pressroom provides (search, macros),
 or whose syntax is reported where it is used (mkdocstrings' ``:::`` lines)."""
+
+
+@dataclass(frozen=True)
+class I18n:
+    """The mkdocs-static-i18n plugin: the site's languages and how translations are laid out."""
+
+    default: str
+    languages: tuple[str, ...]
+    """Every language built, the default first."""
+    structure: Literal["suffix", "folder"] = "suffix"
+    """``suffix``: ``page.<lang>.md`` beside ``page.md``; ``folder``: ``docs/<lang>/page.md``."""
+
+
+def _i18n(value: Any) -> I18n | None:
+    """The plugin's options, in its 1.x form (``languages: [{locale, default, build}]``) or its
+    0.x form (``default_language`` and a ``languages`` mapping)."""
+    if not isinstance(value, dict):
+        return None
+    raw = value.get("languages")
+    codes: list[str] = []
+    default = value.get("default_language")
+    if isinstance(raw, list):
+        for item in raw:
+            if isinstance(item, str):
+                codes.append(item)
+            elif isinstance(item, dict) and isinstance(item.get("locale"), str) and item.get("build", True) is not False:
+                codes.append(item["locale"])
+                if item.get("default") is True:
+                    default = item["locale"]
+    elif isinstance(raw, dict):
+        codes = [str(k) for k, v in raw.items() if not (isinstance(v, dict) and v.get("build") is False)]
+    default = str(default) if isinstance(default, str) and default else (codes[0] if codes else None)
+    if default is None:
+        return None
+    structure: Literal["suffix", "folder"] = "folder" if value.get("docs_structure") == "folder" else "suffix"
+    return I18n(default=default, languages=tuple(dict.fromkeys([default, *codes])), structure=structure)
 
 
 @dataclass(frozen=True)
@@ -47,6 +83,8 @@ class MkDocsSite:
     """``markdown_extensions``: the syntax and options the engine is built with."""
     warnings: tuple[tuple[str, str], ...] = ()
     """``(key, message)`` for what is ignored, reported against the config file."""
+    i18n: I18n | None = None
+    """The mkdocs-static-i18n plugin's languages, when the site uses it."""
 
     def excluded(self, src: str) -> bool:
         return bool(self.exclude_docs and self.exclude_docs.match_file(src))
@@ -123,4 +161,5 @@ def read(path: Path, conf: dict[str, Any]) -> MkDocsSite:
         include_yaml=tuple(include_yaml),
         markdown=markdown,
         warnings=tuple(warnings),
+        i18n=_i18n(plugins.get("i18n")),
     )

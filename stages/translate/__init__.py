@@ -1,1 +1,2 @@
-"""Translations (issue #15): where a language's pages come from, how complete and how fresh they are."""
+"""The translate stage: which pages of one language are translated, stale or missing, and the
+pages it materializes for that language (applied PO catalogs, machine translations)."""
