@@ -56,6 +56,10 @@ class PageSource:
     path: Path
     """The file actually read (the default language's file for a fallback)."""
     fallback: bool = False
+    stale: bool = False
+    """A translation exists but its source changed since (rendered as a fallback, with its own notice)."""
+    machine: bool = False
+    """Machine-translated this run (rendered from the translate stage's overlay, with a notice)."""
 
 
 @dataclass
