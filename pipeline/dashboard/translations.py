@@ -75,8 +75,9 @@ def bar_view(lang: str, child: Job, stages: list[dict[str, Any]]) -> dict[str, A
 
 async def panel(store: Store, job: Job) -> dict[str, Any] | None:
     """The translations panel of ``job``'s page: its translate children (a build) or itself (a
-    translate job); None when it has no translations. ``watch`` lists the children still
-    running, whose events the page follows to redraw the panel; ``after`` is where to start."""
+    translate job); None when it has no translations. ``watch`` lists the jobs whose events the
+    page follows to redraw the panel (all of them: a finished language can be retried), from
+    event ``after`` on."""
     if job.kind == "translate":
         children = [job]
     elif job.children_total:
@@ -94,7 +95,7 @@ async def panel(store: Store, job: Job) -> dict[str, Any] | None:
     for lang, child in sorted(latest.items())[:MAX_LANGUAGES]:
         bars.append(bar_view(lang, child, await store.stages(child.id)))
     return {"bars": bars, "more": max(0, len(latest) - MAX_LANGUAGES), "after": after,
-            "watch": " ".join(b["id"] for b in bars if b["running"])}
+            "watch": " ".join(b["id"] for b in bars)}
 
 
 def _day(ts: float) -> str:

@@ -228,8 +228,8 @@
         tail();
       });
     }
-    /* Translations run as child jobs that outlive the build: follow their events on the global
-       stream while any is live, and redraw the live section when one changes. */
+    /* Translations run as child jobs that outlive the build (and can be retried one by one):
+       follow their events on the global stream and redraw the live section when one changes. */
     var trStream = null, trWatch = {};
     function watchTranslations() {
       var panel = box.querySelector("#translations");
