@@ -258,14 +258,19 @@ class WriteMethods(StoreBase):
             await self._event(conn, job.id, "cancel_requested", data={"reason": reason})
 
     async def retry(self, job_id: str) -> Job:
-        """Put a FAILED job back in the queue with a fresh set of attempts."""
+        """Put a FAILED job back in the queue with a fresh set of attempts.
+
+        A cancelled translate job may be retried too: cancelling one language is how a user stops
+        it for now, and its build has nothing else that would run it again.
+        """
         now = self.clock()
         async with self._write() as conn:
             job = await self._get(conn, job_id)
             if job is None:
                 raise errors.JobNotFound(f"no job has the ID {job_id!r}")
-            if job.status != JobStatus.FAILED:
-                raise errors.InvalidTransition(f"job {job_id} is {job.status}; only FAILED jobs can be retried")
+            if job.status != JobStatus.FAILED and not (job.kind == "translate" and job.status == JobStatus.CANCELLED):
+                raise errors.InvalidTransition(f"job {job_id} is {job.status}; only FAILED jobs (and cancelled "
+                                               "translations) can be retried")
             await self._requeue(conn, job_id, now, reason="user")
             job = await self._get(conn, job_id)
             assert job is not None
