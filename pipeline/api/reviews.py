@@ -21,7 +21,7 @@ from pipeline import errors
 from pipeline.api import http, openapi
 from pipeline.api.auth import require
 from pipeline.api.keys import config_key, store_key
-from pipeline.jobs import reviews, status
+from pipeline.jobs import reviews, status, translation_reviews
 from pipeline.store import Job
 from stages.base import StageError
 from stages.deploy import targets
@@ -40,7 +40,7 @@ def _sites(request: web.Request) -> Path:
 @routes.get("/api/reviews")
 async def list_reviews(request: web.Request) -> web.Response:
     await require(request, "read")
-    jobs, nxt = await request.app[store_key].list_jobs(kind="build", review=reviews.PENDING, limit=100,
+    jobs, nxt = await request.app[store_key].list_jobs(kind="build,translate", review=reviews.PENDING, limit=100,
                                                        cursor=request.query.get("cursor"))
     return web.json_response({"reviews": [review_view(j) for j in jobs], "next": nxt})
 
@@ -58,7 +58,10 @@ async def approve(request: web.Request) -> web.Response:
     store = request.app[store_key]
     cfg = request.app[config_key]
     job_id = request.match_info["job_id"]
-    pending = ((await store.get(job_id)).result or {}).get("review") or {}
+    job = await store.get(job_id)
+    if job.kind == "translate":  # a held language is laid onto the live site, never copied over it
+        return await _approve_translation(request, job, who.name)
+    pending = (job.result or {}).get("review") or {}
     if pending.get("state") == reviews.PENDING and not await asyncio.to_thread(_release_exists, cfg, pending):
         # Retention ([stages.deploy.targets.*] keep_releases) removed it: a promote job could only fail.
         raise errors.ReleaseGone(f"release {reviews.release_id(pending.get('release'))} of job {job_id} is no longer on "
@@ -75,6 +78,45 @@ async def approve(request: web.Request) -> web.Response:
     await store.update_result(job_id, {"review": {**review, "promote_job": res.job.id}})
     return web.json_response({"job_id": job_id, "review": {**review, "promote_job": res.job.id},
                               "promote_job": res.job.id, "status_url": f"/api/builds/{res.job.id}/status"}, status=202)
+
+
+@routes.post("/api/translations/{job_id}/approve")
+async def approve_translation(request: web.Request) -> web.Response:
+    who = await require(request, "admin")
+    job = await request.app[store_key].get(request.match_info["job_id"])
+    if job.kind != "translate":
+        raise errors.JobNotFound(f"{job.id} is not a translation job")
+    return await _approve_translation(request, job, who.name)
+
+
+async def _approve_translation(request: web.Request, job: Job, by: str) -> web.Response:
+    """Pending -> approved (compare-and-set), then the promote job that publishes ``/<lang>/``."""
+    store = request.app[store_key]
+    cfg = request.app[config_key]
+    pending = (job.result or {}).get("review") or {}
+    if pending.get("state") == reviews.PENDING and not await asyncio.to_thread(translation_reviews.held_exists, cfg, pending):
+        raise errors.ReleaseGone(f"the held {pending.get('language')} release of job {job.id} is no longer on target "
+                                 f"{pending.get('release_target')} (a newer run replaced it); approve the newer run")
+    decided = {"state": "approved", "decided_by": by, "decided_at": status.iso(time.time())}
+    done = await store.update_result(job.id, lambda r: {"review": {**r["review"], **decided}},
+                                     expect=lambda r: (r.get("review") or {}).get("state") == reviews.PENDING)
+    if done is None:
+        raise errors.NotAwaitingReview(f"translation {job.id} is not waiting for review")
+    review = (done.result or {})["review"]
+    res = await store.submit(translation_reviews.publish_spec(cfg, done, review, by))
+    await store.update_result(job.id, {"review": {**review, "promote_job": res.job.id}})
+    return web.json_response({"job_id": job.id, "language": review.get("language"),
+                              "review": {**review, "promote_job": res.job.id}, "promote_job": res.job.id,
+                              "status_url": f"/api/builds/{res.job.id}/status"}, status=202)
+
+
+@routes.post("/api/translations/{job_id}/reject")
+async def reject_translation(request: web.Request) -> web.StreamResponse:
+    await require(request, "admin")
+    job = await request.app[store_key].get(request.match_info["job_id"])
+    if job.kind != "translate":
+        raise errors.JobNotFound(f"{job.id} is not a translation job")
+    return await reject(request)
 
 
 def _release_exists(cfg: config_mod.Config, review: dict[str, Any]) -> bool:
@@ -145,13 +187,25 @@ def _as_http(exc: StageError) -> errors.PressroomError:
 _NAME = {"name": "name", "in": "path", "required": True, "schema": {"type": "string", "minLength": 1}}
 OPENAPI_PATHS: dict[str, Any] = {
     "/api/reviews": {"get": {
-        "operationId": "listReviews", "summary": "Builds waiting for approval, with diff preview links",
+        "operationId": "listReviews",
+        "summary": "Builds and translations (review.kind = translation) waiting for approval, with diff preview links",
         "parameters": [{"name": "cursor", "in": "query", "required": False, "schema": {"type": "string"}}],
         "responses": {**openapi.ok("Pending reviews"), **openapi.err(400, 401, 403, 429)}}},
     "/api/builds/{job_id}/approve": {"post": {
         "operationId": "approveBuild", "summary": "Approve a pending review: creates a promote job (admin)",
         "parameters": [openapi.JOB_ID],
         "responses": {**openapi.ok("Approved; promote job created", status="202"), **openapi.err(401, 403, 404, 409, 429)}}},
+    "/api/translations/{job_id}/approve": {"post": {
+        "operationId": "approveTranslation",
+        "summary": "Approve a held language: a promote job lays its /<lang>/ onto the live site (admin)",
+        "parameters": [openapi.JOB_ID],
+        "responses": {**openapi.ok("Approved; promote job created", status="202"), **openapi.err(401, 403, 404, 409, 429)}}},
+    "/api/translations/{job_id}/reject": {"post": {
+        "operationId": "rejectTranslation", "summary": "Reject a held language with a reason (admin)",
+        "parameters": [openapi.JOB_ID],
+        "requestBody": {"required": False, "content": {"application/json": {"schema": {
+            "type": "object", "properties": {"reason": {"type": "string"}}}}}},
+        "responses": {**openapi.ok("Rejected"), **openapi.err(400, 401, 403, 404, 409, 429)}}},
     "/api/builds/{job_id}/reject": {"post": {
         "operationId": "rejectBuild", "summary": "Reject a pending review with a reason (admin)", "parameters": [openapi.JOB_ID],
         "requestBody": {"required": False, "content": {"application/json": {"schema": {

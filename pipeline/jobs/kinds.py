@@ -10,7 +10,17 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 
 from pipeline import config as config_mod
-from pipeline.jobs import audit, build, deliver, promote, retention, reviews, status, translate
+from pipeline.jobs import (
+    audit,
+    build,
+    deliver,
+    promote,
+    retention,
+    reviews,
+    status,
+    translate,
+    translation_reviews,
+)
 from pipeline.jobs.context import Handler
 from pipeline.jobs.worker import AfterFinish
 from pipeline.notify import callbacks, forge
@@ -26,14 +36,14 @@ HANDLERS: Mapping[str, Handler] = {
     "translate": translate.handle,
 }
 
-AFTER_FINISH: tuple[AfterFinish, ...] = (reviews.after_build,)
+AFTER_FINISH: tuple[AfterFinish, ...] = (reviews.after_build, translation_reviews.after_translate)
 
 
 def outbox(cfg: config_mod.Config) -> Callable[[Transition], list[JobSpec]]:
     """The store's outbox hook: a transition's notifications, then its promotion or review request."""
 
     def plan(t: Transition) -> list[JobSpec]:
-        specs = [*notify_outbox.plan(cfg, t), *reviews.outbox(cfg, t)]
+        specs = [*notify_outbox.plan(cfg, t), *reviews.outbox(cfg, t), *translation_reviews.outbox(cfg, t)]
         if callbacks.wanted(t):
             specs += callbacks.plan(cfg, t, status.job_view(t.job, t.stages))
         specs += forge.plan(cfg, t)

@@ -15,7 +15,7 @@ from typing import Any
 from pipeline import config as config_mod
 from pipeline.jobs import status
 from pipeline.jobs.workspace import Workspace
-from pipeline.notify import auditevents, errors, router
+from pipeline.notify import auditevents, errors, router, translations
 from pipeline.store import JobSpec, Transition
 
 logger = logging.getLogger(__name__)
@@ -49,7 +49,12 @@ def plan(cfg: config_mod.Config, t: Transition) -> list[JobSpec]:
                              "previous_status": t.previous_status, **(t.extra or {})}
     if t.event.endswith((".failed", ".completed", ".cancelled")):
         event["log_tail"] = log_tail(cfg, t.job.id)
-    announced = auditevents.events(cfg, event, t.job.result or {}) if t.job.kind == "audit" else [event]
+    if t.job.kind == "audit":
+        announced = auditevents.events(cfg, event, t.job.result or {})
+    elif t.job.kind == "translate" and t.event.startswith("translate."):
+        announced = translations.events(cfg, t)
+    else:
+        announced = [event]
     try:
         planned = [d for e in announced for d in router.plan_deliveries(e, cfg)]
     except errors.RouteError:

@@ -96,6 +96,9 @@ def context(payload: dict[str, Any]) -> dict[str, Any]:
         "language": payload.get("language"),
         "previous_status": payload.get("previous_status"),
         "details": payload.get("details") or {},
+        "translation": (payload.get("details") or {}).get("translation") or {},
+        "review": (payload.get("details") or {}).get("review") or job.get("review") or {},
+        "mentions": payload.get("mentions") or [],
         "occurred_at": payload.get("occurred_at"),
         "data": payload.get("data"),
     }

@@ -12,6 +12,7 @@ from __future__ import annotations
 import fnmatch
 import hashlib
 import json
+import re
 from typing import Any
 
 from pipeline import config as config_mod
@@ -40,6 +41,8 @@ DONE_STAGE_STATUSES = ("passed", "failed", "skipped", "degraded")
 _SECRET_WORDS = ("token", "secret", "password", "authorization", "api_key", "apikey", "cookie")
 _KNOWN_EVENT_KEYS = {"type", "job", "previous_status", "log_tail", "event_id", "occurred_at", "stage", "language"}
 LOG_TAIL_LINES = 20
+THREADED_OWNER_EVENTS = ("translation.ready", "review.requested")
+"""Owner events that always reply in the build's Slack thread (mentioning owners who are people)."""
 
 
 def plan_deliveries(event: dict[str, Any], config: config_mod.Config) -> list[dict[str, Any]]:
@@ -91,8 +94,17 @@ def plan_deliveries(event: dict[str, Any], config: config_mod.Config) -> list[di
         chosen = _pick(candidates, owners.owner_events)
         if slack.enabled and not slack.webhook_url_env and chosen:
             main_channel = plan.slack_target()
+            people: list[str] = []
+            if etype in THREADED_OWNER_EVENTS and owners.owners_slack and _branch_ok(slack.branches, branch):
+                # A reply in the build's thread that mentions the owners who are people; their
+                # channels (below) get a copy of their own.
+                people = [f"<@{user}>" for t in owners.owners_slack if (user := slack_user(t))]
+                if main_channel is None:
+                    main_channel = _first_match(slack.branch_channels, branch) or slack.channel
+                    plan.add("slack", main_channel, chosen)
+                plan.mention(main_channel, list(dict.fromkeys(people)))
             for target in dict.fromkeys(owners.owners_slack):
-                if target != main_channel:
+                if target != main_channel and not (people and slack_user(target)):
                     plan.add("slack", target, chosen)
         extra_to = [a for a in dict.fromkeys(owners.owners_email) if a not in main_to]
         if email.enabled and chosen and extra_to:
@@ -129,11 +141,27 @@ class _Plan:
             }
         )
 
+    def mention(self, channel: str, people: list[str]) -> None:
+        """Slack deliveries to ``channel`` name these people (``<@U…>``) so Slack notifies them."""
+        for d in self.deliveries:
+            if d["channel"] == "slack" and d["target"] == channel and people:
+                d["payload"]["mentions"] = people
+
     def slack_target(self) -> str | None:
         for d in self.deliveries:
             if d["channel"] == "slack" and d["event"] not in INTERNAL_EVENTS:
                 return str(d["target"])
         return None
+
+
+SLACK_USER = re.compile(r"^<?@?([UW][A-Z0-9]{2,})(?:\|[^>]*)?>?$")
+"""A Slack member ID (``U024BE7LH``, ``@U024BE7LH`` or ``<@U024BE7LH>``); anything else is a channel."""
+
+
+def slack_user(target: str) -> str | None:
+    """The member ID when an ``owners_slack`` entry names a person, else None (a channel)."""
+    found = SLACK_USER.match(target.strip())
+    return found.group(1) if found else None
 
 
 def _candidate_types(event: dict[str, Any]) -> list[str]:
@@ -169,7 +197,7 @@ def _first_match(mapping: dict[str, Any], branch: str | None) -> Any:
 def _thread_key(event: dict[str, Any]) -> str:
     """All messages about one build share a thread, translations, reviews and promotions included."""
     job = event["job"]
-    if event["type"] == "translation.ready":
+    if event["type"] == "translation.ready" or (event["type"] == "review.requested" and job.get("kind") == "translate"):
         return str(event.get("build_id") or job.get("parent_id") or job["job_id"])
     if str(event["type"]).startswith("promote."):
         return str((job.get("trigger") or {}).get("build_id") or job["job_id"])

@@ -106,7 +106,9 @@ _DESCRIPTIONS = {
     "build.fixed": "The first success after a failure of the same branch or folder.",
     "build.cancelled": "A build was cancelled by a user or superseded by a newer build of its branch.",
     "review.requested": "A build waits for approval before promotion to production.",
-    "translation.ready": "One language of a build is translated and published.",
+    "translation.ready": "One language of a build was built by its translate job: details.translation has the counts "
+                         "(completion, translated, stale, missing, machine, source_pages), published, needs_review, "
+                         "reason and live_url or preview_url.",
     "audit.report": "The nightly audit of a deployed site finished; details.summary describes it.",
     "audit.critical": "The audit found critical problems (e.g. a critical page is broken).",
     "promote.completed": "An approved (or automatic) promotion put a build's release live on its target "

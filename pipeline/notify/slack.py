@@ -63,7 +63,9 @@ async def send(
     result: dict[str, Any] = {}
     async with refstore.thread_lock(key):
         parent = _load(await refs.get(key))
-        if event in router.INTERNAL_EVENTS or event in router.FINAL_EVENTS or event == "review.requested":
+        # A translation's review is a reply in its build's thread; the parent keeps showing the build.
+        own_review = event == "review.requested" and (payload.get("job") or {}).get("kind") != "translate"
+        if event in router.INTERNAL_EVENTS or event in router.FINAL_EVENTS or own_review:
             parent = await _show_state(client, refs, key, parent, channel, payload, rank, delivery, config, secrets)
             result = {"channel": parent["channel"], "ts": parent["ts"], "thread_ts": parent["ts"]}
     if event not in router.INTERNAL_EVENTS:  # stage updates only edit the parent; build.failed replies

@@ -146,8 +146,12 @@ def diff_releases(candidate: Path, live: Path | None, *, max_tables: int = 50, c
     ``live`` None (nothing deployed yet) lists every page as added. Only the first
     ``max_tables`` changed pages get a side-by-side table; ``truncated`` says when more changed.
     """
-    new = site_pages(candidate)
-    old = site_pages(live) if live is not None else {}
+    return diff_pages(site_pages(candidate), site_pages(live) if live is not None else {},
+                      max_tables=max_tables, context=context)
+
+
+def diff_pages(new: dict[str, Path], old: dict[str, Path], *, max_tables: int = 50, context: int = 2) -> DiffPreview:
+    """:func:`diff_releases` on page maps already chosen (one language's folder of two releases)."""
     preview = DiffPreview(added=sorted(set(new) - set(old)), removed=sorted(set(old) - set(new)))
     differ = difflib.HtmlDiff(wrapcolumn=70)
     for url in sorted(set(new) & set(old)):
