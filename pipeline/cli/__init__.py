@@ -10,7 +10,7 @@ from __future__ import annotations
 import click
 
 from pipeline import __version__
-from pipeline.cli import audit, build, config, deliveries, hooks, jobs, reviews, serve
+from pipeline.cli import audit, build, config, deliveries, hooks, jobs, reviews, serve, translate
 
 
 @click.group(context_settings={"auto_envvar_prefix": "PRESSROOM", "help_option_names": ["-h", "--help"]})
@@ -23,7 +23,7 @@ def cli(ctx: click.Context, config_path: str | None) -> None:
     ctx.ensure_object(dict)["config_path"] = config_path
 
 
-for family in (serve, config, build, jobs, reviews, deliveries, hooks, audit):
+for family in (serve, config, build, jobs, reviews, deliveries, hooks, audit, translate):
     for command in family.commands:
         cli.add_command(command)
 

@@ -104,7 +104,8 @@ def nav_pages(layout: SiteLayout) -> list[str]:
     return [src for src in order if src in tree.pages]
 
 
-def _read(path: Path) -> str:
+def read_page(path: Path) -> str:
+    """A page's text as hashed and cut into messages everywhere (no byte order mark)."""
     return path.read_text(encoding="utf-8", errors="replace").lstrip("\ufeff")
 
 
@@ -122,7 +123,7 @@ class _Judge:
 
     def text(self, path: Path) -> str:
         if path not in self.texts:
-            self.texts[path] = _read(path)
+            self.texts[path] = read_page(path)
         return self.texts[path]
 
     def file(self, src: str, source_file: Path, translation: Path) -> PageInfo:

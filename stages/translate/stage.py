@@ -31,7 +31,7 @@ def _materialize_po(inv: inventory.Inventory, overlay: Path, overlay_rel: str) -
         if page.origin != "po" or page.state != "translated" or page.file is None:
             continue
         try:
-            text = po.apply(po.load(page.file), page.source_file.read_text(encoding="utf-8"))
+            text = po.apply(po.load(page.file), inventory.read_page(page.source_file))
         except (po.PoError, OSError, UnicodeDecodeError) as exc:
             problems.append(Finding(file=page.path, rule="po-invalid", severity="warning",
                                     message=f"cannot apply the catalog: {exc}", language=inv.language))
@@ -57,7 +57,7 @@ async def _machine(ctx: StageContext[TranslateOptions], inv: inventory.Inventory
     except ImportError as exc:
         return [Finding(file="", rule="translation-machine-failed", severity="warning", language=inv.language,
                         message=f"machine translation is not available: {exc}")]
-    texts = {src: p.source_file.read_text(encoding="utf-8", errors="replace") for src, p in todo.items()}
+    texts = {src: inventory.read_page(p.source_file) for src, p in todo.items()}
     api_key = os.environ.get(opts.api_key_env) if opts.api_key_env else None
     try:
         done = await machine.translate_pages(texts, source=inv.source_language, target=inv.language,
