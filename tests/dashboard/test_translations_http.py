@@ -108,8 +108,13 @@ async def test_languages_api_needs_the_read_scope(token_client: Any) -> None:
     assert signed.status == 200 and 'id="languages"' in await signed.text()
 
 
-async def test_openapi_document_lists_the_languages_route(open_client: Any) -> None:
+async def test_openapi_document_lists_the_languages_route_and_the_answer_matches_it(open_client: Any) -> None:
+    import jsonschema
+
     op = open_client.app[openapi_key]["paths"]["/api/languages"]["get"]
+    await seeded_history(open_client.app[store_key], time.time())
+    answer = await (await open_client.get("/api/languages")).json()
+    jsonschema.Draft202012Validator(op["responses"]["200"]["content"]["application/json"]["schema"]).validate(answer)
     assert op["operationId"] == "listLanguages"
     assert op["parameters"][0]["name"] == "days" and op["parameters"][0]["schema"]["default"] == 90
     latest = op["responses"]["200"]["content"]["application/json"]["schema"]["properties"]["languages"][
