@@ -148,11 +148,16 @@ class WriteMethods(StoreBase):
         Each spec's idempotency key names its child once: a retried parent gets the children its
         earlier attempt made, not a second set. A child that ended FAILED or CANCELLED is queued
         again (its fan-in count taken back), so retrying a build redoes only what did not complete.
+        Live children of older parents of the same branch or folder, for the same language, are
+        cancelled as superseded: an old translation finishing last must not replace a newer one.
         """
         now = self.clock()
         async with self._write() as conn:
             if not (await conn.execute(TOUCH, {"job_id": parent_id, "owner": owner, "now": now})).rowcount:
                 return None
+            parent = await self._get(conn, parent_id)
+            assert parent is not None
+            older = await self._older_live_children(conn, parent) if parent.supersede_key else []
             children: list[Job] = []
             for spec in specs:
                 if spec.parent_id != parent_id or not spec.idempotency_key:
@@ -166,8 +171,22 @@ class WriteMethods(StoreBase):
                 found = await self._get(conn, job_id)
                 assert found is not None
                 children.append(found)
+                language = (spec.payload or {}).get("language")
+                for old in older:
+                    if old.kind == spec.kind and (old.payload or {}).get("language") == language:
+                        await self._cancel_in(conn, old, f"superseded by {job_id}", now)
             await self._event(conn, parent_id, "fan_out", data={"children": [c.id for c in children]})
             return children
+
+    async def _older_live_children(self, conn: Any, parent: Job) -> list[Job]:
+        """PENDING or PROCESSING children of earlier jobs with ``parent``'s supersede key."""
+        P = J.alias("p")
+        rows = await conn.execute(
+            select(J).select_from(J.join(P, J.c.parent_id == P.c.id))
+            .where(P.c.supersede_key == parent.supersede_key, P.c.kind == parent.kind, P.c.id != parent.id,
+                   P.c.created_at <= parent.created_at,
+                   J.c.status.in_([JobStatus.PENDING, JobStatus.PROCESSING])))
+        return [Job.from_row(r) for r in rows]
 
     async def _requeue(self, conn: Any, job_id: str, now: float, *, reason: str) -> None:
         """A finished (not COMPLETED) job back to PENDING with fresh attempts; a child's finish is
