@@ -42,8 +42,8 @@ def figures(result: dict[str, Any] | None) -> dict[str, Any] | None:
     if not isinstance(found, dict):
         outputs = result.get("outputs")
         found = outputs.get("translate") if isinstance(outputs, dict) else None
-    if not isinstance(found, dict) or not any(k in found for k in COUNTS):
-        return None
+    if not isinstance(found, dict) or not any(isinstance(found.get(k), int) for k in COUNTS):
+        return None  # the job stopped before its translate stage counted (its counts are null)
     counts = {k: _int(found.get(k)) for k in COUNTS}
     pages = _int(found.get("source_pages")) or sum(counts.values())
     completion = found.get("completion")
@@ -60,7 +60,8 @@ def languages_view(runs: list[dict[str, Any]]) -> dict[str, Any]:
     """``{"de": {"latest": {...}, "history": [...]}}`` from :meth:`Store.translation_runs` rows
     (newest first). ``latest`` is the newest finished job, failed ones included (a failing
     language must show as failing); its figures are null when it counted nothing. ``history``
-    holds only jobs that counted, oldest first."""
+    holds only jobs that counted, oldest first (a job that failed after counting, in link check
+    say, still counted right)."""
     out: dict[str, dict[str, Any]] = {}
     for run in runs:
         lang = run.get("language")

@@ -224,6 +224,9 @@ def test_figures_fall_back_to_the_stage_outputs_and_compute_completion() -> None
     fig = translations.languages.figures({"outputs": {"translate": {"translated": 3, "stale": 1, "missing": 0, "machine": 0}}})
     assert fig is not None and fig["completion"] == 75.0 and fig["source_pages"] == 4
     assert translations.languages.figures({}) is None
+    stopped = {"translation": {"language": "de", "completion": None, "translated": None, "stale": None, "missing": None,
+                               "machine": None, "published": False, "needs_review": False}}
+    assert translations.languages.figures(stopped) is None, "a job that stopped before counting has null counts"
     odd = translations.languages.figures({"translation": {"translated": "9", "stale": -1, "missing": True, "machine": 2}})
     assert odd is not None and (odd["translated"], odd["stale"], odd["missing"], odd["machine"]) == (0, 0, 0, 2)
 

@@ -81,12 +81,16 @@ async def complete(store: Store, clock: Clock | None, job_id: str, lang: str, at
     if clock is not None:
         clock.now = at
     result: dict[str, Any] = {}
-    if counts is not None and status == "COMPLETED":
+    if counts is not None:
         out = outputs(lang, counts, None)
         result["translation"] = {k: out[k] for k in ("language", "completion", "translated", "stale", "missing",
                                                      "machine", "source_pages")} | {
-            "published": True, "needs_review": counts["machine"] > 0, "reason": "seeded",
-            "live_url": live_url, "preview_url": None}
+            "published": status == "COMPLETED", "needs_review": counts["machine"] > 0, "reason": "seeded",
+            "live_url": live_url if status == "COMPLETED" else None, "preview_url": None}
+    else:  # as the translate job writes it when it stopped before counting
+        result["translation"] = {"language": lang, "completion": None, "translated": None, "stale": None, "missing": None,
+                                 "machine": None, "published": False, "needs_review": False, "reason": None,
+                                 "live_url": None, "preview_url": None}
     assert await store.finish(job_id, OWNER, status, result=result,
                               error_code=None if status == "COMPLETED" else "po_invalid",
                               error_message=None if status == "COMPLETED" else "seeded failure",
