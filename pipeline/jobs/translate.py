@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from pipeline import config as config_mod
-from pipeline.jobs import runner, translation_policy
+from pipeline.jobs import runner, translation_policy, translation_reviews
 from pipeline.jobs.context import JobContext, Outcome, OutcomeKind
 from pipeline.jobs.recorder import StoreRecorder
 from pipeline.jobs.workspace import Workspace
@@ -99,6 +99,8 @@ async def handle(job: Job, ctx: JobContext) -> Outcome:
     outcome = await runner.run_build(run)
     if outcome.kind in (OutcomeKind.COMPLETED, OutcomeKind.FAILED, OutcomeKind.CANCELLED):
         outcome.result["translation"] = summary(cfg, run, lang, decided[0] if decided else None)
+    if outcome.kind == OutcomeKind.COMPLETED:  # stored with COMPLETED, so review.requested goes out with it
+        outcome.result["review"] = await translation_reviews.review_for(cfg, job, outcome.result)
     return outcome
 
 
