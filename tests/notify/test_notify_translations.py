@@ -63,7 +63,7 @@ async def test_owners_get_their_language_and_nobody_else(aiohttp_client: Any, ma
                        "es": {"owners_slack": ["#es-team"], "owners_email": ["es-owner@docs.example"]}},
         )
         client = await aiohttp_client(create_app(cfg))
-        files = {"en/index.md": "# Home\n", "en/guide.md": "# Guide\n", "de/index.md": "# Start\n", "es/index.md": "# Inicio\n"}
+        files: dict[str, str | bytes] = {"en/index.md": "# Home\n", "en/guide.md": "# Guide\n", "de/index.md": "# Start\n", "es/index.md": "# Inicio\n"}
         job = await (await client.post("/api/builds", data=tar_gz(files), headers=GZ)).json()
         build = await wait_finished(client, job["job_id"])
         assert build["status"] == "COMPLETED", build["error"]
