@@ -23,7 +23,7 @@ from markupsafe import Markup
 
 from stages.base import Finding, StageContext
 from stages.markdown import analyze
-from stages.render_html import site_files, theme
+from stages.render_html import site_files, theme, translated
 from stages.render_html.cache import Store, atomic_write, remove_stale, sha256
 from stages.render_html.options import Options
 from stages.site import urls
@@ -57,6 +57,10 @@ class SiteRun:
     """Whether some page has a mermaid diagram: only then is the vendored mermaid build published."""
     findings: list[Finding] = field(default_factory=list)
     counts: dict[str, int] = field(default_factory=dict)
+    translation: translated.Applied | None = None
+    """The translate stage's page states, applied to the language it translated."""
+    source_pages: set[str] | None = None
+    """The source language's pages when this run does not build it (see :meth:`LanguageBuild._has_page`)."""
 
     @property
     def title(self) -> str:
@@ -71,6 +75,10 @@ class SiteRun:
 
     def count(self, key: str, n: int = 1) -> None:
         self.counts[key] = self.counts.get(key, 0) + n
+
+    def rel(self, path: Path) -> str:
+        """A page's name in findings and cache keys (an overlay page: as if in its docs folder)."""
+        return self.layout.rel(translated.display_path(self.translation, path))
 
 
 def _finding(d: dict[str, Any]) -> Finding:
@@ -100,7 +108,7 @@ class LanguageBuild:
     def _job(self, src: str) -> analyze.PageJob:
         ps = self.tree.pages[src]
         layout = self.run.layout
-        return analyze.PageJob(lang=self.lang, src=src, path=str(ps.path), rel=layout.rel(ps.path),
+        return analyze.PageJob(lang=self.lang, src=src, path=str(ps.path), rel=self.run.rel(ps.path),
                                include_base=str(self.tree.include_base), source_root=str(layout.include_root),
                                docs_dir=str(self.tree.docs_dir), macros=self.run.macro_vars,
                                pretty=self.pretty, max_bytes=int(self.ctx.site.max_page_bytes),
@@ -124,7 +132,7 @@ class LanguageBuild:
                 data = ps.path.read_bytes()
             except OSError:
                 data = b""
-            h = sha256(data + b"\0" + self.run.layout.rel(ps.path).encode() + (b"\0fb" if ps.fallback else b""))
+            h = sha256(data + b"\0" + self.run.rel(ps.path).encode() + translated.cache_flags(ps))
             old = old_pages.get(src)
             if old and old["hash"] == h and self.deps.unchanged(old["deps"]):
                 entries[src] = dict(old)
@@ -212,7 +220,7 @@ class LanguageBuild:
                 changed.append(e["file"])
             page_list.append({"src": src, "file": e["file"], "url": f"{lang}/{url_of[src]}", "title": e["title"],
                               "level": nav.level.get(src, 0), "section": sections.get(src, []), "hash": e["out"],
-                              "fallback": self.tree.pages[src].fallback})
+                              "fallback": self.tree.pages[src].fallback, **self._state(src)})
         run.count("pages", len(order))
         run.count("assembled", len(to_assemble))
         run.count("skipped", len(order) - len(to_assemble))
@@ -240,7 +248,7 @@ class LanguageBuild:
                 rel = f"{lang}/{file}"
                 if rel in pages or rel in files or ".." in file.split("/"):
                     self.run.findings.append(Finding(
-                        file=self.run.layout.rel(self.tree.pages[src].path), rule="bad-alias", severity="warning",
+                        file=self.run.rel(self.tree.pages[src].path), rule="bad-alias", severity="warning",
                         language=lang, message=f"alias {alias!r} clashes with another page or leaves the site; ignored"))
                     continue
                 target = urls.relative(rel, f"{lang}/{url_of[src]}")
@@ -262,7 +270,8 @@ class LanguageBuild:
         """Template and publish a batch of pages (runs in a thread: templating and file I/O)."""
         run, lang, site, store = self.run, self.lang, self.ctx.site, self.store
         languages = self.languages
-        t = theme.labels(lang)
+        default = run.layout.default_language
+        t = theme.labels(lang, default)
         for src in batch:
             frag = fresh.get(src) or store.load_fragment(lang, src)
             if frag is None:  # the cache lost a fragment: render it here
@@ -280,7 +289,9 @@ class LanguageBuild:
                 n = nav.order[pos + 1]
                 nxt = {"title": entries[n]["title"], "href": urls.relative(file, f"{lang}/{url_of[n]}")}
             ps = self.tree.pages[src]
-            edit = site.edit_url.format(path=run.layout.rel(ps.path)) if site.edit_url else None
+            generated = translated.display_path(run.translation, ps.path) != ps.path  # no file to edit
+            edit = site.edit_url.format(path=run.rel(ps.path)) if site.edit_url and not generated else None
+            state = translated.state_of(ps, lang, default)
             meta = frag.get("meta", {})
             date = meta.get("date")
             ctx = {
@@ -290,7 +301,9 @@ class LanguageBuild:
                                "canonical": f"{run.base_url}{c}/{url}"} for c in languages if self._has_page(c, src)],
                 "root": root, "home": f"{root}{lang}/", "nav_html": Markup(theme.place_nav(nav_markup, root, f"{lang}/{url}")),
                 "content": Markup(frag.get("html", "")), "toc": frag.get("toc", []), "has_h1": frag.get("has_h1", False),
-                "fallback": ps.fallback, "fallback_lang": run.layout.default_language,
+                "fallback": ps.fallback, "fallback_lang": default, "notice": theme.notice(lang, state, default),
+                "notice_class": "machine-note" if state == "machine" else "fallback-note",
+                "translation": state if run.translation is not None else "",
                 "fallback_dir": theme.text_dir(run.layout.default_language), "date": str(date) if date else None, "edit_url": edit, "prev": prev, "next": nxt,
                 "t": t, "generator": run.generator, "version": site.version, "noindex": e.get("draft", False),
             }
@@ -307,7 +320,15 @@ class LanguageBuild:
         if lang in trees:
             return src in trees[lang].pages
         default = trees.get(self.run.layout.default_language)
-        return default is None or src in default.pages
+        if default is not None:
+            return src in default.pages
+        return self.run.source_pages is None or src in self.run.source_pages
+
+    def _state(self, src: str) -> dict[str, str]:
+        """A translated language's page state for the stage's page list (only when translating)."""
+        if self.run.translation is None:
+            return {}
+        return {"translation": translated.state_of(self.tree.pages[src], self.lang, self.run.layout.default_language)}
 
     def _publish_assets(self, state: dict[str, Any], out: Path) -> dict[str, str]:
         old = state.get("assets", {})
@@ -397,7 +418,8 @@ class LanguageBuild:
 def config_salt(ctx: StageContext[Options], theme_hash: str) -> str:
     site = ctx.site
     dump = site.model_dump(mode="json")
-    blob = json.dumps([RENDER_SALT, dump, theme_hash], sort_keys=True, default=str)
+    # the theme's strings live in code, not in the theme folder the fingerprint reads
+    blob = json.dumps([RENDER_SALT, dump, theme_hash, theme.LABELS, theme.NOTICES], sort_keys=True, default=str)
     return hashlib.sha256(blob.encode()).hexdigest()
 
 

@@ -18,7 +18,7 @@ from typing import Any
 
 from stages.base import Finding, StageContext, StageError, StageResult
 from stages.markdown import macros
-from stages.render_html import builder, site_files, theme
+from stages.render_html import builder, site_files, theme, translated
 from stages.render_html.cache import Store, remove_stale
 from stages.render_html.options import Options
 from stages.site import changes, gitdates
@@ -83,6 +83,8 @@ async def run(ctx: StageContext[Options]) -> StageResult:
     generated = ctx.previous.get("openapi")
     if generated is not None and generated.outputs.get("generated_dir"):
         add_generated(layout, ctx.workspace / generated.outputs["generated_dir"], generated.outputs.get("nav"))
+    applied = await asyncio.to_thread(translated.apply, layout, ctx)
+    source_pages = await asyncio.to_thread(translated.source_pages, layout, ctx)
     default_tree = layout.trees.get(layout.default_language) or next(iter(layout.trees.values()))
     if not default_tree.pages:
         raise StageError(f"no markdown pages found in {layout.rel(default_tree.docs_dir) or '.'}: nothing to build",
@@ -97,7 +99,7 @@ async def run(ctx: StageContext[Options]) -> StageResult:
         ctx=ctx, layout=layout, env=env, salt=builder.config_salt(ctx, config_hash),
         base_url=_base_url(ctx.site, (mk.site_url if mk else None) or layout.base_url),
         generator=generator_version(), cache_root=Path(ctx.cache_dir) / "render_html" / ctx.site.name,
-        macro_vars=macro_vars,
+        macro_vars=macro_vars, translation=applied, source_pages=source_pages,
         lastmod=(dates := await asyncio.to_thread(gitdates.for_build, ctx.source, ctx.workspace)).files,
     )
     if mk:

@@ -28,32 +28,79 @@ LABELS: dict[str, dict[str, str]] = {
     "en": {"skip": "Skip to content", "menu": "Menu", "search": "Search", "languages": "Languages",
            "dark": "Toggle dark mode", "nav": "Site navigation", "toc": "On this page", "edit": "Edit this page",
            "pager": "Previous and next page", "prev": "Previous", "next": "Next",
-           "fallback": "This page has not been translated yet; it is shown in English.",
            "not_found": "Page not found", "not_found_text": "The page you asked for does not exist. Start again from:"},
     "es": {"skip": "Ir al contenido", "menu": "Menú", "search": "Buscar", "languages": "Idiomas",
            "dark": "Modo oscuro", "nav": "Navegación", "toc": "En esta página", "edit": "Editar esta página",
-           "pager": "Página anterior y siguiente", "prev": "Anterior", "next": "Siguiente",
-           "fallback": "Esta página aún no está traducida; se muestra en inglés."},
+           "pager": "Página anterior y siguiente", "prev": "Anterior", "next": "Siguiente"},
     "de": {"skip": "Zum Inhalt", "menu": "Menü", "search": "Suchen", "languages": "Sprachen",
            "dark": "Dunkelmodus", "nav": "Navigation", "toc": "Auf dieser Seite", "edit": "Diese Seite bearbeiten",
-           "pager": "Vorherige und nächste Seite", "prev": "Zurück", "next": "Weiter",
-           "fallback": "Diese Seite ist noch nicht übersetzt; sie wird auf Englisch angezeigt."},
+           "pager": "Vorherige und nächste Seite", "prev": "Zurück", "next": "Weiter"},
     "ar": {"skip": "انتقل إلى المحتوى", "menu": "القائمة", "search": "بحث", "languages": "اللغات",
            "dark": "الوضع الداكن", "nav": "التنقل في الموقع", "toc": "في هذه الصفحة", "edit": "حرّر هذه الصفحة",
-           "pager": "الصفحة السابقة والتالية", "prev": "السابق", "next": "التالي",
-           "fallback": "لم تُترجم هذه الصفحة بعد؛ وهي معروضة بالإنجليزية."},
+           "pager": "الصفحة السابقة والتالية", "prev": "السابق", "next": "التالي"},
     "he": {"skip": "דלגו לתוכן", "menu": "תפריט", "search": "חיפוש", "languages": "שפות",
            "dark": "מצב כהה", "nav": "ניווט באתר", "toc": "בעמוד זה", "edit": "עריכת העמוד",
-           "pager": "העמוד הקודם והבא", "prev": "הקודם", "next": "הבא",
-           "fallback": "עמוד זה טרם תורגם; הוא מוצג באנגלית."},
+           "pager": "העמוד הקודם והבא", "prev": "הקודם", "next": "הבא"},
 }
+NOTICES: dict[str, dict[str, str]] = {
+    # missing / stale pages show the source language's text; machine pages their own
+    "en": {"missing": "This page has not been translated yet.", "stale": "The original has changed since this translation.",
+           "machine": "This page was machine-translated and may contain mistakes.",
+           "original": "It is shown in the original language ({language})."},
+    "es": {"missing": "Esta página aún no está traducida.", "stale": "El original ha cambiado desde esta traducción.",
+           "machine": "Esta página se tradujo automáticamente y puede contener errores.",
+           "original": "Se muestra en el idioma original ({language})."},
+    "de": {"missing": "Diese Seite ist noch nicht übersetzt.", "stale": "Das Original hat sich seit dieser Übersetzung geändert.",
+           "machine": "Diese Seite wurde maschinell übersetzt und kann Fehler enthalten.",
+           "original": "Sie wird in der Originalsprache angezeigt ({language})."},
+    "fr": {"missing": "Cette page n'a pas encore été traduite.", "stale": "L'original a changé depuis cette traduction.",
+           "machine": "Cette page a été traduite automatiquement et peut contenir des erreurs.",
+           "original": "Elle est affichée dans la langue d'origine ({language})."},
+    "pt": {"missing": "Esta página ainda não foi traduzida.", "stale": "O original mudou desde esta tradução.",
+           "machine": "Esta página foi traduzida automaticamente e pode conter erros.",
+           "original": "Ela é exibida no idioma original ({language})."},
+    "it": {"missing": "Questa pagina non è ancora stata tradotta.", "stale": "L'originale è cambiato dopo questa traduzione.",
+           "machine": "Questa pagina è stata tradotta automaticamente e può contenere errori.",
+           "original": "Viene mostrata nella lingua originale ({language})."},
+    "zh": {"missing": "此页面尚未翻译。", "stale": "自此翻译以来，原文已更改。", "machine": "此页面为机器翻译，可能包含错误。",
+           "original": "以下显示原文（{language}）。"},
+    "ja": {"missing": "このページはまだ翻訳されていません。", "stale": "この翻訳の後に原文が変更されました。",
+           "machine": "このページは機械翻訳されており、誤りを含む可能性があります。", "original": "原文（{language}）で表示しています。"},
+    "ru": {"missing": "Эта страница ещё не переведена.", "stale": "Оригинал изменился после этого перевода.",
+           "machine": "Эта страница переведена автоматически и может содержать ошибки.",
+           "original": "Она показана на языке оригинала ({language})."},
+    "ar": {"missing": "لم تُترجم هذه الصفحة بعد.", "stale": "تغيّر الأصل منذ هذه الترجمة.",
+           "machine": "تُرجمت هذه الصفحة آليًا وقد تحتوي على أخطاء.", "original": "وهي معروضة بلغتها الأصلية ({language})."},
+    "he": {"missing": "עמוד זה טרם תורגם.", "stale": "המקור השתנה מאז התרגום הזה.",
+           "machine": "עמוד זה תורגם באופן אוטומטי ועלול להכיל שגיאות.", "original": "הוא מוצג בשפת המקור ({language})."},
+}
+"""The translation notices, in the reader's language (English for a language not listed)."""
 LANGUAGE_NAMES = {"en": "English", "es": "Español", "de": "Deutsch", "fr": "Français", "zh": "简体中文",
                   "ja": "日本語", "pt": "Português", "ru": "Русский", "ar": "العربية", "he": "עברית",
                   "fa": "فارسی", "ur": "اردو", "it": "Italiano", "ko": "한국어", "tr": "Türkçe", "uk": "Українська"}
 
 
-def labels(lang: str) -> dict[str, str]:
-    return {**LABELS["en"], **LABELS.get(lang, {})}
+def labels(lang: str, source_lang: str = "en") -> dict[str, str]:
+    base = lang.split("-")[0].lower()
+    got = {**LABELS["en"], **LABELS.get(base, {}), **notices(lang)}
+    got["fallback"] = notice(lang, "missing", source_lang)  # what themes written before the notices show
+    return got
+
+
+def notices(lang: str) -> dict[str, str]:
+    return dict(NOTICES.get(lang) or NOTICES.get(lang.split("-")[0].lower()) or NOTICES["en"])
+
+
+def notice(lang: str, state: str, source_lang: str) -> str:
+    """The notice a page of ``lang`` shows for its translation ``state`` ("" for none): missing
+    and stale pages say which language the text is shown in, by that language's own name."""
+    if state not in ("missing", "stale", "machine"):
+        return ""
+    texts = notices(lang)
+    if state == "machine":
+        return texts["machine"]
+    name = LANGUAGE_NAMES.get(source_lang) or LANGUAGE_NAMES.get(source_lang.split("-")[0], source_lang)
+    return f"{texts[state]} {texts['original'].format(language=name)}"
 
 
 def text_dir(lang: str) -> str:
