@@ -11,11 +11,12 @@ from __future__ import annotations
 
 import asyncio
 import os
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 from stages.base import Cancelled, Finding, Severity, StageContext, StageError, StageResult
-from stages.linkcheck import checker, files, output
+from stages.linkcheck import checker, files, output, scope
 from stages.linkcheck import pages as page_cache
 from stages.linkcheck.cache import ResultCache
 from stages.linkcheck.model import CheckConfig, Row
@@ -132,6 +133,7 @@ async def run(ctx: StageContext[Options]) -> StageResult:
         ctx.progress(100.0 * checked / max(known, 1), f"{checked}/{known} URLs checked")
 
     config = check_config(options)
+    config = replace(config, ignore=(*config.ignore, *scope.other_languages(ctx, site.base_url)))
     cache = ResultCache(ctx.cache_dir / "linkcheck", options.cache_ttl)
     parsed = page_cache.PageCache(ctx.cache_dir / "linkcheck", f"pages-{ctx.language or 'all'}")
     await _parse_changed(ctx, parsed, pages, config.max_page_bytes)

@@ -33,7 +33,7 @@ fail_on_broken = {fail_on_broken}
 TERMINAL = ("COMPLETED", "FAILED", "CANCELLED")
 
 
-def start(daemon: Any, *, fail_on_broken: bool = False, lease: float = 30, heartbeat: float = 5,
+def start(daemon: Any, *, fail_on_broken: bool = True, lease: float = 30, heartbeat: float = 5,
           translate: tuple[str, ...] = ("noop", "render_html", "linkcheck", "deploy"), extra: str = "") -> DaemonProcess:
     d: DaemonProcess = daemon(workers=4, lease=lease, heartbeat=heartbeat,
                               pipeline=["lint", "render_html", "linkcheck", "deploy"],
