@@ -32,6 +32,10 @@ CONCURRENCY = 4
 """Requests in flight at once: enough to hide latency without flooding a self-hosted server."""
 ERROR_DETAIL = 300
 """How much of a provider's error text goes into our error message."""
+RETRIES = 2
+"""Extra attempts after a busy answer (429, 502-504) or a refused connection; a timeout is not
+retried, it has already cost the whole timeout."""
+RETRY_STATUS = frozenset({429, 502, 503, 504})
 
 
 def encode(unit: Unit) -> str | None:
@@ -149,16 +153,25 @@ class Provider:
         body: dict[str, Any] = {"q": batch, "source": self.source, "target": self.target, "format": "text"}
         if self.api_key:
             body["api_key"] = self.api_key
-        self.requests += 1
         self.sent_chars += sum(len(s) for s in batch)
-        try:
-            async with session.post(self.url, json=body, timeout=aiohttp.ClientTimeout(total=self.timeout)) as resp:
-                raw = await resp.read()
-                status = resp.status
-        except TimeoutError:
-            raise self._fail(f"did not answer within {self.timeout:g} s") from None
-        except aiohttp.ClientError as exc:
-            raise self._fail(f"cannot be reached ({type(exc).__name__})") from None
+        for attempt in range(RETRIES + 1):
+            self.requests += 1
+            wait = 0.5 * 2**attempt
+            try:
+                async with session.post(self.url, json=body, timeout=aiohttp.ClientTimeout(total=self.timeout)) as resp:
+                    raw = await resp.read()
+                    status = resp.status
+                    after = resp.headers.get("Retry-After", "")
+            except TimeoutError:
+                raise self._fail(f"did not answer within {self.timeout:g} s") from None
+            except aiohttp.ClientError as exc:
+                if attempt < RETRIES and isinstance(exc, aiohttp.ClientConnectionError):
+                    await asyncio.sleep(wait)
+                    continue
+                raise self._fail(f"cannot be reached ({type(exc).__name__})") from None
+            if status not in RETRY_STATUS or attempt == RETRIES:
+                break
+            await asyncio.sleep(min(float(after), 10.0) if after.isdigit() else wait)
         try:
             data = json.loads(raw.decode("utf-8", "replace"))
         except ValueError:

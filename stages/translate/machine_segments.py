@@ -27,10 +27,12 @@ INLINE = re.compile(
         r"(?P<comment><!--[\s\S]*?-->)",
         r"(?P<autolink><(?:[a-zA-Z][a-zA-Z0-9+.-]{1,31}:[^<>\s]*|[^<>\s@]+@[^<>\s@]+)>)",
         r"(?P<tag></?[A-Za-z][A-Za-z0-9-]*(?:\s[^<>]*)?/?>)",
-        r"(?P<macro>\{\{[\s\S]*?\}\}|\{%[\s\S]*?%\}|\{\*[\s\S]*?\*\}|\{![\s\S]*?!\}|--8<--.*)",
+        r"(?P<task>^\[[ xX]\](?=\s))",
+        r"(?P<macro>\{\{[\s\S]*?\}\}|\{%[\s\S]*?%\}|\{#[\s\S]*?#\}|\{\*[\s\S]*?\*\}|\{![\s\S]*?!\}|--8<--.*)",
         r"(?P<footref>\[\^[^\]\s]+\])",
         r"(?P<lopen>!?\[)(?P<ltext>(?:[^\[\]\n]|\[[^\[\]\n]*\])*)(?P<lclose>\](?:" + _LINK_TARGET + r"|\[[^\]\n]*\]))",
         r"(?P<url>\b(?:https?|ftp|mailto|file):[^\s<>\"'`)\]]*[^\s<>\"'`)\].,;:!?])",
+        r"(?P<email>(?<![\w.+-])[\w.+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)+)",
         r"(?P<www>\bwww\.[^\s<>\"'`)\]]*[^\s<>\"'`)\].,;:!?])",
         r"(?P<attrs>\{:?[ \t]*(?:[#.:]|[\w-]+=)[^{}\n]*\}|\{:[^{}\n]*\})",
         r"(?P<entity>&(?:#\d+|#x[0-9a-fA-F]+|[A-Za-z][A-Za-z0-9]*);)",
@@ -42,7 +44,9 @@ INLINE = re.compile(
 _ADMONITION = re.compile(r"^(?P<pre>[ \t>]*(?:!!!|\?\?\?\+?)[ \t]+[\w-]+(?:[ \t]+[\w-]+)*[ \t]*(?:\"|$))(?P<title>[^\"]*)(?P<post>\".*)?$")
 _BLOCK_FENCE = re.compile(r"^(?P<pre>[ \t>]*/{3,}[ \t]*[\w-]+[ \t]*(?:\|[ \t]*)?)(?P<title>.*?)(?P<post>[ \t]*)$")
 _TAB = re.compile(r"^(?P<pre>[ \t>]*===\+?[ \t]+\")(?P<title>[^\"]*)(?P<post>\".*)$")
-_SPECIAL_LINE = re.compile(r"^[ \t>]*(?:/{3,}|:::|===\+?[ \t]|--8<--|\{\*|\{!|\{%|\{\{)")
+_SPECIAL_LINE = re.compile(r"^[ \t>]*(?:/{3,}|:::|===\+?[ \t]|--8<--|\{\*|\{!|\{%|\{\{|\{#|\*\[[^\]]+\]:)")
+_KEEP_LINE = re.compile(r"^\*\[[^\]]+\]:")
+"""Abbreviation definitions: the expansion is matched against the page's words, kept as written."""
 _HTML_PARTS = re.compile(r"<!--[\s\S]*?-->|<(script|style|pre|code|textarea|svg|math)\b[\s\S]*?</\1\s*>|<[^<>]*>")
 _UNSAFE = re.compile(r"\{\{|\}\}|\{%|%\}|\{\*|\*\}|\{!|!\}|--8<--|<[A-Za-z/!?]|://|`|~~~")
 _TAG_NAME = re.compile(r"</?([A-Za-z][A-Za-z0-9-]*)")
@@ -205,6 +209,8 @@ def _line(line: str, content: str) -> list[Piece]:
         if got is not None:
             return got
     content = content.strip()
+    if _KEEP_LINE.match(content):
+        return [line]
     at = line.find(content) if content else -1
     if at < 0:
         return [line]

@@ -117,6 +117,8 @@ async def stub_server(stub: Stub) -> AsyncIterator[Stub]:
         body = await request.json()
         stub.bodies.append(body)
         stub.received.extend(body["q"])
+        if stub.mode == "busy_once" and len(stub.bodies) == 1:
+            return web.json_response({"error": "slow down"}, status=503, headers={"Retry-After": "0"})
         if stub.mode == "500":
             return web.json_response({"error": "internal trouble"}, status=500)
         if stub.mode == "slow":
@@ -230,6 +232,24 @@ async def test_provider_500_is_a_stage_error_without_the_key() -> None:
     assert exc.value.code == "translation_provider_failed"
     assert "HTTP 500" in str(exc.value) and "internal trouble" in str(exc.value)
     assert "s3cret-key" not in str(exc.value)
+
+
+async def test_a_busy_provider_is_asked_again() -> None:
+    out, stub = await run({"a.md": "# Hello\n\nSome words.\n"}, mode="busy_once")
+    assert out["a.md"] == "# DE HELLO\n\nDE SOME WORDS.\n"
+    assert len(stub.bodies) == 2 and stub.bodies[0] == stub.bodies[1]
+
+
+async def test_task_markers_abbreviations_emails_and_comments_stay() -> None:
+    page = ("- [x] Done task\n- [ ] Open task\n\n*[HTML]: HyperText Markup Language\n*[CSS]: Cascading Style Sheets\n\n"
+            "Write to jo.doe+x@example.com today. {# a jinja comment #} Thanks.\n\n<!-- an HTML comment -->\n")
+    out, stub = await run({"a.md": page})
+    for s in stub.received:
+        for bad in ("[x]", "[ ]", "HyperText", "*[", "example.com", "{#", "comment"):
+            assert bad not in s, (bad, s)
+    for kept in ("- [x] DE DONE TASK\n", "- [ ] DE OPEN TASK\n", "*[HTML]: HyperText Markup Language\n*[CSS]: Cascading Style Sheets\n",
+                 " jo.doe+x@example.com ", "{# a jinja comment #}", "<!-- an HTML comment -->\n"):
+        assert kept in out["a.md"], kept
 
 
 async def test_provider_timeout_is_a_stage_error() -> None:
