@@ -247,3 +247,19 @@ async def test_store_lists_finished_translate_jobs_newest_first_bounded(open_cli
     store.clock = clock
     await ts.translation(store, clock, ids["build"], "de", now, ts.figures(1), finish=False)
     assert len(await store.translation_runs(language="de")) == 3, "a running job is not finished"
+
+
+@pytest.mark.postgres
+@pytest.mark.slow
+async def test_translation_runs_on_postgresql(pg_server: Any) -> None:
+    """The language filter reads the JSON payload differently on PostgreSQL: same answer."""
+    now = time.time()
+    clock = Clock(now)
+    store = await Store.open(pg_server.new_database(), clock=clock, listen=False)
+    try:
+        ids = await seeded_history(store, now)
+        de = await store.translation_runs(language="de", since=now - 15 * DAY)
+        assert [r["id"] for r in de] == ids["de"][:0:-1]
+        assert translations.languages.languages_view(await store.translation_runs())["de"]["latest"]["completion"] == 75.0
+    finally:
+        await store.close()
