@@ -51,7 +51,8 @@ def load(path: Path) -> Any:
     try:
         return polib.pofile(str(path), encoding="utf-8", check_for_duplicates=True)
     except (OSError, ValueError, UnicodeDecodeError) as exc:
-        raise PoError(str(exc).splitlines()[0] if str(exc) else type(exc).__name__) from exc
+        message = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        raise PoError(message.replace(str(path), path.name)) from exc  # a job's workspace path is nobody's business
 
 
 def _closest(msgid: str, pool: dict[str, Any]) -> Any | None:
@@ -100,6 +101,7 @@ def extract(text: str, src: str, lang: str, existing: Any | None = None) -> tupl
             entry.flags = ["fuzzy"]
             entry.previous_msgid = near.msgid
             entry.tcomment = near.tcomment
+            del unused[near.msgid]  # carried on as this entry's previous msgid, not as an obsolete one
             fuzzy += 1
         cat.append(entry)
     obsolete = 0
