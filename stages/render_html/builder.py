@@ -291,8 +291,10 @@ class LanguageBuild:
             ps = self.tree.pages[src]
             generated = translated.display_path(run.translation, ps.path) != ps.path  # no file to edit
             edit = site.edit_url.format(path=run.rel(ps.path)) if site.edit_url and not generated else None
-            state = translated.state_of(ps, lang, default)
             meta = frag.get("meta", {})
+            state = translated.state_of(ps, lang, default)
+            if state == "translated" and meta.get("machine_translated") is True:
+                state = "machine"  # a machine translation committed to the language's folder stays marked
             date = meta.get("date")
             ctx = {
                 "lang": lang, "dir": theme.text_dir(lang), "title": e["title"], "site_title": run.title,

@@ -134,6 +134,16 @@ async def test_states_render_with_notices_in_the_readers_language(tmp_path: Path
     assert not any("translate/de" in f.file or str(ws) in f.file for f in result.findings)
 
 
+async def test_a_committed_machine_translation_stays_marked(tmp_path: Path) -> None:
+    """A machine translation someone committed to the language's folder keeps its notice."""
+    src = source_tree(tmp_path, {"de/guide/index.md": "---\nmachine_translated: true\n---\n\n# Anleitung\n\nText.\n"})
+    ws = tmp_path / "ws"
+    states = {**DE_STATES, "guide/index.md": "translated"}
+    await render(src, ws, "de", translate_result(ws, "de", states, DE_OVERLAY), cache=tmp_path / "cache")
+    assert notice(page(ws / "out", "de/guide/index.html")) == ("machine-note", "de", "ltr", theme.NOTICES["de"]["machine"])
+    assert notice(page(ws / "out", "de/index.html")) is None
+
+
 def alternates(doc: LexborHTMLParser) -> set[str]:
     links = {n.attributes["href"] or "" for n in doc.css('link[rel="alternate"][hreflang]')}
     return links | {n.attributes["href"] or "" for n in doc.css("nav.languages a[hreflang]")}
