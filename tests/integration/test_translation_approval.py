@@ -93,6 +93,17 @@ async def _settled_review(client: Any, job_id: str) -> dict[str, Any]:
     raise AssertionError(f"translation {job_id} got no review")
 
 
+async def _review_in(client: Any, job_id: str, state: str) -> dict[str, Any]:
+    """The review once it reached ``state`` (lapsing happens after the newer job's end is stored)."""
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        review = (await _get(client, f"/api/translations/{job_id}/status"))["review"] or {}
+        if review.get("state") == state:
+            return review  # type: ignore[no-any-return]
+        await asyncio.sleep(0.05)
+    raise AssertionError(f"review of {job_id} never became {state}")
+
+
 def _live(data: Path, rel: str) -> Path:
     return data / "sites" / "staging" / "current" / rel
 
@@ -163,12 +174,9 @@ async def test_newer_run_supersedes_and_reject_closes(aiohttp_client: Any, make_
     await _settled_review(client, second["es"]["job_id"])
 
     # The older German review lapsed: approving it would put older German live over the newer one.
-    deadline = time.monotonic() + 30
-    while (await _get(client, f"/api/translations/{old_de['job_id']}/status"))["review"]["state"] == "pending":
-        assert time.monotonic() < deadline, "the older review never lapsed"
-        await asyncio.sleep(0.05)
-    lapsed = (await _get(client, f"/api/translations/{old_de['job_id']}/status"))["review"]
-    assert lapsed["state"] == "superseded" and lapsed["superseded_by"] == new_de["job_id"]
+    lapsed = await _review_in(client, old_de["job_id"], "superseded")
+    assert lapsed["superseded_by"] == new_de["job_id"]
+    await _review_in(client, first["es"]["job_id"], "superseded")
     queue = {r["job_id"] for r in (await _get(client, "/api/reviews"))["reviews"]}
     assert queue == {new_de["job_id"], second["es"]["job_id"]}
 
@@ -199,3 +207,34 @@ async def test_below_min_completion_is_previewable_but_never_queued(aiohttp_clie
     resp = await client.post(f"/api/translations/{de['job_id']}/approve", headers=ADMIN)
     assert resp.status == 409 and (await resp.json())["error"]["code"] == "not_awaiting_review"
 
+
+
+async def test_when_complete_and_min_completion_with_counted_pages(aiohttp_client: Any, make_config: Any,
+                                                                   tmp_path: Path) -> None:
+    # The translate stage counts: de has both pages (100%), es one of two (50%).
+    cfg = make_config(
+        server={"auth": "token"},
+        pipeline={"build": ["render_html", "deploy"], "translate": ["translate", "render_html", "deploy"]},
+        site={"title": "T3", "languages": ["en", "de", "es"], "default_language": "en"},
+        stages={"deploy": {"targets": {"staging": {}}}},
+        languages={"de": {"auto_publish": "when-complete"}, "es": {"auto_publish": "when-complete"}},
+    )
+    client = await aiohttp_client(create_app(cfg))
+    _, langs = await _build_with_translations(client, "one")
+    de, es = langs["de"], await _settled_review(client, langs["es"]["job_id"])
+    assert de["review"] is None and _live(tmp_path / "data", "de/guide/index.html").is_file()
+    assert es["review"]["reason"] == "incomplete" and es["review"]["translation"]["completion"] == 50.0
+    assert es["review"]["translation"]["missing"] == 1 and not _live(tmp_path / "data", "es").exists()
+
+    # Raising es's bar above its completion: the next run is previewable only, not queued, and the
+    # older pending review lapses (approving it would publish older Spanish than the newest run).
+    await client.close()
+    cfg2 = cfg.model_copy(update={"languages": {**cfg.languages, "es": cfg.languages["es"].model_copy(
+        update={"min_completion": 60.0})}})
+    client2 = await aiohttp_client(create_app(cfg2))
+    _, again = await _build_with_translations(client2, "two")
+    assert again["es"]["review"] is None
+    assert not _live(tmp_path / "data", "es").exists()
+    lapsed = await _review_in(client2, es["job_id"], "superseded")
+    assert lapsed["superseded_by"] == again["es"]["job_id"]
+    assert (await _get(client2, "/api/reviews"))["reviews"] == []
