@@ -28,7 +28,7 @@ def _root(ctx: click.Context, source: str | None) -> Path:
 
 
 def _fail(ctx: click.Context, message: str, code: ExitCode = ExitCode.USAGE) -> None:
-    options.err_console.print(f"error: {message}", markup=False, highlight=False)
+    click.echo(f"error: {message}", err=True)
     ctx.exit(code)
 
 
@@ -59,18 +59,17 @@ def extract(ctx: click.Context, source: str | None, langs: tuple[str, ...], all_
         _fail(ctx, str(exc))
         return
     if not targets:
-        options.console.print("no other language to extract catalogs for", highlight=False)
+        click.echo("no other language to extract catalogs for")
     failed = False
     for r in reports:
-        options.console.print(
+        click.echo(
             f"{r.language}: {len(r.written)} catalogs written, {r.unchanged} unchanged, {r.skipped} pages "
-            f"translated as files; {r.messages} messages, {r.fuzzy} fuzzy, {r.obsolete} obsolete",
-            markup=False, highlight=False)
+            f"translated as files; {r.messages} messages, {r.fuzzy} fuzzy, {r.obsolete} obsolete")
         for rel in r.written:
-            options.console.print(f"  {rel}", markup=False, highlight=False)
+            click.echo(f"  {rel}")
         for err in r.errors:
             failed = True
-            options.err_console.print(f"error: {err}", markup=False, highlight=False)
+            click.echo(f"error: {err}", err=True)
     ctx.exit(ExitCode.FAILED if failed else ExitCode.OK)
 
 
@@ -99,12 +98,12 @@ def mark(ctx: click.Context, lang: str, pages: tuple[str, ...], source: str | No
         _fail(ctx, str(exc))
         return
     for src, rel, digest in report.marked:
-        options.console.print(f"marked {src} ({rel}) source_hash {digest}", markup=False, highlight=False)
+        click.echo(f"marked {src} ({rel}) source_hash {digest}")
     if report.current:
-        options.console.print(f"{report.current} already current", highlight=False)
+        click.echo(f"{report.current} already current")
     for name in report.unknown:
-        options.err_console.print(f"error: {name}: no {lang} translation of that page (a file in the "
-                                  f"language's folder or a page.{lang}.md)", markup=False, highlight=False)
+        click.echo(f"error: {name}: no {lang} translation of that page (a file in the "
+                                  f"language's folder or a page.{lang}.md)", err=True)
     ctx.exit(ExitCode.USAGE if report.unknown else ExitCode.OK)
 
 
@@ -151,10 +150,10 @@ def status(ctx: click.Context, source: str | None, langs: tuple[str, ...], as_js
         for inv in invs:
             for src, page in inv.pages.items():
                 if page.state in ("stale", "missing"):
-                    options.console.print(f"{inv.language} {page.state:8} {src}", markup=False, highlight=False)
+                    click.echo(f"{inv.language} {page.state:8} {src}")
     for inv in invs:
         for f in inv.findings:
-            options.err_console.print(f"warning: {f.file}: {f.message}", markup=False, highlight=False)
+            click.echo(f"warning: {f.file}: {f.message}", err=True)
     ctx.exit(ExitCode.OK)
 
 
