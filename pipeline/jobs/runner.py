@@ -168,7 +168,7 @@ async def _run_stage(run: BuildRun, name: str, position: int, names: list[str], 
     stage_log = _StageAdapter(log, {"stage": name})
     try:
         spec = registry.get(name)
-        section: StageOptions | None = getattr(cfg.stages, spec.config_key) if spec.config_key else None
+        section: StageOptions | None = getattr(cfg.stages, spec.config_key) if spec.config_key else _own_table(cfg, spec)
         if section is not None and not section.enabled:
             await run.recorder.stage_started(name, position, names)
             await run.recorder.stage_finished(name, StageResult(status="skipped", message="disabled in config"), 0)
@@ -241,6 +241,13 @@ async def _run_stage(run: BuildRun, name: str, position: int, names: list[str], 
         code = result.error_code or "stage_failed"
         return Outcome.failed(code, result.message or f"stage {name} failed", stage=name, result=summarise(run, degraded))
     return None
+
+
+def _own_table(cfg: config_mod.Config, spec: registry.StageSpec) -> StageOptions | None:
+    """A stage configured by a top-level table of its own name (``[translate]``, which the jobs read
+    too), when that table's model is the stage's options class."""
+    table = getattr(cfg, spec.name, None)
+    return table if isinstance(table, spec.options) else None
 
 
 async def _skip(run: BuildRun, name: str, position: int, names: list[str], message: str) -> bool:
