@@ -130,7 +130,8 @@ def _find_mkdocs(source: Path, site: SiteOptions) -> Path | None:
         if not path.is_file():
             raise StageError(f"[site] mkdocs_config: {explicit} does not exist in the source", code="config_invalid")
         return path
-    for candidate in (source / "mkdocs.yml", source / "docs" / site.default_language / "mkdocs.yml"):
+    default = site.default_language  # FastAPI's docs/<default>/mkdocs.yml, from the repository or from docs/
+    for candidate in (source / "mkdocs.yml", source / "docs" / default / "mkdocs.yml", source / default / "mkdocs.yml"):
         if candidate.is_file():
             return candidate
     return None

@@ -45,7 +45,7 @@ class SiteOptions(BaseModel):
     """How languages are laid out: ``<source>/<lang>/``; mkdocs-style ``docs/<lang>/docs``; or guess."""
     mkdocs_config: str | None = None
     """Path (relative to the source) of an mkdocs.yml to take the nav and docs folders from;
-    default: ``mkdocs.yml`` or ``docs/<default_language>/mkdocs.yml`` when present."""
+    default: ``mkdocs.yml``, ``docs/<default_language>/mkdocs.yml`` or ``<default_language>/mkdocs.yml`` when present."""
     max_page_bytes: int = Field(2_000_000, gt=0)
     """Pages larger than this are not parsed; they become a ``page-too-large`` finding."""
     include_root: Path | None = None

@@ -214,3 +214,9 @@ def test_po_catalogs_translated_stale_missing_and_broken(tmp_path: Path) -> None
     assert de.pages["d.md"].state == "missing"
     assert [(f.rule, f.file, f.severity) for f in de.findings] == [("po-invalid", "locales/de/d.po", "warning")]
     assert str(tmp_path) not in de.findings[0].message and "d.po (line 3)" in de.findings[0].message
+
+
+def test_fastapi_docs_folder_as_the_source(fastapi: Path) -> None:
+    """The docs/ folder itself (docs/en/mkdocs.yml becomes <source>/en/mkdocs.yml) gives the same figures."""
+    assert site_languages(fastapi / "docs", SiteOptions()) == ("en", ["en", "de", "es", "zh"])
+    assert inventory.take(fastapi / "docs", SiteOptions(), "zh").completion == 79.5
