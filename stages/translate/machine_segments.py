@@ -294,30 +294,49 @@ def _nl(line: str) -> str:
 
 
 def _inline_block(tok: Token, lines: list[str], rows: list[list[Piece] | None], opener: Token | None) -> None:
-    """A paragraph, heading or term. A plain multi-line paragraph is sent as one sentence run and
-    written back on its first line (soft line breaks are spaces to markdown); one with hard
-    breaks or block-like lines (``///``, ``===``, directives) is translated line by line."""
+    """A paragraph, heading or term. Consecutive plain lines are sent as one sentence run and
+    written back on the first of them (soft line breaks are spaces to markdown); a hard break
+    or a block-like line (``///``, ``===``, directives) ends a run, and such a line is its own."""
     assert tok.map is not None
     start, end = tok.map[0], max(tok.map[1], tok.map[0] + 1)
     content_lines = tok.content.split("\n")
-    src = lines[start:end]
-    if len(src) != len(content_lines) or any(r is None or len(r) != 1 for r in rows[start:end]):
+    if end - start != len(content_lines) or any(r is None or len(r) != 1 for r in rows[start:end]):
         return  # not a plain mapping of lines to content: keep it as written
-    hard = any(_strip_nl(ln).endswith(("  ", "\\")) for ln in src[:-1])
-    special = any(_SPECIAL_LINE.match(c) for c in content_lines)
-    if len(src) == 1 or hard or special or (opener is not None and opener.type == "heading_open"):
+    if opener is not None and opener.type == "heading_open":
         for n, c in zip(range(start, end), content_lines, strict=True):
             rows[n] = [*_line(_strip_nl(lines[n]), c), _nl(lines[n])]
         return
-    first = _strip_nl(src[0])
-    at = first.find(content_lines[0].strip()) if content_lines[0].strip() else -1
-    last = _strip_nl(src[-1])
-    last_at = last.rfind(content_lines[-1].strip())
+    run: list[int] = []
+    for n, c in zip(range(start, end), content_lines, strict=True):
+        if _SPECIAL_LINE.match(c):
+            _merge(run, lines, content_lines, start, rows)
+            run = []
+            rows[n] = [*_line(_strip_nl(lines[n]), c), _nl(lines[n])]
+            continue
+        run.append(n)
+        if _strip_nl(lines[n]).endswith(("  ", "\\")):  # a hard break stays where it is
+            _merge(run, lines, content_lines, start, rows)
+            run = []
+    _merge(run, lines, content_lines, start, rows)
+
+
+def _merge(run: list[int], lines: list[str], content: list[str], start: int, rows: list[list[Piece] | None]) -> None:
+    """Lines ``run`` of one paragraph as one unit on the first line; the others are dropped."""
+    if not run:
+        return
+    if len(run) == 1:
+        n = run[0]
+        rows[n] = [*_line(_strip_nl(lines[n]), content[n - start]), _nl(lines[n])]
+        return
+    texts = [content[n - start].strip() for n in run]
+    first, last = _strip_nl(lines[run[0]]), _strip_nl(lines[run[-1]])
+    at = first.find(texts[0]) if texts[0] else -1
+    last_at = last.rfind(texts[-1]) if texts[-1] else -1
     if at < 0 or last_at < 0:
         return
-    tail = last[last_at + len(content_lines[-1].strip()) :]
-    rows[start] = [first[:at], *inline_unit(tok.content.strip(), join_lines=True), tail, _nl(src[-1])]
-    for n in range(start + 1, end):
+    tail = last[last_at + len(texts[-1]) :]
+    rows[run[0]] = [first[:at], *inline_unit("\n".join(texts), join_lines=True), tail, _nl(lines[run[-1]])]
+    for n in run[1:]:
         rows[n] = None
 
 

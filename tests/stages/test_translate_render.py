@@ -241,3 +241,34 @@ def test_notice_strings_cover_the_site_languages() -> None:
     assert theme.notice("xx", "missing", "en") == "This page has not been translated yet. It is shown in the original language (English)."
     assert theme.notice("pt-BR", "machine", "en") == theme.NOTICES["pt"]["machine"]
     assert theme.notice("de", "translated", "en") == ""
+
+
+async def test_machine_pages_end_to_end_through_the_translate_stage(tmp_path: Path) -> None:
+    """The real translate stage with a recording provider stub, then render_html: missing and
+    stale pages become machine pages, marked, with their code and links intact."""
+    from stages.translate import stage as translate_stage
+    from stages.translate.options import TranslateOptions
+    from tests.stages.test_translate_machine import Stub, stub_server
+
+    src = source_tree(tmp_path)
+    ws = tmp_path / "ws"
+    async with stub_server(Stub()) as stub:
+        ctx = local_context(src, ws / "out", workspace=ws, site=SITE, language="de",
+                            options=TranslateOptions(machine=True, provider=stub.url))
+        result = await translate_stage.run(ctx)
+    assert result.outputs["machine"] == result.outputs["missing"] + result.outputs["stale"] + result.outputs["machine"] > 0
+    for s in stub.received:
+        assert not any(bad in s for bad in ("://", "`", "{*", "](", "<", "weight", "hl_lines")), s
+    built = await render(src, ws, "de", result, cache=tmp_path / "cache")
+    states = {p["src"]: p["translation"] for p in built.outputs["languages"]["de"]["pages"]}
+    assert states["guide/code-and-includes.md"] == "machine" and states["index.md"] == "translated"
+    code = page(ws / "out", "de/guide/code-and-includes/index.html")
+    assert notice(code) == ("machine-note", "de", "ltr", theme.NOTICES["de"]["machine"])
+    assert "DE CODE BLOCKS ARE HIGHLIGHTED" in main_text(code)
+    assert "example-config.toml" in main_text(code)  # the include still resolved
+    overlay = (ws / "translate/de/guide/code-and-includes.md").read_text(encoding="utf-8")
+    original = (src / "en/guide/code-and-includes.md").read_text(encoding="utf-8")
+    for line in original.splitlines():
+        if line.startswith(("```", "{*", "    ", "def ", "print(", "echo ")):
+            assert line in overlay.splitlines(), line
+    assert notice(page(ws / "out", "de/index.html")) is None
