@@ -248,7 +248,7 @@ async def test_machine_pages_end_to_end_through_the_translate_stage(tmp_path: Pa
     stale pages become machine pages, marked, with their code and links intact."""
     from stages.translate import stage as translate_stage
     from stages.translate.options import TranslateOptions
-    from tests.stages.test_translate_machine import Stub, stub_server
+    from tests.stages.translate_stub import Stub, stub_server
 
     src = source_tree(tmp_path)
     ws = tmp_path / "ws"
