@@ -77,13 +77,26 @@ async def _machine(ctx: StageContext[TranslateOptions], inv: inventory.Inventory
     return []
 
 
+def _git_dates(source: Path, workspace: Path) -> gitdates.GitDates:
+    """The commit dates of the tree this language is built from.
+
+    A translate job reads its build's snapshot (``jobs/<build>/source``), and the dates its
+    submission recorded sit beside that snapshot, not in the translate job's own workspace.
+    """
+    if not (workspace / gitdates.SIDECAR).is_file() and (source.parent / gitdates.SIDECAR).is_file():
+        return gitdates.for_build(source, source.parent)
+    if source.name == "source" and source.parent.parent.name == "jobs" and source.parent != workspace:
+        return gitdates.GitDates(note="another job's snapshot without recorded git dates")
+    return gitdates.for_build(source, workspace)
+
+
 async def run(ctx: StageContext[TranslateOptions]) -> StageResult:
     lang = ctx.language
     if not lang:
         raise StageError("the translate stage builds one language; the job names none", code="config_invalid")
     opts = ctx.options if isinstance(ctx.options, TranslateOptions) else TranslateOptions()
     ctx.progress(0, f"translate {lang}: reading translations")
-    git = await asyncio.to_thread(gitdates.for_build, ctx.source, ctx.workspace)
+    git = await asyncio.to_thread(_git_dates, ctx.source, ctx.workspace)
     inv = await asyncio.to_thread(inventory.take, ctx.source, ctx.site, lang, po_dir=opts.po_dir, git=git)
     ctx.raise_if_cancelled()
     overlay_rel = f"{OVERLAY}/{lang}"

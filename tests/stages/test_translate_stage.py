@@ -128,6 +128,18 @@ async def test_git_dates_recorded_beside_a_snapshot(tmp_path: Path) -> None:
     assert result.outputs["pages"]["b.md"]["state"] == "translated"
 
 
+async def test_a_translate_job_reads_the_dates_beside_its_builds_snapshot(tmp_path: Path) -> None:
+    build = tmp_path / "data/jobs/bld1"
+    src = make_tree(build / "source", {"en/a.md": "# A\n", "de/a.md": "# A\n"})
+    (build / SIDECAR).write_text(json.dumps({"files": {"en/a.md": 200, "de/a.md": 100}, "note": ""}))
+    ws = tmp_path / "data/jobs/trn1"
+    ws.mkdir()
+    ctx = local_context(src, ws / "out", workspace=ws, options=TranslateOptions(), language="de")
+    assert (await stage.run(ctx)).outputs["pages"]["a.md"]["state"] == "stale"
+    (build / SIDECAR).unlink()
+    assert (await stage.run(ctx)).outputs["pages"]["a.md"]["state"] == "translated"
+
+
 async def test_the_stage_needs_a_language(tmp_path: Path) -> None:
     with pytest.raises(StageError):
         await stage.run(_ctx(SAMPLES, tmp_path, None))
