@@ -8,18 +8,19 @@ same exit code whichever command met it (the table is in docs/quickstart.md, "Ex
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import enum
-import logging.config
+import functools
 from collections.abc import Callable, Coroutine
 from pathlib import Path
-from typing import Any, NoReturn, TypeVar
+from typing import TYPE_CHECKING, Any, NoReturn, TypeVar
 
 import click
-from rich.console import Console
-from rich.markup import escape
 
-from pipeline import config as config_mod
-from pipeline.cli import client
+if TYPE_CHECKING:  # imported where used: `pressroom build` with nothing changed needs neither
+    from rich.console import Console
+
+    from pipeline import config as config_mod
 
 T = TypeVar("T")
 F = TypeVar("F", bound=Callable[..., Any])
@@ -40,8 +41,20 @@ class ExitCode(enum.IntEnum):
     """No daemon answers at ``--server``, or the connection broke before the answer."""
 
 
-console = Console(stderr=False)
-err_console = Console(stderr=True)
+@functools.cache
+def _consoles() -> tuple[Console, Console]:
+    from rich.console import Console
+
+    return Console(stderr=False), Console(stderr=True)
+
+
+def __getattr__(name: str) -> Any:
+    """``options.console`` and ``options.err_console``, made on first use (rich costs an import)."""
+    if name == "console":
+        return _consoles()[0]
+    if name == "err_console":
+        return _consoles()[1]
+    raise AttributeError(name)
 
 LOGGING: dict[str, Any] = {
     "version": 1,
@@ -53,8 +66,27 @@ LOGGING: dict[str, Any] = {
 }
 
 
+QUICK_EXIT = False
+"""Set by a command whose process may end without the interpreter's teardown (see ``main``)."""
+
+
+def quick_exit(code: int) -> NoReturn:
+    """Flush what was written and end the process at once."""
+    import logging
+    import os
+    import sys
+
+    logging.shutdown()
+    for stream in (sys.stdout, sys.stderr):
+        with contextlib.suppress(Exception):
+            stream.flush()
+    os._exit(code)
+
+
 def setup_logging() -> None:
     """Log to stderr; only commands that run pipeline work in this process (serve, build) call it."""
+    import logging.config
+
     logging.config.dictConfig(LOGGING)
 
 
@@ -63,6 +95,8 @@ def load_config(ctx: click.Context) -> config_mod.Config:
 
     An invalid file ends the command with every problem on stderr and :attr:`ExitCode.CONFIG`.
     """
+    from pipeline import config as config_mod
+
     obj = ctx.ensure_object(dict)
     if "config" not in obj:
         path = obj.get("config_path")
@@ -102,12 +136,16 @@ def client_options(f: F) -> F:
 
 def fail(ctx: click.Context, message: str, code: ExitCode) -> NoReturn:
     """Print ``error: message`` on stderr and end the command with ``code``."""
-    err_console.print(f"[red]error:[/red] {escape(message)}", highlight=False, soft_wrap=True)
+    from rich.markup import escape
+
+    _consoles()[1].print(f"[red]error:[/red] {escape(message)}", highlight=False, soft_wrap=True)
     ctx.exit(code)
 
 
 def run_client(ctx: click.Context, coro: Coroutine[Any, Any, T]) -> T:
     """Run one client coroutine; the daemon's errors become a message and an :class:`ExitCode`."""
+    from pipeline.cli import client
+
     try:
         return asyncio.run(coro)
     except client.ApiError as exc:

@@ -15,12 +15,13 @@ from enum import StrEnum
 from typing import TYPE_CHECKING, Any
 
 from pipeline import config as config_mod
-from pipeline.store import Job, JobStatus, Store
+from pipeline.store import Job, JobStatus
 
-if TYPE_CHECKING:  # what only the daemon passes in: `pressroom build` runs without either loaded
+if TYPE_CHECKING:  # what only the daemon passes in: `pressroom build` runs without them loaded
     import aiohttp
 
     from pipeline.metrics import Metrics
+    from pipeline.store import Store
 
 
 @dataclass(frozen=True, kw_only=True)

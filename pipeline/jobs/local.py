@@ -9,45 +9,64 @@ writer can look at it (``mkdocs build --strict`` does the same), and the command
 
 from __future__ import annotations
 
+import concurrent.futures
+import contextlib
+import json
+import multiprocessing
 import os
 import shutil
 import tempfile
+from collections.abc import Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
-from rich.console import Console
-
-from pipeline import config as config_mod
 from pipeline import errors
-from pipeline.jobs import runner
-from pipeline.jobs.context import Outcome, OutcomeKind
-from pipeline.jobs.workspace import Workspace
-from pipeline.store import ids
-from stages.base import StageResult
-from stages.deploy import release
-from stages.site import roots
+
+if TYPE_CHECKING:  # loaded by build(): the no-change check (pipeline.cli.buildstamp) needs none of it
+    from rich.console import Console
+
+    from pipeline import config as config_mod
+    from pipeline.jobs.context import Outcome
+    from stages.base import StageResult
 
 MARKER = ".pressroom-build"
 """File an output folder gets from ``pressroom build``: the proof that replacing it deletes only our own files."""
 
 
-class ConsoleRecorder(runner.NullRecorder):
+DETERMINISTIC = frozenset({"lint", "render_html", "render_pdf", "noop"})
+"""Stages whose result is a function of the files alone, so an unchanged tree can skip them."""
+
+
+class ConsoleRecorder:
+    """The runner's :class:`~pipeline.jobs.runner.Recorder` for a terminal; keeps the lines it
+    printed (plain) so a no-change rebuild can print them again."""
+
     def __init__(self, console: Console) -> None:
         self.console = console
+        self.lines: list[str] = []
+
+    def _say(self, styled: str, plain: str, *, markup: bool = True) -> None:
+        self.console.print(styled, highlight=False, markup=markup)
+        self.lines.append(plain)
 
     async def stage_started(self, name: str, position: int, pipeline: list[str]) -> bool:
-        self.console.print(f"[bold]{name}[/bold] ...")
+        self._say(f"[bold]{name}[/bold] ...", f"{name} ...")
         return True
 
     async def stage_finished(self, name: str, result: StageResult, findings_total: int) -> bool:
         style = {"passed": "green", "failed": "red", "degraded": "yellow", "skipped": "dim"}.get(result.status, "white")
         counts = ", ".join(f"{k}={v}" for k, v in result.counts.items())
-        self.console.print(f"  [{style}]{result.status}[/{style}] {counts}"
-                           + (f" ({result.error_code}: {result.message})" if result.error_code else ""), highlight=False)
+        tail = f" ({result.error_code}: {result.message})" if result.error_code else ""
+        self._say(f"  [{style}]{result.status}[/{style}] {counts}{tail}", f"  {result.status} {counts}{tail}")
         for f in result.findings[:20]:
-            self.console.print(f"  {f.severity} {f.file}:{f.line or '-'} {f.rule} {f.message}", highlight=False, markup=False)
+            line = f"  {f.severity} {f.file}:{f.line or '-'} {f.rule} {f.message}"
+            self._say(line, line, markup=False)
         if findings_total > 20:
-            self.console.print(f"  ... and {findings_total - 20} more findings")
+            self._say(f"  ... and {findings_total - 20} more findings", f"  ... and {findings_total - 20} more findings")
         return True
+
+    async def progress(self, stage: str, overall: float, stage_progress: float, message: str | None) -> None:
+        return None
 
 
 def with_overrides(cfg: config_mod.Config, *, include_root: Path | None = None, drafts: bool = False,
@@ -88,9 +107,12 @@ def check_out(source: Path, out: Path) -> None:
                                    "and is not empty; choose an empty or new folder")
 
 
-def _swap_in(new: Path, out: Path) -> None:
+def _swap_in(new: Path, out: Path, stamp: dict[str, Any]) -> None:
     """Put ``new`` at ``out`` with renames on one file system; the old build is removed only after."""
-    (new / MARKER).write_text("written by pressroom build; this folder is replaced by the next build\n")
+    from stages.deploy import release
+
+    record = {"about": "written by pressroom build; this folder is replaced by the next build", **stamp}
+    (new / MARKER).write_text(json.dumps(record, indent=1) + "\n")
     release.publish_modes(new)
     old: Path | None = None
     if out.exists():
@@ -102,34 +124,107 @@ def _swap_in(new: Path, out: Path) -> None:
 
 
 def _site_written(outcome: Outcome) -> bool:
+    from pipeline.jobs import runner
+    from pipeline.jobs.context import OutcomeKind
+
     return outcome.kind == OutcomeKind.COMPLETED or (
         outcome.kind == OutcomeKind.FAILED and outcome.error_code in runner.REPORTING_CODES)
 
 
-async def build(cfg: config_mod.Config, source: Path, out: Path, names: list[str] | None, console: Console) -> bool:
+def _warm() -> None:
+    """First task of each pool process: the Markdown engine and the HTML formatter are loaded
+    while the main process is still importing the runner and reading the site."""
+    from stages.markdown import analyze, highlight
+
+    highlight.highlight("x = 1\n", "python", {})
+    del analyze
+
+
+@contextlib.contextmanager
+def _pool(processes: int) -> Iterator[concurrent.futures.Executor | None]:
+    """The page work of a command build on every core, as the daemon's pool does (``[workers]
+    processes``; 0 = threads). Forked, so a process starts in milliseconds with what this one
+    has loaded, and started now so its imports overlap the main process's."""
+    if processes <= 0 or "fork" not in multiprocessing.get_all_start_methods():
+        yield None
+        return
+    from stages import lifeline
+
+    pool = concurrent.futures.ProcessPoolExecutor(max_workers=processes, mp_context=multiprocessing.get_context("fork"),
+                                                  initializer=lifeline.die_with_parent, initargs=(os.getpid(),))
+    try:
+        for _ in range(processes):
+            pool.submit(_warm)
+        yield pool
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)
+
+
+def stamp_inputs(cfg: config_mod.Config, source: Path, out: Path, pipeline: list[str]) -> tuple[list[str], list[str]] | None:
+    """What the no-change check walks and leaves out, or None when the stages read more than files."""
+    stages = cfg.stages
+    for name in pipeline:
+        if name == "linkcheck" and stages.linkcheck.external == "off":
+            continue
+        if name == "openapi" and not stages.openapi.specs:
+            continue
+        if name not in DETERMINISTIC:
+            return None
+    include_root = Path(cfg.site.include_root or source).resolve()
+    walk = [str(include_root)] + ([] if source.resolve().is_relative_to(include_root) else [str(source.resolve())])
+    skip = [str(out), str(cfg.data_path.resolve()), str(out.parent / f".{out.name}.new-") + "*",
+            str(out.parent / f".{out.name}.old-") + "*", str(Path(tempfile.gettempdir()).resolve() / "pressroom-build-") + "*"]
+    return walk, skip
+
+
+async def build(cfg: config_mod.Config, source: Path, out: Path, names: list[str] | None, console: Console,
+                stamp_key: str | None = None) -> bool:
     """Build ``source`` into ``out``; True when the build completed.
 
+    With ``stamp_key`` (:func:`pipeline.cli.buildstamp.key`), the marker records the stats of the
+    inputs taken before the build, so the next run can tell that nothing changed.
     Raises :class:`errors.OutputRefused`, having touched nothing, when ``out`` is not ours to replace.
     """
     check_out(source, out)
+    with _pool(cfg.workers.processes) as pool:
+        return await _build(cfg, source, out, names, console, stamp_key, pool)
+
+
+async def _build(cfg: config_mod.Config, source: Path, out: Path, names: list[str] | None, console: Console,
+                 stamp_key: str | None, pool: concurrent.futures.Executor | None) -> bool:
+    from pipeline.cli import buildstamp
+    from pipeline.jobs import runner
+    from pipeline.jobs.context import OutcomeKind
+    from pipeline.jobs.workspace import Workspace
+    from pipeline.store import ids
+    from stages.site import roots
+
     if cfg.site.include_root is None:  # --root not given: the git work tree holding the source
         cfg = cfg.model_copy(update={"site": cfg.site.model_copy(
             update={"include_root": roots.default_root(source, Path.cwd())})})
     pipeline = names or [n for n in cfg.pipeline.build if n != "deploy"]
-    job_id = ids.new_id("build")
     out = out.absolute()
+    inputs = stamp_inputs(cfg, source, out, pipeline) if stamp_key else None
+    stamp = buildstamp.record(stamp_key, source, *inputs) if stamp_key and inputs else {}
     out.parent.mkdir(parents=True, exist_ok=True)
     new = Path(tempfile.mkdtemp(prefix=f".{out.name}.new-", dir=out.parent))
+    recorder = ConsoleRecorder(console)
     try:
         with tempfile.TemporaryDirectory(prefix="pressroom-build-") as tmp:
             ws = Workspace(Path(tmp))
-            run = runner.BuildRun(job_id=job_id, workspace=ws, config=cfg, recorder=ConsoleRecorder(console),
-                                  source=source.resolve(), out=new, pipeline=pipeline)
+            run = runner.BuildRun(job_id=ids.new_id("build"), workspace=ws, config=cfg, recorder=recorder,
+                                  source=source.resolve(), out=new, pipeline=pipeline, executor=pool)
             outcome = await runner.run_build(run)
             if ws.reports.exists():
                 shutil.copytree(ws.reports, new / "_reports", dirs_exist_ok=True)
-        if _site_written(outcome):
-            _swap_in(new, out)
+        written = _site_written(outcome)
+        if outcome.kind == OutcomeKind.COMPLETED:
+            tail = [f"built {source} -> {out}"]
+        else:
+            tail = [f"build failed: {outcome.error_code}: {outcome.error_message}",
+                    f"the site was written to {out} so it can be looked at" if written else f"{out} was left as it was"]
+        if written:
+            _swap_in(new, out, {**stamp, "ok": outcome.kind == OutcomeKind.COMPLETED, "lines": recorder.lines + tail})
     finally:
         if new.exists():
             shutil.rmtree(new)
@@ -138,8 +233,5 @@ async def build(cfg: config_mod.Config, source: Path, out: Path, names: list[str
         return True
     console.print("[red]build failed[/red]: ", end="")
     console.print(f"{outcome.error_code}: {outcome.error_message}", highlight=False, markup=False)
-    if _site_written(outcome):
-        console.print(f"the site was written to {out} so it can be looked at", highlight=False, markup=False)
-    else:
-        console.print(f"{out} was left as it was", highlight=False, markup=False)
+    console.print(tail[1], highlight=False, markup=False)
     return False
