@@ -123,4 +123,6 @@ def parser(opts: MarkdownOptions = PLAIN) -> MarkdownIt:
     md.add_render_rule("include_error", _render_include_error)
     md.add_render_rule("html_block", rawhtml.render_block)  # [site] raw_html = "escape" shows it as text
     md.add_render_rule("html_inline", rawhtml.render_inline)
+    # a pure function of the URL, and the same link recurs on many pages (a third of the calls)
+    md.normalizeLink = functools.lru_cache(maxsize=8192)(md.normalizeLink)  # type: ignore[method-assign]
     return md

@@ -6,6 +6,7 @@ and ```` ```{ .python .annotate hl_lines="2" } ````.
 
 from __future__ import annotations
 
+import copy
 import functools
 import html
 import re
@@ -61,8 +62,21 @@ def lexer(lang: str) -> Any:
         return TextLexer()
 
 
-@functools.lru_cache(maxsize=64)
+@functools.lru_cache(maxsize=256)
 def _formatter(hl: tuple[int, ...], linenostart: int | None, opts: HighlightOptions, index: int) -> Any:
+    """The block's formatter: a copy of the shared one with its highlighted lines set, which is
+    what Pygments' constructor would make, without building the style's class table again."""
+    base = _base_formatter(linenostart, opts, index)
+    if not hl:
+        return base
+    fmt = copy.copy(base)
+    fmt.hl_lines = set(hl)
+    fmt.options = {**base.options, "hl_lines": list(hl)}
+    return fmt
+
+
+@functools.lru_cache(maxsize=256)
+def _base_formatter(linenostart: int | None, opts: HighlightOptions, index: int) -> Any:
     """pymdownx.highlight's options as Pygments' own: ids get the block's number on the page
     (``__span-0-1``) so two blocks never share one, as pymdownx numbers them."""
     from pygments.formatters.html import HtmlFormatter
@@ -71,7 +85,6 @@ def _formatter(hl: tuple[int, ...], linenostart: int | None, opts: HighlightOpti
     return HtmlFormatter(
         cssclass=opts.css_class,
         wrapcode=True,
-        hl_lines=list(hl),
         linenos=("table" if opts.linenums_style == "table" else "inline") if linenostart else False,
         linenostart=linenostart or 1,
         linenospecial=opts.linenums_special,

@@ -34,11 +34,13 @@ def resolve(env: MutableMapping[str, Any], raw: str, line: int) -> Path | None:
     if env.get("docs_dir"):
         bases.append(Path(env["docs_dir"]))
     bases.append(root)
-    candidates = [(b / raw).resolve() for b in bases]
-    inside = [c for c in candidates if c.is_relative_to(root)]
-    for cand in inside:
-        if cand.is_file():
+    candidates: list[Path] = []
+    for base in bases:  # resolved one at a time: most includes are found at the first or second
+        cand = (base / raw).resolve()
+        if cand.is_relative_to(root) and cand.is_file():
             return cand
+        candidates.append(cand)
+    inside = [c for c in candidates if c.is_relative_to(root)]
     for cand in inside[:1]:  # so the page rebuilds once the file appears
         env.setdefault("deps", set()).add("missing:" + cand.relative_to(root).as_posix())
     # a file that exists only outside the root (a ../ path, a symlink) is refused, never read
