@@ -20,6 +20,7 @@ import asyncio
 import contextlib
 import dataclasses
 import json
+import logging
 import shutil
 import time
 from pathlib import Path
@@ -38,6 +39,7 @@ from stages.deploy.stage import target_root
 KIND = "translation"
 DIFF_HTML = "reports/translation-diff.html"
 DIFF_JSON = "reports/translation-diff.json"
+logger = logging.getLogger(__name__)
 COUNTS = ("completion", "translated", "stale", "missing", "machine", "source_pages")
 
 
@@ -90,14 +92,19 @@ async def review_for(cfg: config_mod.Config, job: Job, result: dict[str, Any]) -
     target = target_of(cfg, job)
     held = release_folder(cfg, held_target, held_path)
     live = release.current_path(target_folder(cfg, target))
-    preview = await asyncio.to_thread(language.diff_language, held, live, str(lang),
-                                      max_tables=cfg.stages.deploy.diff_pages)
-    await asyncio.to_thread(_write_preview, Workspace.for_job(cfg.data_path, job.id).root, preview, str(lang))
+    try:
+        preview = await asyncio.to_thread(language.diff_language, held, live, str(lang),
+                                          max_tables=cfg.stages.deploy.diff_pages)
+        await asyncio.to_thread(_write_preview, Workspace.for_job(cfg.data_path, job.id).root, preview, str(lang))
+    except OSError:  # the review still opens (and can be approved) without its diff
+        logger.exception("job %s: the diff of %s/ against the live site failed", job.id, lang)
+        preview = None
     return {"state": reviews.PENDING, "kind": KIND, "language": lang, "target": target,
             "release": reviews.release_id(held_path), "release_target": held_target,
-            "changes": preview.summary(), "requested_at": status.iso(time.time()),
+            "changes": preview.summary() if preview else {}, "requested_at": status.iso(time.time()),
             "reason": translation.get("reason"), "build_id": build_of(job),
-            "preview_url": f"/api/builds/{job.id}/artifacts/{DIFF_HTML}", "preview_json": DIFF_JSON,
+            "preview_url": f"/api/builds/{job.id}/artifacts/{DIFF_HTML}" if preview else None,
+            "preview_json": DIFF_JSON if preview else None,
             "site_preview_url": translation.get("preview_url"),
             "translation": {k: translation.get(k) for k in COUNTS}}
 

@@ -200,7 +200,8 @@ def _thread_key(event: dict[str, Any]) -> str:
     if event["type"] == "translation.ready" or (event["type"] == "review.requested" and job.get("kind") == "translate"):
         return str(event.get("build_id") or job.get("parent_id") or job["job_id"])
     if str(event["type"]).startswith("promote."):
-        return str((job.get("trigger") or {}).get("build_id") or job["job_id"])
+        trigger = job.get("trigger") or {}  # an approved translation's promotion: its build's thread
+        return str(trigger.get("parent_build") or trigger.get("build_id") or job["job_id"])
     return str(job["job_id"])
 
 

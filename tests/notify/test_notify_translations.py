@@ -180,3 +180,13 @@ def test_published_language_links_live_site() -> None:
     subject, text, _ = render.render_email(router.plan_deliveries(event, cfg)[0]["payload"], config=cfg, secrets=[])
     assert subject.endswith("published") and "Live:         http://sites.example/sites/staging/es/" in text
     assert "Preview:" not in text
+
+
+def test_publishing_an_approved_translation_replies_in_its_build_thread() -> None:
+    cfg = config_mod.parse({"notify": {"email": {"enabled": True, "to": ["team@x.org"], "events": ["promote.*"]}}})
+    job = testing.make_job("prm_1", status="COMPLETED", kind="promote", target="staging", branch=None)
+    job["trigger"] = {"kind": "promotion", "build_id": "trn_1", "language": "de", "parent_build": "bld_1"}
+    plan = router.plan_deliveries({"type": "promote.completed", "job": job}, cfg)
+    assert [d["thread_key"] for d in plan] == ["bld_1"]
+    subject, _, _ = render.render_email(plan[0]["payload"], config=cfg, secrets=[])
+    assert subject == "[Documentation] Translation de of build bld_1 is live on staging"
