@@ -16,6 +16,7 @@ from stages.base import StageResult
 from stages.context import local_context
 from stages.render_html import stage, theme
 from stages.render_html.options import Options
+from stages.site import urls
 
 SAMPLES = Path(__file__).resolve().parents[2] / "content-samples"
 SITE = {"languages": ["en", "es", "de"], "title": "Samples", "base_url": "https://docs.example.org/",
@@ -51,7 +52,7 @@ def translate_result(ws: Path, lang: str, states: dict[str, str], overlay: dict[
 
 async def render(src: Path, ws: Path, lang: str, result: StageResult | None, *, cache: Path,
                  site: dict[str, Any] | None = None) -> StageResult:
-    ctx = local_context(src, ws / "out", workspace=ws, cache_dir=cache, site=site or SITE, options=Options(),
+    ctx = local_context(src, ws / "out", workspace=ws, cache_dir=cache, site=SITE if site is None else site, options=Options(),
                         language=lang, previous={"translate": result} if result else {})
     return await stage.run(ctx)
 
@@ -272,3 +273,42 @@ async def test_machine_pages_end_to_end_through_the_translate_stage(tmp_path: Pa
         if line.startswith(("```", "{*", "    ", "def ", "print(", "echo ")):
             assert line in overlay.splitlines(), line
     assert notice(page(ws / "out", "de/index.html")) is None
+
+
+async def test_hugo_tree_with_an_rtl_language(tmp_path: Path) -> None:
+    """A Hugo site (content/<lang>/) built for Arabic alone: states from the translate stage,
+    notices right to left, the English text left to right, only ar/ published."""
+    src = Path(shutil.copytree(SAMPLES.parent / "tests/sites/hugo-rtl", tmp_path / "hugo"))
+    ws = tmp_path / "ws"
+    over = ws / "translate/ar/distributed-systems"
+    over.mkdir(parents=True)
+    (over / "replication.md").write_text("---\ntitle: النسخ المتماثل\nmachine_translated: true\n---\n\nنص مترجم آليًا.\n",
+                                         encoding="utf-8")
+    pages = {"_index.md": "translated", "getting-started.md": "stale", "distributed-systems/consensus.md": "missing",
+             "distributed-systems/replication.md": "machine"}
+    result = StageResult(outputs={"language": "ar", "source_language": "en", "overlay_dir": "translate/ar",
+                                  "pages": {s: {"state": st, "origin": "none", "path": s} for s, st in pages.items()}})
+    built = await render(src, ws, "ar", result, cache=tmp_path / "cache", site={})
+    out = ws / "out"
+    assert "en" not in {p.name for p in out.iterdir()} and (out / "ar").is_dir()
+    states = {p["src"]: p["translation"] for p in built.outputs["languages"]["ar"]["pages"]}
+    assert {s: states[s] for s in pages} == pages
+    stale = page(out, "ar/getting-started/index.html")
+    assert (attr(stale, "html", "dir"), attr(stale, "main", "lang"), attr(stale, "main", "dir")) == ("rtl", "en", "ltr")
+    got = notice(stale)
+    assert got is not None and got[:3] == ("fallback-note", "ar", "rtl") and got[3].startswith(theme.NOTICES["ar"]["stale"])
+    machine = page(out, "ar/distributed-systems/replication/index.html")
+    assert notice(machine) == ("machine-note", "ar", "rtl", theme.NOTICES["ar"]["machine"])
+    assert "نص مترجم آليًا." in main_text(machine) and attr(machine, "main", "dir") is None
+    en_pages = {urls.page_url(p.relative_to(src / "content/en").as_posix(), True).rstrip("/")
+                for p in (src / "content/en").rglob("*.md")}
+    for file in (out / "ar").rglob("index.html"):  # no link to a page the source does not have
+        doc = page(out, file.relative_to(out).as_posix())
+        for href in alternates(doc):
+            rel = href.removeprefix("https://docs.example.org/handbook/") if href.startswith("https://") else \
+                (file.parent / href).resolve().relative_to(out.resolve()).as_posix()
+            lang, _, rest = rel.partition("/")
+            if lang == "ar":
+                assert (out / rel / "index.html").is_file() or (out / rel).is_file(), (file, href)
+            else:
+                assert rest.rstrip("/") in en_pages, (file, href)
