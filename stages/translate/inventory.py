@@ -19,13 +19,13 @@ from pathlib import Path
 from typing import Any, Literal
 
 from stages.base import Finding
-from stages.site import frontmatter
 from stages.site.gitdates import GitDates
 from stages.site.layout import SiteLayout, discover, site_languages
 from stages.site.nav import build_nav
 from stages.site.options import SiteOptions
 from stages.translate import po
 from stages.translate.hashes import source_hash
+from stages.translate.meta import get_key
 
 State = Literal["translated", "stale", "missing", "machine"]
 Origin = Literal["folder", "suffix", "po", "machine", "none"]
@@ -130,8 +130,7 @@ class _Judge:
         """A translation in the language's folder or a suffix file, judged by its record."""
         origin: Origin = "suffix" if _suffix(src, translation, self.lang) else "folder"
         rel = self.layout.rel(translation)
-        meta, _body, _err, _n = frontmatter.split(self.text(translation))
-        recorded = meta.get("source_hash")
+        recorded = get_key(self.text(translation), "source_hash")
         if recorded is not None and str(recorded).strip():
             now = source_hash(self.text(source_file))
             if str(recorded).strip() != now:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import re
+import tomllib
 from dataclasses import dataclass
 
 import yaml
@@ -34,6 +35,7 @@ _HTML_COMMENT = re.compile(r"^\s*<!--")
 _HTML_BLOCK = re.compile(r"^\s*</?([A-Za-z][A-Za-z0-9-]*)(?:\s|/?>|$)")
 _HTML_ALONE = re.compile(r"^\s*(?:<[A-Za-z][A-Za-z0-9-]*(?:\s+[^<>]*)?/?>|</[A-Za-z][A-Za-z0-9-]*\s*>)\s*$")
 _FM_KEY = re.compile(r"^((?:title|description)[ \t]*:[ \t]*)(\S.*?)([ \t]*)$")
+_TOML_KEY = re.compile(r"^((?:title|description)[ \t]*=[ \t]*)(\S.*?)([ \t]*)$")
 BLOCK_TAGS = frozenset(
     [
         "address", "article", "aside", "base", "basefont", "blockquote", "body", "caption", "center", "col",
@@ -62,7 +64,8 @@ class Segment:
     suffix: str = ""
     """Put after the translation (a heading's ``{ #anchor }``, a title's closing quote)."""
     yaml_value: bool = False
-    """The message is a front matter value: its translation is written as a quoted YAML string."""
+    """The message is a front matter value: its translation is written as a quoted string (a JSON
+    string is a valid YAML and TOML string)."""
 
     def render(self, translation: str | None) -> str:
         if self.msgid is None or not translation:
@@ -116,16 +119,26 @@ class _Cutter:
         self.i = end
 
     def front_matter(self) -> None:
-        if not self.lines or self.lines[0].rstrip() != "---":
+        """YAML (``---``) or Hugo's TOML (``+++``) front matter: only ``title`` and ``description``
+        values are messages, and only when they sit on one line."""
+        fence = self.lines[0].rstrip() if self.lines else ""
+        if fence not in ("---", "+++"):
             return
-        end = next((k for k in range(1, len(self.lines)) if self.lines[k].rstrip() in ("---", "...")), None)
+        closers = ("---", "...") if fence == "---" else ("+++",)
+        end = next((k for k in range(1, len(self.lines)) if self.lines[k].rstrip() in closers), None)
         if end is None:
             return
+        key = _FM_KEY if fence == "---" else _TOML_KEY
         self.verbatim(1)
         while self.i < end:
-            m = _FM_KEY.match(self.lines[self.i])
+            m = key.match(self.lines[self.i])
             value = None
-            if m and not m.group(2).startswith(("|", ">", "[", "{", "&", "*", "!")):
+            if m and fence == "+++":
+                try:
+                    value = tomllib.loads(f"v = {m.group(2)}").get("v")
+                except tomllib.TOMLDecodeError:
+                    value = None
+            elif m and not m.group(2).startswith(("|", ">", "[", "{", "&", "*", "!")):
                 try:
                     value = yaml.safe_load(m.group(2))
                 except yaml.YAMLError:

@@ -10,12 +10,11 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from stages.site import frontmatter
 from stages.site.layout import discover, site_languages
 from stages.site.options import SiteOptions
 from stages.translate import inventory, po
 from stages.translate.hashes import source_hash
-from stages.translate.meta import set_key
+from stages.translate.meta import get_key, set_key
 
 
 @dataclass
@@ -113,7 +112,7 @@ def mark(root: Path, site: SiteOptions, lang: str, pages: list[str], *, unmarked
             chosen.append(found)
     if unmarked:
         chosen += [src for src, (_s, tr) in files.items()
-                   if not frontmatter.split(inventory.read_page(tr))[0].get("source_hash")]
+                   if not get_key(inventory.read_page(tr), "source_hash")]
     for src in dict.fromkeys(chosen):
         source_file, translation = files[src]
         digest = source_hash(inventory.read_page(source_file))

@@ -220,3 +220,20 @@ def test_fastapi_docs_folder_as_the_source(fastapi: Path) -> None:
     """The docs/ folder itself (docs/en/mkdocs.yml becomes <source>/en/mkdocs.yml) gives the same figures."""
     assert site_languages(fastapi / "docs", SiteOptions()) == ("en", ["en", "de", "es", "zh"])
     assert inventory.take(fastapi / "docs", SiteOptions(), "zh").completion == 79.5
+
+
+def test_hugo_toml_front_matter_is_read_and_marked(tmp_path: Path) -> None:
+    from stages.translate import workflow
+
+    make_tree(tmp_path, {
+        "hugo.toml": 'defaultContentLanguage = "en"\n[languages.en]\nweight = 1\n[languages.ar]\nweight = 2\n',
+        "content/page.md": '+++\ntitle = "Page"\n+++\nText.\n',
+        "content/page.ar.md": '+++\ntitle = "صفحة"\nweight = 2\n+++\nنص.\n',
+    })
+    report = workflow.mark(tmp_path, SiteOptions(), "ar", ["page.md"])
+    assert [m[1] for m in report.marked] == ["content/page.ar.md"]
+    text = (tmp_path / "content/page.ar.md").read_text(encoding="utf-8")
+    assert text == f'+++\ntitle = "صفحة"\nweight = 2\nsource_hash = "{report.marked[0][2]}"\n+++\nنص.\n'
+    assert inventory.take(tmp_path, SiteOptions(), "ar").pages["page.md"].state == "translated"
+    (tmp_path / "content/page.md").write_text('+++\ntitle = "Page"\n+++\nText, changed.\n')
+    assert inventory.take(tmp_path, SiteOptions(), "ar").pages["page.md"].state == "stale"

@@ -152,3 +152,10 @@ def test_pages_without_messages(text: str) -> None:
     assert segments.msgids(text) == []
     cat, _ = po.extract(text, "x.md", "de")
     assert po.judge(cat, text)[0] == "translated" and po.apply(cat, text) == text
+
+
+def test_toml_front_matter_values_are_messages_and_keys_are_not() -> None:
+    page = '+++\ntitle = "Install"\nweight = 2\ndescription = \'How to install\'\n+++\n\nText.\n'
+    assert [m for m, _ in segments.msgids(page)] == ["Install", "How to install", "Text."]
+    out = segments.apply(page, {"Install": 'Instalar "ya"', "How to install": "Cómo instalar"})
+    assert out == '+++\ntitle = "Instalar \\"ya\\""\nweight = 2\ndescription = "Cómo instalar"\n+++\n\nText.\n'
