@@ -44,7 +44,7 @@ _IN_PROCESS: dict[str, threading.Lock] = {}
 
 
 async def _lock(path: Path) -> tuple[threading.Lock, int]:
-    """One build of a site's cache at a time (translations of a site share it).
+    """One build of one cache of a site at a time (:func:`_lock_caches` names which).
 
     A POSIX record lock (``lockf``) serializes daemons; it is owned by this process only, so pool
     workers forked while it is held do not keep it alive (an inherited ``flock`` would). Builds
@@ -68,6 +68,22 @@ async def _lock(path: Path) -> tuple[threading.Lock, int]:
     except BaseException:
         local.release()
         raise
+
+
+async def _lock_caches(root: Path, languages: list[str]) -> list[tuple[threading.Lock, int]]:
+    """The cache of each language this run builds, taken in one order (the root files' cache is
+    locked on its own, only while they are written). Each language has its own cache, so a
+    fanned-out build and its translate jobs (one language each) render at the same time; two runs
+    of one language still wait for each other."""
+    held: list[tuple[threading.Lock, int]] = []
+    try:
+        for name in sorted(set(languages)):
+            held.append(await _lock(root / f".lock-{name}"))
+    except BaseException:
+        for lock in reversed(held):
+            _unlock(lock)
+        raise
+    return held
 
 
 def _unlock(held: tuple[threading.Lock, int]) -> None:
@@ -106,7 +122,7 @@ async def run(ctx: StageContext[Options]) -> StageResult:
         site_run.findings.extend(Finding(file=layout.rel(mk.file), rule="mkdocs-option", severity="warning", message=f"{key}: {msg}")
                                  for key, msg in mk.warnings)
     ctx.out.mkdir(parents=True, exist_ok=True)
-    held = await _lock(site_run.cache_root / ".lock")
+    held = await _lock_caches(site_run.cache_root, layout.languages)
     try:
         languages: dict[str, Any] = {}
         n = len(layout.languages)
@@ -114,9 +130,14 @@ async def run(ctx: StageContext[Options]) -> StageResult:
             ctx.raise_if_cancelled()
             lb = builder.LanguageBuild(site_run, lang, (100 * i / n, 100 * (i + 1) / n - 1))
             languages[lang] = await lb.build(lb.store.load_state())
-        await asyncio.to_thread(_publish_root, site_run, env, theme_hash)
+        root_lock = await _lock(site_run.cache_root / ".lock-_root")
+        try:
+            await asyncio.to_thread(_publish_root, site_run, env, theme_hash)
+        finally:
+            _unlock(root_lock)
     finally:
-        _unlock(held)
+        for lock in reversed(held):
+            _unlock(lock)
     ctx.progress(100, "site built")
     # a fallback page is the default language's file: report its findings once, not per language
     unique: dict[tuple[Any, ...], Finding] = {}
