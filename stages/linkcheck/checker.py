@@ -12,20 +12,30 @@ import asyncio
 import re
 import time
 import urllib.parse
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
+from pathlib import Path
 
 import aiohttp
 
 from stages.linkcheck import extract, fetch, files, urls
 from stages.linkcheck.cache import ResultCache
 from stages.linkcheck.model import CheckConfig, Link, Outcome, Row, RunStats
-from stages.linkcheck.pages import PageCache
+from stages.linkcheck.pages import Ahead, PageCache
 
 _PARSE_INLINE_BYTES = 256 * 1024
 """Larger pages are parsed in a thread so the event loop keeps serving other requests."""
 
 ProgressFn = Callable[[int, int], None]
+
+_Planned = tuple[Link, str, str, str, str]
+"""One link of a page, ready to schedule: the link, its absolute URL, that URL without the
+fragment, the fragment, and the memo key its check key is remembered under."""
+_PLANS: dict[tuple[str, str, int], list[_Planned]] = {}
+"""A page's planned links by (content hash, URL and ``<base>``, depth), in this process: the
+same bytes at the same URL always give the same links, and building them again for every
+unchanged page was most of a check in which one page changed. Read only once made."""
+_PLANS_MAX = 8192
 
 
 class CheckCancelled(Exception):
@@ -33,13 +43,14 @@ class CheckCancelled(Exception):
     (kept separate so the command does not import the stage contract and pydantic)."""
 
 
-@dataclass
 class _Occurrence:
-    link: Link
-    url: str
-    key: str
-    fragment: str
-    skipped: bool = False
+    __slots__ = ("link", "key", "fragment", "skipped")
+
+    def __init__(self, link: Link, key: str, fragment: str) -> None:
+        self.link = link
+        self.key = key
+        self.fragment = fragment
+        self.skipped = False
 
 
 @dataclass(repr=False)
@@ -77,11 +88,13 @@ class Checker:
     def __init__(self, config: CheckConfig, *, site: files.SiteRoot | None = None,
                  cache: ResultCache | None = None, progress: ProgressFn | None = None,
                  should_cancel: Callable[[], bool] | None = None,
-                 pages: PageCache | None = None) -> None:
+                 pages: PageCache | None = None, ahead: Mapping[Path, Ahead] | None = None) -> None:
         self._config = config
         self._site = site
         self._pages = pages
-        """Parsed pages of the site by content hash (site mode): unchanged pages are not re-read."""
+        """Parsed pages of the site by content hash (site mode): unchanged pages are not re-parsed."""
+        self._ahead = ahead or {}
+        """Pages of the site already read and hashed (site mode): not read or hashed again."""
         self._cache = cache or ResultCache(None, 0)
         self._progress = progress
         self._should_cancel = should_cancel or (lambda: False)
@@ -131,9 +144,13 @@ class Checker:
 
     # -- scheduling ---------------------------------------------------------------------------
 
-    def _add(self, link: Link, *, page_url: str, base: str, absolute: str | None = None) -> str:
-        """Schedule one link; returns its absolute URL (``absolute`` when the caller knows it
-        from an earlier run of the same page at the same URL)."""
+    def _add(self, link: Link, *, page_url: str, base: str) -> None:
+        self._schedule(self._plan(link, page_url=page_url, base=base))
+
+    @staticmethod
+    def _plan(link: Link, *, page_url: str, base: str, absolute: str | None = None) -> _Planned:
+        """What scheduling a link needs that depends only on the link and its page (``absolute``
+        when the caller knows it from an earlier run of the same page at the same URL)."""
         raw = link.urlname
         ref_base = urls.join(page_url, base) if base else page_url
         if absolute is None:
@@ -142,6 +159,13 @@ class Checker:
         # the key drops the fragment, so links to several anchors of a page share one entry
         # (unless blanks around the URL make stripping and splitting disagree)
         memo = defragmented if absolute == absolute.strip() else absolute
+        if link.base and page_url:
+            link = replace(link, base=ref_base)
+        return link, absolute, defragmented, fragment, memo
+
+    def _schedule(self, planned: _Planned) -> None:
+        """Record one occurrence and start checking its URL unless that is under way."""
+        link, absolute, defragmented, fragment, memo = planned
         key = self._keys.get(memo)
         if key is None:  # most links repeat across pages: normalise each absolute URL once
             try:
@@ -151,18 +175,15 @@ class Checker:
             except (ValueError, OSError):  # checked as written; _outcome() says what is wrong
                 key = defragmented
             self._keys[memo] = key
-        shown = key + ("#" + fragment if fragment else "")
-        if link.base and page_url:
-            link = replace(link, base=ref_base)
-        occurrence = _Occurrence(link=link, url=shown, key=key, fragment=fragment)
+        occurrence = _Occurrence(link, key, fragment)
         self._occurrences.append(occurrence)
         self._stats.links += 1
         if key in self._tasks:
-            return absolute
+            return
         if len(self._tasks) >= self._config.max_urls:
             occurrence.skipped = True
             self._stats.truncated += 1
-            return absolute
+            return
         assert self._group is not None
         if self._site is not None and (done := self._known_without_io(key)) is not None:
             self._tasks[key] = done
@@ -170,7 +191,6 @@ class Checker:
             self._tasks[key] = self._group.create_task(
                 self._check(key, level=link.level, referer=link.parent, anchors=bool(fragment)))
         self._stats.urls_known = len(self._tasks)
-        return absolute
 
     def _is_intern(self, url: str) -> bool:
         if self._site is not None:
@@ -193,10 +213,10 @@ class Checker:
         extern = not self._is_intern(key)
         self._extern[key] = extern
         try:
-            outcome, body = await self._outcome(key, level=level, referer=referer, extern=extern,
-                                                anchors=anchors)
+            outcome, body, page_key = await self._outcome(key, level=level, referer=referer, extern=extern,
+                                                          anchors=anchors)
             if body is not None:
-                await self._parse(outcome, body, level=level, extern=extern)
+                await self._parse(outcome, body, level=level, extern=extern, page_key=page_key)
         except (CheckCancelled, asyncio.CancelledError):
             raise
         except Exception as exc:  # one URL must never end the run: report it on that URL
@@ -249,27 +269,39 @@ class Checker:
         return None
 
     async def _outcome(self, key: str, *, level: int, referer: str, extern: bool,
-                       anchors: bool) -> tuple[Outcome, bytes | None]:
+                       anchors: bool) -> tuple[Outcome, bytes | None, str | None]:
+        """The URL's outcome, the body to parse (if any) and, for a page read ahead, its hash."""
         config = self._config
         if (static := self._static_outcome(key, extern)) is not None:
-            return static, None
+            return static, None, None
         scheme = urls.scheme_of(key)
         want_body = self._may_recurse(Outcome(url=key), level, extern) or (anchors and config.check_anchors)
         max_bytes = config.max_page_bytes
         if self._site is not None and self._site.contains(key):
-            return await asyncio.to_thread(files.check_site_file, self._site, key,
-                                           read_body=want_body, max_bytes=max_bytes)
+            if (ahead := self._read_ahead(key)) is not None:
+                outcome, body = files.read_outcome(ahead.read, key, read_body=want_body, max_bytes=max_bytes)
+                return outcome, body, ahead.key
+            return *await asyncio.to_thread(files.check_site_file, self._site, key,
+                                            read_body=want_body, max_bytes=max_bytes), None
         if scheme == "file":
-            return await asyncio.to_thread(files.check_file_url, key, read_body=want_body, max_bytes=max_bytes)
+            return *await asyncio.to_thread(files.check_file_url, key, read_body=want_body,
+                                            max_bytes=max_bytes), None
         if extern and not anchors and (cached := self._cache.get(key)) is not None:
-            return cached, None
+            return cached, None, None
         assert self._http is not None
         fetched = await self._http.check(key, read_body=want_body, referer=referer, depth=level)
         if extern:
             self._cache.put(key, fetched.outcome)
-        return fetched.outcome, fetched.body
+        return fetched.outcome, fetched.body, None
 
-    async def _parse(self, outcome: Outcome, body: bytes, *, level: int, extern: bool) -> None:
+    def _read_ahead(self, key: str) -> Ahead | None:
+        if not self._ahead or self._site is None:
+            return None
+        path, _ = self._site.resolve(key)
+        return self._ahead.get(path) if path is not None else None
+
+    async def _parse(self, outcome: Outcome, body: bytes, *, level: int, extern: bool,
+                     page_key: str | None = None) -> None:
         kind = outcome.content_type
         if kind not in fetch.PARSEABLE:
             return
@@ -278,9 +310,9 @@ class Checker:
         cache = self._pages if kind != "text/css" and self._is_intern(outcome.url) else None
         if cache is not None:
             if len(body) > _PARSE_INLINE_BYTES:
-                key, page = await asyncio.to_thread(cache.lookup, body)
+                key, page = await asyncio.to_thread(cache.lookup, body, page_key)
             else:
-                key, page = cache.lookup(body)
+                key, page = cache.lookup(body, page_key)
         elif len(body) > _PARSE_INLINE_BYTES:
             page = await asyncio.to_thread(parser, body.decode("utf-8", "replace"))
         else:
@@ -290,19 +322,31 @@ class Checker:
         if page.nofollow or not self._may_recurse(outcome, level, extern):
             return
         where = outcome.url + "\n" + page.base
+        plan = _PLANS.get((key, where, level)) if cache is not None else None
+        if plan is None:
+            plan = self._plan_page(page, outcome.url, level, cache, key, where)
+        elif cache is not None and cache.joined(key, where) is None:
+            cache.remember(key, where, [planned[1] for planned in plan])
+        for planned in plan:
+            self._schedule(planned)
+
+    def _plan_page(self, page: extract.PageLinks, page_url: str, level: int, cache: PageCache | None,
+                   key: str, where: str) -> list[_Planned]:
         joined = cache.joined(key, where) if cache is not None else None
         if joined is not None and len(joined) != len(page.links):
             joined = None
-        resolved: list[str] = []
-        for index, found in enumerate(page.links):
-            absolute = self._add(Link(urlname=found.url, parent=outcome.url, base=page.base,
-                                      line=found.line, column=found.column, name=found.name,
-                                      level=level + 1),
-                                 page_url=outcome.url, base=page.base,
-                                 absolute=joined[index] if joined is not None else None)
-            resolved.append(absolute)
-        if cache is not None and joined is None:
-            cache.remember(key, where, resolved)
+        plan = [self._plan(Link(urlname=found.url, parent=page_url, base=page.base, line=found.line,
+                                column=found.column, name=found.name, level=level + 1),
+                           page_url=page_url, base=page.base,
+                           absolute=joined[index] if joined is not None else None)
+                for index, found in enumerate(page.links)]
+        if cache is not None:
+            if joined is None:
+                cache.remember(key, where, [planned[1] for planned in plan])
+            if len(_PLANS) >= _PLANS_MAX:
+                _PLANS.clear()
+            _PLANS[key, where, level] = plan
+        return plan
 
     async def _fetch_missing_anchors(self) -> None:
         """Pages first seen without a fragment were not read; read those a fragment needs."""
@@ -316,7 +360,11 @@ class Checker:
                     needed[occ.key] = outcome
 
         async def read(key: str, outcome: Outcome) -> None:
-            if self._site is not None and self._site.contains(key):
+            page_key = None
+            if (ahead := self._read_ahead(key)) is not None:
+                body: bytes | None = ahead.read.body[: self._config.max_page_bytes]
+                page_key = ahead.key
+            elif self._site is not None and self._site.contains(key):
                 _, body = await asyncio.to_thread(files.check_site_file, self._site, key,
                                                   read_body=True, max_bytes=self._config.max_page_bytes)
             else:
@@ -325,7 +373,7 @@ class Checker:
             if body is None:
                 return
             if self._pages is not None and self._site is not None and self._site.contains(key):
-                outcome.anchors = frozenset(self._pages.page(body).anchors)
+                outcome.anchors = frozenset(self._pages.page(body, page_key).anchors)
             else:
                 outcome.anchors = frozenset(extract.parse_html(body.decode("utf-8", "replace")).anchors)
 
@@ -335,14 +383,18 @@ class Checker:
 
     def _rows(self) -> list[Row]:
         rows = []
+        outcomes = {key: task.result() for key, task in self._tasks.items()}
+        extern = self._extern
+        anchors = self._config.check_anchors
         for occ in self._occurrences:
             if occ.skipped:
                 continue
-            outcome = self._tasks[occ.key].result()
-            row = Row(link=occ.link, requested=occ.url, fragment=occ.fragment, outcome=outcome,
-                      extern=self._extern.get(occ.key, False))
-            if occ.fragment and self._config.check_anchors and outcome.valid and outcome.anchors is not None:
-                warning = anchor_warning(occ.fragment, outcome.anchors)
+            outcome = outcomes[occ.key]
+            fragment = occ.fragment
+            row = Row(link=occ.link, requested=occ.key + "#" + fragment if fragment else occ.key,
+                      fragment=fragment, outcome=outcome, extern=extern.get(occ.key, False))
+            if fragment and anchors and outcome.valid and outcome.anchors is not None:
+                warning = anchor_warning(fragment, outcome.anchors)
                 if warning:
                     row.extra_warnings.append(("url-anchor-not-found", warning))
             rows.append(row)
@@ -355,8 +407,10 @@ class Checker:
 
 def anchor_warning(fragment: str, anchors: frozenset[str]) -> str | None:
     """LinkChecker's AnchorCheck message, or ``None`` when the anchor exists."""
-    decoded = urllib.parse.unquote(fragment)
-    if decoded in anchors or fragment in anchors:
+    if fragment in anchors:
+        return None  # most fragments: no need to decode them
+    decoded = urllib.parse.unquote(fragment) if "%" in fragment else fragment
+    if decoded in anchors:
         return None
     names = ", ".join(sorted(f"`{a}'" for a in anchors)) if anchors else "-"
     return f"Anchor `{fragment}' (decoded: `{decoded}') not found. Available anchors: {names}."

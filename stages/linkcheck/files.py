@@ -8,6 +8,7 @@ links written with the deploy base path (``/sites/staging/en/guide/``) both land
 
 from __future__ import annotations
 
+import functools
 import mimetypes
 import os
 import time
@@ -40,10 +41,16 @@ class SiteRoot:
             url += "/"
         return cls(root=root, base_url=url)
 
-    @property
+    @functools.cached_property
     def _origin(self) -> tuple[str, str]:
         parts = urllib.parse.urlsplit(self.base_url)
         return parts.scheme.lower(), parts.netloc.lower()
+
+    @functools.cached_property
+    def _prefix(self) -> str:
+        """``scheme://netloc`` of the site, lower case: what :meth:`contains` compares first."""
+        scheme, netloc = self._origin
+        return f"{scheme}://{netloc}"
 
     @property
     def base_path(self) -> str:
@@ -51,12 +58,27 @@ class SiteRoot:
 
     def page_url(self, file: Path) -> str:
         """The public URL of one built file (``.../index.html`` shown as its folder)."""
-        rel = file.resolve().relative_to(self.root).as_posix()
+        return self._url_of(self.rel_of(file))
+
+    def rel_of(self, file: Path) -> str:
+        """A file's path inside the site, symbolic links followed (``en/guide/index.html``)."""
+        if file.is_symlink() or ".." in file.parts or not file.is_relative_to(self.root):
+            file = file.resolve()  # a path walk per call: only where a link may be on the way
+        return file.relative_to(self.root).as_posix()
+
+    def _url_of(self, rel: str) -> str:
         if rel == "index.html" or rel.endswith("/index.html"):
             rel = rel[: -len("index.html")]
         return self.base_url + urllib.parse.quote(rel)
 
     def contains(self, url: str) -> bool:
+        """Whether a URL is on the site's origin (same scheme and host as ``base_url``)."""
+        prefix = self._prefix
+        if url[:1] > " " and "\t" not in url and "\r" not in url and "\n" not in url:
+            # what urlsplit would find, without splitting: the check runs for every URL of a site
+            if url[: len(prefix)].lower() != prefix:
+                return False
+            return url[len(prefix): len(prefix) + 1] in ("", "/", "?", "#")
         try:
             parts = urllib.parse.urlsplit(url)
         except ValueError:  # malformed ("http://[bad"): not ours, reported by the checker
@@ -78,6 +100,14 @@ class SiteRoot:
         if path is not None:
             return self.page_url(path)
         return self.base_url + urllib.parse.quote(rel)
+
+    def built_page(self, url: str) -> str:
+        """The built file (relative to the site) a URL inside the site is, or the path it
+        names when no file serves it; other URLs come back as they are."""
+        if not url or not self.contains(url):
+            return url
+        path, rel = self.resolve(url)
+        return self.rel_of(path) if path is not None else rel
 
     def resolve(self, url: str) -> tuple[Path | None, str]:
         """The file a URL inside the site serves, as a web server would pick it, or ``None``."""
@@ -130,15 +160,60 @@ def check_file_url(url: str, *, read_body: bool, max_bytes: int) -> tuple[Outcom
     return _read(path, url, read_body=read_body, max_bytes=max_bytes)
 
 
+@dataclass(frozen=True)
+class FileRead:
+    """A file of the site read once, ahead of the crawl: what :func:`check_site_file` would
+    have found (size, mtime, and the first ``max_bytes + 1`` bytes)."""
+
+    path: Path
+    size: int
+    mtime: float
+    body: bytes
+    dltime: float
+
+
+def read_file(path: Path, max_bytes: int) -> FileRead | None:
+    """Read a file as :func:`check_site_file` reads it; ``None`` when it cannot be (the crawl
+    then reads it itself and reports the error)."""
+    started = time.monotonic()
+    try:
+        with path.open("rb") as handle:
+            stat = os.fstat(handle.fileno())
+            body = handle.read(max_bytes + 1)
+    except OSError:
+        return None
+    return FileRead(path, stat.st_size, stat.st_mtime, body, time.monotonic() - started)
+
+
+def read_outcome(read: FileRead, url: str, *, read_body: bool, max_bytes: int) -> tuple[Outcome, bytes | None]:
+    """The outcome of a file read ahead, as :func:`check_site_file` gives it."""
+    outcome = _good(read.path, url, read.size, read.mtime)
+    if not read_body:
+        return outcome, None
+    outcome.dltime = read.dltime
+    return outcome, _within(outcome, read.body, max_bytes)
+
+
+def _good(path: Path, url: str, size: int, mtime: float) -> Outcome:
+    # LinkChecker leaves the result of a good file empty; so do we, for identical CSV rows
+    return Outcome(url=url, result="", content_type=content_type_of(path), size=size,
+                   modified=time.strftime("%Y-%m-%d %H:%M:%S.000000Z", time.gmtime(mtime)))
+
+
+def _within(outcome: Outcome, body: bytes, max_bytes: int) -> bytes:
+    if len(body) > max_bytes:
+        outcome.warnings.append(("url-content-size-too-large",
+                                 f"Content size is larger than {max_bytes} bytes; parsed only the first {max_bytes}."))
+        body = body[:max_bytes]
+    return body
+
+
 def _read(path: Path, url: str, *, read_body: bool, max_bytes: int) -> tuple[Outcome, bytes | None]:
-    content_type = content_type_of(path)
     try:
         stat = path.stat()
     except OSError as exc:
         return Outcome(url=url, valid=False, result=f"Could not read file: {exc}"), None
-    # LinkChecker leaves the result of a good file empty; so do we, for identical CSV rows
-    outcome = Outcome(url=url, result="", content_type=content_type, size=stat.st_size,
-                      modified=time.strftime("%Y-%m-%d %H:%M:%S.000000Z", time.gmtime(stat.st_mtime)))
+    outcome = _good(path, url, stat.st_size, stat.st_mtime)
     if not read_body:
         return outcome, None
     started = time.monotonic()
@@ -149,10 +224,7 @@ def _read(path: Path, url: str, *, read_body: bool, max_bytes: int) -> tuple[Out
         outcome.valid = False
         outcome.result = f"Could not read file: {exc}"
         return outcome, None
-    if len(body) > max_bytes:
-        outcome.warnings.append(("url-content-size-too-large",
-                                 f"Content size is larger than {max_bytes} bytes; parsed only the first {max_bytes}."))
-        body = body[:max_bytes]
+    body = _within(outcome, body, max_bytes)
     outcome.dltime = time.monotonic() - started
     return outcome, body
 

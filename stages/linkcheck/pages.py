@@ -6,8 +6,10 @@ all the other pages are byte for byte what they were. The checker still walks th
 anchors of an unchanged page are simply not re-read from its HTML), but a page whose bytes hash
 to an entry here gets its links, anchors, ``<base>`` and robots hint from the cache.
 
-A build with many changed pages parses them ahead of the crawl in the process pool
-(:func:`parse_many` is picklable and pure), so a cold check of a big site uses every core.
+Every page is read and hashed once, ahead of the crawl (:func:`read_ahead`): the crawl takes
+its bytes, size and hash from there, and a build with many changed pages parses them in the
+process pool first (:func:`parse_many` is picklable and pure), so a cold check of a big site uses
+every core.
 The cache is one JSON file per language, written once at the end of a run through a temp file
 and a rename; it keeps only the pages the run saw, so it never grows past the site.
 """
@@ -16,10 +18,12 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Iterable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from stages.linkcheck import extract
+from stages.linkcheck import extract, files
 from stages.linkcheck.cache import load_json
 from stages.site.changes import atomic_write
 
@@ -29,6 +33,25 @@ _VERSION = 1
 def digest(body: bytes) -> str:
     """The key of one page's bytes (as read for parsing, so truncated pages key as read)."""
     return hashlib.blake2b(body, digest_size=16).hexdigest()
+
+
+@dataclass(frozen=True)
+class Ahead:
+    """A page read before the crawl and the key of its bytes as the crawl would parse them."""
+
+    read: files.FileRead
+    key: str
+
+
+def read_ahead(paths: Iterable[Path], max_bytes: int) -> dict[Path, Ahead]:
+    """Read and hash pages once (in one thread hop, not one per page); unreadable ones are left
+    out and the crawl reports them."""
+    out: dict[Path, Ahead] = {}
+    for path in paths:
+        read = files.read_file(path, max_bytes)
+        if read is not None:
+            out[path] = Ahead(read, digest(read.body[:max_bytes]))
+    return out
 
 
 def _encode(page: extract.PageLinks) -> list[Any]:
@@ -79,6 +102,10 @@ class PageCache:
             self._load(self._path)
 
     def _load(self, path: Path) -> None:
+        written = _WRITTEN.get(path)
+        if written is not None and written[0] is not None and written[0] == _signature(path):
+            self._old, self._old_joined = written[1], written[2]
+            return
         data = load_json(path, _VERSION, "page cache")
         if data is not None and isinstance(data.get("pages"), dict):
             self._old = data["pages"]
@@ -94,9 +121,9 @@ class PageCache:
             self._new[key] = encoded
             self.parsed += 1
 
-    def page(self, body: bytes) -> extract.PageLinks:
+    def page(self, body: bytes, key: str | None = None) -> extract.PageLinks:
         """The links and anchors of an HTML page: from the cache, or parsed now."""
-        return self.lookup(body)[1]
+        return self.lookup(body, key)[1]
 
     def joined(self, key: str, where: str) -> list[str] | None:
         """The absolute URLs of a cached page's links as resolved at ``where`` (its URL and
@@ -107,9 +134,10 @@ class PageCache:
     def remember(self, key: str, where: str, absolutes: list[str]) -> None:
         self._joined.setdefault(key, {})[where] = absolutes
 
-    def lookup(self, body: bytes) -> tuple[str, extract.PageLinks]:
-        """``(content hash, links and anchors)`` of an HTML page: from the cache, or parsed now."""
-        key = digest(body)
+    def lookup(self, body: bytes, key: str | None = None) -> tuple[str, extract.PageLinks]:
+        """``(content hash, links and anchors)`` of an HTML page: from the cache, or parsed now.
+        ``key`` is the hash when the caller has it already (:func:`read_ahead`)."""
+        key = key or digest(body)
         encoded = self._new.get(key)
         if encoded is None:
             encoded = self._old.get(key)
@@ -118,7 +146,7 @@ class PageCache:
                 self._new[key] = encoded
                 old = self._old_joined.get(key)
                 if isinstance(old, dict):
-                    self._joined[key] = old
+                    self._joined[key] = dict(old)  # remember() adds to it; the old one is shared
         if encoded is not None:
             try:
                 return key, _decoded(key, encoded)
@@ -133,5 +161,23 @@ class PageCache:
     def save(self) -> None:
         if self._path is None:
             return
-        atomic_write(self._path, json.dumps({"version": _VERSION, "pages": self._new,
-                                             "joined": {k: v for k, v in self._joined.items() if k in self._new}}).encode())
+        joined = {k: v for k, v in self._joined.items() if k in self._new}
+        atomic_write(self._path, json.dumps({"version": _VERSION, "pages": self._new, "joined": joined}).encode())
+        if len(_WRITTEN) >= _WRITTEN_MAX:
+            _WRITTEN.clear()
+        _WRITTEN[self._path] = (_signature(self._path), self._new, joined)
+
+
+_WRITTEN: dict[Path, tuple[tuple[int, int, int] | None, dict[str, list[Any]], dict[str, dict[str, list[str]]]]] = {}
+"""The cache files this process wrote, with what it wrote: the next build of the site finds its
+file unchanged and skips decoding it (a few MB of JSON, the biggest fixed cost of a check in
+which one page changed). Another writer changes the file's signature, and the file is read."""
+_WRITTEN_MAX = 64
+
+
+def _signature(path: Path) -> tuple[int, int, int] | None:
+    try:
+        st = path.stat()
+    except OSError:
+        return None
+    return st.st_ino, st.st_size, st.st_mtime_ns

@@ -49,39 +49,22 @@ def _pages(ctx: StageContext[Options], site: files.SiteRoot) -> tuple[list[Path]
         for page in info.get("pages", []) if isinstance(info, dict) else ():
             if isinstance(page, dict) and page.get("file"):
                 sources[str(page["file"])] = str(page.get("src") or page["file"])
-    pages = [p for p in files.html_files(site.root) if not _rel(site, p).startswith("pdf/")]
-    if ctx.language:
-        prefix = f"{ctx.language}/"
-        pages = [p for p in pages if _rel(site, p).startswith(prefix) or "/" not in _rel(site, p)]
+    prefix = f"{ctx.language}/" if ctx.language else ""
+    pages = [p for p in files.html_files(site.root)
+             if not (rel := site.rel_of(p)).startswith("pdf/")
+             and (not prefix or rel.startswith(prefix) or "/" not in rel)]
     return pages, sources
 
 
-def _rel(site: files.SiteRoot, path: Path) -> str:
-    return path.resolve().relative_to(site.root).as_posix()
-
-
-def _page_of(site: files.SiteRoot, parent_url: str, memo: dict[str, str]) -> str:
-    """The built file (relative to ``out``) a parent URL is. Remembered per URL: a page has
-    hundreds of links, and resolving a path on disk costs more than the rest of a finding."""
-    found = memo.get(parent_url)
-    if found is not None:
-        return found
-    if not parent_url or not site.contains(parent_url):
-        found = parent_url
-    else:
-        path, rel = site.resolve(parent_url)
-        found = _rel(site, path) if path is not None else rel
-    memo[parent_url] = found
-    return found
-
-
 def _finding(row: Row, options: Options, site: files.SiteRoot, sources: dict[str, str],
-             languages: list[str], memo: dict[str, str]) -> Finding | None:
+             languages: list[str]) -> Finding | None:
+    if row.outcome.valid and not row.outcome.warnings and not row.extra_warnings:
+        return None  # most links of a site: decided without building the warnings list
     strict: Severity = "error" if options.fail_on_broken else "warning"
 
     def make(rule: str, severity: Severity, message: str) -> Finding:
         # only for the few rows that become findings: most of a site's links are fine
-        page = _page_of(site, row.link.parent, memo)
+        page = site.built_page(row.link.parent)
         language = page.split("/", 1)[0] if page.split("/", 1)[0] in languages else None
         where = f" (built page {page}, line {row.link.line})" if row.link.line else ""
         source = sources.get(page, page)
@@ -136,9 +119,9 @@ async def run(ctx: StageContext[Options]) -> StageResult:
     config = replace(config, ignore=(*config.ignore, *scope.other_languages(ctx, site.base_url)))
     cache = ResultCache(ctx.cache_dir / "linkcheck", options.cache_ttl)
     parsed = page_cache.PageCache(ctx.cache_dir / "linkcheck", f"pages-{ctx.language or 'all'}")
-    await _parse_changed(ctx, parsed, pages, config.max_page_bytes)
+    ahead = await _read_and_parse(ctx, parsed, pages, config.max_page_bytes)
     engine = checker.Checker(config, site=site, cache=cache, progress=progress,
-                             should_cancel=ctx.should_cancel, pages=parsed)
+                             should_cancel=ctx.should_cancel, pages=parsed, ahead=ahead)
     try:
         report = await engine.run([site.page_url(p) for p in pages])
     except checker.CheckCancelled as exc:
@@ -149,9 +132,8 @@ async def run(ctx: StageContext[Options]) -> StageResult:
     report.rows.sort(key=lambda row: row.link.parent)
     _write_report(ctx, report)
     languages = list(ctx.site.languages)
-    memo: dict[str, str] = {}
     findings = [f for row in report.rows
-                if (f := _finding(row, options, site, sources, languages, memo)) is not None]
+                if (f := _finding(row, options, site, sources, languages)) is not None]
     if report.stats.truncated:
         findings.append(Finding(file=".", rule="max-urls", severity="warning",
                                 message=report.stats.notes[-1]))
@@ -161,25 +143,18 @@ async def run(ctx: StageContext[Options]) -> StageResult:
     return result
 
 
-async def _parse_changed(ctx: StageContext[Options], cache: page_cache.PageCache,
-                         pages: list[Path], max_bytes: int) -> None:
-    """Parse the pages the cache does not know in the process pool, before the crawl, when
-    there are enough of them to pay for it (a cold check of a big site); the crawl then finds
-    every page in the cache. With few changes the crawl parses them inline as it meets them."""
+async def _read_and_parse(ctx: StageContext[Options], cache: page_cache.PageCache,
+                          pages: list[Path], max_bytes: int) -> dict[Path, page_cache.Ahead]:
+    """Read and hash every page once, before the crawl (which takes bytes, size and hash from
+    here), and parse the pages the cache does not know in the process pool when there are enough
+    of them to pay for it (a cold check of a big site); with few changes the crawl parses them
+    inline as it meets them."""
+    ahead = await asyncio.to_thread(page_cache.read_ahead, pages, max_bytes)
     if ctx.executor is None:
-        return
-    missing: dict[str, bytes] = {}
-    for path in pages:
-        try:
-            with path.open("rb") as handle:
-                body = handle.read(max_bytes)  # as the checker reads it, so the keys agree
-        except OSError:
-            continue  # the crawl reports it
-        key = page_cache.digest(body)
-        if key not in cache:
-            missing[key] = body
+        return ahead
+    missing = {a.key: a.read.body[:max_bytes] for a in ahead.values() if a.key not in cache}
     if len(missing) < _POOL_MIN_PAGES:
-        return
+        return ahead
     keys = list(missing)
     chunks = [keys[i:i + _POOL_CHUNK] for i in range(0, len(keys), _POOL_CHUNK)]
     results = await asyncio.gather(*(ctx.in_pool(page_cache.parse_many, [missing[k] for k in chunk])
@@ -187,6 +162,7 @@ async def _parse_changed(ctx: StageContext[Options], cache: page_cache.PageCache
     for chunk, encoded in zip(chunks, results, strict=True):
         for key, entry in zip(chunk, encoded, strict=True):
             cache.add(key, entry)
+    return ahead
 
 
 def _result(report: checker.Report, findings: list[Finding], options: Options) -> StageResult:

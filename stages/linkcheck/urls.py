@@ -35,8 +35,11 @@ def split_fragment(url: str) -> tuple[str, str]:
     return base, frag if sep else ""
 
 
+_SCHEME = re.compile(r"([a-zA-Z][a-zA-Z0-9+.-]*):")
+
+
 def scheme_of(url: str) -> str:
-    match = re.match(r"^([a-zA-Z][a-zA-Z0-9+.-]*):", url)
+    match = _SCHEME.match(url)
     return match.group(1).lower() if match else ""
 
 
