@@ -87,3 +87,19 @@ def test_the_origin_test_agrees_with_urlsplit(url: str) -> None:
     kelvin = files.SiteRoot.create(Path("."), "https://k.example/")
     kelvin_url = "https://\u212a.example/x"  # the Kelvin sign lower-cases to an ASCII k
     assert kelvin.contains(kelvin_url) == (urllib.parse.urlsplit(kelvin_url).netloc.lower() == "k.example")
+
+
+def test_the_resolve_below_the_root_is_path_resolve(tmp_path: Path) -> None:
+    root = tmp_path / "site"
+    (root / "en" / "guide").mkdir(parents=True)
+    (root / "en" / "guide" / "index.html").write_text("guide")
+    (root / "outside.html").write_text("x")
+    (tmp_path / "secret").mkdir()
+    (root / "en" / "alias").symlink_to(root / "en" / "guide")
+    (root / "en" / "escape").symlink_to(tmp_path / "secret")
+    (root / "en" / "page.html").symlink_to(root / "outside.html")
+    site = files.SiteRoot.create(root)
+    for rel in ["", "en", "en/", "en/guide/", "en//guide/index.html", "en/alias/", "en/alias/index.html",
+                "en/escape/", "en/escape/x.html", "en/page.html", "en/missing/deeper/x", "en/guide/../alias/",
+                "./en/guide", "/etc/passwd", "en/guide/index.html/x"]:
+        assert site._real(rel) == (site.root / rel).resolve(), rel
