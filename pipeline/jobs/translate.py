@@ -92,7 +92,7 @@ async def handle(job: Job, ctx: JobContext) -> Outcome:
         if name == "deploy":
             decision = translation_policy.decide(cfg, lang, _outputs(run))
             decided.append(decision)
-            if not decision.publish:
+            if not decision.publish and run.target is None:  # a pull request's preview stays one
                 run.target = translation_target(lang)
 
     run.before_stage = before
@@ -117,7 +117,7 @@ def summary(cfg: config_mod.Config, run: runner.BuildRun, lang: str,
     deployed = deploy is not None and deploy.status == "passed"
     dep = deploy.outputs if deploy is not None else {}
     url = dep.get("language_url") or (f"{dep['live_url']}{lang}/" if dep.get("live_url") else None)
-    published = bool(decision and decision.publish and deployed)
+    published = bool(decision and decision.publish and deployed and not is_preview(str(dep.get("target") or "")))
     completion = out.get("completion")
     return {
         "language": lang, "source_language": out.get("source_language"),
