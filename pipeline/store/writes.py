@@ -174,7 +174,7 @@ class WriteMethods(StoreBase):
                 language = (spec.payload or {}).get("language")
                 for old in older:
                     if old.kind == spec.kind and (old.payload or {}).get("language") == language:
-                        await self._cancel_in(conn, old, f"superseded by {job_id}", now)
+                        await self._cancel_in(conn, old, f"superseded by {job_id}", now, code="superseded")
             await self._event(conn, parent_id, "fan_out", data={"children": [c.id for c in children]})
             return children
 
@@ -264,11 +264,11 @@ class WriteMethods(StoreBase):
             assert job is not None
             return job
 
-    async def _cancel_in(self, conn: Any, job: Job, reason: str, now: float) -> None:
+    async def _cancel_in(self, conn: Any, job: Job, reason: str, now: float, code: str = "cancelled") -> None:
         if job.status == JobStatus.PENDING:
             await conn.execute(update(J).where(J.c.id == job.id, J.c.status == JobStatus.PENDING).values(
                 status=JobStatus.CANCELLED, finished_at=now, updated_at=now, dedupe_key=None,
-                error_code="cancelled", error_message=reason))
+                error_code=code, error_message=reason))
             await self._event(conn, job.id, "status", status=JobStatus.CANCELLED, data={"reason": reason})
             await self._fan_in(conn, job.id, JobStatus.CANCELLED)
             await self._run_outbox(conn, job.id, "cancelled")

@@ -123,7 +123,7 @@ async def test_a_newer_build_supersedes_the_older_builds_languages(store: Store)
     es = await store.get(old_children[0].id)
     assert es.status == "PROCESSING" and not es.cancel_requested  # another language: left alone
     de = await store.get(old_children[1].id)
-    assert de.status == "CANCELLED" and de.error_message == f"superseded by {made[0].id}"
+    assert (de.status, de.error_code, de.error_message) == ("CANCELLED", "superseded", f"superseded by {made[0].id}")
     made = await store.spawn_children(new.id, "w1", specs(new))
     assert made is not None
     assert (await store.get(old_children[0].id)).cancel_requested  # running: asked to stop
