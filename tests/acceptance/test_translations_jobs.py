@@ -163,6 +163,24 @@ def test_retrying_a_failed_build_makes_no_second_set(daemon: Any, tmp_path: Path
     assert get(d, f"/api/builds/{build}/status")["children"] == {"total": 2, "done": 2, "failed": 0}
 
 
+def test_a_newer_build_of_the_branch_supersedes_the_older_languages(daemon: Any, tmp_path: Path) -> None:
+    gates = tmp_path / "gates"
+    gates.mkdir()
+    d = start(daemon)
+    old = submit(d, archive(gates), branch="main")
+    old_ids = {lang: t["translation_id"] for lang, t in children_spawned(d, old)["translations"].items()}
+    new = submit(d, archive(gates, {"en/changed.md": "# Changed\n"}), branch="main")
+    new_ids = {lang: t["translation_id"] for lang, t in children_spawned(d, new)["translations"].items()}
+    for lang, trn in old_ids.items():
+        view = wait_status(d, trn, ("CANCELLED",), f"the older {lang} to stop")
+        assert view["error"]["code"] in ("cancelled", "superseded")
+    for lang in LANGS:
+        (gates / lang).touch()
+    for trn in new_ids.values():
+        wait_status(d, trn, ("COMPLETED",))
+    assert served(d, "/sites/staging/en/changed/")[0] == 200
+
+
 def test_translate_job_killed_mid_run_resumes_without_the_source(daemon: Any, tmp_path: Path) -> None:
     gates = tmp_path / "gates"
     gates.mkdir()

@@ -63,8 +63,8 @@ def get(d: DaemonProcess, path: str) -> dict[str, Any]:
     return doc
 
 
-def submit(d: DaemonProcess, body: bytes) -> str:
-    code, doc = call(d, "POST", "/api/builds", body)
+def submit(d: DaemonProcess, body: bytes, branch: str | None = None) -> str:
+    code, doc = call(d, "POST", "/api/builds" + (f"?branch={branch}" if branch else ""), body)
     assert code == 202, doc
     return str(doc["job_id"])
 
