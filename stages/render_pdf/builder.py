@@ -21,11 +21,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from stages.render_pdf import book, child
+from stages.render_pdf import book, child, slim
 from stages.render_pdf.options import Options
 from stages.render_pdf.pool import ChildPool
 
-CACHE_VERSION = "pdf-2"
+CACHE_VERSION = "pdf-3"
 """Bump when the chapter HTML or the merge changes shape, to invalidate every cached chapter."""
 DEFAULT_CSS = Path(__file__).resolve().parent / "print.css"
 _H2_RE = re.compile(r"<h2\b[^>]*\bid=\"([^\"]+)\"[^>]*>(.*?)</h2>", re.IGNORECASE | re.DOTALL)
@@ -115,7 +115,8 @@ def plan_book(inp: BookInput, opts: Options) -> tuple[Plan, list[str]]:
     fingerprint = _digest(
         CACHE_VERSION, css_text, *(Path(f).read_bytes() for f in inp.stylesheets)
     )
-    unit_html = [u.html(inp.lang, inp.title) for u in units]
+    # spans no stylesheet can style are left out: WeasyPrint's time, the same text and layout
+    unit_html = [slim.unwrap_code_spans(u.html(inp.lang, inp.title), inp.stylesheets, css_text) for u in units]
     asset_digests: dict[str, str] = {}
 
     def assets_of(unit: book.Unit) -> list[str]:
