@@ -63,9 +63,16 @@ class SiteRoot:
 
     def rel_of(self, file: Path) -> str:
         """A file's path inside the site, symbolic links followed (``en/guide/index.html``)."""
-        if file.is_symlink() or ".." in file.parts or not file.is_relative_to(self.root):
-            file = file.resolve()  # a path walk per call: only where a link may be on the way
-        return file.relative_to(self.root).as_posix()
+        text = str(file)
+        if not text.startswith(self._below) or file.is_symlink() or ".." in file.parts:
+            # a path walk per call: only where a link may be on the way
+            return file.resolve().relative_to(self.root).as_posix()
+        return text[len(self._below):]
+
+    @functools.cached_property
+    def _below(self) -> str:
+        """The root as a prefix of the paths inside it (``/srv/out/``)."""
+        return os.path.join(str(self.root), "")
 
     def _url_of(self, rel: str) -> str:
         if rel == "index.html" or rel.endswith("/index.html"):
@@ -120,12 +127,16 @@ class SiteRoot:
 
     def _resolve(self, rel: str) -> tuple[Path | None, str]:
         candidate = self._real(rel)
-        if candidate != self.root and self.root not in candidate.parents:
+        if candidate != self.root and not str(candidate).startswith(self._below):
             return None, rel
-        if candidate.is_dir():
+        try:
+            mode = os.stat(candidate).st_mode
+        except OSError:
+            mode = 0
+        if stat.S_ISDIR(mode):
             index = candidate / "index.html"
             return (index if index.is_file() else None), rel
-        if candidate.is_file():
+        if stat.S_ISREG(mode):
             return candidate, rel
         if not rel.endswith("/") and (html := candidate.with_name(candidate.name + ".html")).is_file():
             return html, rel
