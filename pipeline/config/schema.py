@@ -159,8 +159,6 @@ class PipelineConfig(Section):
     """Stages of a ``build`` job, in order."""
     translate: list[str] = Field(default_factory=lambda: ["translate", "render_html", "linkcheck", "deploy"])
     """Stages of a ``translate`` job (one language of a build, ``[translate] fan_out``), in order."""
-    translate: list[str] = Field(default_factory=lambda: ["translate", "render_html", "linkcheck", "deploy"])
-    """Stages of a ``translate`` job (one language of a build, ``[translate] fan_out``), in order."""
 
 
 class IntakeConfig(Section):
@@ -207,10 +205,6 @@ class TranslateConfig(TranslateOptions):
 
     auto_publish: bool = False
     """Publish machine translations without an owner's review (a later issue)."""
-    fan_out: bool = True
-    """A build of a site with several languages renders only the source language and starts one
-    ``translate`` job per other language, so a slow language never holds back the source's release;
-    ``false`` renders every language inside the build, one after another."""
     fan_out: bool = True
     """A build of a site with several languages renders only the source language and starts one
     ``translate`` job per other language, so a slow language never holds back the source's release;
