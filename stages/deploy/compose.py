@@ -49,18 +49,9 @@ class Plan:
 
 
 def site_languages(source: Path, site: SiteOptions) -> tuple[str, list[str]]:
-    """The source language and every language of the site (source first).
-
-    The site model's detection (Hugo config, mkdocs-static-i18n, sibling language folders) when it
-    offers one, else ``[site] default_language`` and ``languages``.
-    """
-    detect = getattr(layout, "site_languages", None)
-    if detect is not None:
-        found_source, found = detect(source, site)
-        src, langs = str(found_source), [str(lang) for lang in found]
-    else:
-        src, langs = site.default_language, list(site.languages)
-    return src, list(dict.fromkeys([src, *langs]))
+    """The source language and every language of the site (source first): ``[site]`` when it
+    names them, else what the tree shows (Hugo config, mkdocs-static-i18n, language folders)."""
+    return layout.site_languages(source, site)
 
 
 def plan(source: Path, site: SiteOptions, language: str | None, target: str,
