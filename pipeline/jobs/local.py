@@ -141,10 +141,12 @@ def _warm() -> None:
 
 
 @contextlib.contextmanager
-def _pool(processes: int) -> Iterator[concurrent.futures.Executor | None]:
+def _pool(processes: int, warm: bool) -> Iterator[concurrent.futures.Executor | None]:
     """The page work of a command build on every core, as the daemon's pool does (``[workers]
     processes``; 0 = threads). Forked, so a process starts in milliseconds with what this one
-    has loaded, and started now so its imports overlap the main process's."""
+    has loaded. With ``warm`` (an empty cache: every page is work) the processes start now and
+    load the Markdown engine while this one imports the runner; a rebuild, which has a few pages
+    at most, starts them only if a page needs one, and leaves both cores to the main process."""
     if processes <= 0 or "fork" not in multiprocessing.get_all_start_methods():
         yield None
         return
@@ -153,7 +155,7 @@ def _pool(processes: int) -> Iterator[concurrent.futures.Executor | None]:
     pool = concurrent.futures.ProcessPoolExecutor(max_workers=processes, mp_context=multiprocessing.get_context("fork"),
                                                   initializer=lifeline.die_with_parent, initargs=(os.getpid(),))
     try:
-        for _ in range(processes):
+        for _ in range(processes if warm else 0):
             pool.submit(_warm)
         yield pool
     finally:
@@ -186,7 +188,8 @@ async def build(cfg: config_mod.Config, source: Path, out: Path, names: list[str
     Raises :class:`errors.OutputRefused`, having touched nothing, when ``out`` is not ours to replace.
     """
     check_out(source, out)
-    with _pool(cfg.workers.processes) as pool:
+    cold = not (cfg.data_path / "cache" / cfg.site.name).is_dir()  # where the runner keeps the stages' caches
+    with _pool(cfg.workers.processes, warm=cold) as pool:
         return await _build(cfg, source, out, names, console, stamp_key, pool)
 
 
