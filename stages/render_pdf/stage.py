@@ -38,7 +38,10 @@ def _inputs(ctx: StageContext[Options], opts: Options) -> list[builder.BookInput
     if previous is None:
         raise StageError("render_pdf needs the render_html stage's output", code="pdf_no_input")
     outputs = previous.outputs
-    site_dir = ctx.workspace / outputs["site_dir"] if outputs.get("site_dir") else ctx.out
+    # render_html names its output relative to the workspace; `pressroom build` writes it beside
+    # --out instead (a folder swapped in on success), which is this stage's out as well
+    named = outputs.get("site_dir")
+    site_dir = ctx.out if not named or named == ctx.out.name else ctx.workspace / named
     languages: dict[str, Any] = outputs.get("languages", {})
     if ctx.language is not None:
         languages = {k: v for k, v in languages.items() if k == ctx.language}

@@ -6,6 +6,7 @@ each time, so a key that held a path of the build would miss on every build.
 
 from __future__ import annotations
 
+import dataclasses
 import shutil
 from pathlib import Path
 
@@ -53,3 +54,15 @@ def test_chapter_html_names_no_workspace_path_and_images_are_in_the_key(tmp_path
     again, _ = builder.plan_book(inp, Options())
     changed = [a != b for a, b in zip(plan.unit_keys, again.unit_keys, strict=True)]
     assert sum(changed) == 1
+
+
+async def test_a_site_written_outside_the_workspace_is_found(tmp_path: Path) -> None:
+    """``pressroom build`` renders into a folder beside ``--out``, not into its workspace."""
+    out = tmp_path / "elsewhere" / ".site.new-x1"
+    outputs = write_site(out, {"en": small_book()})
+    outputs["site_dir"] = out.name
+    ctx = make_ctx(tmp_path / "workspace", outputs)
+    ctx = dataclasses.replace(ctx, out=out)
+    result = await pdf_stage.run(ctx)
+    assert result.status == "passed" and not result.findings, result.findings
+    assert result.counts["chapters"] > 1 and (out / "pdf" / "en.pdf").stat().st_size > 1000
