@@ -55,6 +55,8 @@ class StoreBase:
         then claims nothing: it could write rows it does not understand)."""
         self.listener: Listener | None = None
         """PostgreSQL only: tells other daemons about this one's writes and wakes on theirs."""
+        self.new_kinds: set[str] = set()
+        """Kinds of the jobs inserted since the last wake-up: the NOTIFY payload names them."""
 
     @property
     def dialect(self) -> str:
@@ -76,8 +78,9 @@ class StoreBase:
 
     def _wake_all(self) -> None:
         self.notify_changed()
+        kinds, self.new_kinds = self.new_kinds, set()
         if self.listener is not None:
-            self.listener.publish()
+            self.listener.publish(kinds)
 
     async def wait_changed(self, timeout: float) -> bool:
         """Wait until something was written (by this process) or ``timeout`` passes."""

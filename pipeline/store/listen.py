@@ -10,7 +10,10 @@ notification wakes this daemon's waiters (worker loop, SSE streams, dashboard st
 A notification is a hint, never the only way to learn of work: the connection reconnects with
 backoff (0.1 s doubling to 5 s) and, each time it is back, wakes every waiter so they read what
 they missed; waiters also keep polling at ``[workers] poll_interval``. The payload is the sending
-daemon's node id, so a daemon ignores its own notifications (it already woke locally).
+daemon's node id, so a daemon ignores its own notifications (it already woke locally), then the
+job kinds the write created (``node build,deliver``; ``*`` when the write was not a new job), so a
+daemon that runs only some kinds, or an operator watching with ``LISTEN pressroom_jobs``, can
+tell a new build from a delivery.
 """
 
 from __future__ import annotations
@@ -18,17 +21,23 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 import asyncpg
 
 logger = logging.getLogger(__name__)
 
+
+def payload(node: str, kinds: Iterable[str]) -> str:
+    """``<node> <kind,kind>``; ``*`` stands for writes that made no job (a finish, a cancel)."""
+    named = sorted(k for k in kinds if k != "*")
+    return f"{node} {','.join(named) or '*'}"
+
 CHANNEL = "pressroom_jobs"
 """The one channel every daemon listens on and notifies."""
 NOTIFY = "SELECT pg_notify($1, $2)"
-"""Send one wake-up (payload: the sender's node id)."""
+"""Send one wake-up (payload: the sender's node id, a space, the kinds written or ``*``)."""
 _BACKOFF_FIRST, _BACKOFF_CAP = 0.1, 5.0
 _KEEPALIVE = 5.0
 """Seconds between liveness probes of the listening connection (a silently dropped link)."""
@@ -53,6 +62,7 @@ class Listener:
         self._task: asyncio.Task[None] | None = None
         self._sender: asyncio.Task[None] | None = None
         self._pending = False
+        self._kinds: set[str] = set()
         self._closing = False
         self._lock = asyncio.Lock()
         """One operation at a time on the connection (a NOTIFY and a keepalive probe must not overlap)."""
@@ -71,9 +81,10 @@ class Listener:
 
     # -- sending ------------------------------------------------------------------------------
 
-    def publish(self) -> None:
+    def publish(self, kinds: Iterable[str] = ()) -> None:
         """Ask for one NOTIFY soon; calls in the same loop turn share it. Never blocks, never raises."""
         self._pending = True
+        self._kinds.update(kinds or ("*",))
         if self._sender is None or self._sender.done():
             self._sender = asyncio.create_task(self._send(), name="store-notify")
 
@@ -81,12 +92,13 @@ class Listener:
         await asyncio.sleep(0)  # let the other writes of this loop turn join this notification
         while self._pending and not self._closing:
             self._pending = False
+            kinds, self._kinds = self._kinds, set()
             conn = self._conn
             if conn is None:
                 return  # disconnected: the other daemons read on reconnect or at their next poll
             try:
                 async with self._lock:
-                    await conn.execute(NOTIFY, CHANNEL, self.node)
+                    await conn.execute(NOTIFY, CHANNEL, payload(self.node, kinds))
             except Exception as exc:  # a broken link is the receive loop's to repair
                 logger.debug("notify failed: %s", exc)
                 return
@@ -94,7 +106,7 @@ class Listener:
     # -- receiving ----------------------------------------------------------------------------
 
     def _on_notify(self, _conn: Any, _pid: int, _channel: str, payload: str) -> None:
-        if payload != self.node:
+        if payload.split(" ", 1)[0] != self.node:
             self.received += 1
             self.on_wake()
 

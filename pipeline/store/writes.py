@@ -125,6 +125,7 @@ class WriteMethods(StoreBase):
             children_total=0, children_done=0, children_failed=0, pruned=False,
         )
         await conn.execute(JOB_INSERT, {c.name: values.get(c.name) for c in J.c})
+        self.new_kinds.add(spec.kind)
         await self._event(conn, job_id, "status", status=JobStatus.PENDING, data=event)
         if spec.parent_id:
             await conn.execute(update(J).where(J.c.id == spec.parent_id).values(children_total=J.c.children_total + 1))

@@ -90,6 +90,27 @@ async def test_another_stores_write_wakes_this_ones_waiters(open_store: OpenStor
     assert b.listener.received >= 1
 
 
+async def test_the_notification_names_the_sender_and_the_kinds_it_created(open_store: OpenStore) -> None:
+    import asyncpg
+
+    from pipeline.store.listen import CHANNEL
+
+    a = await open_store()
+    assert a.listener is not None
+    await asyncio.wait_for(a.listener.connected.wait(), 10)
+    seen: asyncio.Queue[str] = asyncio.Queue()
+    watcher = await asyncpg.connect(a.listener.dsn)  # an operator's LISTEN, outside any daemon
+    try:
+        await watcher.add_listener(CHANNEL, lambda _c, _p, _ch, payload: seen.put_nowait(payload))
+        await a.submit(JobSpec(kind="audit"))
+        assert await asyncio.wait_for(seen.get(), 10) == f"{a.listener.node} audit"
+        job = (await a.claim_batch("w", ["audit"], 30, 1))[0]
+        assert await asyncio.wait_for(seen.get(), 10) == f"{a.listener.node} *"  # a claim makes no job
+        assert job.kind == "audit"
+    finally:
+        await watcher.close()
+
+
 async def test_global_limit_holds_across_stores_claiming_at_once(open_store: OpenStore) -> None:
     a = await open_store(listen=False)
     b = await open_store(listen=False)
