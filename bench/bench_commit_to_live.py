@@ -338,7 +338,10 @@ def write_section(r: dict[str, Any]) -> None:
     for key, label in (("submit", "one page changed: end of `POST /api/builds` →"),
                        ("save", f"one page saved in a watched folder (debounce {DEBOUNCE:g} s included) →"),
                        ("commit_hook", "one page changed: start of `git commit` (hook installed) →")):
-        rows.append((f"{label} COMPLETED / → served", r[key], f"median of {r[key]['n']}, worst served {r[key]['max_live']:.2f} s"))
+        note = f"median of {r[key]['n']}, worst served {r[key]['max_live']:.2f} s"
+        if r["pdf"]:
+            note += f"; {r[key]['live'] / cold['live']:.3f}× the cold build"
+        rows.append((f"{label} COMPLETED / → served", r[key], note))
     body = [
         f"## {title}", "",
         f"Measured by `bench/bench_commit_to_live.py{' --pdf' if r['pdf'] else ''}` (commit {r['commit']}, "
