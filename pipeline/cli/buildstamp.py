@@ -24,7 +24,7 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
-MAX_FILES = 50_000
+MAX_FILES = 20_000
 """Above this many files the walk costs about as much as an incremental build: just build."""
 STAMP_VERSION = 1
 SKIP_DIRS = frozenset({".git", "__pycache__"})

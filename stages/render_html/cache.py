@@ -33,6 +33,8 @@ class Store:
         self.referenced: set[str] = set()
         self.written = 0
         self.linked = 0
+        self._dirs: set[Path] = set()
+        """Folders of ``out`` this store has made, so a new file costs no ``mkdir`` call."""
 
     def load_state(self) -> dict[str, Any]:
         try:
@@ -83,11 +85,23 @@ class Store:
             self.written += 1
         dest = out / rel
         try:
-            st_dest, st_obj = dest.stat(), obj.stat()
+            st_dest = dest.stat()
+        except OSError:
+            st_dest = None
+        if st_dest is None:  # a new name (every file of a fresh out): one link, nothing to replace
+            if dest.parent not in self._dirs:
+                dest.parent.mkdir(parents=True, exist_ok=True)
+                self._dirs.add(dest.parent)
+            try:
+                os.link(obj, dest)
+                self.linked += 1
+                return digest
+            except OSError:
+                pass  # another file got there first, or no hard links here: the general way below
+        else:
+            st_obj = obj.stat()
             if (st_dest.st_ino, st_dest.st_dev) == (st_obj.st_ino, st_obj.st_dev):
                 return digest
-        except OSError:
-            pass
         dest.parent.mkdir(parents=True, exist_ok=True)
         tmp = dest.with_name(f".tmp-{os.getpid()}-{dest.name}")
         with contextlib.suppress(FileNotFoundError):
