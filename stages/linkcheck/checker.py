@@ -30,12 +30,8 @@ ProgressFn = Callable[[int, int], None]
 
 _Planned = tuple[Link, str, str, str, str]
 """One link of a page, ready to schedule: the link, its absolute URL, that URL without the
-fragment, the fragment, and the memo key its check key is remembered under."""
-_PLANS: dict[tuple[str, str, int], list[_Planned]] = {}
-"""A page's planned links by (content hash, URL and ``<base>``, depth), in this process: the
-same bytes at the same URL always give the same links, and building them again for every
-unchanged page was most of a check in which one page changed. Read only once made."""
-_PLANS_MAX = 8192
+fragment, the fragment, and the memo key its check key is remembered under. A page's list of
+them is kept by the page cache (:meth:`PageCache.plan`) and never changed once made."""
 
 
 class CheckCancelled(Exception):
@@ -322,7 +318,7 @@ class Checker:
         if page.nofollow or not self._may_recurse(outcome, level, extern):
             return
         where = outcome.url + "\n" + page.base
-        plan = _PLANS.get((key, where, level)) if cache is not None else None
+        plan: list[_Planned] | None = cache.plan((key, where, level)) if cache is not None else None
         if plan is None:
             plan = self._plan_page(page, outcome.url, level, cache, key, where)
         elif cache is not None and cache.joined(key, where) is None:
@@ -343,9 +339,7 @@ class Checker:
         if cache is not None:
             if joined is None:
                 cache.remember(key, where, [planned[1] for planned in plan])
-            if len(_PLANS) >= _PLANS_MAX:
-                _PLANS.clear()
-            _PLANS[key, where, level] = plan
+            cache.keep_plan((key, where, level), plan)
         return plan
 
     async def _fetch_missing_anchors(self) -> None:

@@ -21,7 +21,7 @@ import json
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from stages.linkcheck import extract, files
 from stages.linkcheck.cache import load_json
@@ -95,6 +95,9 @@ class PageCache:
         self._joined: dict[str, dict[str, list[str]]] = {}
         """content hash -> page URL and base -> its links' absolute URLs."""
         self._old_joined: dict[str, dict[str, list[str]]] = {}
+        self._plans: dict[PlanKey, Any] = {}
+        """What the checker made of a page's links for the walk, by (content hash, where, depth)."""
+        self._old_plans: dict[PlanKey, Any] = {}
         self.parsed = 0
         """Pages parsed in this run (the rest came from the cache)."""
         self.reused = 0
@@ -103,8 +106,8 @@ class PageCache:
 
     def _load(self, path: Path) -> None:
         written = _WRITTEN.get(path)
-        if written is not None and written[0] is not None and written[0] == _signature(path):
-            self._old, self._old_joined = written[1], written[2]
+        if written is not None and written.signature is not None and written.signature == _signature(path):
+            self._old, self._old_joined, self._old_plans = written.pages, written.joined, written.plans
             return
         data = load_json(path, _VERSION, "page cache")
         if data is not None and isinstance(data.get("pages"), dict):
@@ -133,6 +136,17 @@ class PageCache:
 
     def remember(self, key: str, where: str, absolutes: list[str]) -> None:
         self._joined.setdefault(key, {})[where] = absolutes
+
+    def plan(self, key: PlanKey) -> Any | None:
+        """The checker's plan for a page's links, as it made it in this run or in this process's
+        last run over the same cache file; ``None`` when it has to make it."""
+        found = self._plans.get(key)
+        if found is None and (found := self._old_plans.get(key)) is not None:
+            self._plans[key] = found
+        return found
+
+    def keep_plan(self, key: PlanKey, plan: Any) -> None:
+        self._plans[key] = plan
 
     def lookup(self, body: bytes, key: str | None = None) -> tuple[str, extract.PageLinks]:
         """``(content hash, links and anchors)`` of an HTML page: from the cache, or parsed now.
@@ -163,16 +177,29 @@ class PageCache:
             return
         joined = {k: v for k, v in self._joined.items() if k in self._new}
         atomic_write(self._path, json.dumps({"version": _VERSION, "pages": self._new, "joined": joined}).encode())
-        if len(_WRITTEN) >= _WRITTEN_MAX:
+        if len(_WRITTEN) >= _WRITTEN_MAX and self._path not in _WRITTEN:
             _WRITTEN.clear()
-        _WRITTEN[self._path] = (_signature(self._path), self._new, joined)
+        _WRITTEN[self._path] = _Written(_signature(self._path), self._new, joined, self._plans)
 
 
-_WRITTEN: dict[Path, tuple[tuple[int, int, int] | None, dict[str, list[Any]], dict[str, dict[str, list[str]]]]] = {}
-"""The cache files this process wrote, with what it wrote: the next build of the site finds its
-file unchanged and skips decoding it (a few MB of JSON, the biggest fixed cost of a check in
-which one page changed). Another writer changes the file's signature, and the file is read."""
-_WRITTEN_MAX = 64
+PlanKey = tuple[str, str, int]
+"""(content hash, the page's URL and ``<base>``, depth): the same bytes there give the same links."""
+
+
+class _Written(NamedTuple):
+    signature: tuple[int, int, int] | None
+    pages: dict[str, list[Any]]
+    joined: dict[str, dict[str, list[str]]]
+    plans: dict[PlanKey, Any]
+
+
+_WRITTEN: dict[Path, _Written] = {}
+"""The cache files this process wrote, with what it wrote and the plans of that run: the next
+build of the site finds its file unchanged, skips decoding it (a few MB of JSON) and re-plans only
+the pages that changed; building every page's links again was most of a check in which one page
+changed. Another writer changes the file's signature, and the file is read. Only the last run's
+plans are kept per file, so memory follows the sites being built, not their history."""
+_WRITTEN_MAX = 8
 
 
 def _signature(path: Path) -> tuple[int, int, int] | None:

@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 from test_linkcheck_incremental import PAGES, context, page, write
 
-from stages.linkcheck import files, pages, stage
+from stages.linkcheck import checker, files, pages, stage
 
 
 def site(tmp_path: Path) -> None:
@@ -67,6 +67,26 @@ async def test_the_page_cache_this_process_wrote_is_not_decoded_again(tmp_path: 
     written.write_bytes(written.read_bytes() + b"\n")
     third = await stage.run(context(tmp_path, cache, tmp_path / "ws", None))
     assert loads == [written] and third.counts["reused"] == PAGES + 1 and third.counts["pages_parsed"] == 0
+
+
+async def test_only_the_changed_page_is_planned_again(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    site(tmp_path)
+    cache = tmp_path / "cache"
+    await stage.run(context(tmp_path, cache, tmp_path / "ws", None))
+    planned: list[str] = []
+    plan_page = checker.Checker._plan_page
+
+    def counting(self: checker.Checker, page: Any, page_url: str, *args: Any) -> Any:
+        planned.append(page_url)
+        return plan_page(self, page, page_url, *args)
+
+    monkeypatch.setattr(checker.Checker, "_plan_page", counting)
+    write(tmp_path, {"en/p4/index.html": page(4, extra="<p>edited</p>")})
+    await stage.run(context(tmp_path, cache, tmp_path / "ws", None))
+    assert [u.rsplit("/", 2)[-2] for u in planned] == ["p4"]
+    # another cache folder (another site or language) plans its own pages
+    await stage.run(context(tmp_path, tmp_path / "other-cache", tmp_path / "ws2", None))
+    assert len(planned) == 1 + PAGES + 1
 
 
 @pytest.mark.parametrize("url", [
