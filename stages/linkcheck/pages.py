@@ -176,7 +176,8 @@ class PageCache:
         if self._path is None:
             return
         joined = {k: v for k, v in self._joined.items() if k in self._new}
-        atomic_write(self._path, json.dumps({"version": _VERSION, "pages": self._new, "joined": joined}).encode())
+        data = {"version": _VERSION, "pages": self._new, "joined": joined}
+        atomic_write(self._path, json.dumps(data, check_circular=False, separators=(",", ":")).encode())
         if len(_WRITTEN) >= _WRITTEN_MAX and self._path not in _WRITTEN:
             _WRITTEN.clear()
         _WRITTEN[self._path] = _Written(_signature(self._path), self._new, joined, self._plans)
