@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from stages.base import StageContext
-from stages.markdown import macros, rawhtml, shortcodes
+from stages.markdown import rawhtml, shortcodes
 from stages.markdown.engine import parser
 from stages.site import frontmatter
 from stages.site.mdext import PLAIN, MarkdownOptions
@@ -134,6 +134,9 @@ def analyze(job: PageJob, render: bool) -> dict[str, Any]:
     if err:
         findings.append(_finding(job, 1, 1, "bad-front-matter", "error", err))
     if job.macros is not None:
+        # Jinja and YAML: loaded only by the processes of the sites that use macros
+        from stages.markdown import macros
+
         body, macro_err = macros.render(body, job.macros, meta)
         if macro_err:
             findings.append(_finding(job, None, None, "macro-error", "error", macro_err))
