@@ -7,7 +7,9 @@ writes, into its output's marker file, a *key* (the command line, the config fil
 and a *digest* of the stats (size, mtime, ctime, inode) of every file the build could have read:
 everything under the include root and the source, the git metadata the page dates come from.
 The next run recomputes both with this module alone (standard library only) and, when they
-match, replays what the previous build printed and touches nothing.
+match, replays what the previous build printed and touches nothing. The output itself is not
+checked: a file edited or deleted in ``--out`` stays so until an input changes (delete ``--out``
+to force a build).
 
 Anything uncertain falls back to a real build: a stage whose result depends on more than the
 files (external link checks, an API spec compared with a live release), a symbolic link to a
@@ -16,6 +18,7 @@ folder, a tree of more than :data:`MAX_FILES` files, an unreadable marker.
 
 from __future__ import annotations
 
+import datetime
 import hashlib
 import json
 import os
@@ -56,8 +59,10 @@ def _code_files() -> list[str]:
 
 
 def key(params: dict[str, Any], config_file: Path | None) -> str:
-    """What, besides the files, decides a build's output."""
-    parts = [f"v{STAMP_VERSION}", os.getcwd(), json.dumps(params, sort_keys=True, default=str)]
+    """What, besides the files, decides a build's output. The day is part of it: the PDF's cover
+    carries the build date, so the first build of a new day is a real (incremental) one."""
+    today = datetime.datetime.now(datetime.UTC).date().isoformat()
+    parts = [f"v{STAMP_VERSION}", today, os.getcwd(), json.dumps(params, sort_keys=True, default=str)]
     if config_file is not None:
         try:
             parts.append(hashlib.sha256(config_file.read_bytes()).hexdigest())
