@@ -10,6 +10,9 @@ import yaml
 
 _FENCE = re.compile(r"^---[ \t]*$")
 
+SAFE_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+"""libyaml's safe loader when PyYAML has it: every page's front matter is read, and it is ~10x faster."""
+
 
 def split(text: str) -> tuple[dict[str, Any], str, str | None, int]:
     """Return ``(meta, body, error, fm_lines)``.
@@ -28,7 +31,7 @@ def split(text: str) -> tuple[dict[str, Any], str, str | None, int]:
     raw = "\n".join(lines[1:end])
     body = "\n" * (end + 1) + "\n".join(lines[end + 1 :])
     try:
-        data = yaml.safe_load(raw) if raw.strip() else {}
+        data = yaml.load(raw, Loader=SAFE_LOADER) if raw.strip() else {}  # noqa: S506 (a safe loader)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f" (line {mark.line + 2})" if mark is not None else ""

@@ -23,8 +23,11 @@ from stages.site.options import SiteOptions
 MD_SUFFIXES = (".md", ".markdown")
 
 
-class _LenientLoader(yaml.SafeLoader):
-    """mkdocs.yml files carry ``!!python/name:`` and ``!ENV`` tags; we only need plain data."""
+class _LenientLoader(getattr(yaml, "CSafeLoader", yaml.SafeLoader)):  # type: ignore[misc]
+    """mkdocs.yml files carry ``!!python/name:`` and ``!ENV`` tags; we only need plain data.
+
+    On libyaml's loader when PyYAML has it: every build reads mkdocs.yml, and the pure-Python
+    loader took 10 ms of FastAPI's (the C one 1 ms), the same data either way."""
 
 
 def _any_tag(loader: yaml.SafeLoader, suffix: str, node: yaml.Node) -> Any:
