@@ -164,8 +164,8 @@ class PipelineConfig(Section):
 class IntakeConfig(Section):
     watch: list[str] = Field(default_factory=list)
     """Drop folders to watch; a burst of saves in one becomes one build of a snapshot of it."""
-    debounce_seconds: float = Field(2.0, ge=0)
-    """Quiet time after the last write before a drop folder is built."""
+    debounce_seconds: float = Field(0.3, ge=0)
+    """Quiet time after the last write before a drop folder is built; a save is events milliseconds apart, and the size check after it catches slow copies."""
     branches: list[str] = Field(default_factory=lambda: ["main"])
     """Branch globs that push webhooks build; other branches are answered ``ignored: true``."""
     github_secret_env: str = "PRESSROOM_GITHUB_SECRET"
@@ -179,7 +179,7 @@ class IntakeConfig(Section):
     stable_interval_seconds: float = Field(0.25, gt=0)
     """Seconds between two of those size checks."""
     stable_max_seconds: float = Field(60.0, gt=0)
-    """Snapshot anyway (with a warning) when files are still changing after this long."""
+    """The max-wait: snapshot anyway (with a warning) when files are still changing this long after a burst's first write."""
     recheck_seconds: float = Field(2.0, gt=0)
     """How often a watched folder is checked for having disappeared, become unreadable or come back."""
     replay_window_seconds: float = Field(300.0, gt=0)
