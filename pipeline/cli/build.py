@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import os
 from pathlib import Path
 
@@ -52,6 +51,8 @@ def build(ctx: click.Context, path: str, out_dir: str, stage_list: str | None, i
                                drafts=drafts, strict=strict, fail_on=fail_on)
     options.setup_logging()
     names = stage_list.split(",") if stage_list else None
+    import asyncio  # here: the no-change check above needs no event loop
+
     options.QUICK_EXIT = True  # the pool is shut down and the temporary folders removed by then
     try:
         ok = asyncio.run(local.build(cfg, Path(path), Path(out_dir), names, options.console, stamp_key=key))

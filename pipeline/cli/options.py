@@ -7,7 +7,6 @@ same exit code whichever command met it (the table is in docs/quickstart.md, "Ex
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import enum
 import functools
@@ -144,6 +143,8 @@ def fail(ctx: click.Context, message: str, code: ExitCode) -> NoReturn:
 
 def run_client(ctx: click.Context, coro: Coroutine[Any, Any, T]) -> T:
     """Run one client coroutine; the daemon's errors become a message and an :class:`ExitCode`."""
+    import asyncio
+
     from pipeline.cli import client
 
     try:
