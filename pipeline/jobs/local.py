@@ -9,10 +9,8 @@ writer can look at it (``mkdocs build --strict`` does the same), and the command
 
 from __future__ import annotations
 
-import concurrent.futures
 import contextlib
 import json
-import multiprocessing
 import os
 import shutil
 import tempfile
@@ -23,6 +21,8 @@ from typing import TYPE_CHECKING, Any
 from pipeline import errors
 
 if TYPE_CHECKING:  # loaded by build(): the no-change check (pipeline.cli.buildstamp) needs none of it
+    import concurrent.futures
+
     from rich.console import Console
 
     from pipeline import config as config_mod
@@ -147,6 +147,9 @@ def _pool(processes: int, warm: bool) -> Iterator[concurrent.futures.Executor | 
     has loaded. With ``warm`` (an empty cache: every page is work) the processes start now and
     load the Markdown engine while this one imports the runner; a rebuild, which has a few pages
     at most, starts them only if a page needs one, and leaves both cores to the main process."""
+    import concurrent.futures
+    import multiprocessing
+
     if processes <= 0 or "fork" not in multiprocessing.get_all_start_methods():
         yield None
         return
