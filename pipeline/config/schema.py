@@ -157,8 +157,16 @@ class WorkersConfig(Section):
 class PipelineConfig(Section):
     build: list[str] = Field(default_factory=lambda: ["lint", "openapi", "render_html", "render_pdf", "linkcheck", "deploy"])
     """Stages of a ``build`` job, in order."""
-    translate: list[str] = Field(default_factory=lambda: ["translate", "render_html", "linkcheck", "deploy"])
-    """Stages of a ``translate`` job (one language of a build, ``[translate] fan_out``), in order."""
+    translate: list[str] | None = None
+    """Stages of a ``translate`` job (one language of a build, ``[translate] fan_out``), in order.
+    Unset: ``translate`` followed by the build's own stages, so each language is linted, rendered,
+    printed and checked as the source language is."""
+
+    def translate_stages(self, build: list[str] | None = None) -> list[str]:
+        """A translate job's stages for a build that ran ``build`` (default ``build`` above)."""
+        if self.translate is not None:
+            return list(self.translate)
+        return ["translate", *(s for s in (build or self.build) if s != "translate")]
 
 
 class IntakeConfig(Section):

@@ -49,7 +49,8 @@ def child_specs(cfg: config_mod.Config, build: Job, source: Path, languages: lis
     """One ``translate`` job per language; the key ``<build>:translate:<lang>`` makes it once-only."""
     trigger = {**(build.trigger or {}), "build_id": build.id}
     priority = cfg.workers.priorities.get("translate", 40)
-    return [JobSpec(kind="translate", parent_id=build.id, payload={"language": lang, "build_id": build.id},
+    stages = cfg.pipeline.translate_stages((build.payload or {}).get("pipeline"))  # a build's own stage list carries over
+    return [JobSpec(kind="translate", parent_id=build.id, payload={"language": lang, "build_id": build.id, "pipeline": stages},
                     source_path=str(source), target=build.target, idempotency_key=f"{build.id}:translate:{lang}",
                     trigger=trigger, priority=priority, dedupe=False) for lang in languages]
 
@@ -83,7 +84,8 @@ async def handle(job: Job, ctx: JobContext) -> Outcome:
         job_id=job.id, workspace=ws, config=cfg,
         recorder=StoreRecorder(ctx.store, job.id, ctx.worker_id, metrics=ctx.metrics),
         should_cancel=ctx.should_cancel, check_lease=ctx.check_lease, deploy_lock=ctx.store.target_lock,
-        executor=ctx.executor, trigger=job.trigger or {}, source=source, pipeline=list(cfg.pipeline.translate),
+        executor=ctx.executor, trigger=job.trigger or {}, source=source,
+        pipeline=list((job.payload or {}).get("pipeline") or cfg.pipeline.translate_stages()),
         language=lang, target=job.target if job.target and is_preview(job.target) else None,
     )
     decided: list[translation_policy.Decision] = []
