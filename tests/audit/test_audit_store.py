@@ -23,13 +23,6 @@ class Clock:
         return self.now
 
 
-@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
-def store_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
-    if request.param == "sqlite":
-        return f"sqlite:///{tmp_path / 'store.db'}"
-    return request.getfixturevalue("pg_server").new_database()  # type: ignore[no-any-return]
-
-
 @pytest.fixture
 async def store(store_url: str) -> AsyncIterator[Store]:
     s = await Store.open(store_url, clock=Clock())

@@ -4,19 +4,11 @@ of a child or of the whole build, and superseding an older build's languages (SQ
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from pathlib import Path
 
 import pytest
 
 from pipeline import errors
 from pipeline.store import Job, JobSpec, Store
-
-
-@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
-def store_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
-    if request.param == "sqlite":
-        return f"sqlite:///{tmp_path / 'store.db'}"
-    return request.getfixturevalue("pg_server").new_database()  # type: ignore[no-any-return]
 
 
 @pytest.fixture
