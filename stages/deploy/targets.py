@@ -10,12 +10,15 @@ from __future__ import annotations
 
 import asyncio
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from stages.base import StageError
 from stages.deploy import command_target, diff, git_target, release
 from stages.deploy.options import Options
-from stages.deploy.serve import RootFor
 from stages.deploy.stage import target_root
+
+if TYPE_CHECKING:  # serve imports aiohttp (0.16 s): a `pressroom build` never serves
+    from stages.deploy.serve import RootFor
 
 
 class TargetNotFound(StageError):
