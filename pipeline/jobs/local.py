@@ -107,20 +107,53 @@ def check_out(source: Path, out: Path) -> None:
                                    "and is not empty; choose an empty or new folder")
 
 
-def _swap_in(new: Path, out: Path, stamp: dict[str, Any]) -> None:
-    """Put ``new`` at ``out`` with renames on one file system; the old build is removed only after."""
+def _swap_in(new: Path, out: Path, stamp: dict[str, Any], trash: Path) -> None:
+    """Put ``new`` at ``out`` with renames on one file system; the old build is removed only after.
+
+    The old build goes to ``trash`` (in the data dir) and is deleted by a detached ``rm`` once
+    this command has returned: deleting a site's folders is the slowest part of a one-page
+    rebuild (each ``rmdir`` waits for the disk, 0.6 s for FastAPI's 210 folders here) and no
+    one waits for it. Where ``trash`` is on another file system, the old build is deleted here.
+    """
     from stages.deploy import release
 
     record = {"about": "written by pressroom build; this folder is replaced by the next build", **stamp}
     (new / MARKER).write_text(json.dumps(record, indent=1) + "\n")
     release.publish_modes(new)
-    old: Path | None = None
-    if out.exists():
-        old = Path(tempfile.mkdtemp(prefix=f".{out.name}.old-", dir=out.parent))
-        os.rename(out, old / "site")
+    if not out.exists():
+        os.rename(new, out)
+        return
+    with contextlib.suppress(OSError):
+        trash.mkdir(parents=True, exist_ok=True)
+        held = Path(tempfile.mkdtemp(prefix="old-", dir=trash))
+        try:
+            os.rename(out, held / "site")
+        except OSError:
+            held.rmdir()
+            raise
+        os.rename(new, out)
+        _remove_later(trash)
+        return
+    old = Path(tempfile.mkdtemp(prefix=f".{out.name}.old-", dir=out.parent))
+    os.rename(out, old / "site")
     os.rename(new, out)
-    if old is not None:
-        shutil.rmtree(old)
+    shutil.rmtree(old)
+
+
+def _remove_later(trash: Path) -> None:
+    """Delete what ``trash`` holds (earlier builds' outputs, left-overs of an interrupted delete
+    included) in a process of its own that outlives this one; in this process if none starts."""
+    import subprocess
+
+    held = [str(p) for p in trash.iterdir()]
+    if not held:
+        return
+    try:
+        subprocess.Popen(["rm", "-rf", "--", *held], stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                         stderr=subprocess.DEVNULL, start_new_session=True)
+    except OSError:
+        for path in held:
+            shutil.rmtree(path, ignore_errors=True)
 
 
 def _site_written(outcome: Outcome) -> bool:
@@ -230,7 +263,8 @@ async def _build(cfg: config_mod.Config, source: Path, out: Path, names: list[st
             tail = [f"build failed: {outcome.error_code}: {outcome.error_message}",
                     f"the site was written to {out} so it can be looked at" if written else f"{out} was left as it was"]
         if written:
-            _swap_in(new, out, {**stamp, "ok": outcome.kind == OutcomeKind.COMPLETED, "lines": recorder.lines + tail})
+            _swap_in(new, out, {**stamp, "ok": outcome.kind == OutcomeKind.COMPLETED, "lines": recorder.lines + tail},
+                     cfg.data_path.resolve() / "tmp" / "old-output")
     finally:
         if new.exists():
             shutil.rmtree(new)
