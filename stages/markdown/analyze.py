@@ -180,6 +180,7 @@ def analyze(job: PageJob, render: bool) -> dict[str, Any]:
         images=[list(x) for x in env.get("images", [])],
         deps=sorted(env.get("deps", ())),
         text=(f"{desc} " if isinstance(desc, str) else "") + _search_text(tokens) if render else "",
+        lang_bound=bool(env.get("lang_bound")),
     )
     findings.extend(_finding(job, *f) for f in env.get("findings", []))
     return result

@@ -137,6 +137,7 @@ def _site_path(env: MutableMapping[str, Any], path: str) -> tuple[str, str | Non
     first, sep, tail = rest.partition("/")
     languages = env.get("languages") or ()
     if first and first in languages:
+        env["lang_bound"] = True  # the body depends on the page's language (stages/render_html/bodies.py)
         return tail, (None if first == env.get("lang") else first)
     return rest, None
 

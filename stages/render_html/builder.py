@@ -11,9 +11,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import json
-import os
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -23,7 +21,7 @@ from markupsafe import Markup
 
 from stages.base import Finding, StageContext
 from stages.markdown import analyze
-from stages.render_html import site_files, theme, translated
+from stages.render_html import bodies, site_files, theme, translated
 from stages.render_html.cache import Store, atomic_write, remove_stale, sha256
 from stages.render_html.options import Options
 from stages.site import urls
@@ -61,6 +59,10 @@ class SiteRun:
     """The translate stage's page states, applied to the language it translated."""
     source_pages: set[str] | None = None
     """The source language's pages when this run does not build it (see :meth:`LanguageBuild._has_page`)."""
+    source_dirs: tuple[Path, Path] | None = None
+    """The source language's (include base, docs dir): a fallback page is parsed as its source
+    page is, so its body is the source language's (see :mod:`stages.render_html.bodies`)."""
+    body_store: bodies.Bodies | None = None
 
     @property
     def title(self) -> str:
@@ -98,6 +100,8 @@ class LanguageBuild:
         self.pretty = bool(run.ctx.site.pretty_urls)
         self._asset_state: dict[str, Any] = {}
         self._search_key = ""
+        self._texts: dict[str, str] = {}
+        """Hash of the bytes of each page parsed this run (the body store's key starts from it)."""
         site = run.ctx.site
         self.languages = run.layout.site_languages or list(dict.fromkeys([site.default_language, *site.languages]))
 
@@ -108,9 +112,12 @@ class LanguageBuild:
     def _job(self, src: str) -> analyze.PageJob:
         ps = self.tree.pages[src]
         layout = self.run.layout
+        include_base, docs_dir = self.tree.include_base, self.tree.docs_dir
+        if ps.fallback and self.run.source_dirs is not None:
+            include_base, docs_dir = self.run.source_dirs
         return analyze.PageJob(lang=self.lang, src=src, path=str(ps.path), rel=self.run.rel(ps.path),
-                               include_base=str(self.tree.include_base), source_root=str(layout.include_root),
-                               docs_dir=str(self.tree.docs_dir), macros=self.run.macro_vars,
+                               include_base=str(include_base), source_root=str(layout.include_root),
+                               docs_dir=str(docs_dir), macros=self.run.macro_vars,
                                pretty=self.pretty, max_bytes=int(self.ctx.site.max_page_bytes),
                                raw_html=self.ctx.site.raw_html, languages=tuple(self.languages),
                                base_path=self.run.base_path,
@@ -120,8 +127,23 @@ class LanguageBuild:
         def report(done: int, total: int) -> None:
             self._progress(0.7 * done / total, f"rendered {done}/{total} pages")
 
-        results = await analyze.analyze_all(self.ctx, [self._job(s) for s in srcs], True, report)
-        return {r["src"]: r for r in results}
+        jobs = {s: self._job(s) for s in srcs}
+        store = self.run.body_store
+        found, keys = await asyncio.to_thread(store.lookup, jobs, self._texts) if store else ({}, {})
+        results = await analyze.analyze_all(self.ctx, [j for s, j in jobs.items() if s not in found], True, report)
+        self.run.count("reused_bodies", len(found))
+        if store is not None:  # the source language's pages and fallbacks: what another language may show
+            shared = [r for r in results if r["src"] in keys and (self.lang == self.run.layout.default_language
+                                                                  or self.tree.pages[r["src"]].fallback)]
+
+            def put() -> None:
+                for r in shared:
+                    store.put(keys[r["src"]], jobs[r["src"]], r, self.deps.of(r["deps"]))
+                if shared:
+                    store.collect()
+
+            await asyncio.to_thread(put)
+        return {**found, **{r["src"]: r for r in results}}
 
     def _scan(self, old_pages: dict[str, Any]) -> tuple[dict[str, dict[str, Any]], list[str]]:
         """Which pages must be parsed again: their bytes or an include changed since last time."""
@@ -139,6 +161,7 @@ class LanguageBuild:
             else:
                 entries[src] = {"hash": h}
                 stale.append(src)
+                self._texts[src] = sha256(data)
         return entries, stale
 
     async def build(self, state_in: dict[str, Any]) -> dict[str, Any]:
@@ -350,26 +373,12 @@ class LanguageBuild:
         self.run.count("assets", len(files))
         return files
 
-    def _lastmod(self, pages: list[str], url_of: dict[str, str]) -> dict[str, str]:
-        """Site-relative page URL -> its source file's last commit (UTC, ISO 8601), where git knows it."""
-        out: dict[str, str] = {}
-        if not self.run.lastmod:
-            return out
-        source = self.ctx.source
-        for s in pages:
-            try:
-                rel = self.tree.pages[s].path.resolve().relative_to(source).as_posix()
-            except ValueError:
-                continue  # generated (openapi) or outside the source: no commit of its own
-            if (when := self.run.lastmod.get(rel)) is not None:
-                out[f"{self.lang}/{url_of[s]}"] = datetime.fromtimestamp(when, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-        return out
-
     async def _publish_index(self, state: dict[str, Any], entries: dict[str, dict[str, Any]], fresh: dict[str, dict[str, Any]], order: list[str],
                              url_of: dict[str, str], sections: dict[str, list[str]], nav_hash: str, out: Path) -> dict[str, str]:
         lang, store = self.lang, self.store
         pages = [s for s in order if not entries[s].get("draft")]
-        changed = self._lastmod(pages, url_of)
+        changed = site_files.lastmod(self.run.lastmod, self.ctx.source, {s: self.tree.pages[s].path for s in pages},
+                                     {s: f"{lang}/{url_of[s]}" for s in pages})
         sitemap = site_files.sitemap(self.run.base_url, [f"{lang}/{url_of[s]}" for s in pages], changed)
         files = {f"{lang}/sitemap.xml": await asyncio.to_thread(store.publish, out, f"{lang}/sitemap.xml", sitemap)}
         if changed:
@@ -424,6 +433,3 @@ def config_salt(ctx: StageContext[Options], theme_hash: str) -> str:
     blob = json.dumps([RENDER_SALT, dump, theme_hash, theme.LABELS, theme.NOTICES], sort_keys=True, default=str)
     return hashlib.sha256(blob.encode()).hexdigest()
 
-
-def cpu_count() -> int:
-    return os.cpu_count() or 1

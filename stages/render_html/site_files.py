@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 from xml.sax.saxutils import escape
@@ -77,3 +79,18 @@ def root_files(env: jinja2.Environment, site: SiteOptions, title: str, base_url:
         "robots.txt": robots(base_url),
         "sitemap.xml": sitemap_index(base_url, [c["code"] for c in langs]),
     }
+
+
+def lastmod(commits: dict[str, float], source: Path, paths: dict[str, Path], urls: dict[str, str]) -> dict[str, str]:
+    """Site-relative page URL -> its source file's last commit (UTC, ISO 8601), where git knows it."""
+    out: dict[str, str] = {}
+    if not commits:
+        return out
+    for s, path in paths.items():
+        try:
+            rel = path.resolve().relative_to(source).as_posix()
+        except ValueError:
+            continue  # generated (openapi) or outside the source: no commit of its own
+        if (when := commits.get(rel)) is not None:
+            out[urls[s]] = datetime.fromtimestamp(when, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return out

@@ -18,7 +18,7 @@ from typing import Any
 
 from stages.base import Finding, StageContext, StageError, StageResult
 from stages.markdown import macros
-from stages.render_html import builder, site_files, theme, translated
+from stages.render_html import bodies, builder, site_files, theme, translated
 from stages.render_html.cache import Store, remove_stale
 from stages.render_html.options import Options
 from stages.site import changes, gitdates
@@ -100,7 +100,8 @@ async def run(ctx: StageContext[Options]) -> StageResult:
     if generated is not None and generated.outputs.get("generated_dir"):
         add_generated(layout, ctx.workspace / generated.outputs["generated_dir"], generated.outputs.get("nav"))
     applied = await asyncio.to_thread(translated.apply, layout, ctx)
-    source_pages = await asyncio.to_thread(translated.source_pages, layout, ctx)
+    source_tree = await asyncio.to_thread(translated.source_tree, layout, ctx)
+    source_pages = translated.source_pages(layout, source_tree)
     default_tree = layout.trees.get(layout.default_language) or next(iter(layout.trees.values()))
     if not default_tree.pages:
         raise StageError(f"no markdown pages found in {layout.rel(default_tree.docs_dir) or '.'}: nothing to build",
@@ -116,8 +117,11 @@ async def run(ctx: StageContext[Options]) -> StageResult:
         base_url=_base_url(ctx.site, (mk.site_url if mk else None) or layout.base_url),
         generator=generator_version(), cache_root=Path(ctx.cache_dir) / "render_html" / ctx.site.name,
         macro_vars=macro_vars, translation=applied, source_pages=source_pages,
+        source_dirs=(source_tree.include_base, source_tree.docs_dir),
         lastmod=(dates := await asyncio.to_thread(gitdates.for_build, ctx.source, ctx.workspace)).files,
     )
+    site_run.body_store = bodies.Bodies(site_run.cache_root / "_bodies", changes.DepHashes(layout.include_root),
+                                        builder.RENDER_SALT + bodies.code_fingerprint())
     if mk:
         site_run.findings.extend(Finding(file=layout.rel(mk.file), rule="mkdocs-option", severity="warning", message=f"{key}: {msg}")
                                  for key, msg in mk.warnings)
@@ -144,7 +148,7 @@ async def run(ctx: StageContext[Options]) -> StageResult:
     for f in site_run.findings:
         unique.setdefault((f.file, f.line, f.column, f.rule, f.message), f)
     site_run.findings = list(unique.values())
-    counts = {k: site_run.counts.get(k, 0) for k in ("pages", "rendered", "assembled", "skipped", "assets")}
+    counts = {k: site_run.counts.get(k, 0) for k in ("pages", "rendered", "reused_bodies", "assembled", "skipped", "assets")}
     counts["reused"] = max(0, counts["pages"] - counts["rendered"])  # pages taken from the cache
     counts["findings"] = len(site_run.findings)
     counts["errors"] = sum(1 for f in site_run.findings if f.severity == "error")

@@ -29,7 +29,7 @@ class Applied:
     states: dict[str, str] = field(default_factory=dict)
 
 
-def _source_tree(layout: SiteLayout, ctx: StageContext[Any]) -> LanguageTree:
+def source_tree(layout: SiteLayout, ctx: StageContext[Any]) -> LanguageTree:
     """The source language's pages, scanned again when this run builds only another language."""
     default = layout.default_language
     tree = layout.trees.get(default)
@@ -38,12 +38,12 @@ def _source_tree(layout: SiteLayout, ctx: StageContext[Any]) -> LanguageTree:
     return discover(ctx.source, ctx.site, default).trees[default]
 
 
-def source_pages(layout: SiteLayout, ctx: StageContext[Any]) -> set[str] | None:
+def source_pages(layout: SiteLayout, source: LanguageTree) -> set[str] | None:
     """Every page the source language has (None when this run builds it): a language built in
     another run falls back to those, so they are exactly the pages a switcher may link to."""
     if layout.default_language in layout.trees:
         return None
-    pages = set(_source_tree(layout, ctx).pages)
+    pages = set(source.pages)
     for tree in layout.trees.values():  # generated pages are fallbacks in every language
         pages.update(src for src, ps in tree.pages.items() if ps.fallback)
     return pages
@@ -72,7 +72,7 @@ def apply(layout: SiteLayout, ctx: StageContext[Any]) -> Applied | None:
             src = path.relative_to(overlay).as_posix()
             if path.is_file() and path.name.endswith(MD_SUFFIXES) and states.get(src) not in ("stale", "missing"):
                 tree.pages[src] = PageSource(src, path, machine=states.get(src) == "machine")
-    source_tree: LanguageTree | None = None
+    src_tree: LanguageTree | None = None
     for src, state in states.items():
         current = tree.pages.get(src)
         if state == "translated" or (state == "machine" and current is not None and current.machine):
@@ -81,10 +81,10 @@ def apply(layout: SiteLayout, ctx: StageContext[Any]) -> Applied | None:
         if current is not None and current.fallback:
             path = current.path
         else:
-            source_tree = source_tree or _source_tree(layout, ctx)
-            if src not in source_tree.pages:
+            src_tree = src_tree or source_tree(layout, ctx)
+            if src not in src_tree.pages:
                 continue
-            path = source_tree.pages[src].path
+            path = src_tree.pages[src].path
         tree.pages[src] = PageSource(src, path, fallback=True, stale=state == "stale")
         if state == "machine":
             applied.states[src] = "missing"
