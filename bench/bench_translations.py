@@ -24,6 +24,7 @@ import datetime
 import json
 import os
 import platform
+import resource
 import shutil
 import statistics
 import sys
@@ -55,6 +56,11 @@ fail_on_broken = false
 fan_out = {fan_out}
 """
 TERMINAL = ("COMPLETED", "FAILED", "CANCELLED")
+STATUS_EVERY = 0.25
+"""Seconds between status reads. A fan-out build's status carries every child's entry, and
+reading it every 20 ms made the harness the daemon's biggest fan-out-only cost (in a profiled
+run 323 reads took 6.0 s of its main thread; the serial build's 404 lighter ones, 3.5 s): the wall comes from the store's
+``finished_at``, so reading less often does not round it up."""
 
 
 def copy_corpus(src: Path, dst: Path) -> None:
@@ -80,14 +86,21 @@ def _ts(value: str | None) -> float | None:
     return datetime.datetime.fromisoformat(value).timestamp() if value else None
 
 
-def run_one(corpus: Path, fan_out: bool, label: str) -> dict[str, Any]:
+def _children_cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
+def run_one(corpus: Path, fan_out: bool, label: str, translate: int = 2) -> dict[str, Any]:
+    """One cold daemon building the corpus; CPU is the daemon's and its pool's (counted once reaped)."""
+    cpu0 = _children_cpu()
     root = WORK / label
     shutil.rmtree(root, ignore_errors=True)
     root.mkdir(parents=True)
     daemon = DaemonProcess(root, workers=3, pipeline=["lint", "render_html", "linkcheck", "deploy"],
                            extra=CONFIG.format(languages=json.dumps(LANGS), fan_out=str(fan_out).lower()))
     text = daemon.config.read_text().replace("processes = 0", "processes = 2")
-    daemon.config.write_text(text.replace("[pipeline]\n", "translate = 2\n[pipeline]\n", 1))  # into [workers.concurrency]
+    daemon.config.write_text(text.replace("[pipeline]\n", f"translate = {translate}\n[pipeline]\n", 1))  # into [workers.concurrency]
     marker = (corpus / "docs/en/docs/index.md").read_text().rsplit(MARKER, 1)[1].split()[0]
     try:
         daemon.start(timeout=60)
@@ -96,11 +109,15 @@ def run_one(corpus: Path, fan_out: bool, label: str) -> dict[str, Any]:
         t0_wall = time.time() - (time.monotonic() - t0)
         en_live: float | None = None
         page = f"{daemon.sites_url}/sites/staging/en/"
+        next_status = 0.0
 
         def done() -> dict[str, Any] | None:
-            nonlocal en_live
+            nonlocal en_live, next_status
             if en_live is None and served(page, marker):
                 en_live = time.monotonic() - t0
+            if time.monotonic() < next_status:
+                return None
+            next_status = time.monotonic() + STATUS_EVERY
             view = status(daemon.url, f"/api/builds/{job}/status")
             if view["status"] not in TERMINAL:
                 return None
@@ -110,7 +127,7 @@ def run_one(corpus: Path, fan_out: bool, label: str) -> dict[str, Any]:
             return view
 
         view = until(done, f"build {job} and its translations", 1800, 0.02)
-        wall = time.monotonic() - t0
+        polled = time.monotonic() - t0
         if en_live is None:
             until(lambda: served(page, marker), "English to be served", 60, 0.02)
             en_live = time.monotonic() - t0
@@ -118,11 +135,23 @@ def run_one(corpus: Path, fan_out: bool, label: str) -> dict[str, Any]:
         for lang, child in (view.get("translations") or {}).items():
             full = status(daemon.url, f"/api/translations/{child['translation_id']}/status")
             finished = _ts(full.get("finished_at"))
+            started = _ts(full.get("started_at"))
             children[lang] = {**{k: child.get(k) for k in ("status", "completion", "translated", "stale", "missing", "machine")},
-                              "done_after": (finished - t0_wall) if finished else None}
-        return {"job": job, "status": view["status"], "wall": wall, "en_live": en_live, "translations": children}
+                              "done_after": (finished - t0_wall) if finished else None,
+                              "started_after": (started - t0_wall) if started else None,
+                              "stages": {s["name"]: round((_ts(s["finished_at"]) or 0) - (_ts(s["started_at"]) or 0), 2)
+                                         for s in full.get("stages", []) if s.get("started_at") and s.get("finished_at")}}
+        stages = {s["name"]: round((_ts(s["finished_at"]) or 0) - (_ts(s["started_at"]) or 0), 2)
+                  for s in view.get("stages", []) if s.get("started_at") and s.get("finished_at")}
+        ends = [c["done_after"] for c in children.values()]
+        ends.append((_ts(view.get("finished_at")) or polled + t0_wall) - t0_wall)
+        wall = max(e for e in ends if e is not None)  # the store's clock: not rounded up to the next poll
+        result = {"job": job, "status": view["status"], "wall": wall, "en_live": en_live, "translations": children,
+                  "stages": stages}
     finally:
         daemon.stop()
+    result["cpu"] = _children_cpu() - cpu0
+    return result
 
 
 def main() -> dict[str, Any]:
@@ -130,6 +159,8 @@ def main() -> dict[str, Any]:
     ap.add_argument("--corpus", type=Path, default=REPO.parent / "shared" / "corpus" / "fastapi-docs")
     ap.add_argument("--runs", type=int, default=1)
     ap.add_argument("--write", action="store_true")
+    ap.add_argument("--translate-concurrency", type=int, default=2,
+                    help="[workers.concurrency] translate of both daemons (the serial one never uses it)")
     args = ap.parse_args()
     shutil.rmtree(WORK, ignore_errors=True)
     WORK.mkdir(parents=True)
@@ -137,19 +168,21 @@ def main() -> dict[str, Any]:
     copy_corpus(args.corpus, corpus)
     fan, serial = [], []
     for i in range(args.runs):  # alternated, so a load change hits both sides alike
-        fan.append(run_one(corpus, True, f"fanout-{i}"))
+        fan.append(run_one(corpus, True, f"fanout-{i}", args.translate_concurrency))
         serial.append(run_one(corpus, False, f"serial-{i}"))
     fan_wall = statistics.median(r["wall"] for r in fan)
     serial_wall = statistics.median(r["wall"] for r in serial)
     last = fan[-1]
     first_done = min((c["done_after"] for c in last["translations"].values() if c["done_after"] is not None), default=None)
     result = {
-        "runs": args.runs, "cpus": os.cpu_count(), "python": platform.python_version(), "commit": _report.git_rev(),
+        "runs": args.runs, "translate_concurrency": args.translate_concurrency, "cpus": os.cpu_count(), "python": platform.python_version(), "commit": _report.git_rev(),
         "fan_out_wall": fan_wall, "serial_wall": serial_wall, "ratio": fan_wall / serial_wall,
         "en_live_fan_out": statistics.median(r["en_live"] for r in fan),
         "en_live_serial": statistics.median(r["en_live"] for r in serial),
         "first_translation_done": first_done, "translations": last["translations"],
         "statuses": [r["status"] for r in fan + serial],
+        "cpu_fan_out": statistics.median(r["cpu"] for r in fan), "cpu_serial": statistics.median(r["cpu"] for r in serial),
+        "stages_fan_out": last["stages"], "stages_serial": serial[-1]["stages"],
         "load": " / ".join(f"{x:.1f}" for x in os.getloadavg()[:2]),
     }
     print(json.dumps(result, indent=1))
@@ -176,12 +209,42 @@ def write_section(r: dict[str, Any]) -> None:
         f"Ratio fan-out / serial: **{r['ratio']:.2f}×** (goal ≤ 0.6× on 2 cores). English was live "
         + (f"before the first translation finished ({r['first_translation_done']:.2f} s)." if before else
            f"**not** before the first translation finished ({r['first_translation_done']})."), "",
+        *_cpu_lines(r),
         "Completion as the build's status reports it (translated and up to date / English pages in the nav; "
         "machine pages are not counted as complete):", "",
         "| language | job | completion | translated | stale | missing | machine | done after |", "|---|---|---|---|---|---|---|---|",
         *rows, "", "",
     ]
     _report.replace_section("Translations: fan-out against one language after another", "\n".join(body))
+
+
+def _cpu_lines(r: dict[str, Any]) -> list[str]:
+    """Why the ratio is what it is: both sides keep the cores busy, so only less work wins."""
+    cores = r["cpus"] or 1
+    fan_util = r["cpu_fan_out"] / r["fan_out_wall"] / cores
+    serial_util = r["cpu_serial"] / r["serial_wall"] / cores
+    floor = r["cpu_fan_out"] / cores / r["serial_wall"]
+    stages = sorted(set(r["stages_serial"]) | set(r["stages_fan_out"]))
+    rows = [f"| {name} | {r['stages_serial'].get(name, 0):.2f} s | {r['stages_fan_out'].get(name, 0):.2f} s | "
+            + " | ".join(f"{c['stages'].get(name, 0):.2f} s" for _, c in sorted(r["translations"].items())) + " |"
+            for name in ["translate", *stages]]
+    langs = sorted(r["translations"])
+    return [
+        f"CPU (the daemon, its process pool and rumdl; median): fan-out {r['cpu_fan_out']:.1f} s, serial "
+        f"{r['cpu_serial']:.1f} s. Utilization = CPU / wall / {cores} cores: fan-out {fan_util:.0%}, serial "
+        f"{serial_util:.0%}. The serial job already keeps both cores busy (render_html and linkcheck use the "
+        "process pool inside each language), so running languages side by side cannot shorten it by more than "
+        "the work it leaves out: even at 100% utilization the fan-out's CPU needs "
+        f"{r['cpu_fan_out'] / cores:.2f} s of wall on {cores} cores, {floor:.2f}× the serial wall. The 0.6× goal "
+        "needs a fan-out that does about 40% less work than the serial job on this corpus, and both do the "
+        "same per-language work (lint, render, link check, deploy of each language); fan-out wins its time "
+        "where cores would idle (more cores, a slow external link check, a language that fails), and it "
+        "publishes the source language first.", "",
+        f"Stage wall times of the last run (serial: all languages in one job; fan-out: the build (en), then "
+        f"{', '.join(langs)}, run {r.get('translate_concurrency', 2)} at a time beside the build's last stages):", "",
+        "| stage | serial | fan-out build (en) | " + " | ".join(langs) + " |",
+        "|---|---|---|" + "---|" * len(langs), *rows, "",
+    ]
 
 
 if __name__ == "__main__":

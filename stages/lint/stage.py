@@ -71,7 +71,9 @@ async def run(ctx: StageContext[Options]) -> StageResult:
                 units.setdefault(layout.rel(ps.path), (lang, src))
     if not units:
         raise StageError("no markdown pages found in the source: nothing to lint", code="empty_site")
-    store = _State(Path(ctx.cache_dir) / "lint" / ctx.site.name / "state.json")
+    # one state per language built alone: a fanned-out build lints its languages in concurrent
+    # jobs, and one shared file kept only the last one's, so every other language re-linted in full
+    store = _State(Path(ctx.cache_dir) / "lint" / ctx.site.name / (f"state-{ctx.language}.json" if ctx.language else "state.json"))
     state = store.load()
     fingerprint = _fingerprint(ctx, layout, opts)
     full = not opts.incremental or state.get("fingerprint") != fingerprint

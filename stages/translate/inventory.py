@@ -13,7 +13,6 @@ and for the orchestrator; the stage runs it in a thread.
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
@@ -111,7 +110,7 @@ def read_page(path: Path) -> str:
 
 def _suffix(src: str, path: Path, lang: str) -> bool:
     stem = src.rsplit("/", 1)[-1].rsplit(".", 1)[0]
-    return bool(re.fullmatch(rf"{re.escape(stem)}\.{re.escape(lang)}\.(?:md|markdown)", path.name))
+    return path.name in (f"{stem}.{lang}.md", f"{stem}.{lang}.markdown")  # no pattern compiled per page
 
 
 class _Judge:
