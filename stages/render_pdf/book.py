@@ -113,14 +113,25 @@ class _TopLevelH2(HTMLParser):
             self.depth = max(0, self.depth - 1)
 
 
+_SPLIT_MEMO: dict[str, list[int]] = {}
+"""Content digest -> top-level ``<h2>`` offsets. Parsing the release notes (two pages, 0.5 MB)
+is half of planning a book, and they rarely change between two builds of a daemon."""
+
+
 def split_content(content: str, limit: int) -> list[str]:
     """Cut oversized content before top-level ``<h2>`` headings into parts of about ``limit``."""
     if len(content) <= limit:
         return [content]
-    try:
-        offsets = _TopLevelH2(content).offsets
-    except Exception:  # a parser surprise only costs parallelism, never the book
-        return [content]
+    key = hashlib.sha1(content.encode()).hexdigest()
+    offsets = _SPLIT_MEMO.get(key)
+    if offsets is None:
+        try:
+            offsets = _TopLevelH2(content).offsets
+        except Exception:  # a parser surprise only costs parallelism, never the book
+            return [content]
+        if len(_SPLIT_MEMO) >= 64:
+            _SPLIT_MEMO.clear()
+        _SPLIT_MEMO[key] = offsets
     parts: list[str] = []
     start = 0
     for off in offsets:

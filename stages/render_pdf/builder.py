@@ -25,7 +25,7 @@ from stages.render_pdf import book, child, slim
 from stages.render_pdf.options import Options
 from stages.render_pdf.pool import ChildPool
 
-CACHE_VERSION = "pdf-3"
+CACHE_VERSION = "pdf-4"
 """Bump when the chapter HTML or the merge changes shape, to invalidate every cached chapter."""
 DEFAULT_CSS = Path(__file__).resolve().parent / "print.css"
 _H2_RE = re.compile(r"<h2\b[^>]*\bid=\"([^\"]+)\"[^>]*>(.*?)</h2>", re.IGNORECASE | re.DOTALL)
@@ -83,6 +83,11 @@ def _digest(*parts: str | bytes) -> str:
     return h.hexdigest()
 
 
+def page_css(opts: Options) -> str:
+    """The stage's own CSS on top of the stylesheets (part of every chapter's key)."""
+    return f"@page {{ size: {opts.page_size}; }}"
+
+
 def plan_book(inp: BookInput, opts: Options) -> tuple[Plan, list[str]]:
     """Read every page of the language and plan its chapters (pure file reading, no WeasyPrint).
 
@@ -111,7 +116,7 @@ def plan_book(inp: BookInput, opts: Options) -> tuple[Plan, list[str]]:
     units = book.plan_units(
         present, contents, chapter_pages=opts.chapter_pages, split_bytes=opts.split_bytes
     )
-    css_text = f"@page {{ size: {opts.page_size}; }}"
+    css_text = page_css(opts)
     fingerprint = _digest(
         CACHE_VERSION, css_text, *(Path(f).read_bytes() for f in inp.stylesheets)
     )
@@ -152,6 +157,7 @@ class BookBuilder:
         pool: ChildPool,
         opts: Options,
         on_chapter: Callable[[], None] | None = None,
+        ready: asyncio.Future[None] | None = None,
     ) -> None:
         self.inp = inp
         self.plan = plan
@@ -160,6 +166,13 @@ class BookBuilder:
         self.on_chapter = on_chapter or (lambda: None)
         self.cache = inp.cache_dir / inp.lang
         self.rendered = 0
+        self.ready = ready
+
+    async def _run(self, fn: Callable[..., Any], /, *args: Any, **kwargs: Any) -> Any:
+        """A call in the pool once its warmed-up child is ready (see ``stage.run``)."""
+        if self.ready is not None:
+            await self.ready
+        return await self.pool.run(fn, *args, **kwargs)
 
     async def build(self) -> BookResult:
         self.cache.mkdir(parents=True, exist_ok=True)
@@ -185,7 +198,7 @@ class BookBuilder:
         ]
         outline = [(e.depth, e.title, e.target) for e in self.plan.outline]
         tmp_book = self.cache / f"book-{self.plan.book_key}.{uuid.uuid4().hex}.part"
-        merged = await self.pool.run(
+        merged = await self._run(
             child.merge_book, parts, outline, str(tmp_book),
             title=self.inp.title, stamp_numbers=self.opts.page_numbers,
         )
@@ -203,7 +216,7 @@ class BookBuilder:
         meta_file = pdf.with_suffix(".json")
         meta = _read_json(meta_file) if self.opts.incremental and pdf.is_file() else None
         if meta is None:
-            meta = await self.pool.run(
+            meta = await self._run(
                 child.render_document, html_text, self.inp.stylesheets, self.plan.css_text,
                 str(self.inp.site_dir), str(pdf),
             )
@@ -226,7 +239,7 @@ class BookBuilder:
             pdf = self.cache / f"front-{_digest(self.plan.css_text, text)[:32]}.pdf"
             meta = _read_json(pdf.with_suffix(".json")) if pdf.is_file() else None
             if meta is None:
-                meta = await self.pool.run(
+                meta = await self._run(
                     child.render_document, text, self.inp.stylesheets, self.plan.css_text,
                     str(self.inp.site_dir), str(pdf),
                 )
@@ -282,6 +295,12 @@ def _write_json(path: Path, data: dict[str, Any]) -> None:
 
 
 def _copy(src: Path, dst: Path) -> None:
+    """A hard link when cache and output share a file system (a 17 MB book is not copied on
+    every build); a copy otherwise. Cached books are never written in place, only replaced."""
     tmp = dst.with_name(dst.name + ".part")
-    shutil.copyfile(src, tmp)
+    tmp.unlink(missing_ok=True)
+    try:
+        os.link(src, tmp)
+    except OSError:
+        shutil.copyfile(src, tmp)
     os.replace(tmp, dst)

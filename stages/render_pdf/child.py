@@ -45,6 +45,17 @@ def render_document(
     return {"pages": len(doc.pages), "sizes": sizes, "anchors": anchors}
 
 
+def warm_up(stylesheets: list[str], css_text: str, site_dir: str) -> None:
+    """Import WeasyPrint and pikepdf and parse the book's CSS while the parent plans the book.
+
+    A spawned child needs ~0.6 s for the imports and the font configuration; for a one-page
+    change that is more than the render itself, and the parent's planning (~0.3 s) can hide it.
+    """
+    import pikepdf  # noqa: F401  (the merge runs in this process too)
+
+    _stylesheets(site_dir, tuple(stylesheets), css_text, _SafeFetcher(Path(site_dir)))
+
+
 _CSS_CACHE: dict[tuple[str, tuple[str, ...], str], tuple[Any, list[Any]]] = {}
 
 

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from stages.base import Cancelled, Finding, StageContext, StageError, StageResult
-from stages.render_pdf import builder
+from stages.render_pdf import builder, child
 from stages.render_pdf.options import Options
 from stages.render_pdf.pool import ChildPool, child_pool
 
@@ -78,54 +78,76 @@ async def run(ctx: StageContext[Options]) -> StageResult:
         result.status = "skipped"
         result.message = "no rendered pages to print"
         return result
-    plans = []
-    for inp in inputs:
-        plan, missing = await asyncio.to_thread(builder.plan_book, inp, opts)
-        plans.append((inp, plan))
-        result.findings += [
-            Finding(file=f, rule="pdf-missing-page", severity="warning", language=inp.lang,
-                    message="listed by render_html but not found; left out of the PDF")
-            for f in missing
-        ]
-    total = sum(len(p.units) for _, p in plans) or 1
+    workers = opts.workers or os.cpu_count() or 1
+    books: dict[str, builder.BookResult | BaseException] = {}
+    error_code: str | None = None
+    plans: list[tuple[builder.BookInput, builder.Plan]] = []
     done = 0
 
     def tick() -> None:
         nonlocal done
         ctx.raise_if_cancelled()
         done += 1
+        total = sum(len(p.units) for _, p in plans) or 1
         ctx.progress(min(95.0, 95.0 * done / total), f"{done}/{total} chapters")
 
-    workers = opts.workers or os.cpu_count() or 1
-    books: dict[str, builder.BookResult | BaseException] = {}
-    error_code: str | None = None
-    async def book(inp: builder.BookInput, plan: builder.Plan, pool: ChildPool) -> None:
+    async def book(
+        inp: builder.BookInput, plan: builder.Plan, pool: ChildPool, ready: asyncio.Future[None]
+    ) -> None:
         try:
-            books[inp.lang] = await builder.BookBuilder(inp, plan, pool, opts, tick).build()
+            books[inp.lang] = await builder.BookBuilder(inp, plan, pool, opts, tick, ready).build()
         except (Cancelled, asyncio.CancelledError):
             raise
         except Exception as exc:  # one language failing must not stop the others
             books[inp.lang] = exc
 
     try:
-        async with asyncio.timeout(opts.timeout), child_pool(min(workers, total)) as pool:
+        async with asyncio.timeout(opts.timeout), child_pool(workers) as pool:
+            # the child imports WeasyPrint while this process plans: after a one-page edit the
+            # spawn and imports are as long as the render itself
+            first = inputs[0]
+            warm = asyncio.ensure_future(pool.run(
+                child.warm_up, first.stylesheets, builder.page_css(opts), str(first.site_dir)))
+            try:
+                for inp in inputs:
+                    plan, missing = await asyncio.to_thread(builder.plan_book, inp, opts)
+                    plans.append((inp, plan))
+                    result.findings += [
+                        Finding(file=f, rule="pdf-missing-page", severity="warning", language=inp.lang,
+                                message="listed by render_html but not found; left out of the PDF")
+                        for f in missing
+                    ]
+            except BaseException:
+                warm.cancel()
+                raise
+            # renders go out only once the warm child is ready (sent earlier, they would start
+            # a second, cold child that pays for the imports again); a cached book waits for nothing
             try:
                 async with asyncio.TaskGroup() as group:
                     for inp, plan in plans:
-                        group.create_task(book(inp, plan, pool))
+                        group.create_task(book(inp, plan, pool, warm))
             except* Cancelled as cancelled:
                 raise cancelled.exceptions[0] from None
+            if not warm.done():  # nothing was rendered: do not wait for imports no one needs
+                warm.add_done_callback(_quiet)
+                pool.kill()
     except Cancelled:
         raise
     except TimeoutError:
         error_code = "pdf_timeout"
-        for inp, _ in plans:
+        for inp in inputs:
             books.setdefault(inp.lang, TimeoutError(f"PDF not done after {opts.timeout:g} s"))
     except Exception as exc:  # the pool itself broke: every unfinished book failed
         error_code = "pdf_failed"
-        for inp, _ in plans:
+        for inp in inputs:
             books.setdefault(inp.lang, exc)
     return _result(ctx, opts, result, books, error_code)
+
+
+def _quiet(future: asyncio.Future[None]) -> None:
+    """Retrieve the outcome of a warm-up no one waited for (its child was killed)."""
+    if not future.cancelled():
+        future.exception()
 
 
 def _result(
