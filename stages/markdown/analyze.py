@@ -24,6 +24,10 @@ from stages.site import frontmatter
 from stages.site.mdext import PLAIN, MarkdownOptions
 
 TOC_MAX = 300
+IN_PROCESS_MAX = 4
+"""Up to this many pages are parsed in this process when the pool has not started its processes
+(a rebuild by ``pressroom build``): forking them and loading the engine in each costs more than
+the pages. A pool already running (the daemon's) gets the pages as before."""
 SEARCH_TEXT_MAX = 20_000
 _HTML_ID = re.compile(r"""\b(?:id|name)\s*=\s*["']([^"']+)["']""")
 
@@ -51,6 +55,9 @@ class PageJob:
     """mkdocs.yml ``markdown_extensions``: the syntax and options the page is parsed with."""
     base_path: str = "/"
     """The site's base path: root-absolute links (``/docs/x/``) start with it (see ``inline_rules``)."""
+    fences: dict[str, str] | None = None
+    """Highlighted code blocks of the page's previous render by :func:`engine.fence_key`: a page
+    whose blocks did not change is parsed without loading a Pygments lexer. None: no memo kept."""
 
 
 def _finding(job: PageJob, line: int | None, col: int | None, rule: str, severity: str, message: str) -> dict[str, Any]:
@@ -144,7 +151,7 @@ def analyze(job: PageJob, render: bool) -> dict[str, Any]:
     env: dict[str, Any] = {"md_options": job.markdown, "page_src": job.src, "page_path": job.path, "include_base": job.include_base,
                            "source_root": job.source_root, "pretty": job.pretty, "raw_html": job.raw_html,
                            "docs_dir": job.docs_dir, "lang": job.lang, "languages": job.languages,
-                           "base_path": job.base_path}
+                           "base_path": job.base_path, "fence_memo": job.fences}
     body = shortcodes.expand(body, env)
     try:
         tokens = md.parse(body, env)
@@ -181,6 +188,7 @@ def analyze(job: PageJob, render: bool) -> dict[str, Any]:
         deps=sorted(env.get("deps", ())),
         text=(f"{desc} " if isinstance(desc, str) else "") + _search_text(tokens) if render else "",
         lang_bound=bool(env.get("lang_bound")),
+        fences=env.get("fences", {}) if job.fences is not None else None,
     )
     findings.extend(_finding(job, *f) for f in env.get("findings", []))
     return result
@@ -207,6 +215,10 @@ async def analyze_all(ctx: StageContext[Any], jobs: list[PageJob], render: bool,
     while the others are idle at the end (page sizes differ by 100x in real sites)."""
     if not jobs:
         return []
+    if len(jobs) <= IN_PROCESS_MAX and not getattr(ctx.executor, "_processes", None):
+        here = await asyncio.to_thread(analyze_batch, jobs, render)
+        report(len(here), len(jobs))
+        return here
     workers = max(1, getattr(ctx.executor, "_max_workers", 1) or 1)
     size = max(1, min(4, math.ceil(len(jobs) / (workers * 8))))
     ordered = sorted(jobs, key=_size, reverse=True) if workers > 1 else jobs

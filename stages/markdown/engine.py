@@ -8,6 +8,7 @@ Findings go to ``env["findings"]`` as ``(line, column, rule, severity, message)`
 from __future__ import annotations
 
 import functools
+import hashlib
 import html
 from typing import Any
 
@@ -88,7 +89,23 @@ def _render_fence(self: Any, tokens: list[Token], idx: int, options: Any, env: A
     lang, attrs = parse_info(tok.info)
     index = env.get("_fences", 0)
     env["_fences"] = index + 1
-    return highlight(tok.content, lang, attrs, (env.get("md_options") or PLAIN).highlight, index)
+    opts = (env.get("md_options") or PLAIN).highlight
+    seen = env.get("fence_memo")
+    if seen is None:
+        return highlight(tok.content, lang, attrs, opts, index)
+    key = fence_key(tok.content, lang, attrs, opts, index)
+    done = seen.get(key)
+    if done is None:
+        done = highlight(tok.content, lang, attrs, opts, index)
+    env.setdefault("fences", {})[key] = done
+    return done
+
+
+def fence_key(code: str, lang: str, attrs: dict[str, str], opts: Any, index: int) -> str:
+    """What a highlighted block is a function of (the code's version is in the memo's salt)."""
+    if not (opts.line_spans or opts.line_anchors or opts.anchor_linenums):
+        index = 0  # as :func:`highlight`: nothing carries the number
+    return hashlib.sha1(repr((code, lang, sorted(attrs.items()), opts, index)).encode()).hexdigest()
 
 
 def _render_include_error(self: Any, tokens: list[Token], idx: int, options: Any, env: Any) -> str:

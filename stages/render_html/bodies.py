@@ -62,6 +62,7 @@ class Bodies:
     def key(self, job: PageJob, text_hash: str) -> str:
         fields = dataclasses.asdict(job)
         fields.pop("lang")  # checked on reuse (see the module's docstring)
+        fields.pop("fences")  # a memo of the highlighter's output, not an input
         return sha256(json.dumps([VERSION, self.salt, text_hash, fields], sort_keys=True, default=str).encode())
 
     def _path(self, key: str) -> Path:

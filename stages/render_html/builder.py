@@ -9,6 +9,7 @@ index and the sitemap; remove what the previous build made and this one did not.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import hashlib
 import json
 from dataclasses import dataclass, field
@@ -130,13 +131,21 @@ class LanguageBuild:
         jobs = {s: self._job(s) for s in srcs}
         store = self.run.body_store
         found, keys = await asyncio.to_thread(store.lookup, jobs, self._texts) if store else ({}, {})
-        results = await analyze.analyze_all(self.ctx, [j for s, j in jobs.items() if s not in found], True, report)
+        todo = [j for s, j in jobs.items() if s not in found]
+        if store is not None:  # each page's code blocks as last rendered: no lexer for unchanged ones
+            todo = await asyncio.to_thread(lambda: [dataclasses.replace(j, fences=self.store.load_fences(
+                self.lang, j.src, store.salt)) for j in todo])
+        results = await analyze.analyze_all(self.ctx, todo, True, report)
+        fences = {r["src"]: r.pop("fences", None) for r in results}
         self.run.count("reused_bodies", len(found))
         if store is not None:  # the source language's pages and fallbacks: what another language may show
             shared = [r for r in results if r["src"] in keys and (self.lang == self.run.layout.default_language
                                                                   or self.tree.pages[r["src"]].fallback)]
 
             def put() -> None:
+                for src, blocks in fences.items():
+                    if blocks is not None:
+                        self.store.save_fences(self.lang, src, store.salt, blocks)
                 for r in shared:
                     store.put(keys[r["src"]], jobs[r["src"]], r, self.deps.of(r["deps"]))
                 if shared:

@@ -60,6 +60,18 @@ class Store:
         except (OSError, ValueError):
             return None
 
+    def load_fences(self, lang: str, src: str, salt: str) -> dict[str, str]:
+        """The page's highlighted code blocks from its last render (empty when the code changed since)."""
+        try:
+            data = json.loads(self._frag_path(lang, src).with_suffix(".fences").read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            return {}
+        fences = data.get("fences") if isinstance(data, dict) and data.get("salt") == salt else None
+        return fences if isinstance(fences, dict) else {}
+
+    def save_fences(self, lang: str, src: str, salt: str, fences: dict[str, str]) -> None:
+        atomic_write(self._frag_path(lang, src).with_suffix(".fences"), json.dumps({"salt": salt, "fences": fences}).encode())
+
     def object_path(self, digest: str) -> Path:
         return self.objects / digest[:2] / digest
 

@@ -90,3 +90,20 @@ async def test_stale_and_missing_pages_of_a_translate_result_reuse_bodies(tmp_pa
     assert de.counts["reused_bodies"] == 2 and clean.counts["reused_bodies"] == 0  # plain.md (stale), the snippet
     assert "Veraltet" not in (tmp_path / "de" / "out" / "de/plain/index.html").read_text()
     assert _pages(tmp_path / "de" / "out", "de") == _pages(tmp_path / "clean" / "out", "de")
+
+
+async def test_an_edit_outside_code_blocks_reuses_their_highlighting(tmp_path: Path, monkeypatch: Any) -> None:
+    from stages.markdown import engine
+
+    src = _tree(tmp_path / "src", FILES)
+    cache = tmp_path / "cache"
+    await _render(src, tmp_path / "a" / "out", cache, "en")
+    (src / "en/guide.md").write_text(FILES["en/guide.md"] + "\nOne more line.\n", encoding="utf-8")
+    calls: list[str] = []
+    real = engine.highlight
+    monkeypatch.setattr(engine, "highlight", lambda code, *a: calls.append(code) or real(code, *a))
+    again = await _render(src, tmp_path / "a" / "out", cache, "en")
+    assert again.counts["rendered"] == 1 and calls == []  # the block came from the page's last render
+    clean = await _render(src, tmp_path / "b" / "out", tmp_path / "cache-b", "en")
+    assert calls == ["x = 1\n"] and clean.counts["rendered"] == 4
+    assert _pages(tmp_path / "a" / "out", "en") == _pages(tmp_path / "b" / "out", "en")
