@@ -101,7 +101,12 @@ async def test_an_edit_outside_code_blocks_reuses_their_highlighting(tmp_path: P
     (src / "en/guide.md").write_text(FILES["en/guide.md"] + "\nOne more line.\n", encoding="utf-8")
     calls: list[str] = []
     real = engine.highlight
-    monkeypatch.setattr(engine, "highlight", lambda code, *a: calls.append(code) or real(code, *a))
+
+    def counted(code: str, *args: Any) -> str:
+        calls.append(code)
+        return real(code, *args)
+
+    monkeypatch.setattr(engine, "highlight", counted)
     again = await _render(src, tmp_path / "a" / "out", cache, "en")
     assert again.counts["rendered"] == 1 and calls == []  # the block came from the page's last render
     clean = await _render(src, tmp_path / "b" / "out", tmp_path / "cache-b", "en")
