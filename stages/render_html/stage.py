@@ -17,7 +17,6 @@ from pathlib import Path
 from typing import Any
 
 from stages.base import Finding, StageContext, StageError, StageResult
-from stages.markdown import macros
 from stages.render_html import bodies, builder, site_files, theme, translated
 from stages.render_html.cache import Store, remove_stale
 from stages.render_html.options import Options
@@ -106,16 +105,21 @@ async def run(ctx: StageContext[Options]) -> StageResult:
     if not default_tree.pages:
         raise StageError(f"no markdown pages found in {layout.rel(default_tree.docs_dir) or '.'}: nothing to build",
                          code="empty_site")
-    env = theme.environment(layout.theme_dir)
+    cache_root = Path(ctx.cache_dir) / "render_html" / ctx.site.name
+    env = await asyncio.to_thread(theme.environment, layout.theme_dir, cache_root / "_templates")
     theme_hash = await asyncio.to_thread(theme.fingerprint, layout.theme_dir)
     mk = layout.mkdocs
-    macro_vars, macro_hash = await asyncio.to_thread(macros.variables, layout) if mk and mk.macros else (None, "")
+    macro_vars, macro_hash = None, ""
+    if mk and mk.macros:  # Jinja's sandbox and the data files: only for the sites that use macros
+        from stages.markdown import macros
+
+        macro_vars, macro_hash = await asyncio.to_thread(macros.variables, layout)
     config_hash = theme_hash + macro_hash + (changes.sha256(mk.file.read_bytes()) if mk else "")
     config_hash += repr((layout.base_url, layout.site_languages))  # a Hugo config's part in every page
     site_run = builder.SiteRun(
         ctx=ctx, layout=layout, env=env, salt=builder.config_salt(ctx, config_hash),
         base_url=_base_url(ctx.site, (mk.site_url if mk else None) or layout.base_url),
-        generator=generator_version(), cache_root=Path(ctx.cache_dir) / "render_html" / ctx.site.name,
+        generator=generator_version(), cache_root=cache_root,
         macro_vars=macro_vars, translation=applied, source_pages=source_pages,
         source_dirs=(source_tree.include_base, source_tree.docs_dir),
         lastmod=(dates := await asyncio.to_thread(gitdates.for_build, ctx.source, ctx.workspace)).files,
