@@ -86,9 +86,16 @@ def lastmod(commits: dict[str, float], source: Path, paths: dict[str, Path], url
     out: dict[str, str] = {}
     if not commits:
         return out
+    folders: dict[Path, Path] = {}  # a site's pages live in a few folders: resolve each once
     for s, path in paths.items():
+        if path.is_symlink():
+            real = path.resolve()
+        else:
+            if path.parent not in folders:
+                folders[path.parent] = path.parent.resolve()
+            real = folders[path.parent] / path.name
         try:
-            rel = path.resolve().relative_to(source).as_posix()
+            rel = real.relative_to(source).as_posix()
         except ValueError:
             continue  # generated (openapi) or outside the source: no commit of its own
         if (when := commits.get(rel)) is not None:

@@ -107,7 +107,7 @@ async def run(ctx: StageContext[Options]) -> StageResult:
                          code="empty_site")
     cache_root = Path(ctx.cache_dir) / "render_html" / ctx.site.name
     env = await asyncio.to_thread(theme.environment, layout.theme_dir, cache_root / "_templates")
-    theme_hash = await asyncio.to_thread(theme.fingerprint, layout.theme_dir)
+    theme_hash = await asyncio.to_thread(theme.fingerprint, layout.theme_dir, cache_root / "_templates" / "theme.json")
     mk = layout.mkdocs
     macro_vars, macro_hash = None, ""
     if mk and mk.macros:  # Jinja's sandbox and the data files: only for the sites that use macros
@@ -173,13 +173,19 @@ def _publish_root(run: builder.SiteRun, env: Any, theme_hash: str) -> None:
     store = Store(run.cache_root / "_root")
     state = store.load_state()
     files: dict[str, str] = {}
+    old_sigs: dict[str, Any] = state.get("sigs", {})
+    sigs: dict[str, Any] = {}
     for rel, path in theme.theme_assets(run.layout.theme_dir).items():
         if run.mermaid or not rel.startswith(theme.MERMAID_ASSETS):
-            files[rel] = store.publish(out, rel, source=path)
+            # an asset whose stats did not change keeps its hash: mermaid alone is 3 MB to read
+            sig, prev = theme.stat_sig(path), old_sigs.get(rel)
+            known = prev[1] if prev and prev[0] == sig and store.object_path(prev[1]).exists() else None
+            files[rel] = store.publish(out, rel, digest=known, source=path)
+            sigs[rel] = [sig, files[rel]]
     for rel, data in site_files.root_files(env, run.ctx.site, run.title, run.base_url, run.generator,
                                            languages=run.layout.site_languages or None).items():
         files[rel] = store.publish(out, rel, data)
     if state.get("out_dir") == str(out):
         remove_stale(out, state.get("files", {}), files)
     store.collect_garbage()
-    store.save_state({"out_dir": str(out), "files": files, "theme": theme_hash})
+    store.save_state({"out_dir": str(out), "files": files, "theme": theme_hash, "sigs": sigs})

@@ -7,13 +7,16 @@ templating pass.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import html
+import json
 from pathlib import Path
 from typing import Any
 
 import jinja2
 
+from stages.site.changes import atomic_write
 from stages.site.mkdocs import MkDocsSite
 from stages.site.nav import Node
 from stages.site.options import RTL_LANGUAGES
@@ -135,15 +138,33 @@ def theme_assets(override: Path | None) -> dict[str, Path]:
     return found
 
 
-def fingerprint(override: Path | None) -> str:
-    """Changes when any template or theme asset changes, so every page is re-assembled."""
+def stat_sig(path: Path) -> list[Any]:
+    """A file's identity for "unchanged since last time" (path, size, mtime, ctime, inode)."""
+    st = path.stat()
+    return [str(path), st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino]
+
+
+def fingerprint(override: Path | None, memo: Path | None = None) -> str:
+    """Changes when any template or theme asset changes, so every page is re-assembled. With
+    ``memo``, the hash is kept beside the files' stats and read again while they are unchanged."""
+    files = [(d, p) for d in theme_dirs(override) for p in sorted(d.rglob("*")) if p.is_file()]
+    sigs = [stat_sig(p) for _, p in files]
+    if memo is not None:
+        try:
+            kept = json.loads(memo.read_text(encoding="utf-8"))
+            if kept.get("sigs") == sigs:
+                return str(kept["hash"])
+        except (OSError, ValueError, AttributeError, KeyError):
+            pass
     h = hashlib.sha256()
-    for d in theme_dirs(override):
-        for p in sorted(d.rglob("*")):
-            if p.is_file():
-                h.update(p.relative_to(d).as_posix().encode())
-                h.update(p.read_bytes())
-    return h.hexdigest()
+    for d, p in files:
+        h.update(p.relative_to(d).as_posix().encode())
+        h.update(p.read_bytes())
+    digest = h.hexdigest()
+    if memo is not None:
+        with contextlib.suppress(OSError):
+            atomic_write(memo, json.dumps({"sigs": sigs, "hash": digest}).encode())
+    return digest
 
 
 def nav_html(tree: list[Node], lang: str, url_of: dict[str, str]) -> str:
