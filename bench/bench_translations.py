@@ -224,10 +224,16 @@ def _cpu_lines(r: dict[str, Any]) -> list[str]:
     fan_util = r["cpu_fan_out"] / r["fan_out_wall"] / cores
     serial_util = r["cpu_serial"] / r["serial_wall"] / cores
     floor = r["cpu_fan_out"] / cores / r["serial_wall"]
-    stages = sorted(set(r["stages_serial"]) | set(r["stages_fan_out"]))
-    rows = [f"| {name} | {r['stages_serial'].get(name, 0):.2f} s | {r['stages_fan_out'].get(name, 0):.2f} s | "
-            + " | ".join(f"{c['stages'].get(name, 0):.2f} s" for _, c in sorted(r["translations"].items())) + " |"
-            for name in ["translate", *stages]]
+    order = ["translate", "lint", "render_html", "linkcheck", "deploy"]
+    seen = set(r["stages_serial"]) | set(r["stages_fan_out"]) | {s for c in r["translations"].values() for s in c["stages"]}
+    names = [s for s in order if s in seen] + sorted(seen - set(order))
+
+    def cell(stages: dict[str, float], name: str) -> str:
+        return f"{stages[name]:.2f} s" if name in stages else "–"
+
+    rows = [f"| {name} | {cell(r['stages_serial'], name)} | {cell(r['stages_fan_out'], name)} | "
+            + " | ".join(cell(c["stages"], name) for _, c in sorted(r["translations"].items())) + " |"
+            for name in names]
     langs = sorted(r["translations"])
     return [
         f"CPU (the daemon, its process pool and rumdl; median): fan-out {r['cpu_fan_out']:.1f} s, serial "

@@ -22,6 +22,7 @@ from stages.linkcheck import extract, fetch, files, urls
 from stages.linkcheck.cache import ResultCache
 from stages.linkcheck.model import CheckConfig, Link, Outcome, Row, RunStats
 from stages.linkcheck.pages import Ahead, PageCache
+from stages.linkcheck.pages import where as pages_where
 
 _PARSE_INLINE_BYTES = 256 * 1024
 """Larger pages are parsed in a thread so the event loop keeps serving other requests."""
@@ -317,7 +318,7 @@ class Checker:
             outcome.anchors = frozenset(page.anchors)
         if page.nofollow or not self._may_recurse(outcome, level, extern):
             return
-        where = outcome.url + "\n" + page.base
+        where = pages_where(outcome.url, page.base)
         plan: list[_Planned] | None = cache.plan((key, where, level)) if cache is not None else None
         if plan is None:
             plan = self._plan_page(page, outcome.url, level, cache, key, where)

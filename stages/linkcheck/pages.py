@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, NamedTuple
 
-from stages.linkcheck import extract, files
+from stages.linkcheck import extract, files, urls
 from stages.linkcheck.cache import load_json
 from stages.site.changes import atomic_write
 
@@ -83,6 +83,25 @@ def _decode(data: list[Any]) -> extract.PageLinks:
 def parse_many(bodies: list[bytes]) -> list[list[Any]]:
     """Parse pages in a pool child; returns the encoded form (plain lists pickle fast)."""
     return [_encode(extract.parse_html(b.decode("utf-8", "replace"))) for b in bodies]
+
+
+def parse_and_join(items: list[tuple[bytes, str]]) -> list[tuple[list[Any], list[str]]]:
+    """:func:`parse_many` for pages whose URL is known, plus each link resolved against that URL
+    and the page's ``<base>`` exactly as the crawl would (:meth:`PageCache.remember` takes them).
+    Joining a site's links (``urljoin``, 150k of them for four languages of FastAPI's docs) was
+    most of a check's work in the daemon's main process, under the one GIL that every job running
+    at once shares; here it runs in the pool beside the parse."""
+    out: list[tuple[list[Any], list[str]]] = []
+    for body, page_url in items:
+        page = extract.parse_html(body.decode("utf-8", "replace"))
+        ref_base = urls.join(page_url, page.base) if page.base else page_url
+        out.append((_encode(page), [urls.join(ref_base, f.url) for f in page.links]))
+    return out
+
+
+def where(page_url: str, base: str) -> str:
+    """The key of a page's joined links: its URL and ``<base>`` (the crawl's ``where``)."""
+    return page_url + "\n" + base
 
 
 class PageCache:

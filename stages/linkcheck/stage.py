@@ -119,7 +119,7 @@ async def run(ctx: StageContext[Options]) -> StageResult:
     config = replace(config, ignore=(*config.ignore, *scope.other_languages(ctx, site.base_url)))
     cache = ResultCache(ctx.cache_dir / "linkcheck", options.cache_ttl)
     parsed = page_cache.PageCache(ctx.cache_dir / "linkcheck", f"pages-{ctx.language or 'all'}")
-    ahead = await _read_and_parse(ctx, parsed, pages, config.max_page_bytes)
+    ahead = await _read_and_parse(ctx, parsed, site, pages, config.max_page_bytes)
     engine = checker.Checker(config, site=site, cache=cache, progress=progress,
                              should_cancel=ctx.should_cancel, pages=parsed, ahead=ahead)
     try:
@@ -143,25 +143,31 @@ async def run(ctx: StageContext[Options]) -> StageResult:
     return result
 
 
-async def _read_and_parse(ctx: StageContext[Options], cache: page_cache.PageCache,
+async def _read_and_parse(ctx: StageContext[Options], cache: page_cache.PageCache, site: files.SiteRoot,
                           pages: list[Path], max_bytes: int) -> dict[Path, page_cache.Ahead]:
     """Read and hash every page once, before the crawl (which takes bytes, size and hash from
     here), and parse the pages the cache does not know in the process pool when there are enough
     of them to pay for it (a cold check of a big site); with few changes the crawl parses them
-    inline as it meets them."""
+    inline as it meets them. The pool also resolves each page's links against the URL the crawl
+    starts it from, so the crawl in the main process only schedules them (a page met at another
+    URL is joined there, as before)."""
     ahead = await asyncio.to_thread(page_cache.read_ahead, pages, max_bytes)
     if ctx.executor is None:
         return ahead
-    missing = {a.key: a.read.body[:max_bytes] for a in ahead.values() if a.key not in cache}
+    missing: dict[str, tuple[bytes, str]] = {}
+    for path, a in ahead.items():
+        if a.key not in cache and a.key not in missing:
+            missing[a.key] = (a.read.body[:max_bytes], site.page_url(path))
     if len(missing) < _POOL_MIN_PAGES:
         return ahead
     keys = list(missing)
     chunks = [keys[i:i + _POOL_CHUNK] for i in range(0, len(keys), _POOL_CHUNK)]
-    results = await asyncio.gather(*(ctx.in_pool(page_cache.parse_many, [missing[k] for k in chunk])
+    results = await asyncio.gather(*(ctx.in_pool(page_cache.parse_and_join, [missing[k] for k in chunk])
                                      for chunk in chunks))
-    for chunk, encoded in zip(chunks, results, strict=True):
-        for key, entry in zip(chunk, encoded, strict=True):
+    for chunk, done in zip(chunks, results, strict=True):
+        for key, (entry, absolutes) in zip(chunk, done, strict=True):
             cache.add(key, entry)
+            cache.remember(key, page_cache.where(missing[key][1], entry[2]), absolutes)
     return ahead
 
 

@@ -9,6 +9,7 @@ must be the same, apart from the timing columns that differ between any two runs
 from __future__ import annotations
 
 import concurrent.futures
+import json
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -127,3 +128,25 @@ async def test_edits_change_the_verdicts(tmp_path: Path) -> None:
     assert after.counts["broken"] > before.counts["broken"]
     assert any("p7" in (f.url or "") for f in after.findings if f.rule == "broken-link")
     assert any(f.rule == "missing-anchor" and "sec3" in (f.url or "") for f in after.findings)
+
+
+async def test_the_pool_joins_links_as_the_crawl_does(tmp_path: Path) -> None:
+    """The pool resolves each new page's links against the URL the crawl starts it from, so the
+    crawl only schedules them: a cold check with the pool reports what one without it reports,
+    and the joins it keeps are the crawl's own (same page URLs and ``<base>``, same absolutes)."""
+    write(tmp_path, {f"en/p{n}/index.html": page(n) for n in range(PAGES)})
+    write(tmp_path, {"en/p12/index.html": page(12).replace("<head>", '<head><base href="/en/p20/">'),
+                     "en/index.html": '<a href="p0/">start</a>', "assets/logo.png": "png",
+                     "assets/site.css": "body { background: url(logo.png) }"})
+    with concurrent.futures.ProcessPoolExecutor(2) as pool:
+        pooled = await stage.run(context(tmp_path, tmp_path / "c-pool", tmp_path / "w-pool", pool))
+    inline = await stage.run(context(tmp_path, tmp_path / "c-inline", tmp_path / "w-inline", None))
+    assert comparable(pooled, tmp_path / "w-pool") == comparable(inline, tmp_path / "w-inline")
+    assert pooled.counts["pages_parsed"] == inline.counts["pages_parsed"] == PAGES + 1
+
+    def joined(cache: Path) -> dict[str, Any]:
+        [saved] = (cache / "linkcheck").glob("pages-*.json")
+        return dict(json.loads(saved.read_text("utf-8"))["joined"])
+
+    assert joined(tmp_path / "c-pool") == joined(tmp_path / "c-inline")
+    assert len(joined(tmp_path / "c-pool")) >= PAGES
