@@ -55,7 +55,7 @@ def build(ctx: click.Context, path: str, out_dir: str, stage_list: str | None, i
 
     options.QUICK_EXIT = True  # the pool is shut down and the temporary folders removed by then
     try:
-        ok = asyncio.run(local.build(cfg, Path(path), Path(out_dir), names, options.console, stamp_key=key))
+        ok = asyncio.run(local.build(cfg, Path(path), Path(out_dir), names, stamp_key=key))
     except errors.OutputRefused as exc:
         options.err_console.print(f"error: {exc}", markup=False, highlight=False)
         ctx.exit(ExitCode.USAGE)

@@ -14,16 +14,16 @@ import json
 import os
 import shutil
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
+
+import click
 
 from pipeline import errors
 
 if TYPE_CHECKING:  # loaded by build(): the no-change check (pipeline.cli.buildstamp) needs none of it
     import concurrent.futures
-
-    from rich.console import Console
 
     from pipeline import config as config_mod
     from pipeline.jobs.context import Outcome
@@ -39,28 +39,33 @@ DETERMINISTIC = frozenset({"lint", "render_html", "render_pdf", "noop"})
 
 class ConsoleRecorder:
     """The runner's :class:`~pipeline.jobs.runner.Recorder` for a terminal; keeps the lines it
-    printed (plain) so a no-change rebuild can print them again."""
+    printed (plain) so a no-change rebuild can print them again.
 
-    def __init__(self, console: Console) -> None:
-        self.console = console
+    Lines go out through ``echo`` (``click.echo``, which drops the colours when the output is not
+    a terminal), whole: a finding is one line to grep, and rich's import and line wrapping were
+    a tenth of a one-page rebuild."""
+
+    def __init__(self, echo: Callable[[str], None] | None = None) -> None:
+        self.echo = echo or click.echo
         self.lines: list[str] = []
 
-    def _say(self, styled: str, plain: str, *, markup: bool = True) -> None:
-        self.console.print(styled, highlight=False, markup=markup)
+    def _say(self, styled: str, plain: str) -> None:
+        self.echo(styled)
         self.lines.append(plain)
 
     async def stage_started(self, name: str, position: int, pipeline: list[str]) -> bool:
-        self._say(f"[bold]{name}[/bold] ...", f"{name} ...")
+        self._say(f"{click.style(name, bold=True)} ...", f"{name} ...")
         return True
 
     async def stage_finished(self, name: str, result: StageResult, findings_total: int) -> bool:
-        style = {"passed": "green", "failed": "red", "degraded": "yellow", "skipped": "dim"}.get(result.status, "white")
+        colour = {"passed": "green", "failed": "red", "degraded": "yellow"}.get(result.status)
+        status = click.style(result.status, fg=colour, dim=result.status == "skipped")
         counts = ", ".join(f"{k}={v}" for k, v in result.counts.items())
         tail = f" ({result.error_code}: {result.message})" if result.error_code else ""
-        self._say(f"  [{style}]{result.status}[/{style}] {counts}{tail}", f"  {result.status} {counts}{tail}")
+        self._say(f"  {status} {counts}{tail}", f"  {result.status} {counts}{tail}")
         for f in result.findings[:20]:
             line = f"  {f.severity} {f.file}:{f.line or '-'} {f.rule} {f.message}"
-            self._say(line, line, markup=False)
+            self._say(line, line)
         if findings_total > 20:
             self._say(f"  ... and {findings_total - 20} more findings", f"  ... and {findings_total - 20} more findings")
         return True
@@ -215,8 +220,8 @@ def stamp_inputs(cfg: config_mod.Config, source: Path, out: Path, pipeline: list
     return walk, skip
 
 
-async def build(cfg: config_mod.Config, source: Path, out: Path, names: list[str] | None, console: Console,
-                stamp_key: str | None = None) -> bool:
+async def build(cfg: config_mod.Config, source: Path, out: Path, names: list[str] | None,
+                echo: Callable[[str], None] | None = None, stamp_key: str | None = None) -> bool:
     """Build ``source`` into ``out``; True when the build completed.
 
     With ``stamp_key`` (:func:`pipeline.cli.buildstamp.key`), the marker records the stats of the
@@ -226,10 +231,10 @@ async def build(cfg: config_mod.Config, source: Path, out: Path, names: list[str
     check_out(source, out)
     cold = not (cfg.data_path / "cache" / cfg.site.name).is_dir()  # where the runner keeps the stages' caches
     with _pool(cfg.workers.processes, warm=cold) as pool:
-        return await _build(cfg, source, out, names, console, stamp_key, pool)
+        return await _build(cfg, source, out, names, echo or click.echo, stamp_key, pool)
 
 
-async def _build(cfg: config_mod.Config, source: Path, out: Path, names: list[str] | None, console: Console,
+async def _build(cfg: config_mod.Config, source: Path, out: Path, names: list[str] | None, echo: Callable[[str], None],
                  stamp_key: str | None, pool: concurrent.futures.Executor | None) -> bool:
     from pipeline.cli import buildstamp
     from pipeline.jobs import runner
@@ -247,7 +252,7 @@ async def _build(cfg: config_mod.Config, source: Path, out: Path, names: list[st
     stamp = buildstamp.record(stamp_key, source, *inputs) if stamp_key and inputs else {}
     out.parent.mkdir(parents=True, exist_ok=True)
     new = Path(tempfile.mkdtemp(prefix=f".{out.name}.new-", dir=out.parent))
-    recorder = ConsoleRecorder(console)
+    recorder = ConsoleRecorder(echo)
     try:
         with tempfile.TemporaryDirectory(prefix="pressroom-build-") as tmp:
             ws = Workspace(Path(tmp))
@@ -269,9 +274,8 @@ async def _build(cfg: config_mod.Config, source: Path, out: Path, names: list[st
         if new.exists():
             shutil.rmtree(new)
     if outcome.kind == OutcomeKind.COMPLETED:
-        console.print(f"[green]built[/green] {source} -> {out}", highlight=False)
+        echo(f"{click.style('built', fg='green')} {source} -> {out}")
         return True
-    console.print("[red]build failed[/red]: ", end="")
-    console.print(f"{outcome.error_code}: {outcome.error_message}", highlight=False, markup=False)
-    console.print(tail[1], highlight=False, markup=False)
+    echo(f"{click.style('build failed', fg='red')}: {outcome.error_code}: {outcome.error_message}")
+    echo(tail[1])
     return False
