@@ -7,12 +7,16 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
-from xml.sax.saxutils import escape
 
 import jinja2
 
 from stages.render_html import theme
 from stages.site.options import SiteOptions
+
+
+def escape(text: str) -> str:
+    """XML text escaping (``xml.sax.saxutils.escape`` imports urllib.request: 4 ms per process)."""
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
 def search_index(lang: str, pages: list[dict[str, Any]]) -> bytes:
