@@ -83,10 +83,22 @@ def quick_exit(code: int) -> NoReturn:
 
 
 def setup_logging() -> None:
-    """Log to stderr; only commands that run pipeline work in this process (serve, build) call it."""
-    import logging.config
+    """Log to stderr; only commands that run pipeline work in this process (serve, build) call it.
 
-    logging.config.dictConfig(LOGGING)
+    :data:`LOGGING` applied by hand: ``logging.config`` is an import a ``pressroom build`` rebuild
+    does not otherwise need."""
+    import logging
+    import sys
+
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter(LOGGING["formatters"]["default"]["format"]))
+    root = logging.getLogger()
+    for old in list(root.handlers):
+        root.removeHandler(old)
+    root.addHandler(handler)
+    root.setLevel(LOGGING["root"]["level"])
+    for name, conf in LOGGING["loggers"].items():
+        logging.getLogger(name).setLevel(conf["level"])
 
 
 def load_config(ctx: click.Context) -> config_mod.Config:

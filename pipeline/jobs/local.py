@@ -178,6 +178,14 @@ def _warm() -> None:
     del analyze
 
 
+def _die_with_parent(parent_pid: int) -> None:
+    """The pool's initializer: :mod:`stages.lifeline` (ctypes) is loaded by the workers, which a
+    rebuild of a few pages never starts, not by this process."""
+    from stages import lifeline
+
+    lifeline.die_with_parent(parent_pid)
+
+
 @contextlib.contextmanager
 def _pool(processes: int, warm: bool) -> Iterator[concurrent.futures.Executor | None]:
     """The page work of a command build on every core, as the daemon's pool does (``[workers]
@@ -191,10 +199,8 @@ def _pool(processes: int, warm: bool) -> Iterator[concurrent.futures.Executor | 
     if processes <= 0 or "fork" not in multiprocessing.get_all_start_methods():
         yield None
         return
-    from stages import lifeline
-
     pool = concurrent.futures.ProcessPoolExecutor(max_workers=processes, mp_context=multiprocessing.get_context("fork"),
-                                                  initializer=lifeline.die_with_parent, initargs=(os.getpid(),))
+                                                  initializer=_die_with_parent, initargs=(os.getpid(),))
     try:
         for _ in range(processes if warm else 0):
             pool.submit(_warm)
