@@ -94,7 +94,7 @@ def _children_cpu() -> float:
 def run_one(corpus: Path, fan_out: bool, label: str, translate: int = 2) -> dict[str, Any]:
     """One cold daemon building the corpus; CPU is the daemon's and its pool's (counted once reaped)."""
     cpu0 = _children_cpu()
-    root = WORK / label
+    root = corpus.parent / label
     shutil.rmtree(root, ignore_errors=True)
     root.mkdir(parents=True)
     daemon = DaemonProcess(root, workers=3, pipeline=["lint", "render_html", "linkcheck", "deploy"],
@@ -159,12 +159,14 @@ def main() -> dict[str, Any]:
     ap.add_argument("--corpus", type=Path, default=REPO.parent / "shared" / "corpus" / "fastapi-docs")
     ap.add_argument("--runs", type=int, default=1)
     ap.add_argument("--write", action="store_true")
+    ap.add_argument("--work", type=Path, default=WORK, help="scratch folder (emptied first): two runs at once need two")
     ap.add_argument("--translate-concurrency", type=int, default=2,
                     help="[workers.concurrency] translate of both daemons (the serial one never uses it)")
     args = ap.parse_args()
-    shutil.rmtree(WORK, ignore_errors=True)
-    WORK.mkdir(parents=True)
-    corpus = WORK / "corpus"
+    args.work = args.work.resolve()  # the daemons run in their own folders
+    shutil.rmtree(args.work, ignore_errors=True)
+    args.work.mkdir(parents=True)
+    corpus = args.work / "corpus"
     copy_corpus(args.corpus, corpus)
     fan, serial = [], []
     for i in range(args.runs):  # alternated, so a load change hits both sides alike
