@@ -139,8 +139,8 @@ class LanguageBuild:
         fences = {r["src"]: r.pop("fences", None) for r in results}
         self.run.count("reused_bodies", len(found))
         if store is not None:  # the source language's pages and fallbacks: what another language may show
-            shared = [r for r in results if r["src"] in keys and (self.lang == self.run.layout.default_language
-                                                                  or self.tree.pages[r["src"]].fallback)]
+            shared = [r for r in results if r["src"] in keys and len(self.languages) > 1 and (
+                self.lang == self.run.layout.default_language or self.tree.pages[r["src"]].fallback)]
 
             def put() -> None:
                 for src, blocks in fences.items():
