@@ -166,3 +166,26 @@ async def test_rumdl_timeout_is_lint_tool_failed_not_stage_timeout(runner: Any, 
         assert "rumdl did not finish within [stages.lint] rumdl_timeout = 0.5 s" in str(exc)
     else:
         raise AssertionError("a rumdl that never finishes must fail the stage")
+
+
+async def test_languages_linted_alone_keep_their_own_state(tmp_path: Path) -> None:
+    """A fanned-out build lints each language in its own job, at the same time: each keeps its
+    own incremental state, so linting another language in between does not make a rebuild
+    of this one lint every file again."""
+    from stages.context import local_context
+    from stages.lint import stage
+    from stages.lint.options import Options
+
+    src = tmp_path / "src"
+    shutil.copytree(SAMPLES, src)
+
+    async def lint(language: str) -> Any:
+        ctx = local_context(src, tmp_path / "out", cache_dir=tmp_path / "cache", site=SITE,
+                            options=Options(), language=language)
+        return await stage.run(ctx)
+
+    first = {lang: await lint(lang) for lang in ("en", "es", "de")}
+    assert all(r.counts["linted"] == r.counts["files"] > 0 for r in first.values())
+    again = {lang: await lint(lang) for lang in ("es", "en", "de")}
+    assert {lang: r.counts["linted"] for lang, r in again.items()} == {"es": 0, "en": 0, "de": 0}
+    assert {lang: r.counts["files"] for lang, r in again.items()} == {lang: r.counts["files"] for lang, r in first.items()}
