@@ -213,7 +213,7 @@ def import_breakdown(corpus: Path) -> tuple[float, list[tuple[str, float]]]:
                 break
         else:
             other += secs
-    return took, [*groups.items(), ("other (standard library, rich, ...)", other)]
+    return took, [*groups.items(), ("other (standard library, ...)", other)]
 
 
 def cli_rebuilds(corpus: Path) -> dict[str, float]:
