@@ -94,6 +94,16 @@ def _unlock(held: tuple[threading.Lock, int]) -> None:
 
 
 async def run(ctx: StageContext[Options]) -> StageResult:
+    # page dates come from `git log`, another process: it runs while this one reads the site
+    dates_task = asyncio.ensure_future(asyncio.to_thread(gitdates.for_build, ctx.source, ctx.workspace))
+    try:
+        return await _run(ctx, dates_task)
+    finally:  # not awaited when the stage failed first: its outcome is not needed then
+        dates_task.cancel()
+        dates_task.add_done_callback(lambda f: f.cancelled() or f.exception())
+
+
+async def _run(ctx: StageContext[Options], dates_task: asyncio.Future[gitdates.GitDates]) -> StageResult:
     layout = await asyncio.to_thread(discover, ctx.source, ctx.site, ctx.language)
     generated = ctx.previous.get("openapi")
     if generated is not None and generated.outputs.get("generated_dir"):
@@ -122,7 +132,7 @@ async def run(ctx: StageContext[Options]) -> StageResult:
         generator=generator_version(), cache_root=cache_root,
         macro_vars=macro_vars, translation=applied, source_pages=source_pages,
         source_dirs=(source_tree.include_base, source_tree.docs_dir),
-        lastmod=(dates := await asyncio.to_thread(gitdates.for_build, ctx.source, ctx.workspace)).files,
+        lastmod=(dates := await dates_task).files,
     )
     site_run.body_store = bodies.Bodies(site_run.cache_root / "_bodies", changes.DepHashes(layout.include_root),
                                         builder.RENDER_SALT + bodies.code_fingerprint())
