@@ -241,11 +241,12 @@ def _cpu_lines(r: dict[str, Any]) -> list[str]:
             for name in names]
     langs = sorted(r["translations"])
     return [
-        f"CPU (the daemon, its process pool and rumdl; median): fan-out {r['cpu_fan_out']:.1f} s, serial "
+        f"CPU (the daemon from start to stop, its process pool and rumdl; median): fan-out {r['cpu_fan_out']:.1f} s, serial "
         f"{r['cpu_serial']:.1f} s. Utilization = CPU / wall / {cores} cores: fan-out {fan_util:.0%}, serial "
         f"{serial_util:.0%}"
         + (" (the rest went to other work on the shared machine: the walls are noisy, the CPU seconds much less so)"
-           if busy else "") + ". "
+           if busy else "") + " (the CPU includes the daemon's start and stop, outside the wall, so a figure "
+        "can read above 100%). "
         "The serial job already keeps both cores busy (render_html and linkcheck use the process pool inside "
         "each language), so running the languages side by side can only win by doing less work, and both sides "
         "do the same per-language work (lint, render, link check and deploy of each language). At equal "
