@@ -24,6 +24,7 @@ import yaml
 
 from stages.base import StageError
 from stages.site import frontmatter
+from stages.site.langcodes import is_safe_code
 
 CONFIG_NAMES = ("hugo.toml", "hugo.yaml", "hugo.yml", "hugo.json", "config.toml", "config.yaml", "config.yml")
 """Hugo's config file names, in the order ``hugo`` looks for them."""
@@ -104,6 +105,14 @@ def find(source: Path) -> HugoConfig | None:
     return None
 
 
+def _inside(root: Path, folder: Path, config: Path, key: str) -> Path:
+    """A content folder the config names, refused when it leads out of the submitted tree (a
+    hostile ``contentDir = "../../etc"`` would publish the daemon's own files)."""
+    if not folder.resolve().is_relative_to(root):
+        raise StageError(f"{config.name}: {key} leads outside the source folder", code="config_invalid")
+    return folder
+
+
 def _config(source: Path, path: Path, conf: dict[str, Any], content_dir: Path,
             langs_conf: dict[str, Any]) -> HugoConfig:
     default = str(conf.get("defaultcontentlanguage") or conf.get("languagecode") or "en").split("-")[0] \
@@ -111,14 +120,22 @@ def _config(source: Path, path: Path, conf: dict[str, Any], content_dir: Path,
     weights: dict[str, float] = {}
     dirs: dict[str, Path] = {}
     title = conf.get("title")
+    root = source.resolve()
     for code, lc in langs_conf.items():
+        if not is_safe_code(str(code)):
+            raise StageError(f"{path.name}: [languages] key {str(code)[:40]!r} is not a language code "
+                             "(letters, digits, '-' or '_', like 'en' or 'pt-br')", code="config_invalid")
         lc = _lower(lc) if isinstance(lc, dict) else {}
         w = lc.get("weight", 0)
         weights[str(code)] = float(w) if isinstance(w, int | float) else 0.0
         if lc.get("contentdir"):
-            dirs[str(code)] = source / str(lc["contentdir"])
+            dirs[str(code)] = _inside(root, source / str(lc["contentdir"]), path, f"[languages.{code}] contentDir")
         if str(code) == default and not title and isinstance(lc.get("title"), str):
             title = lc["title"]
+    if not is_safe_code(default):
+        raise StageError(f"{path.name}: defaultContentLanguage {default[:40]!r} is not a language code",
+                         code="config_invalid")
+    content_dir = _inside(root, content_dir, path, "contentDir")
     others = sorted((c for c in weights if c != default), key=lambda c: (weights[c], c))
     base = conf.get("baseurl")
     return HugoConfig(file=path, title=str(title) if isinstance(title, str) else None,

@@ -33,3 +33,14 @@ def is_language_code(name: str) -> bool:
     """``de``, ``pt-BR``, ``zh-hant``, ``zh_CN``: yes; ``img``, ``js``, ``src``: no."""
     m = _CODE.match(name)
     return bool(m and m.group("lang") in ISO_639_1)
+
+
+_SAFE = re.compile(r"^[A-Za-z]{2,3}(?:[-_][A-Za-z0-9]{1,8}){0,3}$")
+
+
+def is_safe_code(name: str) -> bool:
+    """May a language key from a submitted config (Hugo ``[languages.<key>]``, mkdocs-static-i18n
+    ``locale``) name a folder? Keys become ``out/<key>/`` and ``/<key>/`` of a release, so only
+    BCP 47-shaped keys (``en``, ``pt-br``, ``zh-Hans``, ``sr_Latn_RS``) do: never ``..``, a
+    slash or anything else that could leave the output."""
+    return bool(_SAFE.match(name))

@@ -18,6 +18,7 @@ from typing import Any, Literal
 import pathspec
 
 from stages.site import mdext
+from stages.site.langcodes import is_safe_code
 
 KNOWN_PLUGINS = frozenset({"search", "macros", "mkdocstrings", "social", "redirects", "tags", "offline", "i18n"})
 """Plugins whose absence a reader would not notice, or which pressroom provides (search, macros),
@@ -53,7 +54,8 @@ def _i18n(value: Any) -> I18n | None:
                     default = item["locale"]
     elif isinstance(raw, dict):
         codes = [str(k) for k, v in raw.items() if not (isinstance(v, dict) and v.get("build") is False)]
-    default = str(default) if isinstance(default, str) and default else (codes[0] if codes else None)
+    codes = [c for c in codes if is_safe_code(c)]  # a locale names a folder: nothing else may
+    default = str(default) if isinstance(default, str) and is_safe_code(default) else (codes[0] if codes else None)
     if default is None:
         return None
     structure: Literal["suffix", "folder"] = "folder" if value.get("docs_structure") == "folder" else "suffix"
