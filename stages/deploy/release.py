@@ -42,6 +42,8 @@ class ReleaseInfo:
     files: int = 0
     pages: int = 0
     promoted_from: str | None = None
+    language: str | None = None
+    """Set on a release a translate job composed (its language replaced on the live one)."""
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -239,7 +241,7 @@ def _next_seq(root: Path) -> int:
 
 def finalize(
     root: Path, incoming: Path, *, job_id: str, created_at: str, files: int, pages: int,
-    promoted_from: str | None = None,
+    promoted_from: str | None = None, language: str | None = None,
 ) -> Path:
     """Give a checked incoming release its final name (still not live) and record it."""
     base = "".join(c if c.isalnum() or c in "-_." else "_" for c in job_id) or "release"
@@ -252,7 +254,7 @@ def finalize(
             os.rename(incoming, releases_dir(root) / name)
             _meta_dir(root).mkdir(exist_ok=True)
             meta = {"name": name, "job_id": job_id, "seq": _next_seq(root), "created_at": created_at,
-                    "files": files, "pages": pages, "promoted_from": promoted_from}
+                    "files": files, "pages": pages, "promoted_from": promoted_from, "language": language}
             tmp = _meta_dir(root) / f".{name}.json.tmp"
             tmp.write_text(json.dumps(meta))
             os.replace(tmp, _meta_dir(root) / f"{name}.json")
@@ -301,21 +303,26 @@ def list_releases(root: Path) -> list[ReleaseInfo]:
             name=path.name, job_id=str(meta.get("job_id", path.name)), seq=int(meta.get("seq", 0)),
             created_at=str(meta.get("created_at", "")), path=str(path), current=path.name == live,
             files=int(meta.get("files", 0)), pages=int(meta.get("pages", 0)),
-            promoted_from=meta.get("promoted_from"),
+            promoted_from=meta.get("promoted_from"), language=meta.get("language"),
         ))
     out.sort(key=lambda r: (r.seq, r.name), reverse=True)
     return out
 
 
 def prune(root: Path, keep: int) -> list[str]:
-    """Delete all but the newest ``keep`` releases; never the live one. Returns removed names."""
+    """Delete all but the newest ``keep`` releases; never the live one. Returns removed names.
+
+    Releases a translate job composed do not count: each build fans out a release per language,
+    and ``keep_releases = 5`` must still mean the last five builds can be rolled back to. A
+    language release goes with the builds older than the ones kept.
+    """
     with target_lock(root):
         releases = list_releases(root)
         removed = []
         kept = 0
         for info in releases:
             if info.current or kept < keep:
-                kept += 1
+                kept += 0 if info.language else 1
                 continue
             discard(root, Path(info.path))
             removed.append(info.name)

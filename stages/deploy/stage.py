@@ -155,6 +155,7 @@ async def run(ctx: StageContext[Options]) -> StageResult:
             final = await asyncio.to_thread(
                 release.finalize, root, incoming, job_id=ctx.job_id, created_at=created, files=files,
                 pages=len(diff.site_pages(incoming)), promoted_from=src.promoted_from,
+                language=composing.language if composing and composing.translation else None,
             )
         except BaseException:
             await asyncio.to_thread(release.discard, root, incoming)

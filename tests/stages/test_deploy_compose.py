@@ -137,3 +137,23 @@ def test_translation_previews_are_preview_targets(name: str) -> None:
     opts = Options()
     target = opts.target_named(name)
     assert target is not None and target.kind == "directory" and target.keep_releases == 1
+
+
+def test_language_releases_do_not_use_up_keep_releases(tmp_path: Path) -> None:
+    """Each build fans out a release per language; ``keep_releases`` still counts builds, so the
+    last N builds can be rolled back to however many languages deployed after them."""
+    root = tmp_path / "target"
+    release.releases_dir(root).mkdir(parents=True)
+    names = []
+    for build in range(4):
+        for job, lang in ((f"bld_{build}", None), (f"trn_{build}_de", "de"), (f"trn_{build}_es", "es")):
+            incoming = release.releases_dir(root) / f".incoming-{job}"
+            incoming.mkdir()
+            (incoming / "index.html").write_text(job)
+            names.append(release.finalize(root, incoming, job_id=job, created_at="", files=1, pages=1, language=lang).name)
+    release.swap_current(root, names[-1])
+    removed = release.prune(root, keep=2)
+    left = {r.name for r in release.list_releases(root)}
+    assert {"bld_2", "bld_3", "trn_2_de", "trn_2_es", "trn_3_de", "trn_3_es"} == left
+    assert set(removed) == {"bld_0", "bld_1", "trn_0_de", "trn_0_es", "trn_1_de", "trn_1_es"}
+    assert [r.language for r in release.list_releases(root)][:3] == ["es", "de", None]
