@@ -85,10 +85,8 @@ class WriteMethods(StoreBase):
                     await self._event(conn, old_id, "status", status=JobStatus.CANCELLED, data={"reason": "superseded", "by": job_id})
                     superseded.append(old_id)
                     await self._run_outbox(conn, old_id, "cancelled")
-            await self._insert_job(conn, spec, job_id, now, dedupe_key=dedupe_key,
-                                   event={"trigger": spec.trigger.get("kind")})
-            created = await self._get(conn, job_id)
-            assert created is not None
+            created = await self._insert_job(conn, spec, job_id, now, dedupe_key=dedupe_key,
+                                             event={"trigger": spec.trigger.get("kind")})
             return SubmitResult(created, created=True, superseded=superseded)
 
     async def _by_idempotency_key(self, conn: Any, key: str) -> tuple[Job, str | None] | None:
@@ -109,7 +107,7 @@ class WriteMethods(StoreBase):
         return (job_, doc.get("request_hash")) if job_ is not None else None
 
     async def _insert_job(self, conn: Any, spec: JobSpec, job_id: str, now: float, *, dedupe_key: str | None,
-                          event: dict[str, Any]) -> None:
+                          event: dict[str, Any]) -> Job:
         """The one INSERT of a job, for submissions and for the jobs a transition creates.
 
         Every job gets its own read token. A job with a parent counts into the parent's
@@ -129,6 +127,8 @@ class WriteMethods(StoreBase):
         await self._event(conn, job_id, "status", status=JobStatus.PENDING, data=event)
         if spec.parent_id:
             await conn.execute(update(J).where(J.c.id == spec.parent_id).values(children_total=J.c.children_total + 1))
+        # the row as written: a submit answers without reading it back (one round trip less per submit)
+        return Job.from_row({**values, "status": str(JobStatus.PENDING)})
 
     async def _insert_caused(self, conn: Any, spec: JobSpec) -> None:
         """Store a job another transaction causes (a delivery, a promotion, a scheduled run).
