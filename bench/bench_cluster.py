@@ -196,14 +196,29 @@ def main() -> dict[str, Any]:
     return result
 
 
+def _verdicts(rows: list[dict[str, Any]]) -> str:
+    """The two goals against this run's rows, in words."""
+    pg = {row["nodes"]: row for row in rows if row["store"] == "PostgreSQL"}
+    out = []
+    if 3 in pg:
+        rate = pg[3]["claim_finish"]
+        out.append(f"claim+finish with 3 nodes {rate:,.0f} jobs/s ({'met' if rate >= 1000 else '**missed**'})")
+    if 2 in pg:
+        p99 = pg[2]["p99"]
+        out.append(f"submit p99 with 2 nodes {p99:.0f} ms ({'met' if p99 < 50 else '**missed**'})")
+    return "; ".join(out)
+
+
 def write_section(r: dict[str, Any]) -> None:
     lines = [
         "## Several daemons on PostgreSQL",
         "",
         f"`bench/bench_cluster.py` (re-run: `.venv/bin/python bench/bench_cluster.py`), commit {git_rev()}, "
-        f"PostgreSQL 15 on loopback (fsync off, as the tests run it), 2 cores **shared with 7 other engineers "
-        f"working at the same time** (load average {r['load'][0]:.1f} / {r['load'][1]:.1f} at the end): noisy, "
-        "re-run on a quiet machine before quoting. Every node is a process on this one machine, so more nodes "
+        f"PostgreSQL 15 on loopback (fsync off, as the tests run it), 2 cores, "
+        + (f"**shared with other work** (load average {r['load'][0]:.1f} / {r['load'][1]:.1f} at the end): noisy, "
+           "re-run on a quiet machine before quoting. " if r["load"][0] >= 2.5 else
+           f"a quiet machine (load average {r['load'][0]:.1f} / {r['load'][1]:.1f} at the end). ")
+        + "Every node is a process on this one machine, so more nodes "
         "share the same 2 cores (separate machines are not measured here). Warm: the database and the daemons "
         "were started before timing.",
         "",
@@ -220,9 +235,9 @@ def write_section(r: dict[str, Any]) -> None:
         f"(poll_interval 5 s, so only LISTEN/NOTIFY explains it) after p50 **{statistics.median(wake):.0f} ms**, "
         f"max {max(wake):.0f} ms over {len(wake)} builds (`started_at - created_at`, millisecond timestamps). Goal: 50 ms.",
         "- Goals: >= 1,000 jobs/s claim+finish with 3 nodes; submit p99 < 50 ms at 200 submits/s with 2 nodes. "
-        "Both were **missed in this run**: every node, the database server and the clients share 2 busy cores, so "
-        "a second or third node adds processes competing for the same CPU rather than capacity, and the submit "
-        "tail is queueing for CPU. Whether nodes on separate machines meet the goals is not measured here.",
+        f"In this run: {_verdicts(r['rows'])}. Every node, the database server and the 200 clients share the same "
+        "2 cores, so the submit tail is queueing for CPU and moves a lot from run to run; whether nodes on "
+        "separate machines do better is not measured here.",
         "",
     ]
     replace_section("Several daemons on PostgreSQL", "\n".join(lines) + "\n")
