@@ -14,6 +14,7 @@ import click
 from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
+from rich.text import Text
 
 from pipeline.cli import client, options
 from pipeline.cli.options import ExitCode
@@ -107,9 +108,25 @@ def print_status(st: dict[str, Any], console: Console) -> None:
                 console.print(f"  ... {s['findings_total'] - 10} more in {s['name']}")
     if st.get("live_url"):
         console.print(f"Live at {st['live_url']}")
+    if st.get("translations"):
+        print_translations(st["translations"], console)
     if st.get("error"):
         e = st["error"]
         console.print(f"[red]{e['code']}[/red]: {e.get('message')} (runbook: {e.get('runbook')})", highlight=False)
+
+
+def print_translations(translations: dict[str, Any], console: Console) -> None:
+    """One row per language of a fanned-out build: its own job, status and completion."""
+    table = Table("language", "translation", "status", "complete", "translated", "stale", "missing", "machine", "where",
+                  box=None, title="translations")
+    for lang, t in sorted(translations.items()):
+        completion = t.get("completion")
+        cells = [lang, str(t.get("translation_id") or ""), str(t.get("status") or ""),
+                 f"{completion}%" if completion is not None else "-",
+                 *(str(t[k]) if t.get(k) is not None else "-" for k in ("translated", "stale", "missing", "machine")),
+                 str(t.get("live_url") or t.get("preview_url") or "")]
+        table.add_row(*(Text(c) for c in cells))  # Text: a language code from a submitted tree is never markup
+    console.print(table)
 
 
 async def list_jobs(server: str, token: str | None, status_filter: str | None, kind: str | None, limit: int,
