@@ -33,7 +33,8 @@ from pathlib import Path
 from typing import Any
 
 import _report  # bench/_report.py, beside this script
-from bench_commit_to_live import archive, served, submit
+import bench_commit_to_live
+from bench_commit_to_live import archive, get, served, submit
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
@@ -65,21 +66,12 @@ run 323 reads took 6.0 s of its main thread; the serial build's 404 lighter ones
 
 def copy_corpus(src: Path, dst: Path) -> None:
     """Every language's docs, ``docs_src`` (the includes) and the stand-in file the corpus lacks."""
+    bench_commit_to_live.copy_corpus(src, dst)  # docs/en, docs_src and the stand-in
     for lang in LANGS:
-        shutil.copytree(src / "docs" / lang, dst / "docs" / lang, dirs_exist_ok=True)
-    shutil.copytree(src / "docs_src", dst / "docs_src", dirs_exist_ok=True)
-    stub = dst / "fastapi/openapi/docs.py"
-    stub.parent.mkdir(parents=True, exist_ok=True)
-    stub.write_text("".join(f"# stand-in line {i} for the benchmark\n" for i in range(1, 40)))
+        if lang != "en":
+            shutil.copytree(src / "docs" / lang, dst / "docs" / lang, dirs_exist_ok=True)
     index = dst / "docs/en/docs/index.md"
     index.write_text(index.read_text() + f"\n{MARKER} {time.time_ns()}\n")
-
-
-def status(url: str, path: str) -> dict[str, Any]:
-    import urllib.request
-
-    with urllib.request.urlopen(url + path, timeout=10) as r:
-        return dict(json.load(r))
 
 
 def _ts(value: str | None) -> float | None:
@@ -118,7 +110,7 @@ def run_one(corpus: Path, fan_out: bool, label: str, translate: int = 2) -> dict
             if time.monotonic() < next_status:
                 return None
             next_status = time.monotonic() + STATUS_EVERY
-            view = status(daemon.url, f"/api/builds/{job}/status")
+            view = dict(get(daemon.url + f"/api/builds/{job}/status"))
             if view["status"] not in TERMINAL:
                 return None
             children = view.get("translations") or {}
@@ -133,7 +125,7 @@ def run_one(corpus: Path, fan_out: bool, label: str, translate: int = 2) -> dict
             en_live = time.monotonic() - t0
         children: dict[str, Any] = {}
         for lang, child in (view.get("translations") or {}).items():
-            full = status(daemon.url, f"/api/translations/{child['translation_id']}/status")
+            full = dict(get(daemon.url + f"/api/translations/{child['translation_id']}/status"))
             finished = _ts(full.get("finished_at"))
             started = _ts(full.get("started_at"))
             children[lang] = {**{k: child.get(k) for k in ("status", "completion", "translated", "stale", "missing", "machine")},
