@@ -17,13 +17,14 @@ import yaml
 
 from stages.base import StageError
 from stages.site import hugo, mkdocs
+from stages.site.frontmatter import SAFE_LOADER
 from stages.site.langcodes import is_language_code
 from stages.site.options import SiteOptions
 
 MD_SUFFIXES = (".md", ".markdown")
 
 
-class _LenientLoader(getattr(yaml, "CSafeLoader", yaml.SafeLoader)):  # type: ignore[misc]
+class _LenientLoader(SAFE_LOADER):  # type: ignore[misc,valid-type]
     """mkdocs.yml files carry ``!!python/name:`` and ``!ENV`` tags; we only need plain data.
 
     On libyaml's loader when PyYAML has it: every build reads mkdocs.yml, and the pure-Python
