@@ -48,10 +48,8 @@ class Plan:
         return tuple(lang for lang in self.languages if lang != self.language)
 
 
-def site_languages(source: Path, site: SiteOptions) -> tuple[str, list[str]]:
-    """The source language and every language of the site (source first): ``[site]`` when it
-    names them, else what the tree shows (Hugo config, mkdocs-static-i18n, language folders)."""
-    return layout.site_languages(source, site)
+site_languages = layout.site_languages
+"""The source language and every language of the site (source first); kept for importers."""
 
 
 def plan(source: Path, site: SiteOptions, language: str | None, target: str,
