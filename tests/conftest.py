@@ -7,7 +7,7 @@ import io
 import os
 import tarfile
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -146,18 +146,25 @@ class PgServer:
                        capture_output=True)
 
 
-@pytest.fixture(scope="session")
-def pg_server() -> Any:
-    """Session-wide; lives outside pytest's 0700 temp root so the ``postgres`` user can reach it."""
+def pg_in_tempdir(prefix: str) -> Iterator[PgServer]:
+    """A PostgreSQL server of its own, outside pytest's 0700 temp root so ``postgres`` can reach it."""
     import shutil
     import tempfile
 
-    root = Path(tempfile.mkdtemp(prefix="pressroom-pg-"))
+    root = Path(tempfile.mkdtemp(prefix=prefix))
     os.chmod(root, 0o755)
     server = PgServer(root / "cluster")
-    yield server
-    server.stop()
-    shutil.rmtree(root, ignore_errors=True)
+    try:
+        yield server
+    finally:
+        server.stop()
+        shutil.rmtree(root, ignore_errors=True)
+
+
+@pytest.fixture(scope="session")
+def pg_server() -> Any:
+    """Session-wide; lives outside pytest's 0700 temp root so the ``postgres`` user can reach it."""
+    yield from pg_in_tempdir("pressroom-pg-")
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])

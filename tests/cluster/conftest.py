@@ -3,9 +3,6 @@ stop the database server without disturbing the store suite's shared one."""
 
 from __future__ import annotations
 
-import os
-import shutil
-import tempfile
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -14,17 +11,12 @@ import asyncpg
 import pytest
 
 from pipeline.testing import DaemonProcess
-from tests.conftest import PgServer
+from tests.conftest import PgServer, pg_in_tempdir
 
 
 @pytest.fixture(scope="module")
 def own_pg() -> Iterator[PgServer]:
-    root = Path(tempfile.mkdtemp(prefix="pressroom-cluster-pg-"))
-    os.chmod(root, 0o755)
-    server = PgServer(root / "cluster")
-    yield server
-    server.stop()
-    shutil.rmtree(root, ignore_errors=True)
+    yield from pg_in_tempdir("pressroom-cluster-pg-")
 
 
 @pytest.fixture
