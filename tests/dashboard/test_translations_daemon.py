@@ -16,6 +16,7 @@ import pytest
 from playwright.async_api import expect
 
 from pipeline.testing import DaemonProcess, until
+from tests.acceptance.translation_daemon import EXTRA
 from tests.conftest import SAMPLES, tar_gz
 from tests.dashboard.helpers import screenshot
 
@@ -24,15 +25,7 @@ pytestmark = [pytest.mark.browser, pytest.mark.slow]
 WAIT = 60_000
 """Milliseconds Playwright keeps retrying (a real render and link check per language on a shared machine)."""
 LANGS = ("de", "es")
-CONFIG = """translate = ["noop", "translate", "render_html", "linkcheck", "deploy"]
-[site]
-default_language = "en"
-languages = ["en", "es", "de"]
-[stages.lint]
-fail_on = "never"
-[stages.linkcheck]
-fail_on_broken = false
-"""
+CONFIG = EXTRA.format(translate='["noop", "translate", "render_html", "linkcheck", "deploy"]', fail_on_broken="false")
 
 
 def get(d: DaemonProcess, path: str) -> Any:
