@@ -80,13 +80,19 @@ async def approve(request: web.Request) -> web.Response:
                               "promote_job": res.job.id, "status_url": f"/api/builds/{res.job.id}/status"}, status=202)
 
 
-@routes.post("/api/translations/{job_id}/approve")
-async def approve_translation(request: web.Request) -> web.Response:
+async def _translation_job(request: web.Request) -> tuple[str, Job]:
+    """The admin's name and the translate job in the URL (any other kind of job is not found)."""
     who = await require(request, "admin")
     job = await request.app[store_key].get(request.match_info["job_id"])
     if job.kind != "translate":
         raise errors.JobNotFound(f"{job.id} is not a translation job")
-    return await _approve_translation(request, job, who.name)
+    return who.name, job
+
+
+@routes.post("/api/translations/{job_id}/approve")
+async def approve_translation(request: web.Request) -> web.Response:
+    by, job = await _translation_job(request)
+    return await _approve_translation(request, job, by)
 
 
 async def _approve_translation(request: web.Request, job: Job, by: str) -> web.Response:
@@ -112,11 +118,8 @@ async def _approve_translation(request: web.Request, job: Job, by: str) -> web.R
 
 @routes.post("/api/translations/{job_id}/reject")
 async def reject_translation(request: web.Request) -> web.StreamResponse:
-    await require(request, "admin")
-    job = await request.app[store_key].get(request.match_info["job_id"])
-    if job.kind != "translate":
-        raise errors.JobNotFound(f"{job.id} is not a translation job")
-    return await reject(request)
+    by, _job = await _translation_job(request)
+    return await _reject(request, by)
 
 
 def _release_exists(cfg: config_mod.Config, review: dict[str, Any]) -> bool:
@@ -131,13 +134,18 @@ def _release_exists(cfg: config_mod.Config, review: dict[str, Any]) -> bool:
 @routes.post("/api/builds/{job_id}/reject")
 async def reject(request: web.Request) -> web.Response:
     who = await require(request, "admin")
+    return await _reject(request, who.name)
+
+
+async def _reject(request: web.Request, by: str) -> web.Response:
+    """Pending -> rejected (compare-and-set) with the body's ``reason``."""
     reason = ""
     if request.can_read_body:
         body = http.parse_json(await request.read())
         reason = str((body or {}).get("reason", "")) if isinstance(body, dict) else ""
     store = request.app[store_key]
     job_id = request.match_info["job_id"]
-    decided = {"state": "rejected", "reason": reason[:2000], "decided_by": who.name, "decided_at": status.iso(time.time())}
+    decided = {"state": "rejected", "reason": reason[:2000], "decided_by": by, "decided_at": status.iso(time.time())}
     done = await store.update_result(job_id, lambda r: {"review": {**r["review"], **decided}},
                                      expect=lambda r: (r.get("review") or {}).get("state") == reviews.PENDING)
     if done is None:
