@@ -128,21 +128,32 @@ def _swap_in(new: Path, out: Path, stamp: dict[str, Any], trash: Path) -> None:
     if not out.exists():
         os.rename(new, out)
         return
-    with contextlib.suppress(OSError):
-        trash.mkdir(parents=True, exist_ok=True)
-        held = Path(tempfile.mkdtemp(prefix="old-", dir=trash))
-        try:
-            os.rename(out, held / "site")
-        except OSError:
-            held.rmdir()
-            raise
+    if _to_trash(out, trash):
         os.rename(new, out)
-        _remove_later(trash)
+        with contextlib.suppress(OSError):
+            _remove_later(trash)
         return
     old = Path(tempfile.mkdtemp(prefix=f".{out.name}.old-", dir=out.parent))
     os.rename(out, old / "site")
     os.rename(new, out)
     shutil.rmtree(old)
+
+
+def _to_trash(out: Path, trash: Path) -> bool:
+    """Move ``out`` into a new folder of ``trash``; False, with ``out`` where it was, when that
+    cannot be done (``trash`` on another file system, or not writable)."""
+    try:
+        trash.mkdir(parents=True, exist_ok=True)
+        held = Path(tempfile.mkdtemp(prefix="old-", dir=trash))
+    except OSError:
+        return False
+    try:
+        os.rename(out, held / "site")
+    except OSError:
+        with contextlib.suppress(OSError):
+            held.rmdir()
+        return False
+    return True
 
 
 def _remove_later(trash: Path) -> None:
