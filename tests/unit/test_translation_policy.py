@@ -10,6 +10,7 @@ import pytest
 from pipeline import config as config_mod
 from pipeline.jobs import translation_policy as policy
 from pipeline.jobs.translation_policy import Decision
+from tests.unit.test_config import problems
 
 
 def cfg(lang: dict[str, Any] | None = None, *, machine_auto: bool = False) -> config_mod.Config:
@@ -92,22 +93,14 @@ def test_explain_names_the_key() -> None:
     assert policy.explain("unknown_reason", c, "de") == "unknown_reason"
 
 
-def _problems(tmp_path: Path, text: str) -> list[str]:
-    p = tmp_path / "config.toml"
-    p.write_text(text)
-    with pytest.raises(config_mod.ConfigError) as exc:
-        config_mod.load(p)
-    return [line.replace(str(p), "config.toml") for line in exc.value.problems]
-
-
 def test_config_errors_name_file_table_and_key(tmp_path: Path) -> None:
-    assert _problems(tmp_path, '[languages.de]\nauto_publish = "sometimes"\n') == [
+    assert problems(tmp_path, '[languages.de]\nauto_publish = "sometimes"\n') == [
         'config.toml: [languages.de] auto_publish: expected true, false or "when-complete", got "sometimes"']
-    assert _problems(tmp_path, "[languages.de]\nauto_publish = 1\n") == [
+    assert problems(tmp_path, "[languages.de]\nauto_publish = 1\n") == [
         'config.toml: [languages.de] auto_publish: expected true, false or "when-complete", got 1']
-    assert _problems(tmp_path, "[languages.es]\nmin_completion = 120\n") == [
+    assert problems(tmp_path, "[languages.es]\nmin_completion = 120\n") == [
         "config.toml: [languages.es] min_completion: expected a number <= 100, got 120"]
-    assert _problems(tmp_path, "[languages.es]\nmin_completion = -1\n") == [
+    assert problems(tmp_path, "[languages.es]\nmin_completion = -1\n") == [
         "config.toml: [languages.es] min_completion: expected a number >= 0, got -1"]
 
 
