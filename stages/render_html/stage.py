@@ -108,8 +108,8 @@ async def _run(ctx: StageContext[Options], dates_task: asyncio.Future[gitdates.G
     generated = ctx.previous.get("openapi")
     if generated is not None and generated.outputs.get("generated_dir"):
         add_generated(layout, ctx.workspace / generated.outputs["generated_dir"], generated.outputs.get("nav"))
-    applied = await asyncio.to_thread(translated.apply, layout, ctx)
     source_tree = await asyncio.to_thread(translated.source_tree, layout, ctx)
+    applied = await asyncio.to_thread(translated.apply, layout, ctx, source_tree)
     source_pages = translated.source_pages(layout, source_tree)
     default_tree = layout.trees.get(layout.default_language) or next(iter(layout.trees.values()))
     if not default_tree.pages:

@@ -49,8 +49,9 @@ def source_pages(layout: SiteLayout, source: LanguageTree) -> set[str] | None:
     return pages
 
 
-def apply(layout: SiteLayout, ctx: StageContext[Any]) -> Applied | None:
-    """Adjust the translated language's pages to the translate stage's states (in place)."""
+def apply(layout: SiteLayout, ctx: StageContext[Any], source: LanguageTree) -> Applied | None:
+    """Adjust the translated language's pages to the translate stage's states (in place);
+    ``source`` is :func:`source_tree`'s (the stage needs it anyway: it is not scanned twice)."""
     result = ctx.previous.get("translate")
     outs = result.outputs if result is not None else {}
     lang = outs.get("language")
@@ -72,7 +73,6 @@ def apply(layout: SiteLayout, ctx: StageContext[Any]) -> Applied | None:
             src = path.relative_to(overlay).as_posix()
             if path.is_file() and path.name.endswith(MD_SUFFIXES) and states.get(src) not in ("stale", "missing"):
                 tree.pages[src] = PageSource(src, path, machine=states.get(src) == "machine")
-    src_tree: LanguageTree | None = None
     for src, state in states.items():
         current = tree.pages.get(src)
         if state == "translated" or (state == "machine" and current is not None and current.machine):
@@ -81,10 +81,9 @@ def apply(layout: SiteLayout, ctx: StageContext[Any]) -> Applied | None:
         if current is not None and current.fallback:
             path = current.path
         else:
-            src_tree = src_tree or source_tree(layout, ctx)
-            if src not in src_tree.pages:
+            if src not in source.pages:
                 continue
-            path = src_tree.pages[src].path
+            path = source.pages[src].path
         tree.pages[src] = PageSource(src, path, fallback=True, stale=state == "stale")
         if state == "machine":
             applied.states[src] = "missing"
