@@ -15,6 +15,7 @@ from pathlib import Path
 
 from stages.base import StageError
 from stages.deploy import diff
+from stages.deploy.compose import carry_over
 from stages.deploy.release import copy_tree, link_or_copy
 
 
@@ -49,20 +50,10 @@ def compose(live: Path | None, held: Path, lang: str, dest: Path) -> int:
     count = 0
     try:
         if live is not None and live.is_dir():
-            for entry in live.iterdir():
-                if entry.name == lang or entry.is_symlink():
-                    continue
-                count += _link_tree(entry, dest / entry.name)
-        count += _link_tree(held / lang, dest / lang)
+            count += carry_over(dest, live, [entry.name for entry in live.iterdir() if entry.name != lang])
+        count += copy_tree(held / lang, dest / lang, link_or_copy)
     except OSError as exc:
         shutil.rmtree(dest, ignore_errors=True)
         raise StageError(f"composing the {lang}/ release failed: {exc.strerror or exc}", code="deploy_not_writable") from exc
     return count
 
-
-
-def _link_tree(src: Path, dst: Path) -> int:
-    if src.is_file():
-        link_or_copy(src, dst)
-        return 1
-    return copy_tree(src, dst, link_or_copy)
