@@ -121,7 +121,8 @@ def plan_book(inp: BookInput, opts: Options) -> tuple[Plan, list[str]]:
         CACHE_VERSION, css_text, *(Path(f).read_bytes() for f in inp.stylesheets)
     )
     # spans no stylesheet can style are left out: WeasyPrint's time, the same text and layout
-    unit_html = [slim.unwrap_code_spans(u.html(inp.lang, inp.title), inp.stylesheets, css_text) for u in units]
+    sheets = slim.sheet_texts(inp.stylesheets, css_text)
+    unit_html = [slim.unwrap_with(u.html(inp.lang, inp.title), sheets) for u in units]
     asset_digests: dict[str, str] = {}
 
     def assets_of(unit: book.Unit) -> list[str]:

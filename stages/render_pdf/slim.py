@@ -66,9 +66,13 @@ def _styled(css_texts: tuple[str, ...], dark_applies: bool) -> frozenset[str] | 
     return frozenset(used)
 
 
+def sheet_texts(stylesheets: list[str], css_text: str) -> tuple[str, ...]:
+    """The stylesheets' text and the stage's own CSS: read once per book, not once per chapter."""
+    return tuple(Path(f).read_text("utf-8", errors="replace") for f in stylesheets) + (css_text,)
+
+
 def styled_classes(stylesheets: list[str], css_text: str, dark_applies: bool) -> frozenset[str] | None:
-    texts = tuple(Path(f).read_text("utf-8", errors="replace") for f in stylesheets) + (css_text,)
-    return _styled(texts, dark_applies)
+    return _styled(sheet_texts(stylesheets, css_text), dark_applies)
 
 
 def unwrap_code_spans(chapter_html: str, stylesheets: list[str], css_text: str) -> str:
@@ -76,7 +80,14 @@ def unwrap_code_spans(chapter_html: str, stylesheets: list[str], css_text: str) 
     replaced by its text (see the module docstring for when this is done)."""
     if '<span class="' not in chapter_html:
         return chapter_html
-    used = styled_classes(stylesheets, css_text, dark_applies=_DARK[1:] in chapter_html)
+    return unwrap_with(chapter_html, sheet_texts(stylesheets, css_text))
+
+
+def unwrap_with(chapter_html: str, texts: tuple[str, ...]) -> str:
+    """:func:`unwrap_code_spans` with the stylesheets already read (:func:`sheet_texts`)."""
+    if '<span class="' not in chapter_html:
+        return chapter_html
+    used = _styled(texts, _DARK[1:] in chapter_html)
     if used is None:
         return chapter_html
 
