@@ -19,6 +19,7 @@ from pipeline.api import languages
 from pipeline.api.keys import store_key
 from pipeline.dashboard import charts, present
 from pipeline.dashboard.render import Viewer, page
+from pipeline.jobs import status
 from pipeline.store import Job, Store
 
 SEGMENTS = (("translated", "translated"), ("stale", "stale"), ("missing", "missing"), ("machine", "machine translated"))
@@ -26,13 +27,6 @@ MAX_LANGUAGES = 60
 """Bars on one build page at most (a site with more languages shows the first ones, by code)."""
 MAX_PAGES_LISTED = 25
 """Page names listed per state and language; the rest are counted ("and 12 more")."""
-
-
-def _stage_outputs(stages: list[dict[str, Any]]) -> dict[str, Any]:
-    for row in stages:
-        if row.get("name") == "translate" and isinstance(row.get("outputs"), dict):
-            return dict(row["outputs"])
-    return {}
 
 
 def _pages_by_state(outputs: dict[str, Any]) -> list[dict[str, Any]]:
@@ -52,7 +46,7 @@ def _pages_by_state(outputs: dict[str, Any]) -> list[dict[str, Any]]:
 
 def bar_view(lang: str, child: Job, stages: list[dict[str, Any]]) -> dict[str, Any]:
     """One language's bar: segments as percentages of the source pages, the counts as text, links."""
-    outputs = _stage_outputs(stages)
+    outputs = status.translate_outputs(stages)
     fig = languages.figures(child.result) or languages.figures({"translation": outputs} if outputs else None)
     view: dict[str, Any] = {"language": lang, "id": child.id, "badge": present.status_badge(child.status),
                             "running": not child.finished, "figures": fig, "segments": [],

@@ -159,13 +159,21 @@ async def full_view(store: Store, job: Job, *, workers: int = 1) -> dict[str, An
 TRANSLATION_COUNTS = ("completion", "translated", "stale", "missing", "machine")
 
 
+def translate_outputs(stages: list[dict[str, Any]]) -> dict[str, Any]:
+    """What a job's ``translate`` stage reported (a copy; empty before it ran)."""
+    for row in stages:
+        if row.get("name") == "translate" and isinstance(row.get("outputs"), dict):
+            return dict(row["outputs"])
+    return {}
+
+
 def _translation(job: Job, stages: list[dict[str, Any]]) -> dict[str, Any]:
     """A translate job's counts: its result once it ended, else what its translate stage reported
     so far (counts are known once that stage passed, long before the language is deployed)."""
     done = (job.result or {}).get("translation")
     if isinstance(done, dict):
         return dict(done)
-    outputs = next((s.get("outputs") or {} for s in stages if s["name"] == "translate"), {})
+    outputs = translate_outputs(stages)
     view: dict[str, Any] = {"language": (job.payload or {}).get("language"), "source_pages": outputs.get("source_pages")}
     view.update({k: outputs.get(k) for k in TRANSLATION_COUNTS})
     view.update({"published": False, "needs_review": False, "reason": None, "live_url": None, "preview_url": None})
