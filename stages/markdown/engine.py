@@ -18,7 +18,7 @@ from markdown_it.rules_core import StateCore
 from markdown_it.token import Token
 
 from stages.markdown import blocks, extras, includes, inline_rules, rawhtml
-from stages.markdown.highlight import highlight, parse_info
+from stages.markdown.highlight import block_number, highlight, parse_info
 from stages.site.mdext import PLAIN, MarkdownOptions
 
 
@@ -103,9 +103,7 @@ def _render_fence(self: Any, tokens: list[Token], idx: int, options: Any, env: A
 
 def fence_key(code: str, lang: str, attrs: dict[str, str], opts: Any, index: int) -> str:
     """What a highlighted block is a function of (the code's version is in the memo's salt)."""
-    if not (opts.line_spans or opts.line_anchors or opts.anchor_linenums):
-        index = 0  # as :func:`highlight`: nothing carries the number
-    return hashlib.sha1(repr((code, lang, sorted(attrs.items()), opts, index)).encode()).hexdigest()
+    return hashlib.sha1(repr((code, lang, sorted(attrs.items()), opts, block_number(opts, index))).encode()).hexdigest()
 
 
 def _render_include_error(self: Any, tokens: list[Token], idx: int, options: Any, env: Any) -> str:

@@ -100,9 +100,13 @@ PLAIN = HighlightOptions()
 def highlight(code: str, lang: str, attrs: dict[str, str], opts: HighlightOptions = PLAIN, index: int = 0) -> str:
     """Highlighted ``<pre>`` block (with a title bar when asked); mermaid stays as text.
     ``index`` is the block's number on its page (ids of line spans and anchors)."""
-    if not (opts.line_spans or opts.line_anchors or opts.anchor_linenums):
-        index = 0  # nothing carries the number: keep the cache shared between pages
-    return _highlight(code, lang, tuple(sorted(attrs.items())), opts, index)
+    return _highlight(code, lang, tuple(sorted(attrs.items())), opts, block_number(opts, index))
+
+
+def block_number(opts: HighlightOptions, index: int) -> int:
+    """The block number a highlighted block depends on: 0 when nothing carries it (no line
+    spans or anchors), so the cache is shared between pages."""
+    return index if opts.line_spans or opts.line_anchors or opts.anchor_linenums else 0
 
 
 @functools.lru_cache(maxsize=1024)
