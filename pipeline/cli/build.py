@@ -32,10 +32,9 @@ def build(ctx: click.Context, path: str, out_dir: str, stage_list: str | None, i
     Lint findings never stop the other stages: the site is written so it can be looked at, and
     the command exits 1 when lint fails (per --fail-on / --strict).
     """
-    config_path = ctx.ensure_object(dict).get("config_path") or ("config.toml" if os.path.exists("config.toml") else None)
     key = buildstamp.key({"path": os.path.abspath(path), "out": os.path.abspath(out_dir), "stages": stage_list,
                           "root": include_root, "drafts": drafts, "strict": strict, "fail_on": fail_on},
-                         Path(config_path) if config_path else None)
+                         options.config_file(ctx))
     try:
         local.check_out(Path(path), Path(out_dir))
     except errors.OutputRefused as exc:

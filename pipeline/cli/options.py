@@ -101,6 +101,14 @@ def setup_logging() -> None:
         logging.getLogger(name).setLevel(conf["level"])
 
 
+def config_file(ctx: click.Context) -> Path | None:
+    """The config file a command reads: ``--config``, else ./config.toml when present."""
+    path = ctx.ensure_object(dict).get("config_path")
+    if path:
+        return Path(path)
+    return Path("config.toml") if Path("config.toml").exists() else None
+
+
 def load_config(ctx: click.Context) -> config_mod.Config:
     """The config named by ``--config`` (or ./config.toml when present), loaded once per run.
 
@@ -110,9 +118,8 @@ def load_config(ctx: click.Context) -> config_mod.Config:
 
     obj = ctx.ensure_object(dict)
     if "config" not in obj:
-        path = obj.get("config_path")
         try:
-            obj["config"] = config_mod.load(path if path else (Path("config.toml") if Path("config.toml").exists() else None))
+            obj["config"] = config_mod.load(config_file(ctx))
         except config_mod.ConfigError as exc:
             for line in exc.problems:  # plain text: "[workers]" must not be read as rich markup
                 click.echo(f"error: {line}", err=True)
