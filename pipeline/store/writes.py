@@ -164,13 +164,17 @@ class WriteMethods(StoreBase):
                 if spec.parent_id != parent_id or not spec.idempotency_key:
                     raise ValueError("a child spec needs parent_id of its parent and an idempotency_key")
                 row = (await conn.execute(BY_IDEMPOTENCY_KEY, {"key": spec.idempotency_key})).first()
-                if row is None:
-                    job_id = spec.job_id or ids.new_id(spec.kind)
-                    await self._insert_job(conn, spec, job_id, now, dedupe_key=None, event={"caused_by": parent_id})
-                elif (job_id := row.id) and row.status in (JobStatus.FAILED, JobStatus.CANCELLED):
-                    await self._requeue(conn, job_id, now, reason="parent_retried")
-                found = await self._get(conn, job_id)
-                assert found is not None
+                if row is None:  # the row as written: no read back per language
+                    found = await self._insert_job(conn, spec, spec.job_id or ids.new_id(spec.kind), now,
+                                                   dedupe_key=None, event={"caused_by": parent_id})
+                elif row.status in (JobStatus.FAILED, JobStatus.CANCELLED):
+                    await self._requeue(conn, row.id, now, reason="parent_retried")
+                    requeued = await self._get(conn, row.id)
+                    assert requeued is not None
+                    found = requeued
+                else:  # this parent's earlier attempt made it and it did not fail: as it is
+                    found = Job.from_row(row)
+                job_id = found.id
                 children.append(found)
                 language = (spec.payload or {}).get("language")
                 for old in older:
