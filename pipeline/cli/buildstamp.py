@@ -22,6 +22,7 @@ import datetime
 import hashlib
 import json
 import os
+import stat
 import sys
 from collections.abc import Iterable
 from pathlib import Path
@@ -99,7 +100,7 @@ def _walk(root: Path, skip: Iterable[str], limit: int) -> list[str]:
             except OSError:
                 out.append(f"{e.path[base:]} missing")
                 continue
-            if os.path.isdir(e.path):
+            if stat.S_ISDIR(st.st_mode):  # the stat above followed the link: no second stat
                 raise GiveUp(f"{e.path} is a link to a folder")
             out.append(f"{e.path[base:]} {st.st_size} {st.st_mtime_ns} {st.st_ctime_ns} {st.st_ino}")
             if len(out) > limit:
