@@ -182,8 +182,8 @@ def _translation(job: Job, stages: list[dict[str, Any]]) -> dict[str, Any]:
 
 async def translation_entry(store: Store, child: Job) -> dict[str, Any]:
     """One language in its build's ``translations``: the child's ID, status and counts."""
-    done = (child.result or {}).get("translation")
-    counts = done if isinstance(done, dict) else _translation(child, await store.stages(child.id))
+    ended = isinstance((child.result or {}).get("translation"), dict)  # then its stages are not read
+    counts = _translation(child, [] if ended else await store.stages(child.id))
     entry: dict[str, Any] = {"translation_id": child.id, "status": child.status}
     entry.update({k: counts.get(k) for k in TRANSLATION_COUNTS})
     entry.update({"live_url": counts.get("live_url"), "preview_url": counts.get("preview_url"),
