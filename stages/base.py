@@ -29,7 +29,7 @@ T = TypeVar("T")
 class StageOptions(BaseModel):
     """Base of every ``[stages.<name>]`` table: unknown keys are errors, values are frozen."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True, use_attribute_docstrings=True)
+    model_config = ConfigDict(extra="forbid", frozen=True)
 
     enabled: bool = True
     """Run this stage at all. A disabled stage is recorded as ``skipped``."""

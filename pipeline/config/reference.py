@@ -8,8 +8,12 @@ type, its default and its attribute docstring. Nested tables, arrays of tables a
 
 from __future__ import annotations
 
+import ast
+import functools
+import inspect
 import json
 import re
+import textwrap
 import typing
 from typing import Any
 
@@ -67,6 +71,37 @@ def _default(field: FieldInfo) -> str:
     return "`" + json.dumps(value, default=str) + "`"
 
 
+@functools.cache
+def _own_docstrings(cls: type) -> dict[str, str]:
+    """The attribute docstrings written in ``cls``'s own body (``name: type = ...`` then a string).
+
+    Read here, from the source, rather than by pydantic's ``use_attribute_docstrings``: that
+    reads every model's source when the model is defined, 30 ms of every command's start-up
+    for text only this page shows.
+    """
+    try:
+        tree = ast.parse(textwrap.dedent(inspect.getsource(cls)))
+    except (OSError, TypeError, SyntaxError):
+        return {}
+    body = tree.body[0].body if tree.body and isinstance(tree.body[0], ast.ClassDef) else []
+    docs: dict[str, str] = {}
+    for stmt, after in zip(body, body[1:], strict=False):
+        if (isinstance(stmt, ast.AnnAssign) and isinstance(stmt.target, ast.Name) and isinstance(after, ast.Expr)
+                and isinstance(after.value, ast.Constant) and isinstance(after.value.value, str)):
+            docs[stmt.target.id] = inspect.cleandoc(after.value.value)
+    return docs
+
+
+def _docstring(model: type[BaseModel], name: str, field: FieldInfo) -> str:
+    """A field's explicit description, else its docstring in the nearest class that declares it."""
+    if field.description:
+        return field.description
+    for cls in model.__mro__:
+        if name in vars(cls).get("__annotations__", {}):
+            return _own_docstrings(cls).get(name, "")
+    return ""
+
+
 def _is_model(annotation: Any) -> bool:
     return isinstance(annotation, type) and issubclass(annotation, BaseModel)
 
@@ -87,7 +122,7 @@ def _section(lines: list[str], title: str, model: type[BaseModel]) -> list[tuple
             nested.append((f"[{title}.{name}]" if title else f"[{name}]", typing.cast(type[BaseModel], item)))
         if typing.get_origin(ann) is dict and len(args) == 2 and _is_model(args[1]):
             nested.append((f"{title}.{name}.<name>" if title else f"{name}.<name>", typing.cast(type[BaseModel], args[1])))
-        desc = (field.description or "").replace("\n", " ").replace("|", "\\|").replace("``", "`")
+        desc = _docstring(model, name, field).replace("\n", " ").replace("|", "\\|").replace("``", "`")
         rows.append(f"| `{name}` | `{_type_name(ann)}`".replace("``", "`") + f" | {_default(field)} | {desc} |")
     if rows:
         lines.append(f"## [{title}]\n" if title else "## Top level\n")

@@ -32,7 +32,7 @@ JOB_KINDS = ("build", "translate", "audit", "promote", "deliver", "maintenance")
 
 
 class Section(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True, use_attribute_docstrings=True)
+    model_config = ConfigDict(extra="forbid", frozen=True)
 
 
 class TokenConfig(Section):

@@ -13,7 +13,7 @@ from stages.base import StageOptions
 class GitSpec(BaseModel):
     """``[stages.deploy.targets.<name>.git]``: push the built site to a branch."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True, use_attribute_docstrings=True)
+    model_config = ConfigDict(extra="forbid", frozen=True)
 
     repo: str
     """Remote URL or path (``git@host:org/site.git``, ``/srv/git/site.git``)."""
@@ -32,7 +32,7 @@ class GitSpec(BaseModel):
 class CommandSpec(BaseModel):
     """``[stages.deploy.targets.<name>.command]``: hand the release folder to any program."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True, use_attribute_docstrings=True)
+    model_config = ConfigDict(extra="forbid", frozen=True)
 
     argv: list[str] = Field(min_length=1)
     """Program and arguments, no shell. ``{release}``, ``{target}`` and ``{job_id}`` are filled
@@ -46,7 +46,7 @@ class CommandSpec(BaseModel):
 class Target(BaseModel):
     """``[stages.deploy.targets.<name>]``: where a release goes and how it is published."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True, use_attribute_docstrings=True)
+    model_config = ConfigDict(extra="forbid", frozen=True)
 
     kind: Literal["directory", "git", "command"] = "directory"
     """``directory``: atomic ``current`` symlink swap; ``git``: commit and push; ``command``: run

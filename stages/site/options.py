@@ -13,7 +13,7 @@ RTL_LANGUAGES = frozenset({"ar", "he", "fa", "ur"})
 class SiteOptions(BaseModel):
     """The docs site. ``source`` is relative to the config file's folder."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True, use_attribute_docstrings=True)
+    model_config = ConfigDict(extra="forbid", frozen=True)
 
     name: str = "docs"
     """Short machine name: used for PDF file names and deploy folders."""
