@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import os
 from pathlib import Path
 
@@ -32,6 +33,11 @@ def build(ctx: click.Context, path: str, out_dir: str, stage_list: str | None, i
     Lint findings never stop the other stages: the site is written so it can be looked at, and
     the command exits 1 when lint fails (per --fail-on / --strict).
     """
+    # a batch command: collect cycles every 200,000 allocations, not 700 (as mypy does). The
+    # imports below (the config schema, the Markdown engine, Jinja) allocate a few hundred
+    # thousand long-lived objects, and the default thresholds walk them all in full collections:
+    # 40 ms of a 0.4 s one-page rebuild. Forked pool workers inherit it.
+    gc.set_threshold(200_000, 30, 30)
     key = buildstamp.key({"path": os.path.abspath(path), "out": os.path.abspath(out_dir), "stages": stage_list,
                           "root": include_root, "drafts": drafts, "strict": strict, "fail_on": fail_on},
                          options.config_file(ctx))
