@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import os
-import shutil
 from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
 from typing import Any
@@ -13,10 +11,9 @@ from aiohttp import web
 
 from pipeline.app import create_app
 from pipeline.jobs import kinds
+from tests.browser import chromium
 from tests.dashboard.helpers import (
     ADMIN_TOKEN,
-    CHROMIUM,
-    CHROMIUM_ARGS,
     READ_TOKEN,
     SUBMIT_TOKEN,
     TOKENS,
@@ -60,17 +57,7 @@ async def daemon_factory(make_config: Callable[..., Any], tokens_env: None) -> A
 
 @pytest.fixture
 async def browser(tmp_path: Path) -> AsyncIterator[Any]:
-    """Debian's chromium, never a downloaded one; its profile dirs live in tmp_path."""
-    if not shutil.which(CHROMIUM):
-        pytest.fail(f"{CHROMIUM} is missing: install Debian's chromium package (apt-get install chromium)")
-    from playwright.async_api import async_playwright
-
-    env: dict[str, str | float | bool] = {**os.environ, "XDG_CONFIG_HOME": str(tmp_path / "xdg-config"), "XDG_CACHE_HOME": str(tmp_path / "xdg-cache")}
-    async with async_playwright() as pw:
-        b = await pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, env=env)
-        try:
-            yield b
-        finally:
-            await b.close()
+    async with chromium(tmp_path) as b:
+        yield b
 
 

@@ -18,9 +18,6 @@ from pipeline.jobs import build
 from pipeline.jobs.context import JobContext, Outcome
 from pipeline.store import Job
 
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--no-first-run", "--disable-sync", "--disable-quic"]
 ARTIFACTS = Path(__file__).resolve().parents[1] / "artifacts" / "dashboard"
 ADMIN_TOKEN = "admin-token-for-dashboard-tests"
 READ_TOKEN = "read-token-for-dashboard-tests"
