@@ -19,6 +19,7 @@ from pipeline.cli import options
 from pipeline.cli.options import ExitCode
 from stages.base import StageError
 from stages.site import gitdates
+from stages.site.siteconfig import ConfigReads
 from stages.translate import inventory, workflow
 
 
@@ -52,8 +53,9 @@ def extract(ctx: click.Context, source: str | None, langs: tuple[str, ...], all_
     cfg = options.load_config(ctx)
     root = _root(ctx, source)
     try:
-        _default, targets = workflow.other_languages(root, cfg.site, langs)
-        reports = [workflow.extract(root, cfg.site, lang, po_dir=cfg.translate.po_dir, all_pages=all_pages)
+        reads = ConfigReads()  # the site's config parsed once for every language
+        _default, targets = workflow.other_languages(root, cfg.site, langs, reads=reads)
+        reports = [workflow.extract(root, cfg.site, lang, po_dir=cfg.translate.po_dir, all_pages=all_pages, reads=reads)
                    for lang in targets]
     except StageError as exc:
         _fail(ctx, str(exc))
@@ -129,9 +131,11 @@ def status(ctx: click.Context, source: str | None, langs: tuple[str, ...], as_js
     cfg = options.load_config(ctx)
     root = _root(ctx, source)
     try:
-        default, targets = workflow.other_languages(root, cfg.site, langs)
+        reads = ConfigReads()  # the site's config parsed once for every language
+        default, targets = workflow.other_languages(root, cfg.site, langs, reads=reads)
         git = gitdates.collect(root)
-        invs = [inventory.take(root, cfg.site, lang, po_dir=cfg.translate.po_dir, git=git) for lang in targets]
+        invs = [inventory.take(root, cfg.site, lang, po_dir=cfg.translate.po_dir, git=git, reads=reads)
+                for lang in targets]
     except StageError as exc:
         _fail(ctx, str(exc))
         return

@@ -60,7 +60,8 @@ def _lower(data: dict[str, Any]) -> dict[str, Any]:
     return {str(k).lower(): v for k, v in data.items()}
 
 
-def _load(path: Path) -> dict[str, Any]:
+def load(path: Path) -> dict[str, Any]:
+    """A Hugo config file as data, keys lower-cased as Hugo matches them (``baseURL`` is ``baseurl``)."""
     try:
         text = path.read_text(encoding="utf-8")
         if path.suffix == ".toml":
@@ -76,11 +77,12 @@ def _load(path: Path) -> dict[str, Any]:
     return _lower(data)
 
 
-def find(source: Path) -> HugoConfig | None:
+def find(source: Path, parse: Callable[[Path], dict[str, Any]] = load) -> HugoConfig | None:
     """The site's Hugo config, or None when ``source`` is not a Hugo site.
 
     ``config.toml`` is also pressroom's own file name: it counts as Hugo's only when it has Hugo
-    keys, no pressroom tables, and the content folder it names exists.
+    keys, no pressroom tables, and the content folder it names exists. ``parse`` reads a file
+    (:class:`stages.site.siteconfig.ConfigReads` passes one that parses each file once per run).
     """
     for name in CONFIG_NAMES:
         path = source / name
@@ -88,13 +90,13 @@ def find(source: Path) -> HugoConfig | None:
             continue
         if name.startswith("config."):
             try:
-                conf = _load(path)
+                conf = parse(path)
             except StageError:
                 continue
             if conf.keys() & _PRESSROOM_KEYS or not conf.keys() & _HUGO_KEYS:
                 continue
         else:
-            conf = _load(path)
+            conf = parse(path)
         content_dir = source / str(conf.get("contentdir") or "content")
         raw_langs = conf.get("languages")
         langs_conf: dict[str, Any] = raw_langs if isinstance(raw_langs, dict) else {}

@@ -9,48 +9,19 @@ from __future__ import annotations
 import hashlib
 import os
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
-import yaml
-
 from stages.base import StageError
 from stages.site import hugo, mkdocs
-from stages.site.frontmatter import SAFE_LOADER
 from stages.site.langcodes import is_language_code
 from stages.site.options import SiteOptions
+from stages.site.siteconfig import ConfigReads
+from stages.site.siteconfig import load_mkdocs_yml as load_mkdocs_yml
 
 MD_SUFFIXES = (".md", ".markdown")
-
-
-class _LenientLoader(SAFE_LOADER):  # type: ignore[misc,valid-type]
-    """mkdocs.yml files carry ``!!python/name:`` and ``!ENV`` tags; we only need plain data.
-
-    On libyaml's loader when PyYAML has it: every build reads mkdocs.yml, and the pure-Python
-    loader took 10 ms of FastAPI's (the C one 1 ms), the same data either way."""
-
-
-def _any_tag(loader: yaml.SafeLoader, suffix: str, node: yaml.Node) -> Any:
-    if isinstance(node, yaml.ScalarNode):
-        return loader.construct_scalar(node)
-    if isinstance(node, yaml.SequenceNode):
-        return loader.construct_sequence(node)
-    return loader.construct_mapping(node)  # type: ignore[arg-type]
-
-
-_LenientLoader.add_multi_constructor("!", _any_tag)
-_LenientLoader.add_multi_constructor("tag:yaml.org,2002:python/", _any_tag)
-
-
-def load_mkdocs_yml(path: Path) -> dict[str, Any]:
-    try:
-        data = yaml.load(path.read_text(encoding="utf-8"), Loader=_LenientLoader)  # noqa: S506
-    except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
-        raise StageError(f"{path.name}: cannot read MkDocs config: {exc}", code="config_invalid") from exc
-    if not isinstance(data, dict):
-        raise StageError(f"{path.name}: MkDocs config must be a mapping", code="config_invalid")
-    return data
 
 
 @dataclass(frozen=True)
@@ -161,16 +132,29 @@ def _scan(docs_dir: Path, skip: Path | None = None) -> tuple[dict[str, Path], di
     return pages, assets
 
 
-def discover(source: Path, site: SiteOptions, language: str | None = None) -> SiteLayout:
-    """Read the source tree's shape; raise :class:`StageError` when nothing can be built."""
+def _wanted(language: str | Sequence[str] | None, every: list[str]) -> list[str]:
+    if not language:
+        return every
+    return [language] if isinstance(language, str) else list(dict.fromkeys(language))
+
+
+def discover(source: Path, site: SiteOptions, language: str | Sequence[str] | None = None, *,
+             reads: ConfigReads | None = None) -> SiteLayout:
+    """Read the source tree's shape; raise :class:`StageError` when nothing can be built.
+
+    ``language`` is the language to build, or several: one call then scans the source
+    language's pages once for all of them. ``reads`` shares config parses with the run's other
+    calls (:mod:`stages.site.siteconfig`).
+    """
+    reads = reads if reads is not None else ConfigReads()
     source = source.resolve()
     if not source.is_dir():
         # Names only: in the daemon the path is the job's workspace, which is nobody's business.
         raise StageError(f"the source folder ({source.name}) does not exist", code="source_missing")
     default = site.default_language
-    wanted = [language] if language else list(dict.fromkeys([default, *site.languages]))
+    wanted = _wanted(language, list(dict.fromkeys([default, *site.languages])))
     layout_kind = site.layout
-    hugo_conf = hugo.find(source) if layout_kind == "auto" else None
+    hugo_conf = reads.hugo(source) if layout_kind == "auto" else None
     if hugo_conf is not None:
         return _hugo_layout(source, site, language, hugo_conf)
     mkdocs_file = _find_mkdocs(source, site) if layout_kind in ("auto", "mkdocs") else None
@@ -184,8 +168,7 @@ def discover(source: Path, site: SiteOptions, language: str | None = None) -> Si
     mk = None
     if mkdocs_file is not None:
         kind = "mkdocs"
-        conf = load_mkdocs_yml(mkdocs_file)
-        mk = mkdocs.read(mkdocs_file, conf)
+        conf, mk = reads.mkdocs(mkdocs_file)
         site_name = mk.site_name
         docs_rel = mk.docs_dir
         base = mkdocs_file.parent
@@ -272,13 +255,14 @@ def _include_root(source: Path, site: SiteOptions) -> Path | None:
     return root if source.is_relative_to(root) else None
 
 
-def _hugo_layout(source: Path, site: SiteOptions, language: str | None, conf: hugo.HugoConfig) -> SiteLayout:
+def _hugo_layout(source: Path, site: SiteOptions, language: str | Sequence[str] | None,
+                 conf: hugo.HugoConfig) -> SiteLayout:
     """A Hugo site: languages, content folders and title from its config unless ``[site]`` sets them."""
     explicit = site.model_fields_set
     default = site.default_language if "default_language" in explicit else conf.default_language
     every = list(dict.fromkeys([default, *site.languages])) if "languages" in explicit else \
         list(dict.fromkeys([default, *conf.languages]))
-    wanted = [language] if language else every
+    wanted = _wanted(language, every)
     found = hugo.trees(source, conf, wanted, site.drafts, _scan) if default == conf.default_language else \
         hugo.trees(source, hugo.HugoConfig(**{**conf.__dict__, "default_language": default}), wanted, site.drafts, _scan)
     trees: dict[str, LanguageTree] = {}
@@ -317,13 +301,14 @@ def add_generated(layout: SiteLayout, root: Path, nav: list[Any] | None) -> None
 _I18N_SUFFIX = re.compile(r"^(?P<stem>.+)\.(?P<lang>[a-z]{2,3}(?:[-_][a-zA-Z]{2,4})?)\.(?:md|markdown)$")
 
 
-def _i18n_languages(site: SiteOptions, language: str | None, i18n: mkdocs.I18n) -> tuple[str, list[str]]:
+def _i18n_languages(site: SiteOptions, language: str | Sequence[str] | None,
+                    i18n: mkdocs.I18n) -> tuple[str, list[str]]:
     """The source language and the languages to build of an mkdocs-static-i18n site: ``[site]``'s
     when it sets them, else the plugin's."""
     explicit = site.model_fields_set
     default = site.default_language if "default_language" in explicit else i18n.default
     every = [default, *site.languages] if "languages" in explicit else [default, *i18n.languages]
-    return default, [language] if language else list(dict.fromkeys(every))
+    return default, _wanted(language, list(dict.fromkeys(every)))
 
 
 def _split_suffixes(pages: dict[str, Path], i18n: mkdocs.I18n) -> tuple[dict[str, Path], dict[str, dict[str, Path]]]:
@@ -342,31 +327,32 @@ def _split_suffixes(pages: dict[str, Path], i18n: mkdocs.I18n) -> tuple[dict[str
     return base, per_lang
 
 
-def site_languages(source: Path, site: SiteOptions) -> tuple[str, list[str]]:
+def site_languages(source: Path, site: SiteOptions, *, reads: ConfigReads | None = None) -> tuple[str, list[str]]:
     """The source language and every language of the site (source first), without scanning pages.
 
     ``[site] default_language`` and ``languages`` win when the config sets them; otherwise the
     tree says: a Hugo config's languages, mkdocs-static-i18n's in mkdocs.yml, FastAPI's
     ``docs/<lang>/docs/`` folders beside ``docs/<default>/mkdocs.yml``, or ``<source>/<lang>/``
-    folders beside the default language's (folder names must be language codes).
+    folders beside the default language's (folder names must be language codes). ``reads`` as
+    for :func:`discover`.
     """
     source = source.resolve()
     explicit = site.model_fields_set
-    found_default, found = _detect_languages(source, site)
+    found_default, found = _detect_languages(source, site, reads if reads is not None else ConfigReads())
     default = site.default_language if "default_language" in explicit else found_default
     every = site.languages if "languages" in explicit else found
     return default, list(dict.fromkeys([default, *every]))
 
 
-def _detect_languages(source: Path, site: SiteOptions) -> tuple[str, list[str]]:
+def _detect_languages(source: Path, site: SiteOptions, reads: ConfigReads) -> tuple[str, list[str]]:
     default = site.default_language
     if not source.is_dir():
         return default, [default]
-    if site.layout == "auto" and (conf := hugo.find(source)) is not None:
+    if site.layout == "auto" and (conf := reads.hugo(source)) is not None:
         return conf.default_language, list(conf.languages)
     try:
         mkdocs_file = _find_mkdocs(source, site) if site.layout in ("auto", "mkdocs") else None
-        mk = mkdocs.read(mkdocs_file, load_mkdocs_yml(mkdocs_file)) if mkdocs_file is not None else None
+        mk = reads.mkdocs(mkdocs_file)[1] if mkdocs_file is not None else None
     except StageError:
         mkdocs_file = mk = None
     if mkdocs_file is not None and mk is not None:

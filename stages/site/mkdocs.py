@@ -128,7 +128,7 @@ def _plugins(value: Any) -> dict[str, Any]:
 
 
 def read(path: Path, conf: dict[str, Any]) -> MkDocsSite:
-    """The parsed config (``layout.load_mkdocs_yml``) as the fields above."""
+    """The parsed config (``siteconfig.load_mkdocs_yml``) as the fields above."""
     theme = conf.get("theme")
     language = theme.get("language") if isinstance(theme, dict) else None
     plugins = _plugins(conf.get("plugins"))

@@ -22,6 +22,7 @@ from stages.site.gitdates import GitDates
 from stages.site.layout import SiteLayout, discover, site_languages
 from stages.site.nav import build_nav
 from stages.site.options import SiteOptions
+from stages.site.siteconfig import ConfigReads
 from stages.translate import po
 from stages.translate.hashes import source_hash
 from stages.translate.meta import get_key
@@ -157,16 +158,22 @@ class _Judge:
 
 
 def take(source: Path, site: SiteOptions, lang: str, *, po_dir: str = "locales",
-         git: GitDates | None = None) -> Inventory:
-    """The state of every source page in ``lang`` (see the module doc for the rules)."""
-    default, _every = site_languages(source, site)
-    base = discover(source, site, default)
+         git: GitDates | None = None, reads: ConfigReads | None = None) -> Inventory:
+    """The state of every source page in ``lang`` (see the module doc for the rules).
+
+    The source language and ``lang`` come from one :func:`discover` call, and the site's config
+    is parsed once for it and :func:`site_languages`; a caller taking several languages passes
+    one ``reads`` to all of them, so the config is parsed once in all.
+    """
+    reads = reads if reads is not None else ConfigReads()
+    default, _every = site_languages(source, site, reads=reads)
+    base = discover(source, site, [default, lang], reads=reads)
     if base.default_language != default:  # the layout knows better (a Hugo config's default)
         default = base.default_language
-        base = discover(source, site, default)
+        base = discover(source, site, [default, lang], reads=reads)
     inv = Inventory(language=lang, source_language=default)
     pages = nav_pages(base)
-    own = discover(source, site, lang).trees.get(lang) if lang != default else None
+    own = base.trees.get(lang) if lang != default else None
     judge = _Judge(base, lang, git)
     po_root = base.source
     for src in pages:

@@ -12,6 +12,7 @@ from pathlib import Path
 
 from stages.site.layout import discover, site_languages
 from stages.site.options import SiteOptions
+from stages.site.siteconfig import ConfigReads
 from stages.translate import inventory, po
 from stages.translate.hashes import source_hash
 from stages.translate.meta import get_key, set_key
@@ -31,20 +32,22 @@ class ExtractReport:
     errors: list[str] = field(default_factory=list)
 
 
-def other_languages(root: Path, site: SiteOptions, langs: tuple[str, ...] | list[str] = ()) -> tuple[str, list[str]]:
+def other_languages(root: Path, site: SiteOptions, langs: tuple[str, ...] | list[str] = (), *,
+                    reads: ConfigReads | None = None) -> tuple[str, list[str]]:
     """The source language and the languages to work on: ``langs`` when given, else every other one."""
-    default, every = site_languages(root, site)
+    default, every = site_languages(root, site, reads=reads)
     return default, [lang for lang in (langs or every) if lang != default]
 
 
 def extract(root: Path, site: SiteOptions, lang: str, *, po_dir: str = "locales",
-            all_pages: bool = False) -> ExtractReport:
+            all_pages: bool = False, reads: ConfigReads | None = None) -> ExtractReport:
     """Write or update ``lang``'s catalog of every source page in the nav.
 
     Pages a folder or ``page.<lang>.md`` file already translates get no catalog unless
-    ``all_pages``: one page, one place to translate it.
+    ``all_pages``: one page, one place to translate it. ``reads``: the command's config parses,
+    shared by every language it extracts.
     """
-    inv = inventory.take(root, site, lang, po_dir=po_dir)
+    inv = inventory.take(root, site, lang, po_dir=po_dir, reads=reads)
     report = ExtractReport(language=lang)
     for src, page in inv.pages.items():
         if page.origin in ("folder", "suffix") and not all_pages:
@@ -91,9 +94,10 @@ def mark(root: Path, site: SiteOptions, lang: str, pages: list[str], *, unmarked
     ``unmarked`` adds every translation that records no hash yet: adopting an existing set of
     translations once, as they are.
     """
-    default, _every = site_languages(root, site)
-    base = discover(root, site, default)
-    own = discover(root, site, lang).trees[lang]
+    reads = ConfigReads()
+    default, _every = site_languages(root, site, reads=reads)
+    base = discover(root, site, [default, lang], reads=reads)
+    own = base.trees[lang]
     files: dict[str, tuple[Path, Path]] = {}
     for src, page in own.pages.items():
         source_page = base.trees[base.default_language].pages.get(src)
