@@ -19,6 +19,7 @@ from pipeline.api.auth import require
 from pipeline.api.keys import store_key
 from pipeline.jobs.status import iso
 from pipeline.store import Store
+from stages.translate.states import STATES
 
 routes = web.RouteTableDef()
 
@@ -26,7 +27,7 @@ DEFAULT_DAYS = 90
 MAX_DAYS = 366
 MAX_RUNS = 5000
 """Finished translate jobs read per request at most: a year of daily builds in a dozen languages."""
-COUNTS = ("translated", "stale", "missing", "machine")
+COUNTS: tuple[str, ...] = STATES
 
 
 def _int(value: Any) -> int:

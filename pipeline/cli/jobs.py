@@ -19,6 +19,7 @@ from rich.text import Text
 from pipeline.cli import client, options
 from pipeline.cli.options import ExitCode
 from pipeline.store import JobStatus
+from stages.translate.states import STATES
 
 STATUS_STYLE = {JobStatus.PENDING: "yellow", JobStatus.PROCESSING: "cyan", JobStatus.COMPLETED: "green", JobStatus.FAILED: "red", JobStatus.CANCELLED: "magenta"}
 
@@ -117,13 +118,13 @@ def print_status(st: dict[str, Any], console: Console) -> None:
 
 def print_translations(translations: dict[str, Any], console: Console) -> None:
     """One row per language of a fanned-out build: its own job, status and completion."""
-    table = Table("language", "translation", "status", "complete", "translated", "stale", "missing", "machine", "where",
+    table = Table("language", "translation", "status", "complete", *STATES, "where",
                   box=None, title="translations")
     for lang, t in sorted(translations.items()):
         completion = t.get("completion")
         cells = [lang, str(t.get("translation_id") or ""), str(t.get("status") or ""),
                  f"{completion}%" if completion is not None else "-",
-                 *(str(t[k]) if t.get(k) is not None else "-" for k in ("translated", "stale", "missing", "machine")),
+                 *(str(t[k]) if t.get(k) is not None else "-" for k in STATES),
                  str(t.get("live_url") or t.get("preview_url") or "")]
         table.add_row(*(Text(c) for c in cells))  # Text: a language code from a submitted tree is never markup
     console.print(table)

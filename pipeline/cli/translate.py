@@ -21,6 +21,7 @@ from stages.base import StageError
 from stages.site import gitdates
 from stages.site.siteconfig import ConfigReads
 from stages.translate import inventory, workflow
+from stages.translate.states import FOUND
 
 
 def _root(ctx: click.Context, source: str | None) -> Path:
@@ -143,17 +144,16 @@ def status(ctx: click.Context, source: str | None, langs: tuple[str, ...], as_js
         click.echo(json.dumps(_status_json(default, invs), indent=2, ensure_ascii=False))
         ctx.exit(ExitCode.OK)
     table = Table(title=f"translations of {escape(root.name)} (source language {escape(default)})")
-    for name in ("language", "complete", "translated", "stale", "missing", "source pages"):
+    for name in ("language", "complete", *FOUND, "source pages"):  # no machine pages offline
         table.add_column(name, justify="left" if name == "language" else "right")
     for inv in invs:
         c = inv.counts()
-        table.add_row(escape(inv.language), f"{inv.completion:.1f}%", str(c["translated"]), str(c["stale"]),
-                      str(c["missing"]), str(c["source_pages"]))
+        table.add_row(escape(inv.language), f"{inv.completion:.1f}%", *(str(c[s]) for s in FOUND), str(c["source_pages"]))
     options.console.print(table)
     if show_pages:
         for inv in invs:
             for src, page in inv.pages.items():
-                if page.state in ("stale", "missing"):
+                if page.state in FOUND and page.state != "translated":
                     click.echo(f"{inv.language} {page.state:8} {src}")
     for inv in invs:
         for f in inv.findings:

@@ -21,8 +21,11 @@ from pipeline.dashboard import charts, present
 from pipeline.dashboard.render import Viewer, page
 from pipeline.jobs import status
 from pipeline.store import Job, Store
+from stages.translate.states import STATES
 
-SEGMENTS = (("translated", "translated"), ("stale", "stale"), ("missing", "missing"), ("machine", "machine translated"))
+_LABELS = {"machine": "machine translated"}
+SEGMENTS = tuple((state, _LABELS.get(state, state)) for state in STATES)
+"""``(state, label)`` of a bar's segments, in the order they are drawn and keyed."""
 MAX_LANGUAGES = 60
 """Bars on one build page at most (a site with more languages shows the first ones, by code)."""
 MAX_PAGES_LISTED = 25
@@ -37,7 +40,7 @@ def _pages_by_state(outputs: dict[str, Any]) -> list[dict[str, Any]]:
     by_state: dict[str, list[str]] = {}
     for path, info in sorted(pages.items(), key=lambda kv: str(kv[0])):
         state = info.get("state") if isinstance(info, dict) else None
-        if state in ("stale", "missing", "machine"):
+        if state in STATES and state != "translated":
             by_state.setdefault(state, []).append(str(path))
     return [{"state": key, "label": label, "pages": by_state[key][:MAX_PAGES_LISTED],
              "more": max(0, len(by_state[key]) - MAX_PAGES_LISTED)}
@@ -89,7 +92,7 @@ async def panel(store: Store, job: Job) -> dict[str, Any] | None:
     for lang, child in sorted(latest.items())[:MAX_LANGUAGES]:
         bars.append(bar_view(lang, child, await store.stages(child.id)))
     return {"bars": bars, "more": max(0, len(latest) - MAX_LANGUAGES), "after": after,
-            "watch": " ".join(b["id"] for b in bars)}
+            "watch": " ".join(b["id"] for b in bars), "key": SEGMENTS}
 
 
 def _day(ts: float) -> str:

@@ -13,6 +13,7 @@ from typing import Any
 from pipeline import errors, redact
 from pipeline.notify import callbacks
 from pipeline.store import Job, JobStatus, Store
+from stages.translate.states import STATES
 
 RETRY_AFTER_PENDING = 2
 RETRY_AFTER_PROCESSING = 1
@@ -156,7 +157,7 @@ async def full_view(store: Store, job: Job, *, workers: int = 1) -> dict[str, An
     return view
 
 
-TRANSLATION_COUNTS = ("completion", "translated", "stale", "missing", "machine")
+TRANSLATION_COUNTS = ("completion", *STATES)
 
 
 def translate_outputs(stages: list[dict[str, Any]]) -> dict[str, Any]:

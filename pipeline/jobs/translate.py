@@ -26,10 +26,11 @@ from pipeline.store import Job, JobSpec
 from stages.base import StageError, StageResult
 from stages.deploy import compose
 from stages.deploy.options import is_preview, translation_target
+from stages.translate.states import STATES
 
 logger = logging.getLogger(__name__)
 
-COUNTS = ("source_pages", "translated", "stale", "missing", "machine")
+COUNTS = ("source_pages", *STATES)
 TRANSLATE_STAGE = "translate"
 
 

@@ -35,12 +35,13 @@ from pipeline.store import Job, JobSpec, Store, Transition
 from stages.deploy import compose, language, release
 from stages.deploy.options import Target
 from stages.deploy.stage import target_root
+from stages.translate.states import STATES
 
 KIND = "translation"
 DIFF_HTML = "reports/translation-diff.html"
 DIFF_JSON = "reports/translation-diff.json"
 logger = logging.getLogger(__name__)
-COUNTS = ("completion", "translated", "stale", "missing", "machine", "source_pages")
+COUNTS = ("completion", *STATES, "source_pages")
 
 
 def language_of(job: Job) -> str | None:

@@ -17,8 +17,7 @@ from typing import Any
 
 from stages.base import StageContext
 from stages.site.layout import MD_SUFFIXES, LanguageTree, PageSource, SiteLayout, discover
-
-STATES = ("translated", "stale", "missing", "machine")
+from stages.translate.states import STATES
 
 
 @dataclass

@@ -26,10 +26,10 @@ from stages.site.siteconfig import ConfigReads
 from stages.translate import po
 from stages.translate.hashes import source_hash
 from stages.translate.meta import get_key
+from stages.translate.states import STATES as STATES
+from stages.translate.states import State
 
-State = Literal["translated", "stale", "missing", "machine"]
 Origin = Literal["folder", "suffix", "po", "machine", "none"]
-STATES: tuple[State, ...] = ("translated", "stale", "missing", "machine")
 _RANK = {"translated": 2, "stale": 1, "missing": 0}
 
 
