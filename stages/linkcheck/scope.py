@@ -10,10 +10,12 @@ and the switcher links only to pages that exist.
 from __future__ import annotations
 
 import re
+from pathlib import Path
 from typing import Any
 
 from stages.base import StageContext, StageError
 from stages.deploy.compose import site_languages
+from stages.site.langcodes import ISO_639_1
 
 
 def other_languages(ctx: StageContext[Any], base_url: str) -> tuple[str, ...]:
@@ -29,3 +31,19 @@ def other_languages(ctx: StageContext[Any], base_url: str) -> tuple[str, ...]:
         return ()
     names = "|".join(re.escape(lang) for lang in others)
     return (f"^{re.escape(base_url.rstrip('/'))}/(?:{names})(?:[/?#]|$)",)
+
+
+def unbuilt_languages(out: Path, base_url: str) -> tuple[str, ...]:
+    """An ``--ignore-url`` regex for links under the site's own URL into a language folder that
+    this build does not hold at all (``https://fastapi.tiangolo.com/zh/tutorial/`` in a build of
+    FastAPI's ``docs/en`` alone): another build publishes those pages, so they cannot be checked
+    here, and calling them broken would bury the real findings. A language this build writes
+    is checked as usual (a code with a region, ``pt-br``, keeps its base ``pt`` checked too)."""
+    if not base_url.startswith(("http://", "https://")):
+        return ()
+    try:
+        built = {p.name.lower().replace("_", "-").split("-", 1)[0] for p in out.iterdir() if p.is_dir()}
+    except OSError:
+        return ()
+    codes = "|".join(sorted(ISO_639_1 - built))
+    return (f"^{re.escape(base_url.rstrip('/'))}/(?:{codes})(?:[-_][A-Za-z0-9]{{1,8}})*(?:[/?#]|$)",)

@@ -116,7 +116,8 @@ async def run(ctx: StageContext[Options]) -> StageResult:
         ctx.progress(100.0 * checked / max(known, 1), f"{checked}/{known} URLs checked")
 
     config = check_config(options)
-    config = replace(config, ignore=(*config.ignore, *scope.other_languages(ctx, site.base_url)))
+    config = replace(config, ignore=(*config.ignore, *scope.other_languages(ctx, site.base_url),
+                                     *scope.unbuilt_languages(ctx.out, site.base_url)))
     cache = ResultCache(ctx.cache_dir / "linkcheck", options.cache_ttl)
     parsed = page_cache.PageCache(ctx.cache_dir / "linkcheck", f"pages-{ctx.language or 'all'}")
     ahead = await _read_and_parse(ctx, parsed, site, pages, config.max_page_bytes)

@@ -55,6 +55,9 @@ class PageJob:
     """mkdocs.yml ``markdown_extensions``: the syntax and options the page is parsed with."""
     base_path: str = "/"
     """The site's base path: root-absolute links (``/docs/x/``) start with it (see ``inline_rules``)."""
+    site_url: str = ""
+    """Where the site is published (mkdocs ``site_url``, Hugo ``baseURL``): absolute links under it
+    are this site's own pages (:func:`stages.site.urls.own_path`)."""
     fences: dict[str, str] | None = None
     """Highlighted code blocks of the page's previous render by :func:`engine.fence_key`: a page
     whose blocks did not change is parsed without loading a Pygments lexer. None: no memo kept."""
@@ -151,7 +154,7 @@ def analyze(job: PageJob, render: bool) -> dict[str, Any]:
     env: dict[str, Any] = {"md_options": job.markdown, "page_src": job.src, "page_path": job.path, "include_base": job.include_base,
                            "source_root": job.source_root, "pretty": job.pretty, "raw_html": job.raw_html,
                            "docs_dir": job.docs_dir, "lang": job.lang, "languages": job.languages,
-                           "base_path": job.base_path, "fence_memo": job.fences}
+                           "base_path": job.base_path, "site_url": job.site_url, "fence_memo": job.fences}
     body = shortcodes.expand(body, env)
     try:
         tokens = md.parse(body, env)

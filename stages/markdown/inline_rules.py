@@ -12,7 +12,7 @@ from markdown_it.rules_block import StateBlock
 from markdown_it.rules_core import StateCore
 from markdown_it.token import Token
 
-from stages.site import urls
+from stages.site import langcodes, urls
 from stages.site.mdext import PLAIN
 
 _HID = re.compile(r"\s*\{:?\s*((?:[#.]|[\w-]+=)[^{}]*?)\s*\}\s*$")
@@ -97,6 +97,8 @@ def _heading_attrs(tok: Token, spec: str) -> str | None:
 
 
 def _rewrite(env: MutableMapping[str, Any], href: str, tok: Token, line: int | None, image: bool) -> str | None:
+    if href and urls.is_external(href):
+        href = _own_page(env, href)
     if not href or urls.is_external(href) or href.startswith(("mailto:", "tel:", "data:")):
         return None
     path, frag = urls.split_link(href)
@@ -126,6 +128,20 @@ def _rewrite(env: MutableMapping[str, Any], href: str, tok: Token, line: int | N
         env.setdefault("images" if image else "links", []).append(("asset", target, frag, line))
         new = urls.relative(here, target)
     return new + (f"#{frag}" if frag else "")
+
+
+def _own_page(env: MutableMapping[str, Any], href: str) -> str:
+    """A full URL of this site's own pages as a root-absolute link (:func:`urls.own_path`), or ""
+    to leave the link as written: another site, or another language of the published site that
+    this build does not hold (``https://example.org/zh/x/`` from a build of ``en`` alone)."""
+    path = urls.own_path(env.get("site_url") or "", href)
+    if path is None:
+        return ""
+    base = str(env.get("base_path") or "/")
+    first = (path[len(base):] if base != "/" and (path + "/").startswith(base) else path.lstrip("/")).split("/", 1)[0]
+    if first not in (env.get("languages") or ()) and langcodes.is_language_code(first):
+        return ""
+    return path
 
 
 def _site_path(env: MutableMapping[str, Any], path: str) -> tuple[str, str | None]:
@@ -178,12 +194,13 @@ def links(state: StateCore) -> None:
                     child.attrSet("src", new)
 
 
-_HTML_URL = re.compile(r"""(\b(?:src|href)\s*=\s*)(["'])(/(?!/)[^"'#?]*)([#?][^"']*)?\2""")
+_HTML_URL = re.compile(r"""(\b(?:src|href)\s*=\s*)(["'])(/(?!/)[^"'#?]*|https?://[^"'#?]*)([#?][^"']*)?\2""")
 
 
 def html_paths(state: StateCore) -> None:
     """Site-absolute ``src="/img/x.png"`` in raw HTML means the docs root (MkDocs sites are
-    usually served at ``/``); make it relative so the site works under any base URL."""
+    usually served at ``/``); make it relative so the site works under any base URL. So is a
+    full URL of the site's own pages (:func:`urls.own_path`)."""
     env = state.env
     src = env.get("page_src")
     if src is None:
@@ -191,10 +208,16 @@ def html_paths(state: StateCore) -> None:
     here = urls.page_file(src, env["pretty"])
 
     def fix(m: re.Match[str]) -> str:
-        url = _root_absolute(env, here, m.group(3))
+        path = m.group(3)
+        if not path.startswith("/"):
+            own = "" if (m.group(4) or "").startswith("?") else _own_page(env, path)
+            if not own:
+                return m.group(0)
+            path = own
+        url = _root_absolute(env, here, path)
         if url is not None:
             return f"{m.group(1)}{m.group(2)}{url}{m.group(4) or ''}{m.group(2)}"
-        target = _site_path(env, m.group(3))[0]
+        target = _site_path(env, path)[0]
         if target.endswith((".md", ".markdown")):
             target = urls.page_url(target, env["pretty"])
         return f"{m.group(1)}{m.group(2)}{urls.relative(here, target)}{m.group(4) or ''}{m.group(2)}"

@@ -31,7 +31,7 @@ from stages.site.layout import LanguageTree, SiteLayout
 from stages.site.mdext import PLAIN
 from stages.site.nav import build_nav, resolve_titles
 
-RENDER_SALT = "pressroom-render-6"
+RENDER_SALT = "pressroom-render-7"
 """Bump when rendering changes so caches from older code are not reused."""
 
 MERMAID_MARK = '<pre class="mermaid">'
@@ -121,7 +121,7 @@ class LanguageBuild:
                                docs_dir=str(docs_dir), macros=self.run.macro_vars,
                                pretty=self.pretty, max_bytes=int(self.ctx.site.max_page_bytes),
                                raw_html=self.ctx.site.raw_html, languages=tuple(self.languages),
-                               base_path=self.run.base_path,
+                               base_path=self.run.base_path, site_url=self.run.base_url,
                                markdown=layout.mkdocs.markdown if layout.mkdocs else PLAIN)
 
     async def _render(self, srcs: list[str]) -> dict[str, dict[str, Any]]:

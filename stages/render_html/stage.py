@@ -126,8 +126,11 @@ async def _run(ctx: StageContext[Options], dates_task: asyncio.Future[gitdates.G
         macro_vars, macro_hash = await asyncio.to_thread(macros.variables, layout)
     config_hash = theme_hash + macro_hash + (changes.sha256(mk.file.read_bytes()) if mk else "")
     config_hash += repr((layout.base_url, layout.site_languages))  # a Hugo config's part in every page
+    # the parser's code is part of every page's key: an upgrade or a local edit re-renders, not
+    # only the bodies (keyed by it below) but the pages kept whole in the cache
+    code = bodies.code_fingerprint()
     site_run = builder.SiteRun(
-        ctx=ctx, layout=layout, env=env, salt=builder.config_salt(ctx, config_hash),
+        ctx=ctx, layout=layout, env=env, salt=builder.config_salt(ctx, config_hash + code),
         base_url=_base_url(ctx.site, (mk.site_url if mk else None) or layout.base_url),
         generator=generator_version(), cache_root=cache_root,
         macro_vars=macro_vars, translation=applied, source_pages=source_pages,
@@ -135,7 +138,7 @@ async def _run(ctx: StageContext[Options], dates_task: asyncio.Future[gitdates.G
         lastmod=(dates := await dates_task).files,
     )
     site_run.body_store = bodies.Bodies(site_run.cache_root / "_bodies", changes.DepHashes(layout.include_root),
-                                        builder.RENDER_SALT + bodies.code_fingerprint())
+                                        builder.RENDER_SALT + code)
     if mk:
         site_run.findings.extend(Finding(file=layout.rel(mk.file), rule="mkdocs-option", severity="warning", message=f"{key}: {msg}")
                                  for key, msg in mk.warnings)

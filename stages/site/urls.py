@@ -46,6 +46,27 @@ def is_external(href: str) -> bool:
     return bool(_SCHEME.match(href)) or href.startswith("//")
 
 
+def own_path(site_url: str, href: str) -> str | None:
+    """An absolute link into the site being built (``https://example.org/docs/x/#a`` when the
+    site's URL is ``https://example.org/docs/``) as the root-absolute link ``/docs/x/#a``, else None.
+
+    Writers link to their own published pages by full URL (FastAPI's docs do it 300 times). Read
+    as root-absolute links, they resolve inside this build the way ``/x/`` does: a preview links to
+    its own pages rather than to production, and the link checks see them as internal. http and
+    https count as the same site; a link with a query stays external (it asks a server for more).
+    """
+    if not site_url or not href[:8].lower().startswith(("http://", "https://")):
+        return None
+    site, link = urlsplit(site_url), urlsplit(href)
+    if link.query or site.scheme not in ("http", "https") or link.netloc.lower() != site.netloc.lower():
+        return None
+    base = site.path if site.path.endswith("/") else site.path + "/"
+    path = link.path or "/"
+    if not (path + "/").startswith(base) and path != base.rstrip("/"):
+        return None
+    return path + (f"#{link.fragment}" if link.fragment else "")
+
+
 def split_link(href: str) -> tuple[str, str]:
     """``(path, fragment)`` of a link, path unquoted; empty path means the same page."""
     parts = urlsplit(href)

@@ -70,6 +70,12 @@ def test_an_mkdocs_folder_builds_like_mkdocs_build(tmp_path: Path) -> None:
     assert '<pre class="mermaid">' in index and "assets/mermaid/mermaid.min.js" in index
     guide = (out / "en/guide/index.html").read_text()
     assert "mermaid" not in guide and "Widget guide." in guide
+    # full URLs of the site's own pages (under site_url) link inside this build, like /x/ links
+    assert '<a href="../#welcome-to-widget">' in guide and '<a href="../hidden/">' in guide
+    assert '<a href="./">link in raw HTML</a>' in guide
+    assert 'href="https://widget.example.org/docs/search/?q=x"' in guide  # a query asks the live server
+    assert 'href="https://example.com/docs/"' in guide
+    assert 'href="https://widget.example.org/docs/zh/guide/"' in guide  # a language this build lacks
     assert (out / "assets/mermaid/mermaid.min.js").stat().st_size > 1_000_000
     # exclude_docs: not built, not copied; not_in_nav: built, left out of the nav
     assert not (out / "en/drafts").exists()
@@ -188,3 +194,7 @@ def test_the_fastapi_corpus_from_its_mkdocs_folder(tmp_path: Path) -> None:
     assert len(with_mermaid) >= 8 and all("assets/mermaid/mermaid.min.js" in pages[p] for p in with_mermaid)
     assert all("mermaid.min.js" not in h for p, h in pages.items() if p not in with_mermaid)
     assert '<link rel="canonical" href="https://fastapi.tiangolo.com/en/">' in pages[out / "en/index.html"]
+    # its 300 links to its own pages by full URL (site_url) point inside the build, in Markdown and raw HTML
+    home = pages[out / "en/index.html"]
+    assert 'href="https://fastapi.tiangolo.com/tutorial/"' not in home
+    assert re.findall(r'<a href="((?:\.\./en/)?tutorial/)">Tutorial - User Guide</a>', home)

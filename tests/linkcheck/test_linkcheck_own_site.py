@@ -1,0 +1,37 @@
+"""Links to the site's own published URL: checked inside the build, except other builds' languages."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+from stages.linkcheck import scope
+from stages.site import urls
+
+
+def test_own_path_takes_only_this_sites_pages() -> None:
+    site = "https://example.org/docs/"
+    assert urls.own_path(site, "https://example.org/docs/guide/#a") == "/docs/guide/#a"
+    assert urls.own_path(site, "http://EXAMPLE.org/docs/") == "/docs/"
+    assert urls.own_path(site, "https://example.org/docs") == "/docs"
+    assert urls.own_path(site, "https://example.org/docsx/") is None  # not under the base path
+    assert urls.own_path(site, "https://example.org/") is None
+    assert urls.own_path(site, "https://example.org/docs/search/?q=x") is None  # a query asks the server
+    assert urls.own_path(site, "https://other.example/docs/") is None
+    assert urls.own_path("", "https://example.org/docs/") is None
+    assert urls.own_path("file:///tmp/site/", "file:///tmp/site/x/") is None
+
+
+def test_languages_this_build_lacks_are_left_to_their_build(tmp_path: Path) -> None:
+    for name in ("en", "pt-br", "assets"):
+        (tmp_path / name).mkdir()
+    (pattern,) = scope.unbuilt_languages(tmp_path, "https://example.org/docs/")
+    ignored = re.compile(pattern)
+    for url in ("https://example.org/docs/zh/tutorial/", "https://example.org/docs/zh-hant/", "https://example.org/docs/de",
+                "https://example.org/docs/fr#top"):
+        assert ignored.search(url), url
+    for url in ("https://example.org/docs/en/tutorial/", "https://example.org/docs/pt/x/", "https://example.org/docs/pt-br/x/",
+                "https://example.org/docs/guide/", "https://example.org/docs/assets/x.css", "https://example.org/docs/deploy/",
+                "https://other.example/docs/zh/"):
+        assert not ignored.search(url), url
+    assert scope.unbuilt_languages(tmp_path, (tmp_path.as_uri() + "/")) == ()
