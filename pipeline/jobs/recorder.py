@@ -29,23 +29,19 @@ class StoreRecorder:
 
     async def stage_started(self, name: str, position: int, pipeline: list[str]) -> bool:
         self._started[name] = time.monotonic()
-        ok = await self.store.stage_started(self.job_id, self.owner, name, position, pipeline)
-        if ok and position == 0 and self.store.outbox is not None:
-            await self.store.emit(self.job_id, "build.started")
-        return ok
+        # the event goes in the stage's own transaction: one commit instead of two
+        return await self.store.stage_started(self.job_id, self.owner, name, position, pipeline,
+                                              emit="build.started" if position == 0 else None)
 
     async def stage_finished(self, name: str, result: StageResult, findings_total: int) -> bool:
         started = self._started.pop(name, None)
         if self.metrics is not None and started is not None:
             self.metrics.stage_duration.labels(name, result.status).observe(time.monotonic() - started)
-        ok = await self.store.stage_finished(
+        return await self.store.stage_finished(
             self.job_id, self.owner, name, status=result.status, counts=dict(result.counts),
             findings=[f.to_dict() for f in result.findings[: self.first_findings]], findings_total=findings_total,
             artifacts=dict(result.artifacts), outputs=_jsonable(result.outputs), error_code=result.error_code,
-            message=result.message)
-        if ok and self.store.outbox is not None:
-            await self.store.emit(self.job_id, "build.stage", {"stage": name})
-        return ok
+            message=result.message, emit="build.stage", emit_extra={"stage": name})
 
     async def progress(self, stage: str, overall: float, stage_progress: float, message: str | None) -> None:
         await self.store.set_progress(self.job_id, self.owner, stage, round(overall, 1), round(stage_progress, 1), message)

@@ -112,6 +112,7 @@ class Worker:
                 for t in side:
                     if t.done() and not t.cancelled() and t.exception():
                         raise RuntimeError(f"worker side task {t.get_name()} died") from t.exception()
+                seen = self.store.work_seq  # work announced while the claim runs must not be slept through
                 try:
                     claimed = await self._claim_some()
                 except errors.StoreUnavailable as exc:
@@ -122,7 +123,7 @@ class Worker:
                     continue
                 if claimed:
                     continue
-                await self._wait_for_work()
+                await self._wait_for_work(seen)
         finally:
             for t in side:
                 t.cancel()
@@ -156,8 +157,10 @@ class Worker:
         self.running[job.id] = running
         running.task = asyncio.create_task(self._execute(running), name=f"job-{job.id}")
 
-    async def _wait_for_work(self) -> None:
-        waiters = [asyncio.ensure_future(self.store.wait_changed(self.wcfg.poll_interval)),
+    async def _wait_for_work(self, seen: int) -> None:
+        """Until a job may be claimable (not on every write: progress and finishes make none),
+        a slot of this worker frees, or the poll interval passes."""
+        waiters = [asyncio.ensure_future(self.store.wait_work(self.wcfg.poll_interval, seen)),
                    asyncio.ensure_future(self._slot_freed.wait()),
                    asyncio.ensure_future(self._stop.wait())]
         try:

@@ -9,8 +9,10 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import contextvars
+import dataclasses
 import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Iterable
 from contextlib import asynccontextmanager
 from typing import Any
 
@@ -29,6 +31,19 @@ NEWEST_SCHEMA = select(func.max(tables.schema_version.c.version))
 
 Outbox = Callable[[Transition], list[JobSpec]]
 """Plans the jobs (notifications, promotions) a transition causes; runs inside its transaction."""
+
+
+@dataclasses.dataclass
+class _Work:
+    """What one write transaction made claimable, announced only once it has committed: a wake-up
+    sent before the commit would send claimers to a queue that does not show the job yet."""
+
+    kinds: set[str] = dataclasses.field(default_factory=set)
+    later: list[tuple[float, str]] = dataclasses.field(default_factory=list)
+    """(delay, kind): a retry that falls due later wakes claimers then."""
+
+
+_WORK: contextvars.ContextVar[_Work | None] = contextvars.ContextVar("pressroom_store_work", default=None)
 
 
 class OffsetClock:
@@ -50,48 +65,89 @@ class StoreBase:
         self.clock = clock
         self.outbox = outbox
         self._changed: asyncio.Event | None = None
+        self._work: asyncio.Event | None = None
+        self.work_seq = 0
+        """Counts wake-ups for claimers; a claimer reads it before it claims and passes it to
+        :meth:`wait_work`, so work announced while its claim ran is not slept through."""
         self.schema_ahead: int | None = None
         """The store's schema version when a newer daemon migrated past what this one knows (it
         then claims nothing: it could write rows it does not understand)."""
         self.listener: Listener | None = None
         """PostgreSQL only: tells other daemons about this one's writes and wakes on theirs."""
-        self.new_kinds: set[str] = set()
-        """Kinds of the jobs inserted since the last wake-up: the NOTIFY payload names them."""
 
     @property
     def dialect(self) -> str:
         return self.engines.dialect
 
     # -- change notification --------------------------------------------------------------------
-    # Waiters wake when this process writes and, on PostgreSQL, when another daemon sharing the
-    # store writes (its NOTIFY reaches :attr:`listener`). A waiter's timeout is the fallback poll.
+    # Two kinds of waiters: claimers (the worker loop) care only about writes that make a job
+    # claimable (a new job, a requeue, a retry falling due, a place freed under a cluster-wide
+    # limit); readers (SSE streams, the dashboard) care about every write. At hundreds of jobs a
+    # second, waking claimers on every progress, stage, event and finish write made each daemon
+    # run a claim query per write for nothing. Both wake for this process's writes and, on
+    # PostgreSQL, for other daemons' (their NOTIFY reaches :attr:`listener`; the payload names
+    # the kinds made claimable, ``*`` for none). A waiter's timeout is the fallback poll.
 
     def notify_changed(self) -> None:
+        """Wake readers: something was written."""
         if self._changed is not None:
             self._changed.set()
             self._changed = None
 
-    def wake_later(self, delay: float) -> None:
-        """Wake waiters here and on the other daemons when a retry falls due in ``delay`` seconds."""
-        with contextlib.suppress(RuntimeError):  # no running loop: nobody is waiting
-            asyncio.get_running_loop().call_later(max(0.0, delay), self._wake_all)
-
-    def _wake_all(self) -> None:
+    def notify_work(self) -> None:
+        """Wake claimers (and readers): a job may be claimable now."""
+        self.work_seq += 1
+        if self._work is not None:
+            self._work.set()
+            self._work = None
         self.notify_changed()
-        kinds, self.new_kinds = self.new_kinds, set()
+
+    def _mark_work(self, kind: str) -> None:
+        """The running write transaction makes a job of ``kind`` claimable (announced at commit)."""
+        work = _WORK.get()
+        if work is not None:
+            work.kinds.add(kind)
+        else:  # outside :meth:`_write` (never in the store itself): announce at once
+            self._wake((kind,))
+
+    def _mark_work_later(self, delay: float, kind: str) -> None:
+        """The running write transaction makes a job of ``kind`` claimable in ``delay`` seconds."""
+        work = _WORK.get()
+        if work is not None:
+            work.later.append((delay, kind))
+        else:
+            self.wake_later(delay, kind)
+
+    def wake_later(self, delay: float, kind: str) -> None:
+        """Wake claimers here and on the other daemons when a retry falls due in ``delay`` seconds."""
+        with contextlib.suppress(RuntimeError):  # no running loop: nobody is waiting
+            asyncio.get_running_loop().call_later(max(0.0, delay), self._wake, (kind,))
+
+    def _wake(self, kinds: Iterable[str] = ()) -> None:
+        """After a commit: wake local waiters and tell the other daemons. ``kinds`` (the kinds
+        made claimable) wake claimers; without them only readers wake."""
+        kinds = set(kinds)
+        if kinds:
+            self.notify_work()
+        else:
+            self.notify_changed()
         if self.listener is not None:
             self.listener.publish(kinds)
 
     async def wait_changed(self, timeout: float) -> bool:
-        """Wait until something was written (by this process) or ``timeout`` passes."""
+        """Wait until something was written (here or, on PostgreSQL, by another daemon) or ``timeout`` passes."""
         if self._changed is None:
             self._changed = asyncio.Event()
-        ev = self._changed
-        try:
-            await asyncio.wait_for(ev.wait(), timeout)
+        return await _wait(self._changed, timeout)
+
+    async def wait_work(self, timeout: float, seen: int | None = None) -> bool:
+        """Wait until a job may have become claimable or ``timeout`` passes. With ``seen`` (the
+        :attr:`work_seq` read before the last claim), return at once if work was announced since."""
+        if seen is not None and seen != self.work_seq:
             return True
-        except TimeoutError:
-            return False
+        if self._work is None:
+            self._work = asyncio.Event()
+        return await _wait(self._work, timeout)
 
     async def sync_cluster(self) -> None:
         """Re-read what other daemons may have changed: the server's clock (when the store follows
@@ -109,12 +165,20 @@ class StoreBase:
 
     @asynccontextmanager
     async def _write(self, notify: bool = True) -> AsyncIterator[Any]:
-        """One write transaction; waiters are woken after it commits unless ``notify`` is False
-        (writes no reader waits for: lease renewals, worker heartbeats, sessions)."""
-        async with self.engines.begin() as conn:
-            yield conn
-        if notify:
-            self._wake_all()
+        """One write transaction; readers are woken after it commits unless ``notify`` is False
+        (writes no reader waits for: lease renewals, worker heartbeats, sessions), and claimers
+        when it made a job claimable (:meth:`_mark_work`), whatever ``notify`` says."""
+        work = _Work()
+        token = _WORK.set(work)
+        try:
+            async with self.engines.begin() as conn:
+                yield conn
+        finally:
+            _WORK.reset(token)
+        for delay, kind in work.later:
+            self.wake_later(delay, kind)
+        if notify or work.kinds:
+            self._wake(work.kinds)
 
     @asynccontextmanager
     async def _read(self) -> AsyncIterator[Any]:
@@ -129,3 +193,11 @@ class StoreBase:
     async def _get(self, conn: Any, job_id: str) -> Job | None:
         row = (await conn.execute(GET_JOB, {"job_id": job_id})).first()
         return Job.from_row(row) if row else None
+
+
+async def _wait(event: asyncio.Event, timeout: float) -> bool:
+    try:
+        await asyncio.wait_for(event.wait(), timeout)
+        return True
+    except TimeoutError:
+        return False

@@ -31,8 +31,8 @@ from pipeline.store.queries import (
     STAGE_NAMES,
     STAGE_PROGRESS,
     STAGE_RUNNING,
-    TOUCH,
-    TOUCH_STAGE,
+    TOUCH_ROW,
+    TOUCH_STAGE_ROW,
     claim_statement,
     finish_statement,
     stage_row,
@@ -68,6 +68,8 @@ class LeaseMethods(WriteMethods):
         self._finishes: list[_Finish] = []
         self._flusher: asyncio.Task[None] | None = None
         self._warned_schema = False
+        self._limited_kinds: set[str] = set()
+        """Kinds claimed under a cluster-wide limit: ending one frees a place, which wakes claimers."""
 
     # -- claim, lease, progress ---------------------------------------------------------------
 
@@ -99,9 +101,11 @@ class LeaseMethods(WriteMethods):
                              self.schema_ahead, known_schema(), extra={"action": "schema_too_new"})
             return []
         now = self.clock()
+        self._limited_kinds.update(global_limits or ())
         limited = {k: v for k, v in (global_limits or {}).items() if k in kinds}
-        # Wake waiters only when something was claimed: an empty claim woke by another daemon's
-        # NOTIFY must not notify back, or idle daemons would wake each other without end.
+        # Wake readers only, and only when something was claimed: a claim makes nothing claimable,
+        # and an empty claim woke by another daemon's NOTIFY must not notify back, or idle daemons
+        # would wake each other without end.
         async with self._write(notify=False) as conn:
             params = {"now": now, "owner": worker_id, "expires": now + lease_seconds}
             free = [k for k in kinds if k not in limited]
@@ -116,7 +120,7 @@ class LeaseMethods(WriteMethods):
                     {"job_id": j.id, "type": "status", "status": JobStatus.PROCESSING, "stage": None, "progress": None,
                      "data": {"worker": worker_id, "attempt": j.attempt}, "created_at": now} for j in jobs])
         if jobs:
-            self._wake_all()
+            self._wake()
         return jobs
 
     async def _global_room(self, conn: Any, kind: str, limit: int) -> int:
@@ -162,12 +166,17 @@ class LeaseMethods(WriteMethods):
                               data={"stage_progress": stage_progress, "message": message} if message or stage_progress is not None else None)
             return True
 
-    async def stage_started(self, job_id: str, owner: str, name: str, position: int, pipeline: Sequence[str] = ()) -> bool:
-        """Mark a stage running (and, on the first stage, record every planned stage as pending)."""
+    async def stage_started(self, job_id: str, owner: str, name: str, position: int, pipeline: Sequence[str] = (),
+                            emit: str | None = None, emit_extra: dict[str, Any] | None = None) -> bool:
+        """Mark a stage running (and, on the first stage, record every planned stage as pending).
+
+        ``emit`` runs the outbox for that event (:meth:`emit`) in the same transaction: one
+        commit per stage write instead of two, and the event is stored if and only if the stage is.
+        """
         now = self.clock()
         async with self._write() as conn:
-            res = await conn.execute(TOUCH_STAGE, {"job_id": job_id, "owner": owner, "stage": name, "now": now})
-            if not res.rowcount:
+            row = (await conn.execute(TOUCH_STAGE_ROW, {"job_id": job_id, "owner": owner, "stage": name, "now": now})).first()
+            if row is None:
                 return False
             existing = {r[0] for r in await conn.execute(STAGE_NAMES, {"job_id": job_id})}
             rows = []
@@ -175,19 +184,27 @@ class LeaseMethods(WriteMethods):
                 if planned not in existing:
                     rows.append(stage_row(job_id, planned, position if planned == name else pos))
                     existing.add(planned)
+            started = next((r for r in rows if r["name"] == name), None)
+            if started is not None:  # new: written as running at once (no second statement for it)
+                started.update(status="running", started_at=now)
             if rows:
                 await conn.execute(STAGE_INSERT, rows)
-            await conn.execute(STAGE_RUNNING, {"jid": job_id, "stage": name, "now": now})
+            if started is None:
+                await conn.execute(STAGE_RUNNING, {"jid": job_id, "stage": name, "now": now})
             await self._event(conn, job_id, "stage", stage=name, data={"status": "running"})
+            if emit is not None:
+                await self._emit_in(conn, job_id, emit, emit_extra, Job.from_row(row))
             return True
 
     async def stage_finished(self, job_id: str, owner: str, name: str, *, status: str, counts: dict[str, int],
                              findings: list[dict[str, Any]], findings_total: int, artifacts: dict[str, str],
-                             outputs: dict[str, Any], error_code: str | None = None, message: str | None = None) -> bool:
+                             outputs: dict[str, Any], error_code: str | None = None, message: str | None = None,
+                             emit: str | None = None, emit_extra: dict[str, Any] | None = None) -> bool:
+        """Record a stage's result; ``emit`` as in :meth:`stage_started`."""
         now = self.clock()
         async with self._write() as conn:
-            res = await conn.execute(TOUCH, {"job_id": job_id, "owner": owner, "now": now})
-            if not res.rowcount:
+            row = (await conn.execute(TOUCH_ROW, {"job_id": job_id, "owner": owner, "now": now})).first()
+            if row is None:
                 return False
             await conn.execute(STAGE_DONE, {
                 "jid": job_id, "stage": name, "status": status, "now": now, "counts": counts, "findings": findings,
@@ -195,6 +212,8 @@ class LeaseMethods(WriteMethods):
                 "findings_total": findings_total, "artifacts": artifacts, "outputs": outputs, "error_code": error_code,
                 "message": message})
             await self._event(conn, job_id, "stage", stage=name, data={"status": status, "counts": counts, "error_code": error_code})
+            if emit is not None:
+                await self._emit_in(conn, job_id, emit, emit_extra, Job.from_row(row))
             return True
 
     # -- finishing ----------------------------------------------------------------------------
@@ -251,14 +270,21 @@ class LeaseMethods(WriteMethods):
                                   "error_stage": f.error_stage, "dead": f.dead}
         if f.result is not None:
             params["result"] = f.result
-        res = await conn.execute(finish_statement(f.result is not None, f.status == JobStatus.COMPLETED), params)
-        if not res.rowcount:
+        row = (await conn.execute(finish_statement(f.result is not None, f.status == JobStatus.COMPLETED), params)).first()
+        if row is None:
             return False
         await self._event(conn, f.job_id, "status", status=f.status,
                           data={"error_code": f.error_code, "stage": f.error_stage} if f.error_code else None)
-        await self._fan_in(conn, f.job_id, f.status)
-        await self._run_outbox(conn, f.job_id, f.status.lower())
+        # the row as the finish wrote it (RETURNING): no read back for the fan-in and the outbox
+        await self._fan_in(conn, f.job_id, f.status, parent=row.parent_id)
+        await self._run_outbox(conn, f.job_id, f.status.lower(), Job.from_row(row) if self.outbox is not None else None)
+        self._freed(row.kind)
         return True
+
+    def _freed(self, kind: str) -> None:
+        """A job left PROCESSING: under a cluster-wide limit for its kind, another may start now."""
+        if kind in self._limited_kinds:
+            self._mark_work(kind)
 
     async def retry_later(self, job_id: str, owner: str, *, delay: float, error_code: str, error_message: str,
                           error_stage: str | None = None) -> str:
@@ -288,6 +314,7 @@ class LeaseMethods(WriteMethods):
             await self._event(conn, job.id, "status", status=JobStatus.FAILED, data={"error_code": error_code, "dead": True})
             await self._fan_in(conn, job.id, JobStatus.FAILED)
             await self._run_outbox(conn, job.id, "failed")
+            self._freed(job.kind)
             return JobStatus.FAILED
         res = await conn.execute(update(J).where(*where).values(
             status=JobStatus.PENDING, run_after=now + delay, updated_at=now, lease_owner=None, lease_expires_at=None,
@@ -296,7 +323,8 @@ class LeaseMethods(WriteMethods):
             return None
         await self._event(conn, job.id, "status", status=JobStatus.PENDING,
                           data={"retry_in": round(delay, 3), "error_code": error_code, "attempt": job.attempt})
-        self.wake_later(delay)
+        self._freed(job.kind)
+        self._mark_work_later(delay, job.kind)
         return JobStatus.PENDING
 
     async def reap_expired(self, backoff: Callable[[int], float]) -> list[str]:
@@ -316,5 +344,5 @@ class LeaseMethods(WriteMethods):
                 if moved is not None:  # another daemon may have reaped it (or its owner renewed) since the read
                     reaped.append(job.id)
         if reaped:
-            self._wake_all()
+            self._wake()  # readers; claimers wake when the retries fall due (marked in the transaction)
         return reaped

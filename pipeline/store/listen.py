@@ -11,9 +11,12 @@ A notification is a hint, never the only way to learn of work: the connection re
 backoff (0.1 s doubling to 5 s) and, each time it is back, wakes every waiter so they read what
 they missed; waiters also keep polling at ``[workers] poll_interval``. The payload is the sending
 daemon's node id, so a daemon ignores its own notifications (it already woke locally), then the
-job kinds the write created (``node build,deliver``; ``*`` when the write was not a new job), so a
-daemon that runs only some kinds, or an operator watching with ``LISTEN pressroom_jobs``, can
-tell a new build from a delivery.
+job kinds the writes made claimable (``node build,deliver``: new jobs, requeues, retries falling
+due, places freed under a cluster-wide limit) or ``*`` when they made nothing claimable (a claim,
+progress, a finish, a cancel). Only the first kind wakes claimers (``on_work``); both wake
+readers such as SSE streams (``on_wake``): at hundreds of jobs a second, a claim query on every
+node for every progress or finish write was most of a node's store traffic. An operator watching
+with ``LISTEN pressroom_jobs`` can tell a new build from a delivery the same way.
 """
 
 from __future__ import annotations
@@ -30,7 +33,7 @@ logger = logging.getLogger(__name__)
 
 
 def payload(node: str, kinds: Iterable[str]) -> str:
-    """``<node> <kind,kind>``; ``*`` stands for writes that made no job (a finish, a cancel)."""
+    """``<node> <kind,kind>``; ``*`` stands for writes that made nothing claimable (a finish, a cancel)."""
     named = sorted(k for k in kinds if k != "*")
     return f"{node} {','.join(named) or '*'}"
 
@@ -39,6 +42,10 @@ CHANNEL = "pressroom_jobs"
 NOTIFY = "SELECT pg_notify($1, $2)"
 """Send one wake-up (payload: the sender's node id, a space, the kinds written or ``*``)."""
 _BACKOFF_FIRST, _BACKOFF_CAP = 0.1, 5.0
+READERS_EVERY = 0.025
+"""Seconds between two ``*`` notifications (writes that made nothing claimable) from one daemon:
+they only refresh other daemons' SSE streams and dashboards, so under load many writes share
+one; a notification naming kinds (work to claim) is never held back."""
 _KEEPALIVE = 5.0
 """Seconds between liveness probes of the listening connection (a silently dropped link)."""
 
@@ -49,12 +56,15 @@ def asyncpg_dsn(url: str) -> str:
 
 
 class Listener:
-    """One reconnecting ``LISTEN`` connection; ``on_wake()`` runs for other daemons' notifications."""
+    """One reconnecting ``LISTEN`` connection: ``on_work()`` runs for other daemons' notifications
+    that name kinds (work to claim), ``on_wake()`` for the others (something changed)."""
 
-    def __init__(self, url: str, *, node: str, on_wake: Callable[[], None]) -> None:
+    def __init__(self, url: str, *, node: str, on_wake: Callable[[], None],
+                 on_work: Callable[[], None] | None = None) -> None:
         self.dsn = asyncpg_dsn(url)
         self.node = node
         self.on_wake = on_wake
+        self.on_work = on_work or on_wake
         self.connected = asyncio.Event()
         self.received = 0
         """Notifications from other daemons seen so far (tests and /metrics read it)."""
@@ -63,6 +73,9 @@ class Listener:
         self._sender: asyncio.Task[None] | None = None
         self._pending = False
         self._kinds: set[str] = set()
+        self._work = asyncio.Event()
+        """Set when a pending notification names kinds: a held-back ``*`` one goes at once then."""
+        self._last_sent = 0.0
         self._closing = False
         self._lock = asyncio.Lock()
         """One operation at a time on the connection (a NOTIFY and a keepalive probe must not overlap)."""
@@ -82,15 +95,25 @@ class Listener:
     # -- sending ------------------------------------------------------------------------------
 
     def publish(self, kinds: Iterable[str] = ()) -> None:
-        """Ask for one NOTIFY soon; calls in the same loop turn share it. Never blocks, never raises."""
+        """Ask for one NOTIFY soon (``kinds``: those made claimable, none for other writes); calls in
+        the same loop turn, or while the previous NOTIFY is on its way, share it. Never blocks, never raises."""
         self._pending = True
-        self._kinds.update(kinds or ("*",))
+        self._kinds.update(kinds)
+        if self._kinds:
+            self._work.set()
         if self._sender is None or self._sender.done():
             self._sender = asyncio.create_task(self._send(), name="store-notify")
 
     async def _send(self) -> None:
         await asyncio.sleep(0)  # let the other writes of this loop turn join this notification
+        loop = asyncio.get_running_loop()
         while self._pending and not self._closing:
+            hold = self._last_sent + READERS_EVERY - loop.time()
+            if not self._kinds and hold > 0:
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._work.wait(), hold)
+            self._work.clear()
+            self._last_sent = loop.time()
             self._pending = False
             kinds, self._kinds = self._kinds, set()
             conn = self._conn
@@ -106,9 +129,13 @@ class Listener:
     # -- receiving ----------------------------------------------------------------------------
 
     def _on_notify(self, _conn: Any, _pid: int, _channel: str, payload: str) -> None:
-        if payload.split(" ", 1)[0] != self.node:
+        node, _, kinds = payload.partition(" ")
+        if node != self.node:
             self.received += 1
-            self.on_wake()
+            if kinds == "*":
+                self.on_wake()
+            else:  # named kinds, or a payload from a daemon that sends none: there may be work
+                self.on_work()
 
     async def _run(self) -> None:
         delay = _BACKOFF_FIRST
@@ -126,7 +153,7 @@ class Listener:
                 continue
             self._conn, delay = conn, _BACKOFF_FIRST
             self.connected.set()
-            self.on_wake()  # read whatever was written while this daemon could not hear it
+            self.on_work()  # read whatever was written while this daemon could not hear it
             await self._watch(conn, lost)
             self.connected.clear()
             await self._drop()

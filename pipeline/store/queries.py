@@ -34,6 +34,13 @@ BY_DEDUPE_KEY = select(J).where(J.c.dedupe_key == bindparam("key"))
 PENDING_OF_BRANCH = select(J.c.id).where(J.c.kind == bindparam("kind"), J.c.supersede_key == bindparam("key"),
                                          J.c.status == JobStatus.PENDING)
 
+_PREVIOUS = (select(J.c.status).where(J.c.kind == bindparam("kind"), J.c.id != bindparam("job_id"),
+                                     J.c.status.in_([JobStatus.COMPLETED, JobStatus.FAILED]), J.c.finished_at.is_not(None))
+             .order_by(J.c.finished_at.desc()).limit(1))
+PREVIOUS_OF_KEY = _PREVIOUS.where(J.c.supersede_key == bindparam("key"))
+PREVIOUS_WITHOUT_KEY = _PREVIOUS.where(J.c.supersede_key.is_(None))
+"""How the last job of the same kind and branch (supersede key; none: ``IS NULL``) ended, for the outbox."""
+
 IDEMPOTENCY_REF_PREFIX = "idempotency:"
 """Refs ``idempotency:<key>`` -> ``{"job_id", "request_hash"}``: keys whose request deduped onto a job."""
 IDEMPOTENCY_REF = select(tables.refs.c.value).where(tables.refs.c.key == bindparam("key"))
@@ -46,6 +53,9 @@ TOUCH = update(J).where(*_FENCED).values(updated_at=bindparam("now"))
 TOUCH_STAGE = update(J).where(*_FENCED).values(stage=bindparam("stage"), updated_at=bindparam("now"))
 SET_PROGRESS = update(J).where(*_FENCED).values(stage=bindparam("stage"), progress=bindparam("progress"),
                                                 updated_at=bindparam("now"))
+TOUCH_ROW = TOUCH.returning(*J.c)
+TOUCH_STAGE_ROW = TOUCH_STAGE.returning(*J.c)
+"""As TOUCH and TOUCH_STAGE, with the row as written: a stage write that runs the outbox needs the job."""
 RENEW = update(J).where(*_FENCED).values(lease_expires_at=bindparam("expires"), updated_at=bindparam("now"))
 
 # -- stage rows ------------------------------------------------------------------------------
@@ -96,7 +106,8 @@ def claim_statement(dialect: str) -> Any:
 @functools.cache
 def finish_statement(with_result: bool, completed: bool) -> Any:
     """End a job, fenced by its lease owner. A job that did not complete gives up its dedupe key,
-    so the same content submitted again makes a new job."""
+    so the same content submitted again makes a new job. Returns the row as written (none: the
+    lease was lost), which the fan-in and the outbox use instead of reading it again."""
     values: dict[str, Any] = dict(status=bindparam("status"), finished_at=bindparam("now"), updated_at=bindparam("now"),
                                   lease_owner=None, lease_expires_at=None, error_code=bindparam("error_code"),
                                   error_message=bindparam("error_message"), error_stage=bindparam("error_stage"),
@@ -107,4 +118,4 @@ def finish_statement(with_result: bool, completed: bool) -> Any:
         values["dedupe_key"] = None
     if with_result:
         values["result"] = bindparam("result", type_=J.c.result.type)
-    return update(J).where(*_FENCED).values(**values)
+    return update(J).where(*_FENCED).values(**values).returning(*J.c)

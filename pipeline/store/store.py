@@ -53,7 +53,7 @@ class Store(LeaseMethods, ReadMethods, SessionMethods, AuditMethods):
         await store.sync_cluster()
         if engines.dialect == "postgresql" and listen:
             store.listener = Listener(url, node=f"{socket.gethostname()}:{os.getpid()}:{ids.ulid()[-6:]}",
-                                      on_wake=store.notify_changed)
+                                      on_wake=store.notify_changed, on_work=store.notify_work)
             store.listener.start()
         return store
 

@@ -30,6 +30,8 @@ from pipeline.store.queries import (
     JOB_INSERT,
     PARENT_OF,
     PENDING_OF_BRANCH,
+    PREVIOUS_OF_KEY,
+    PREVIOUS_WITHOUT_KEY,
     STAGES_OF,
     TOUCH,
 )
@@ -123,7 +125,7 @@ class WriteMethods(StoreBase):
             children_total=0, children_done=0, children_failed=0, pruned=False,
         )
         await conn.execute(JOB_INSERT, {c.name: values.get(c.name) for c in J.c})
-        self.new_kinds.add(spec.kind)
+        self._mark_work(spec.kind)
         await self._event(conn, job_id, "status", status=JobStatus.PENDING, data=event)
         if spec.parent_id:
             await conn.execute(update(J).where(J.c.id == spec.parent_id).values(children_total=J.c.children_total + 1))
@@ -168,7 +170,7 @@ class WriteMethods(StoreBase):
                     found = await self._insert_job(conn, spec, spec.job_id or ids.new_id(spec.kind), now,
                                                    dedupe_key=None, event={"caused_by": parent_id})
                 elif row.status in (JobStatus.FAILED, JobStatus.CANCELLED):
-                    await self._requeue(conn, row.id, now, reason="parent_retried")
+                    await self._requeue(conn, row.id, row.kind, now, reason="parent_retried")
                     requeued = await self._get(conn, row.id)
                     assert requeued is not None
                     found = requeued
@@ -193,7 +195,7 @@ class WriteMethods(StoreBase):
                    J.c.status.in_([JobStatus.PENDING, JobStatus.PROCESSING])))
         return [Job.from_row(r) for r in rows]
 
-    async def _requeue(self, conn: Any, job_id: str, now: float, *, reason: str) -> None:
+    async def _requeue(self, conn: Any, job_id: str, kind: str, now: float, *, reason: str) -> None:
         """A finished (not COMPLETED) job back to PENDING with fresh attempts; a child's finish is
         taken back out of its parent's fan-in, since it will be counted again when it ends."""
         await conn.execute(update(J).where(J.c.id == job_id).values(
@@ -201,6 +203,7 @@ class WriteMethods(StoreBase):
             error_code=None, error_message=None, error_stage=None, cancel_requested=False, progress=0.0))
         await conn.execute(update(S).where(S.c.job_id == job_id).values(status="pending", progress=0.0))
         await self._event(conn, job_id, "status", status=JobStatus.PENDING, data={"retry": True, "reason": reason})
+        self._mark_work(kind)
         parent = (await conn.execute(PARENT_OF, {"job_id": job_id})).scalar()
         if parent:
             await conn.execute(update(J).where(J.c.id == parent, J.c.children_done > 0).values(
@@ -209,27 +212,28 @@ class WriteMethods(StoreBase):
 
     # -- what a transition causes -----------------------------------------------------------------
 
-    async def _fan_in(self, conn: Any, job_id: str, status: str) -> None:
-        parent = (await conn.execute(PARENT_OF, {"job_id": job_id})).scalar()
+    async def _fan_in(self, conn: Any, job_id: str, status: str, *, parent: str | None | bool = False) -> None:
+        """Count a child's end into its parent; ``parent`` when the caller has the row (False: read it)."""
+        if parent is False:
+            parent = (await conn.execute(PARENT_OF, {"job_id": job_id})).scalar()
         if parent:
             values: dict[str, Any] = {"children_done": J.c.children_done + 1}
             if status != JobStatus.COMPLETED:
                 values["children_failed"] = J.c.children_failed + 1
             await conn.execute(update(J).where(J.c.id == parent).values(**values))
 
-    async def _run_outbox(self, conn: Any, job_id: str, outcome: str) -> None:
+    async def _run_outbox(self, conn: Any, job_id: str, outcome: str, job: Job | None = None) -> None:
+        """The jobs a terminal transition causes; ``job``: the row as the transition wrote it, if the caller has it."""
         if self.outbox is None:
             return
-        job = await self._get(conn, job_id)
+        job = job or await self._get(conn, job_id)
         if job is None:
             return
         previous = None
         if job.supersede_key is not None or job.kind == "build":
             previous = (await conn.execute(
-                select(J.c.status).where(J.c.kind == job.kind, J.c.supersede_key == job.supersede_key,
-                                         J.c.id != job.id, J.c.status.in_([JobStatus.COMPLETED, JobStatus.FAILED]),
-                                         J.c.finished_at.is_not(None))
-                .order_by(J.c.finished_at.desc()).limit(1))).scalar()
+                PREVIOUS_OF_KEY if job.supersede_key is not None else PREVIOUS_WITHOUT_KEY,
+                {"kind": job.kind, "job_id": job.id, "key": job.supersede_key})).scalar()
         stages = [dict(r._mapping) for r in await conn.execute(STAGES_OF, {"job_id": job_id})]
         for spec in self.outbox(Transition(job=job, stages=stages, previous_status=previous, event=f"{job.kind}.{outcome}")):
             await self._insert_caused(conn, spec)
@@ -237,12 +241,20 @@ class WriteMethods(StoreBase):
     async def emit(self, job_id: str, event: str, extra: dict[str, Any] | None = None) -> None:
         """Run the outbox for a non-terminal event (``build.started``, ``review.requested``)."""
         async with self._write() as conn:
-            job = await self._get(conn, job_id)
-            if job is None or self.outbox is None:
-                return
-            stages = [dict(r._mapping) for r in await conn.execute(STAGES_OF, {"job_id": job_id})]
-            for spec in self.outbox(Transition(job=job, stages=stages, previous_status=None, event=event, extra=extra)):
-                await self._insert_caused(conn, spec)
+            await self._emit_in(conn, job_id, event, extra)
+
+    async def _emit_in(self, conn: Any, job_id: str, event: str, extra: dict[str, Any] | None = None,
+                       job: Job | None = None) -> None:
+        """:meth:`emit` inside a transaction already open (a worker's stage write carries its event);
+        ``job``: the row as that transaction wrote it, if the caller has it."""
+        if self.outbox is None:
+            return
+        job = job or await self._get(conn, job_id)
+        if job is None:
+            return
+        stages = [dict(r._mapping) for r in await conn.execute(STAGES_OF, {"job_id": job_id})]
+        for spec in self.outbox(Transition(job=job, stages=stages, previous_status=None, event=event, extra=extra)):
+            await self._insert_caused(conn, spec)
 
     # -- user actions -------------------------------------------------------------------------
 
@@ -295,7 +307,7 @@ class WriteMethods(StoreBase):
             if job.status != JobStatus.FAILED and not (job.kind == "translate" and job.status == JobStatus.CANCELLED):
                 raise errors.InvalidTransition(f"job {job_id} is {job.status}; only FAILED jobs (and cancelled "
                                                "translations) can be retried")
-            await self._requeue(conn, job_id, now, reason="user")
+            await self._requeue(conn, job_id, job.kind, now, reason="user")
             job = await self._get(conn, job_id)
             assert job is not None
             return job

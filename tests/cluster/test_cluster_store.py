@@ -165,3 +165,25 @@ async def test_idle_stores_do_not_wake_each_other_without_end(open_store: OpenSt
         t.cancel()
     await asyncio.gather(*loops, return_exceptions=True)
     assert a.listener.received + b.listener.received <= 3
+
+
+async def test_another_stores_finish_wakes_readers_but_not_claimers(open_store: OpenStore) -> None:
+    """Only writes that make work (here: new jobs) wake the other daemon's claimers; its claim,
+    stage and finish writes reach that daemon's readers (SSE streams) without a claim query."""
+    a = await open_store()
+    b = await open_store()
+    assert a.listener is not None and b.listener is not None
+    await asyncio.wait_for(asyncio.gather(a.listener.connected.wait(), b.listener.connected.wait()), 10)
+    seen = b.work_seq
+    await a.submit(JobSpec(kind="build"))
+    assert await asyncio.wait_for(b.wait_work(30, seen), 10) is True  # woken, not timed out (30 s)
+    seen, received = b.work_seq, b.listener.received
+    reader = asyncio.ensure_future(b.wait_changed(30))
+    [job] = await a.claim_batch("w", ["build"], 30, 1)
+    assert await asyncio.wait_for(reader, 10) is True
+    assert await a.stage_started(job.id, "w", "noop", 0, ["noop"])
+    assert await a.finish(job.id, "w", "COMPLETED")
+    await a.submit(JobSpec(kind="deliver"))  # notifications arrive in order: this one comes last
+    assert await asyncio.wait_for(b.wait_work(30, seen), 10) is True
+    assert b.work_seq == seen + 1  # the delivery; the claim, stage and finish woke no claimer
+    assert b.listener.received > received
