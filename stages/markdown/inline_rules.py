@@ -83,6 +83,61 @@ def heading_ids(state: StateCore) -> None:
                 children.append(link)
 
 
+_TAIL_ATTRS = re.compile(r"^\{:?\s*((?:[#.]|[\w-]+=)[^{}]*?)\s*\}")
+
+
+def inline_attrs(state: StateCore) -> None:
+    """``**word**{ #id .class }``: an attribute list written right after an inline element goes
+    on that element, as Python-Markdown's attr_list puts it (MkDocs' own docs give definition
+    terms ids this way, and link to them). A heading's trailing ``{ #id }`` is the heading's
+    (:func:`heading_ids`, which runs next and keeps clear of the ids taken here); links, images
+    and code spans get theirs from the attrs plugin."""
+    env = state.env
+    seen: dict[str, int | None] = env.setdefault("ids", {})
+    tokens = state.tokens
+    for i, tok in enumerate(tokens):
+        kids = tok.children
+        if tok.type != "inline" or not kids or "{" not in tok.content:
+            continue
+        heading = i > 0 and tokens[i - 1].type == "heading_open"
+        if not heading:  # ids the attrs plugin gave links, images and code spans are anchors too
+            for kid in kids:
+                if kid.attrGet("id"):
+                    seen.setdefault(str(kid.attrGet("id")), _line(env, tok))
+        for j in range(1, len(kids)):
+            text = kids[j]
+            m = _TAIL_ATTRS.match(text.content) if text.type == "text" else None
+            if m is None:
+                continue
+            if heading and not "".join(k.content for k in kids[j:])[m.end():].strip():
+                continue
+            target = _opening(kids, j - 1)
+            if target is None:
+                continue
+            hid = _heading_attrs(target, m.group(1))
+            if hid:
+                target.attrSet("id", hid)
+                seen.setdefault(hid, _line(env, tok))
+            text.content = text.content[m.end():]
+
+
+def _opening(kids: list[Token], k: int) -> Token | None:
+    """The token that opens the inline element ending at ``kids[k]`` (``strong_close`` ->
+    its ``strong_open``), or None when ``kids[k]`` ends no element (plain text)."""
+    end = kids[k]
+    if not end.type.endswith("_close"):
+        return None
+    opener, depth = end.type[: -len("_close")] + "_open", 0
+    for tok in reversed(kids[:k]):
+        if tok.type == end.type:
+            depth += 1
+        elif tok.type == opener:
+            if depth == 0:
+                return tok
+            depth -= 1
+    return None
+
+
 def _heading_attrs(tok: Token, spec: str) -> str | None:
     """``{ #id .class key=value }`` (attr_list): classes and attributes go on the heading; the id is returned."""
     hid: str | None = None

@@ -49,10 +49,20 @@ def _from_config(entries: list[Any], pages: set[str], missing: list[tuple[str, s
                 continue
             src = posixpath.normpath(value.lstrip("/"))
             if src not in pages:
+                src = _folder_index(src, pages) or ""
+            if not src:
                 missing.append((value, title or value))
                 continue
             out.append(_node(title or None, src=src))
     return out
+
+
+def _folder_index(folder: str, pages: set[str]) -> str | None:
+    """The index page of a folder a nav entry names (``User Guide: user-guide/``, as MkDocs' own
+    mkdocs.yml has it): MkDocs links such an entry as a URL, which serves the folder's
+    ``README.md``/``index.md``; here it is that page, in the nav as any page is."""
+    prefix = "" if folder in (".", "") else folder + "/"
+    return next((c for n in INDEX_NAMES for ext in (".md", ".markdown") if (c := f"{prefix}{n}{ext}") in pages), None)
 
 
 def _from_folders(pages: dict[str, tuple[str | None, float]]) -> list[Node]:

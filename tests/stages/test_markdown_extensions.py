@@ -70,6 +70,22 @@ def test_toc_depth_sets_the_levels_of_the_page_toc() -> None:
     assert mdext.read(["toc"])[0].toc_levels == (2, 3)
 
 
+def test_attr_list_after_an_inline_element_goes_on_it() -> None:
+    """MkDocs' own docs: ``*   **`locale`**{ #mkdocs-locale }: …``, linked as ``#mkdocs-locale``."""
+    env: dict[str, Any] = {}
+    out = parser().render("*   **`locale`**{ #mkdocs-locale }: The locale\n\n"
+                          "**b**{: #b .wide } *e*{.z} `c`{#cc} x{#not-an-element} *a*{not attrs}\n\n"
+                          "## Title **t**{ #own-id }\n\n## Mid **m**{#m} tail\n", env)
+    assert '<li><strong id="mkdocs-locale"><code>locale</code></strong>: The locale</li>' in out
+    assert '<strong class="wide" id="b">b</strong> <em class="z">e</em> <code id="cc">c</code>' in out
+    assert "x{#not-an-element} <em>a</em>{not attrs}" in out  # plain text has no element to take them
+    assert '<h2 id="own-id">Title <strong>t</strong>' in out  # a heading's trailing list is the heading's
+    assert '<h2 id="mid-m-tail">Mid <strong id="m">m</strong> tail' in out
+    # the ids count as anchors (lint's missing-anchor check and the heading slugs see them)
+    assert {"mkdocs-locale", "b", "cc", "own-id", "m", "mid-m-tail"} <= set(env["ids"])
+    assert "onclick" not in parser().render("**x**{onclick=alert(1) .k}", {})
+
+
 def test_highlight_options_map_onto_pygments() -> None:
     conf = [{"pymdownx.highlight": {"line_spans": "__span", "anchor_linenums": True, "linenums": True,
                                     "linenums_style": "pymdownx-inline"}}]

@@ -181,6 +181,14 @@ def test_config_nav_and_missing_targets() -> None:
     assert nav.order == ["index.md", "a.md"] and nav.missing == [("gone.md", "Gone")]
 
 
+def test_a_nav_entry_naming_a_folder_is_its_index_page() -> None:
+    """MkDocs' own mkdocs.yml: ``- User Guide: user-guide/`` with ``user-guide/README.md``."""
+    pages = {"index.md": ("H", 0.0), "user-guide/README.md": ("U", 0.0), "user-guide/x.md": ("X", 0.0), "dev/index.md": ("D", 0.0)}
+    nav = build_nav([{"Home": "index.md"}, {"User Guide": "user-guide/"}, {"Dev": "/dev"}, {"Empty": "empty/"}], pages)
+    assert nav.order == ["index.md", "user-guide/README.md", "dev/index.md"]
+    assert nav.missing == [("empty/", "Empty")]  # a folder with no index page is still a missing target
+
+
 def test_discover_layouts(tmp_path: Path) -> None:
     write(tmp_path / "langs", {"en/index.md": "# E\n", "en/x.md": "# X\n", "en/img/a.png": b"png", "es/index.md": "# S\n"})
     lay = discover(tmp_path / "langs", SiteOptions(languages=["en", "es"]))
