@@ -100,6 +100,15 @@ def inline_attrs(state: StateCore) -> None:
         if tok.type != "inline" or not kids or "{" not in tok.content:
             continue
         heading = i > 0 and tokens[i - 1].type == "heading_open"
+        last = kids[-1]
+        if (i > 0 and tokens[i - 1].type == "paragraph_open" and len(kids) > 1 and kids[-2].type == "softbreak"
+                and last.type == "text" and (m := _TAIL_ATTRS.match(last.content)) and m.end() == len(last.content.rstrip())):
+            # a last line of only `{: .class }` is the paragraph's (attr_list; Hugo's block attributes)
+            hid = _heading_attrs(tokens[i - 1], m.group(1))
+            if hid:
+                tokens[i - 1].attrSet("id", hid)
+                seen.setdefault(hid, _line(env, tok))
+            del kids[-2:]
         if not heading:  # ids the attrs plugin gave links, images and code spans are anchors too
             for kid in kids:
                 if kid.attrGet("id"):

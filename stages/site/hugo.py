@@ -60,6 +60,20 @@ def _lower(data: dict[str, Any]) -> dict[str, Any]:
     return {str(k).lower(): v for k, v in data.items()}
 
 
+class _Yaml12Loader(yaml.SafeLoader):
+    """YAML as Hugo reads it (1.2): only ``true``/``false`` are booleans. PyYAML's 1.1 rules
+    would make the Norwegian language key ``no`` (Docsy's own example site has it) ``False``,
+    and ``on``/``off``/``yes`` booleans too."""
+
+
+_Yaml12Loader.yaml_implicit_resolvers = {
+    first: [(tag, regexp) for tag, regexp in resolvers if tag != "tag:yaml.org,2002:bool"]
+    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
+}
+_Yaml12Loader.add_implicit_resolver("tag:yaml.org,2002:bool", re.compile(r"^(?:true|True|TRUE|false|False|FALSE)$"),
+                                    list("tTfF"))
+
+
 def load(path: Path) -> dict[str, Any]:
     """A Hugo config file as data, keys lower-cased as Hugo matches them (``baseURL`` is ``baseurl``)."""
     try:
@@ -69,7 +83,7 @@ def load(path: Path) -> dict[str, Any]:
         elif path.suffix == ".json":
             data = json.loads(text)
         else:
-            data = yaml.safe_load(text)
+            data = yaml.load(text, Loader=_Yaml12Loader)  # noqa: S506 (a safe loader)
     except (OSError, UnicodeDecodeError, ValueError, yaml.YAMLError) as exc:
         raise StageError(f"{path.name}: cannot read Hugo config: {exc}", code="config_invalid") from exc
     if not isinstance(data, dict):

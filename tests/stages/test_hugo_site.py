@@ -155,3 +155,18 @@ def test_search_text_keeps_soft_line_breaks_as_spaces(tmp_path: Path) -> None:
     assert "heavy load rather than" in text and "loadrather" not in text
     script = (out / "en/search_index.js").read_text()
     assert script.startswith('(window.pressroomSearch=window.pressroomSearch||{})["en"]={')
+
+
+def test_hugo_yaml_is_read_as_hugo_reads_it(tmp_path: Path) -> None:
+    """YAML 1.2 as Hugo has it: Docsy's example site names Norwegian ``no``, which PyYAML's 1.1
+    rules turn into ``False`` (and the build into a config error)."""
+    (tmp_path / "content/no").mkdir(parents=True)
+    (tmp_path / "content/en").mkdir(parents=True)
+    cfg = tmp_path / "hugo.yaml"
+    cfg.write_text("baseURL: https://example.org/\ndefaultContentLanguage: en\nenableGitInfo: yes\nbuildDrafts: false\n"
+                   "languages:\n  en: {contentDir: content/en}\n  no: {contentDir: content/no, title: Gulldoks}\n")
+    data = hugo.load(cfg)
+    assert set(data["languages"]) == {"en", "no"}
+    assert data["enablegitinfo"] == "yes" and data["builddrafts"] is False  # only true/false are booleans
+    found = hugo.find(tmp_path)
+    assert found is not None and set(found.languages) == {"en", "no"}

@@ -84,6 +84,10 @@ def test_attr_list_after_an_inline_element_goes_on_it() -> None:
     # the ids count as anchors (lint's missing-anchor check and the heading slugs see them)
     assert {"mkdocs-locale", "b", "cc", "own-id", "m", "mid-m-tail"} <= set(env["ids"])
     assert "onclick" not in parser().render("**x**{onclick=alert(1) .k}", {})
+    # a last line of only an attribute list is the paragraph's (attr_list; Hugo's block attributes)
+    out = parser().render("Some text\n{.display-6 #p1}\n\nOther **b**\n{: .x }\n\nnot {.a} inline\n\n{.alone}\n", {})
+    assert '<p class="display-6" id="p1">Some text</p>' in out and '<p class="x">Other <strong>b</strong></p>' in out
+    assert "<p>not {.a} inline</p>" in out and "<p>{.alone}</p>" in out
 
 
 def test_highlight_options_map_onto_pygments() -> None:
