@@ -19,7 +19,7 @@ import yaml
 from stages.base import Finding, StageContext, StageError, StageResult
 from stages.lint import checks, rumdl
 from stages.lint.options import DEFAULT_SEVERITY, Options
-from stages.markdown import analyze
+from stages.markdown import analyze, engine
 from stages.site import changes
 from stages.site.changes import DepHashes, atomic_write
 from stages.site.layout import SiteLayout, discover
@@ -33,6 +33,8 @@ MARKDOWNLINT_CONFIGS = (".markdownlint.json", ".markdownlint.jsonc", ".markdownl
 
 def _fingerprint(ctx: StageContext[Options], layout: SiteLayout, opts: Options) -> str:
     h = hashlib.sha256(LINT_SALT.encode())
+    h.update(engine.code_fingerprint().encode())  # the parser's code: an upgrade re-reads every page
+    h.update(repr(layout.params).encode())  # Hugo's params: what `param` finds
     h.update(layout.nav_fingerprint().encode())
     h.update(repr(layout.mkdocs.markdown if layout.mkdocs else None).encode())  # markdown_extensions change parsing
     h.update(opts.model_dump_json().encode())
@@ -138,7 +140,7 @@ async def _analyze(ctx: StageContext[Options], layout: SiteLayout, units: dict[s
         ps = tree.pages[src]
         jobs.append(analyze.PageJob(lang=lang, src=src, path=str(ps.path), rel=rel, include_base=str(tree.include_base),
                                     source_root=str(layout.include_root), docs_dir=str(tree.docs_dir), pretty=bool(ctx.site.pretty_urls),
-                                    max_bytes=int(ctx.site.max_page_bytes),
+                                    max_bytes=int(ctx.site.max_page_bytes), params=layout.params.get(lang) or None,
                                     markdown=layout.mkdocs.markdown if layout.mkdocs else PLAIN))
     def report(done: int, total: int) -> None:
         ctx.progress(5 + 75 * done / total, f"parsed {done}/{total} files")

@@ -55,6 +55,8 @@ class PageJob:
     """mkdocs.yml ``markdown_extensions``: the syntax and options the page is parsed with."""
     base_path: str = "/"
     """The site's base path: root-absolute links (``/docs/x/``) start with it (see ``inline_rules``)."""
+    params: dict[str, Any] | None = None
+    """Hugo site params in the page's language, for the ``param`` shortcode (None: not a Hugo site)."""
     site_url: str = ""
     """Where the site is published (mkdocs ``site_url``, Hugo ``baseURL``): absolute links under it
     are this site's own pages (:func:`stages.site.urls.own_path`)."""
@@ -154,7 +156,8 @@ def analyze(job: PageJob, render: bool) -> dict[str, Any]:
     env: dict[str, Any] = {"md_options": job.markdown, "page_src": job.src, "page_path": job.path, "include_base": job.include_base,
                            "source_root": job.source_root, "pretty": job.pretty, "raw_html": job.raw_html,
                            "docs_dir": job.docs_dir, "lang": job.lang, "languages": job.languages,
-                           "base_path": job.base_path, "site_url": job.site_url, "fence_memo": job.fences}
+                           "base_path": job.base_path, "site_url": job.site_url, "fence_memo": job.fences,
+                           "page_meta": meta, "site_params": job.params or {}}
     body = shortcodes.expand(body, env)
     try:
         tokens = md.parse(body, env)

@@ -10,8 +10,11 @@ from __future__ import annotations
 import functools
 import hashlib
 import html
+import os
+from pathlib import Path
 from typing import Any
 
+import markdown_it
 from markdown_it import MarkdownIt
 from markdown_it.rules_block import StateBlock
 from markdown_it.rules_core import StateCore
@@ -142,3 +145,21 @@ def parser(opts: MarkdownOptions = PLAIN) -> MarkdownIt:
     # a pure function of the URL, and the same link recurs on many pages (a third of the calls)
     md.normalizeLink = functools.lru_cache(maxsize=8192)(md.normalizeLink)  # type: ignore[method-assign]
     return md
+
+
+_CODE = ("stages/markdown", "stages/site")
+"""Code a page's rendering depends on: an edit there (without a salt bump) must not reuse old
+results (render_html's pages and bodies, lint's findings)."""
+
+
+def code_fingerprint() -> str:
+    """Sizes and mtimes of the parser's modules and of the installed packages' folder (an
+    upgrade of markdown-it or Pygments changes its mtime); cheap enough for every build."""
+    here = Path(__file__).resolve().parents[2]
+    parts = [str(Path(markdown_it.__file__).resolve().parents[1].stat().st_mtime_ns)]
+    for sub in _CODE:
+        for entry in sorted(os.scandir(here / sub), key=lambda e: e.name):
+            if entry.name.endswith(".py"):
+                st = entry.stat()
+                parts.append(f"{sub}/{entry.name} {st.st_size} {st.st_mtime_ns}")
+    return hashlib.sha256("\n".join(parts).encode()).hexdigest()

@@ -3,8 +3,8 @@
 Hugo expands shortcodes in the page text before Markdown sees it, so this does the same: the
 common ones become the Markdown or HTML they stand for (``ref``/``relref`` a ``.md`` link the
 link rules resolve and check, ``highlight`` a fence, ``figure`` a ``<figure>``, note/warning
-callouts a ``/// type`` block), and any other shortcode is removed (its inner text kept) with a
-warning naming it, so a reader never sees raw template syntax. ``{{</* x */>}}`` is Hugo's way to
+callouts a ``/// type`` block, ``param`` the page's or the site's value), and any other
+shortcode is removed (its inner text kept) with a warning naming it, so a reader never sees raw template syntax. ``{{</* x */>}}`` is Hugo's way to
 show a shortcode as text and stays text. Line breaks are kept, so findings keep their line numbers.
 """
 
@@ -29,7 +29,7 @@ CALLOUTS = {"note": "note", "tip": "tip", "info": "info", "warning": "warning", 
             "notice": "note", "hint": "note", "admonition": "note", "details": "details"}
 """Callout shortcodes of Hugo and its common themes -> the block type they render as."""
 PAIRED = {"highlight", *CALLOUTS}
-SINGLE = {"ref", "relref", "figure"}
+SINGLE = {"ref", "relref", "figure", "param"}
 _PAIRED = re.compile(
     r"\{\{(?P<d>[<%])\s*(?P<name>" + "|".join(sorted(PAIRED)) + r")\b" + _ARGS + r"\s*[>%]\}\}"
     r"(?P<body>.*?)\{\{[<%]\s*/\s*(?P=name)\s*[>%]\}\}", re.S)
@@ -87,6 +87,19 @@ def _figure(env: MutableMapping[str, Any], named: dict[str, str]) -> str:
     return f"<figure{cls}>{img}{caption}</figure>"
 
 
+def _param(env: MutableMapping[str, Any], key: str) -> str | None:
+    """Hugo's ``param``: the page's front matter value, else the site's ``params`` (dotted keys
+    reach into tables; any case matches, as in Hugo), as text; None when neither has it."""
+    for source in (env.get("page_meta") or {}, env.get("site_params") or {}):
+        value: Any = source
+        for part in key.lower().split("."):
+            value = next((v for k, v in value.items() if str(k).lower() == part), None) if isinstance(value, dict) else None
+        if value is not None:
+            text = ("true" if value else "false") if isinstance(value, bool) else str(value)
+            return html.escape(text)
+    return None
+
+
 def _paired(m: re.Match[str]) -> str:
     name, body = m.group("name"), m.group("body")
     pos, named = _args(m.group("args"))
@@ -132,6 +145,13 @@ def expand(text: str, env: MutableMapping[str, Any]) -> str:
             out.append(_ref(env, named.get("path") or (args[0] if args else "")))
         elif not m.group("close") and name == "figure":
             out.append(_figure(env, named))
+        elif not m.group("close") and name == "param":
+            key = named.get("name") or (args[0] if args else "")
+            value = _param(env, key)
+            out.append(value or "")
+            if value is None:
+                findings.append((_line(text, m.start()), None, "unknown-param", "warning",
+                                 f"param {key!r} is in neither the page's front matter nor the site's params: left empty"))
         elif name not in unknown:
             unknown[name] = _line(text, m.start())
     out.append(text[pos:])

@@ -31,25 +31,6 @@ from stages.site.changes import DepHashes
 VERSION = 1
 MAX_AGE = 7 * 86400
 """Seconds an entry no build has used stays (a translate job may run days after its source)."""
-_CODE = ("stages/markdown", "stages/site")
-"""Code a body depends on: an edit there (without a salt bump) must not reuse an old body."""
-
-
-def code_fingerprint() -> str:
-    """Sizes and mtimes of the parser's modules and of the installed packages' folder (an
-    upgrade of markdown-it or Pygments changes its mtime); cheap enough for every build."""
-    import markdown_it  # loaded with the engine already
-
-    here = Path(__file__).resolve().parents[2]
-    parts = [str(Path(markdown_it.__file__).resolve().parents[1].stat().st_mtime_ns)]
-    for sub in _CODE:
-        for entry in sorted(os.scandir(here / sub), key=lambda e: e.name):
-            if entry.name.endswith(".py"):
-                st = entry.stat()
-                parts.append(f"{sub}/{entry.name} {st.st_size} {st.st_mtime_ns}")
-    return sha256("\n".join(parts).encode())
-
-
 class Bodies:
     """The body store of one site (``<cache>/render_html/<site>/_bodies``)."""
 

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from stages.base import Finding, StageContext, StageError, StageResult
+from stages.markdown import engine
 from stages.render_html import bodies, builder, site_files, theme, translated
 from stages.render_html.cache import Store, remove_stale
 from stages.render_html.options import Options
@@ -125,10 +126,10 @@ async def _run(ctx: StageContext[Options], dates_task: asyncio.Future[gitdates.G
 
         macro_vars, macro_hash = await asyncio.to_thread(macros.variables, layout)
     config_hash = theme_hash + macro_hash + (changes.sha256(mk.file.read_bytes()) if mk else "")
-    config_hash += repr((layout.base_url, layout.site_languages))  # a Hugo config's part in every page
+    config_hash += repr((layout.base_url, layout.site_languages, layout.params))  # a Hugo config's part in every page
     # the parser's code is part of every page's key: an upgrade or a local edit re-renders, not
     # only the bodies (keyed by it below) but the pages kept whole in the cache
-    code = bodies.code_fingerprint()
+    code = engine.code_fingerprint()
     site_run = builder.SiteRun(
         ctx=ctx, layout=layout, env=env, salt=builder.config_salt(ctx, config_hash + code),
         base_url=_base_url(ctx.site, (mk.site_url if mk else None) or layout.base_url),

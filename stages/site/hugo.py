@@ -47,6 +47,9 @@ class HugoConfig:
     content_dirs: dict[str, Path] = field(default_factory=dict)
     """A language's own ``contentDir``, when it has one."""
     content_dir: Path = Path("content")
+    params: dict[str, dict[str, Any]] = field(default_factory=dict)
+    """Site ``params`` as each language sees them (its ``[languages.<code>.params]`` over the site's),
+    keys lower-cased as Hugo matches them: what the ``param`` shortcode reads."""
 
     @property
     def base_path(self) -> str:
@@ -58,6 +61,11 @@ class HugoConfig:
 def _lower(data: dict[str, Any]) -> dict[str, Any]:
     """Hugo config keys are case-insensitive (``baseURL``, ``baseurl``)."""
     return {str(k).lower(): v for k, v in data.items()}
+
+
+def _lower_deep(data: Any) -> Any:
+    """``params`` at every depth: ``.Param "GitHub_Repo"`` finds ``github_repo``."""
+    return {str(k).lower(): _lower_deep(v) for k, v in data.items()} if isinstance(data, dict) else data
 
 
 class _Yaml12Loader(yaml.SafeLoader):
@@ -137,11 +145,15 @@ def _config(source: Path, path: Path, conf: dict[str, Any], content_dir: Path,
     dirs: dict[str, Path] = {}
     title = conf.get("title")
     root = source.resolve()
+    site_params = _lower_deep(conf.get("params")) if isinstance(conf.get("params"), dict) else {}
+    params: dict[str, dict[str, Any]] = {}
     for code, lc in langs_conf.items():
         if not is_safe_code(str(code)):
             raise StageError(f"{path.name}: [languages] key {str(code)[:40]!r} is not a language code "
                              "(letters, digits, '-' or '_', like 'en' or 'pt-br')", code="config_invalid")
         lc = _lower(lc) if isinstance(lc, dict) else {}
+        own = _lower_deep(lc.get("params")) if isinstance(lc.get("params"), dict) else {}
+        params[str(code)] = {**site_params, **own}
         w = lc.get("weight", 0)
         weights[str(code)] = float(w) if isinstance(w, int | float) else 0.0
         if lc.get("contentdir"):
@@ -156,7 +168,8 @@ def _config(source: Path, path: Path, conf: dict[str, Any], content_dir: Path,
     base = conf.get("baseurl")
     return HugoConfig(file=path, title=str(title) if isinstance(title, str) else None,
                       base_url=str(base) if isinstance(base, str) else None, default_language=default,
-                      languages=[default, *others], content_dirs=dirs, content_dir=content_dir)
+                      languages=[default, *others], content_dirs=dirs, content_dir=content_dir,
+                      params={code: params.get(code, site_params) for code in (default, *others)})
 
 
 def is_draft(path: Path) -> bool:

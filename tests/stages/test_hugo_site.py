@@ -170,3 +170,23 @@ def test_hugo_yaml_is_read_as_hugo_reads_it(tmp_path: Path) -> None:
     assert data["enablegitinfo"] == "yes" and data["builddrafts"] is False  # only true/false are booleans
     found = hugo.find(tmp_path)
     assert found is not None and set(found.languages) == {"en", "no"}
+
+
+def test_param_reads_the_page_then_the_sites_params(tmp_path: Path) -> None:
+    """Hugo's built-in ``param`` (Docsy's example site uses it for its repository link and version)."""
+    (tmp_path / "content/en").mkdir(parents=True)
+    (tmp_path / "content/fa").mkdir(parents=True)
+    (tmp_path / "hugo.yaml").write_text(
+        "baseURL: https://example.org/\ndefaultContentLanguage: en\n"
+        "params:\n  version: 0.16.1-dev\n  GitHub_Repo: https://github.com/x/y\n  links: {user: [a, b], chat: https://chat}\n"
+        "languages:\n  en: {contentDir: content/en}\n  fa: {contentDir: content/fa, params: {version: '۰.۱۶'}}\n")
+    conf = hugo.find(tmp_path)
+    assert conf is not None and conf.params["en"]["version"] == "0.16.1-dev" and conf.params["fa"]["version"] == "۰.۱۶"
+    assert conf.params["fa"]["github_repo"] == "https://github.com/x/y"  # a language's params lie over the site's
+    env: dict[str, object] = {"page_meta": {"Version": "page-1"}, "site_params": conf.params["en"]}
+    text = 'v{{% param version %}} <a href="{{< param "github_repo" >}}">{{< param name="Links.Chat" >}}</a> [{{% param nope %}}]'
+    assert shortcodes.expand(text, env) == 'vpage-1 <a href="https://github.com/x/y">https://chat</a> []'
+    assert env["findings"] == [(1, None, "unknown-param", "warning",
+                                "param 'nope' is in neither the page's front matter nor the site's params: left empty")]
+    env = {"site_params": {"q": 'a"<b>'}}
+    assert shortcodes.expand("{{< param q >}}", env) == "a&quot;&lt;b&gt;"  # a value is text, never markup
