@@ -71,6 +71,12 @@ class SiteRun:
         explicit = "title" in site.model_fields_set
         return str(site.title if explicit or not self.layout.site_name else self.layout.site_name)
 
+    def title_in(self, lang: str) -> str:
+        """The site title a language's pages show: its own (Hugo ``[languages.<code>] title``)
+        unless ``[site] title`` is set."""
+        own = self.layout.titles.get(lang)
+        return own if own and "title" not in self.ctx.site.model_fields_set else self.title
+
     @property
     def base_path(self) -> str:
         """The path root-absolute links start with: Hugo's ``baseURL``, else ``[site] base_url``'s."""
@@ -330,7 +336,7 @@ class LanguageBuild:
                 state = "machine"  # a machine translation committed to the language's folder stays marked
             date = meta.get("date")
             ctx = {
-                "lang": lang, "dir": theme.text_dir(lang), "title": e["title"], "site_title": run.title,
+                "lang": lang, "dir": theme.text_dir(lang), "title": e["title"], "site_title": run.title_in(lang),
                 "description": frag.get("description", ""), "canonical": f"{run.base_url}{lang}/{url}",
                 "languages": [{"code": c, "label": theme.LANGUAGE_NAMES.get(c, c), "href": f"{root}{c}/{url}",
                                "canonical": f"{run.base_url}{c}/{url}"} for c in languages if self._has_page(c, src)],

@@ -47,6 +47,8 @@ class HugoConfig:
     content_dirs: dict[str, Path] = field(default_factory=dict)
     """A language's own ``contentDir``, when it has one."""
     content_dir: Path = Path("content")
+    titles: dict[str, str] = field(default_factory=dict)
+    """A language's own ``title`` (``[languages.fa] title``), shown in its pages' header."""
     params: dict[str, dict[str, Any]] = field(default_factory=dict)
     """Site ``params`` as each language sees them (its ``[languages.<code>.params]`` over the site's),
     keys lower-cased as Hugo matches them: what the ``param`` shortcode reads."""
@@ -147,12 +149,15 @@ def _config(source: Path, path: Path, conf: dict[str, Any], content_dir: Path,
     root = source.resolve()
     site_params = _lower_deep(conf.get("params")) if isinstance(conf.get("params"), dict) else {}
     params: dict[str, dict[str, Any]] = {}
+    titles: dict[str, str] = {}
     for code, lc in langs_conf.items():
         if not is_safe_code(str(code)):
             raise StageError(f"{path.name}: [languages] key {str(code)[:40]!r} is not a language code "
                              "(letters, digits, '-' or '_', like 'en' or 'pt-br')", code="config_invalid")
         lc = _lower(lc) if isinstance(lc, dict) else {}
         own = _lower_deep(lc.get("params")) if isinstance(lc.get("params"), dict) else {}
+        if isinstance(lc.get("title"), str):
+            titles[str(code)] = lc["title"]
         params[str(code)] = {**site_params, **own}
         w = lc.get("weight", 0)
         weights[str(code)] = float(w) if isinstance(w, int | float) else 0.0
@@ -169,7 +174,7 @@ def _config(source: Path, path: Path, conf: dict[str, Any], content_dir: Path,
     return HugoConfig(file=path, title=str(title) if isinstance(title, str) else None,
                       base_url=str(base) if isinstance(base, str) else None, default_language=default,
                       languages=[default, *others], content_dirs=dirs, content_dir=content_dir,
-                      params={code: params.get(code, site_params) for code in (default, *others)})
+                      params={code: params.get(code, site_params) for code in (default, *others)}, titles=titles)
 
 
 def is_draft(path: Path) -> bool:

@@ -73,6 +73,8 @@ class SiteLayout:
     base_path: str | None = None
     """The path root-absolute links start with (Hugo ``baseURL``'s path); None: ``[site] base_url``'s."""
     params: dict[str, dict[str, Any]] = field(default_factory=dict)
+    titles: dict[str, str] = field(default_factory=dict)
+    """A language's own site title (Hugo ``[languages.<code>] title``), over :attr:`site_name`."""
     """Hugo site params per language (:attr:`stages.site.hugo.HugoConfig.params`), for ``param``."""
 
     @property
@@ -278,7 +280,7 @@ def _hugo_layout(source: Path, site: SiteOptions, language: str | Sequence[str] 
         nav_config=nav_config, nav_origin="config" if nav_config is not None else "folders",
         theme_dir=(source / site.theme).resolve() if site.theme else None, site_name=conf.title,
         include_root_dir=_include_root(source, site), site_languages=every, base_url=conf.base_url,
-        base_path=conf.base_path, params=conf.params,
+        base_path=conf.base_path, params=conf.params, titles=conf.titles,
     )
 
 

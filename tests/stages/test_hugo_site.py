@@ -54,6 +54,9 @@ def test_a_hugo_tree_builds_like_hugo(tmp_path: Path) -> None:
     home = (out / "en/index.html").read_text()
     assert "<title>Field Handbook</title>" in home  # `Title:` in capitals, and hugo.toml's title
     assert '<meta http-equiv="refresh" content="0; url=en/">' in (out / "index.html").read_text()
+    # a language's own title ([languages.ar] title) heads its pages; English keeps the site's
+    assert '<a class="site-title" href="../ar/">دليل الميدان</a>' in (out / "ar/index.html").read_text()
+    assert '<a class="site-title" href="../en/">Field Handbook</a>' in home
     assert (out / "ar/index.html").is_file() and (out / "en/distributed-systems/index.html").is_file()
     # nav: sections and pages by weight then title; no _index, template, layout or draft
     assert [t for _, t in sidebar(home)] == ["Field Handbook", "Getting started", "Distributed systems",
