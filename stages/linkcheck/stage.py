@@ -10,7 +10,9 @@ was, and the CSV report is LinkChecker's format with one row per broken occurren
 from __future__ import annotations
 
 import asyncio
+import difflib
 import os
+import re
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -56,6 +58,34 @@ def _pages(ctx: StageContext[Options], site: files.SiteRoot) -> tuple[list[Path]
     return pages, sources
 
 
+_ANCHORS = re.compile(r"^(?P<head>Anchor `(?P<name>[^']*)'.*? Available anchors: )(?P<list>.*)\.$", re.S)
+BRIEF_ANCHORS = 8
+
+
+def _plain(name: str) -> str:
+    return re.sub(r"[^0-9a-z]", "", name.lower())
+
+
+def brief(message: str) -> str:
+    """A missing-anchor message for a person: the anchors closest to the one asked for, then a
+    few more and how many are left. The CSV keeps LinkChecker's full list; a finding shown in the
+    build's output and on the dashboard listed all 700 anchors of a changelog page."""
+    m = _ANCHORS.match(message)
+    names = m.group("list").split(", ") if m else []
+    if m is None or len(names) <= BRIEF_ANCHORS:
+        return message
+    target = _plain(m.group("name"))
+
+    def score(name: str) -> tuple[int, float]:  # a shared start first (`9.7.0' ~ `970-november-…'), then likeness
+        plain = _plain(name)
+        return len(os.path.commonprefix([plain, target])), difflib.SequenceMatcher(None, plain, target).ratio()
+
+    close = [n for n in sorted(names, key=score, reverse=True)[:3]
+             if score(n)[0] >= min(3, len(target)) or score(n)[1] >= 0.6]
+    shown = [*close, *(n for n in names if n not in close)][:BRIEF_ANCHORS]
+    return f"{m.group('head')}{', '.join(shown)} and {len(names) - len(shown)} more."
+
+
 def _finding(row: Row, options: Options, site: files.SiteRoot, sources: dict[str, str],
              languages: list[str]) -> Finding | None:
     if row.outcome.valid and not row.outcome.warnings and not row.extra_warnings:
@@ -69,7 +99,7 @@ def _finding(row: Row, options: Options, site: files.SiteRoot, sources: dict[str
         where = f" (built page {page}, line {row.link.line})" if row.link.line else ""
         source = sources.get(page, page)
         return Finding(file=source, line=row.link.line, column=row.link.column, rule=rule,
-                       severity=severity, message=message + where, url=row.link.urlname,
+                       severity=severity, message=brief(message) + where, url=row.link.urlname,
                        language=language)
 
     if row.extern and not row.outcome.syntax:

@@ -124,11 +124,11 @@ def _search_text(tokens: list[Any]) -> str:
 
 
 def _footnote_ids(env: dict[str, Any]) -> set[str]:
-    """Footnote anchors (``#fn1``, ``#fnref1``) are valid link targets too."""
+    """Footnote anchors (``#fn:1``, ``#fnref:1``: see :func:`engine._footnote_name`) are valid link targets too."""
     refs = env.get("footnotes", {}).get("list", {})
     ids: set[str] = set()
     for i in range(1, len(refs) + 1):
-        ids.update({f"fn{i}", f"fnref{i}"})
+        ids.update({f"fn:{i}", f"fnref:{i}"})
     return ids
 
 

@@ -113,6 +113,12 @@ def _render_include_error(self: Any, tokens: list[Token], idx: int, options: Any
     return f'<div class="include-error">include failed: <code>{html.escape(tokens[idx].content)}</code></div>\n'
 
 
+def _footnote_name(self: Any, tokens: Any, idx: int, options: Any, env: Any) -> str:
+    """``:3``, so a footnote is ``#fn:3`` and its reference ``#fnref:3``, as Python-Markdown
+    (MkDocs) and Goldmark (Hugo) name them and as writers link to them (``[note](#fn:3)``)."""
+    return f":{tokens[idx].meta['id'] + 1}"
+
+
 @functools.lru_cache(maxsize=4)
 def parser(opts: MarkdownOptions = PLAIN) -> MarkdownIt:
     """Built once per process and option set (the pool's workers each keep their own). The
@@ -126,6 +132,7 @@ def parser(opts: MarkdownOptions = PLAIN) -> MarkdownIt:
     md = MarkdownIt("commonmark", {"html": True, "typographer": False})
     md.enable(["table", "strikethrough"])
     md.use(footnote_plugin).use(deflist_plugin).use(tasklists_plugin).use(admon_plugin)
+    md.add_render_rule("footnote_anchor_name", _footnote_name)
     md.use(attrs_plugin)
     blocks.setup(md)
     extras.setup(md, opts)

@@ -35,3 +35,18 @@ def test_languages_this_build_lacks_are_left_to_their_build(tmp_path: Path) -> N
                 "https://other.example/docs/zh/"):
         assert not ignored.search(url), url
     assert scope.unbuilt_languages(tmp_path, (tmp_path.as_uri() + "/")) == ()
+
+
+def test_a_missing_anchor_finding_names_the_closest_anchors_not_all_of_them() -> None:
+    """Material's changelog has about 700 anchors; the build's output listed every one."""
+    from stages.linkcheck.checker import anchor_warning
+    from stages.linkcheck.stage import brief
+
+    anchors = frozenset(["970-november-11-2025", "971-december-18-2025", "changelog", *(f"v{i}" for i in range(700))])
+    full = anchor_warning("9.7.0", anchors)
+    assert full is not None and full.count("`") == 2 + 703  # LinkChecker's message, as the CSV keeps it
+    short = brief(full)
+    assert short.startswith("Anchor `9.7.0' (decoded: `9.7.0') not found. Available anchors: `970-november-11-2025', ")
+    assert short.endswith(" and 695 more.") and short.count("`") == 2 + 8
+    few = anchor_warning("x", frozenset(["a", "b"]))
+    assert few is not None and brief(few) == few

@@ -90,6 +90,17 @@ def test_attr_list_after_an_inline_element_goes_on_it() -> None:
     assert "<p>not {.a} inline</p>" in out and "<p>{.alone}</p>" in out
 
 
+def test_footnotes_are_named_as_python_markdown_and_goldmark_name_them() -> None:
+    """``#fn:7`` is how MkDocs and Hugo pages link to a footnote (Material's own blog does)."""
+    from stages.markdown.analyze import _footnote_ids
+
+    env: dict[str, Any] = {}
+    out = parser().render("Text[^a] and[^b].\n\n[^a]: One.\n[^b]: Two.\n", env)
+    assert '<a href="#fn:1" id="fnref:1">[1]</a>' in out and '<li id="fn:2" class="footnote-item">' in out
+    assert '<a href="#fnref:2" class="footnote-backref">' in out
+    assert _footnote_ids(env) == {"fn:1", "fnref:1", "fn:2", "fnref:2"}  # anchors for the link checks
+
+
 def test_highlight_options_map_onto_pygments() -> None:
     conf = [{"pymdownx.highlight": {"line_spans": "__span", "anchor_linenums": True, "linenums": True,
                                     "linenums_style": "pymdownx-inline"}}]
