@@ -73,6 +73,9 @@ class Worker:
         self.running: dict[str, Running] = {}
         self._stop = asyncio.Event()
         self._slot_freed = asyncio.Event()
+        self._held_back = True
+        """The last claim left runnable kinds out (no free slot, or a kind at its limit): a slot
+        freeing may let it take more. False after a claim over every kind found the queue empty."""
         self._started_at = time.time()
         self.log = logger.getChild(self.id.replace(".", "_"))
 
@@ -114,15 +117,15 @@ class Worker:
                         raise RuntimeError(f"worker side task {t.get_name()} died") from t.exception()
                 seen = self.store.work_seq  # work announced while the claim runs must not be slept through
                 try:
-                    claimed = await self._claim_some()
+                    claimed, asked = await self._claim_some()
                 except errors.StoreUnavailable as exc:
                     self.log.warning("cannot claim jobs: %s; retrying until the store answers", exc,
                                      extra={"action": "store_unavailable"})
                     with contextlib.suppress(TimeoutError):
                         await asyncio.wait_for(self._stop.wait(), self.wcfg.poll_interval)
                     continue
-                if claimed:
-                    continue
+                if asked and claimed >= asked:
+                    continue  # every free slot it asked for is filled: more may be waiting
                 await self._wait_for_work(seen)
         finally:
             for t in side:
@@ -136,21 +139,33 @@ class Worker:
         if self.running:
             await self._shutdown()
 
-    async def _claim_some(self) -> bool:
+    def _room(self) -> tuple[list[str], int]:
+        """The kinds with a free slot, and how many jobs one claim may take within every one's limit."""
         kinds = self._free_kinds()
         if not kinds:
-            return False
-        # Fill free slots in one transaction, within every listed kind's remaining limit.
+            return [], 0
         busy: dict[str, int] = {}
         for r in self.running.values():
             busy[r.job.kind] = busy.get(r.job.kind, 0) + 1
         room = min([self.wcfg.count - len(self.running)]
                    + [self.wcfg.concurrency.get(k, self.wcfg.count) - busy.get(k, 0) for k in kinds])
-        jobs = await self.store.claim_batch(self.id, kinds, self.wcfg.lease_seconds, max(1, room),
+        return kinds, max(1, room)
+
+    async def _claim_some(self) -> tuple[int, int]:
+        """Fill free slots in one transaction: (jobs claimed, jobs asked for). Fewer than asked
+        means the queue had no more for now, so the worker waits instead of claiming again at
+        once (under load that second claim found nothing, a transaction per job for nothing):
+        whatever becomes claimable later wakes it (:meth:`_wait_for_work`)."""
+        kinds, room = self._room()
+        self._held_back = True
+        if not kinds:
+            return 0, 0
+        jobs = await self.store.claim_batch(self.id, kinds, self.wcfg.lease_seconds, room,
                                             global_limits=self.wcfg.global_limits)
         for job in jobs:
             self._start(job)
-        return bool(jobs)
+        self._held_back = len(jobs) >= room or len(kinds) < len(self.handlers)
+        return len(jobs), room
 
     def _start(self, job: Job) -> None:
         running = Running(job)
@@ -159,13 +174,18 @@ class Worker:
 
     async def _wait_for_work(self, seen: int) -> None:
         """Until a job may be claimable (not on every write: progress and finishes make none),
-        a slot of this worker frees, or the poll interval passes."""
+        a slot of this worker frees while the last claim held kinds back, or the poll interval passes."""
         waiters = [asyncio.ensure_future(self.store.wait_work(self.wcfg.poll_interval, seen)),
-                   asyncio.ensure_future(self._slot_freed.wait()),
                    asyncio.ensure_future(self._stop.wait())]
+        if self._held_back:
+            waiters.append(asyncio.ensure_future(self._slot_freed.wait()))
+        kinds, room = self._room()
+        if seen == self.store.work_seq:  # this daemon takes new work it has room for itself
+            self.store.claimer_idle(kinds, room if kinds else 0)
         try:
             await asyncio.wait(waiters, return_when=asyncio.FIRST_COMPLETED)
         finally:
+            self.store.claimer_idle((), 0)
             for w in waiters:
                 w.cancel()
             self._slot_freed.clear()
@@ -176,10 +196,10 @@ class Worker:
         deadline = time.monotonic() + timeout
         try:
             while time.monotonic() < deadline:
-                if await self._claim_some():
+                if (await self._claim_some())[0]:
                     continue
                 if not self.running:
-                    if not await self._claim_some():
+                    if not (await self._claim_some())[0]:
                         return
                     continue
                 await asyncio.wait([r.task for r in self.running.values() if r.task], return_when=asyncio.FIRST_COMPLETED)

@@ -38,7 +38,8 @@ class _Work:
     """What one write transaction made claimable, announced only once it has committed: a wake-up
     sent before the commit would send claimers to a queue that does not show the job yet."""
 
-    kinds: set[str] = dataclasses.field(default_factory=set)
+    kinds: list[str] = dataclasses.field(default_factory=list)
+    """One entry per job made claimable."""
     later: list[tuple[float, str]] = dataclasses.field(default_factory=list)
     """(delay, kind): a retry that falls due later wakes claimers then."""
 
@@ -69,6 +70,9 @@ class StoreBase:
         self.work_seq = 0
         """Counts wake-ups for claimers; a claimer reads it before it claims and passes it to
         :meth:`wait_work`, so work announced while its claim ran is not slept through."""
+        self._idle_kinds: frozenset[str] = frozenset()
+        self._idle_room = 0
+        """This daemon's claimer is waiting with this many free slots for these kinds (:meth:`claimer_idle`)."""
         self.schema_ahead: int | None = None
         """The store's schema version when a newer daemon migrated past what this one knows (it
         then claims nothing: it could write rows it does not understand)."""
@@ -106,7 +110,7 @@ class StoreBase:
         """The running write transaction makes a job of ``kind`` claimable (announced at commit)."""
         work = _WORK.get()
         if work is not None:
-            work.kinds.add(kind)
+            work.kinds.append(kind)
         else:  # outside :meth:`_write` (never in the store itself): announce at once
             self._wake((kind,))
 
@@ -123,12 +127,25 @@ class StoreBase:
         with contextlib.suppress(RuntimeError):  # no running loop: nobody is waiting
             asyncio.get_running_loop().call_later(max(0.0, delay), self._wake, (kind,))
 
+    def claimer_idle(self, kinds: Iterable[str], room: int) -> None:
+        """This daemon's claimer waits for work with ``room`` free slots for ``kinds`` (0: it does not)."""
+        self._idle_kinds, self._idle_room = frozenset(kinds), room
+
     def _wake(self, kinds: Iterable[str] = ()) -> None:
-        """After a commit: wake local waiters and tell the other daemons. ``kinds`` (the kinds
-        made claimable) wake claimers; without them only readers wake."""
-        kinds = set(kinds)
+        """After a commit: wake local waiters and tell the other daemons. ``kinds`` (one per job
+        made claimable) wake claimers; without them only readers wake.
+
+        Work this daemon's idle claimer has room for is announced to the other daemons as ``*``
+        (their readers only): this daemon claims it at once, and waking every other daemon's
+        claimers for it only had them run a claim that found nothing (two nodes: one empty claim
+        per job). Work beyond that room, or while the claimer is busy, wakes them all.
+        """
+        kinds = list(kinds)
         if kinds:
             self.notify_work()
+            if len(kinds) <= self._idle_room and self._idle_kinds.issuperset(kinds):
+                self._idle_room -= len(kinds)
+                kinds = []
         else:
             self.notify_changed()
         if self.listener is not None:

@@ -187,3 +187,31 @@ async def test_another_stores_finish_wakes_readers_but_not_claimers(open_store: 
     assert await asyncio.wait_for(b.wait_work(30, seen), 10) is True
     assert b.work_seq == seen + 1  # the delivery; the claim, stage and finish woke no claimer
     assert b.listener.received > received
+
+
+async def test_work_this_daemons_idle_claimer_has_room_for_wakes_no_other_daemon(open_store: OpenStore) -> None:
+    """A job submitted to a daemon whose claimer waits with a free slot is claimed there: waking
+    the other daemons' claimers for it would only have them run a claim that finds nothing."""
+    import asyncpg
+
+    from pipeline.store.listen import CHANNEL
+
+    a = await open_store()
+    assert a.listener is not None
+    await asyncio.wait_for(a.listener.connected.wait(), 10)
+    seen: asyncio.Queue[str] = asyncio.Queue()
+    watcher = await asyncpg.connect(a.listener.dsn)
+    try:
+        await watcher.add_listener(CHANNEL, lambda _c, _p, _ch, payload: seen.put_nowait(payload))
+        a.claimer_idle(["build"], 1)
+        before = a.work_seq
+        await a.submit(JobSpec(kind="build"))  # a's claimer takes it: other daemons' readers hear of it
+        assert await asyncio.wait_for(seen.get(), 10) == f"{a.listener.node} *"
+        await a.submit(JobSpec(kind="build"))  # no room left here: every daemon's claimers wake
+        await a.submit(JobSpec(kind="deliver"))  # a kind a's claimer is not waiting for
+        named: set[str] = set()
+        while named != {"build", "deliver"}:
+            named |= set((await asyncio.wait_for(seen.get(), 10)).split(" ", 1)[1].split(",")) - {"*"}
+        assert a.work_seq == before + 3  # a's own claimer woke for all three
+    finally:
+        await watcher.close()
