@@ -20,7 +20,7 @@ ADMONITIONS = frozenset(
 )
 KNOWN = ADMONITIONS | {"details", "tab", "admonition", "html", "define", "caption"}
 _SHORTCODE = re.compile(r"\{\{<|\{\{%|\{%|\{\{\s*[\w.]+\s*\}\}")
-_LEFTOVER = re.compile(r"^(!!!|\?\?\?\+?|/{3,}|:::)(\s|$)")
+_LEFTOVER = re.compile(r"^(!!!|\?\?\?\+?|/{3,}|:::|===[+!]{0,2}(?=[ \t]+\"))(\s|$)")
 
 
 def _split(info: str) -> tuple[str, str]:

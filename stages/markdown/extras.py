@@ -129,3 +129,7 @@ def setup(md: MarkdownIt, opts: MarkdownOptions) -> None:
         md.add_render_rule("code_inline", _code_inline(md, opts.highlight.css_class))
     if opts.md_in_html:
         md.core.ruler.push("md_in_html", _md_in_html)
+    if opts.tabbed:
+        from stages.markdown import tabbed
+
+        tabbed.setup(md)

@@ -49,6 +49,8 @@ class MarkdownOptions:
     keys: bool = False
     inlinehilite: bool = False
     md_in_html: bool = False
+    tabbed: bool = False
+    """pymdownx.tabbed: ``=== "Title"`` content tabs."""
     admonition_types: tuple[str, ...] = ()
     """``pymdownx.blocks.admonition`` ``types``: the ``/// type`` names that are admonitions (empty: all known)."""
     highlight: HighlightOptions = HighlightOptions()
@@ -66,7 +68,8 @@ includes, FastAPI's ``markdown_include_variants`` and ``mdx_include``). ``pymdow
 accepted because its ``:name:`` codes are left as text, as without the Material icon set."""
 
 _SWITCHES = {"pymdownx.mark": "mark", "pymdownx.caret": "caret", "pymdownx.tilde": "tilde",
-             "pymdownx.keys": "keys", "pymdownx.inlinehilite": "inlinehilite", "md_in_html": "md_in_html"}
+             "pymdownx.keys": "keys", "pymdownx.inlinehilite": "inlinehilite", "md_in_html": "md_in_html",
+             "pymdownx.tabbed": "tabbed"}
 
 _OPTIONS: dict[str, frozenset[str]] = {
     "toc": frozenset({"permalink", "permalink_title", "permalink_class", "permalink_leading", "toc_depth"}),
@@ -75,7 +78,7 @@ _OPTIONS: dict[str, frozenset[str]] = {
     "pymdownx.superfences": frozenset({"custom_fences"}),
     "pymdownx.blocks.admonition": frozenset({"types"}),
     "pymdownx.blocks.tab": frozenset({"alternate_style"}),
-    "pymdownx.tabbed": frozenset(),
+    "pymdownx.tabbed": frozenset({"alternate_style"}),
     "pymdownx.tilde": frozenset({"subscript", "delete"}),
     "pymdownx.caret": frozenset({"superscript", "insert"}),
 }
@@ -122,10 +125,6 @@ def read(value: Any) -> tuple[MarkdownOptions, list[tuple[str, str]]]:
         known = _OPTIONS.get(name, frozenset())
         if name in _SWITCHES:
             opts[_SWITCHES[name]] = True
-        elif name == "pymdownx.tabbed":
-            warnings.append((f"markdown_extensions.{name}", f"extension {name!r} is not supported by pressroom: "
-                             "'=== \"Tab\"' lines stay as text (the '/// tab' blocks of pymdownx.blocks.tab work)"))
-            continue
         elif name not in _ALWAYS and name not in _OPTIONS:
             warnings.append((f"markdown_extensions.{name}",
                              f"extension {name!r} is not supported by pressroom; its syntax stays as text"))

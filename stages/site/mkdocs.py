@@ -134,6 +134,9 @@ def read(path: Path, conf: dict[str, Any]) -> MkDocsSite:
     plugins = _plugins(conf.get("plugins"))
     warnings = [("plugins", f"plugin {name!r} is not supported by pressroom; its output will be missing")
                 for name in plugins if name.split("/")[0] not in KNOWN_PLUGINS]
+    hooks = _strings(conf.get("hooks"))
+    if hooks:  # Python files of the site: running them would run a submitter's code in the daemon
+        warnings.append(("hooks", f"hooks are not run by pressroom ({', '.join(hooks)[:200]}): what they change is missing"))
     markdown, md_warnings = mdext.read(conf.get("markdown_extensions"))
     warnings.extend(md_warnings)
     macros_value = plugins.get("macros")

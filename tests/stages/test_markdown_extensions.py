@@ -121,14 +121,28 @@ def test_admonition_types_decide_which_blocks_are_admonitions() -> None:
     assert [f[2:4] for f in findings] == [("unknown-syntax", "warning")] and "'/// warning'" in findings[0][4]
 
 
+def test_tabbed_content_tabs() -> None:
+    """pymdownx.tabbed (``=== "Title"``): Material for MkDocs' content tabs."""
+    src = ('=== "pip"\n\n    ```bash\n    pip install x\n    ```\n\n    More **text**.\n\n=== "uv"\n    uv add x\n\n'
+           '===! "New set"\n\n    one\n\n===+ "Shown first"\n\n    two\n\nAfter.\n\n    code block\n')
+    out, findings = render(src, ["pymdownx.tabbed"])
+    assert findings == []
+    assert out.count('<div class="tab"><div class="tab-label">') == 2
+    assert '<div class="tab tab-new"><div class="tab-label">New set</div>' in out
+    assert '<div class="tab tab-selected"><div class="tab-label">Shown first</div>' in out
+    assert 'data-lang="bash"' in out and "<p>More <strong>text</strong>.</p>\n</div>" in out and "<p>uv add x</p>" in out
+    assert "<p>After.</p>\n<pre><code>code block\n</code></pre>" in out  # the tabs end where the indent does
+    assert "<p>=== &quot;pip&quot;</p>" in parser().render('=== "pip"\n\n    x\n', {})  # without the extension: text
+
+
 def test_an_unknown_option_or_extension_is_one_warning_naming_it() -> None:
     _, warnings = mdext.read({"toc": {"permalink": True, "baselevel": 2}, "pymdownx.highlight": {"pygments_lang_class": True},
-                              "zensical.extensions.macros": None, "pymdownx.tabbed": {"alternate_style": True},
+                              "zensical.extensions.macros": None, "pymdownx.tabbed": {"alternate_style": True, "slugify": "x"},
                               "pymdownx.blocks.tab": {"alternate_style": True, "combine_header_slug": True},
                               "mdx_include": None, "markdown_include_variants": None, "pymdownx.betterem": None})
     keys = [k for k, _ in warnings]
     assert keys == ["markdown_extensions.toc.baselevel", "markdown_extensions.pymdownx.highlight.pygments_lang_class",
-                    "markdown_extensions.zensical.extensions.macros", "markdown_extensions.pymdownx.tabbed",
+                    "markdown_extensions.zensical.extensions.macros", "markdown_extensions.pymdownx.tabbed.slugify",
                     "markdown_extensions.pymdownx.blocks.tab.combine_header_slug"]
     messages = dict(warnings)
     assert "'baselevel' of 'toc'" in messages["markdown_extensions.toc.baselevel"]

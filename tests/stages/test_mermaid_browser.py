@@ -1,4 +1,5 @@
-"""Mermaid fences become diagrams in a real browser, from the vendored build, with no network."""
+"""Mermaid fences become diagrams in a real browser, from the vendored build, with no network;
+``=== "Tab"`` content tabs switch."""
 
 from __future__ import annotations
 
@@ -34,4 +35,8 @@ async def test_a_mermaid_fence_renders_as_an_svg(runner: Any, tmp_path: Path) ->
         await page.goto(f"{base}/en/guide/")
         await page.wait_for_load_state("load")
         assert not any("mermaid" in r for r in requests)
+        # `=== "Tab"` content tabs (pymdownx.tabbed) are one tab set: the first shown, a click switches
+        await page.get_by_role("tab", name="uv").click()
+        assert await page.get_by_text("Install with uv").is_visible()
+        assert not await page.get_by_text("Install with pip").is_visible()
     assert outside == []  # nothing fetched from anywhere but the local server

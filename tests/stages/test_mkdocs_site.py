@@ -84,6 +84,7 @@ def test_an_mkdocs_folder_builds_like_mkdocs_build(tmp_path: Path) -> None:
     assert "Guide" in nav and "Hidden page" not in nav
     # a plugin pressroom lacks is named; the ones it provides are not
     assert "plugin 'git-committers' is not supported" in text
+    assert "hooks are not run by pressroom (hooks.py)" in text  # hooks.py would exit the build
     assert "plugin 'macros'" not in text and "plugin 'search'" not in text
 
 

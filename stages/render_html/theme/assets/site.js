@@ -13,13 +13,14 @@
   var cur = side && side.querySelector("[aria-current=page]");
   for (var el = cur; el && el !== side; el = el.parentElement) if (el.tagName === "DETAILS") el.open = true;
 
-  // Group consecutive `/// tab` blocks into one tab set.
+  // Group consecutive `/// tab` and `=== "Tab"` blocks into one tab set (`===!` starts a new
+  // set, `===+` is the tab shown first).
   var seen = new Set();
   document.querySelectorAll("main .tab").forEach(function (tab) {
     if (seen.has(tab)) return;
-    var group = [tab], next = tab.nextElementSibling;
-    while (next && next.classList.contains("tab")) { group.push(next); next = next.nextElementSibling; }
-    group.forEach(function (t) { seen.add(t); });
+    var group = [tab], next = tab.nextElementSibling, first = 0;
+    while (next && next.classList.contains("tab") && !next.classList.contains("tab-new")) { group.push(next); next = next.nextElementSibling; }
+    group.forEach(function (t, i) { seen.add(t); if (t.classList.contains("tab-selected") && !first) first = i; });
     var box = document.createElement("div"); box.className = "tabs";
     var bar = document.createElement("div"); bar.className = "tab-bar"; bar.setAttribute("role", "tablist");
     tab.parentNode.insertBefore(box, tab); box.appendChild(bar);
@@ -29,7 +30,7 @@
       b.addEventListener("click", function () {
         group.forEach(function (o, j) { o.hidden = j !== i; bar.children[j].setAttribute("aria-selected", j === i); });
       });
-      bar.appendChild(b); box.appendChild(t); t.hidden = i !== 0; b.setAttribute("aria-selected", i === 0);
+      bar.appendChild(b); box.appendChild(t); t.hidden = i !== first; b.setAttribute("aria-selected", i === first);
     });
   });
 
