@@ -72,8 +72,7 @@ class SiteRun:
         return str(site.title if explicit or not self.layout.site_name else self.layout.site_name)
 
     def title_in(self, lang: str) -> str:
-        """The site title a language's pages show: its own (Hugo ``[languages.<code>] title``)
-        unless ``[site] title`` is set."""
+        """A language's own site title (Hugo ``[languages.<code>] title``) unless ``[site] title`` is set."""
         own = self.layout.titles.get(lang)
         return own if own and "title" not in self.ctx.site.model_fields_set else self.title
 
