@@ -26,6 +26,9 @@ DEFAULT_SEVERITY: dict[str, Literal["error", "warning", "info"]] = {
     "no-title": "warning",
     "not-in-nav": "warning",
     "unknown-syntax": "warning",
+    "unknown-shortcode": "warning",
+    "unknown-param": "warning",
+    "icon-removed": "warning",
 }
 """Our own rules' default severities: the integrity checks (a missing include, page or image, a
 broken internal link or anchor) are errors. markdownlint rules (MDxxx) are warnings unless the

@@ -141,6 +141,7 @@ def parser(opts: MarkdownOptions = PLAIN) -> MarkdownIt:
     md.core.ruler.after("block", "fence_includes", _fence_includes)
     md.core.ruler.after("inline", "inline_attrs", inline_rules.inline_attrs)
     md.core.ruler.after("inline_attrs", "heading_ids", inline_rules.heading_ids)
+    md.core.ruler.before("inline_attrs", "icons", extras.icons)
     md.core.ruler.after("heading_ids", "links", inline_rules.links)
     md.core.ruler.after("links", "html_paths", inline_rules.html_paths)
     md.core.ruler.after("html_paths", "abbr", inline_rules.abbr_apply)

@@ -109,6 +109,30 @@ def _md_in_html(state: StateCore) -> None:
             tok.content = _MD_ATTR.sub(r"\1", tok.content, count=1)
 
 
+_ICON = re.compile(r":(?:material|fontawesome|octicons|simple)-[a-z0-9-]+:(?:\{[^{}\n]*\})?")
+"""Material for MkDocs' icon shortcodes (``:octicons-clock-24:``, with an attribute list after)."""
+
+
+def icons(state: StateCore) -> None:
+    """Drop icon shortcodes: Material draws them from its own icon sets, which pressroom does not
+    ship, and a reader should not see ``:octicons-clock-24:{ .mdx-pulse }`` as text. One
+    warning per page names the first few."""
+    gone: list[str] = []
+    line: int | None = None
+    for tok in state.tokens:
+        if tok.type != "inline" or not tok.children or ":" not in tok.content:
+            continue
+        for child in tok.children:
+            if child.type == "text" and _ICON.search(child.content):
+                gone.extend(m.group(0).split("{", 1)[0] for m in _ICON.finditer(child.content))
+                child.content = _ICON.sub("", child.content)
+                line = line or (tok.map[0] + 1 if tok.map else None)
+    if gone:
+        names = ", ".join(dict.fromkeys(gone[:5]))
+        state.env.setdefault("findings", []).append(
+            (line, None, "icon-removed", "warning", f"{len(gone)} icon shortcode(s) removed (no icon set): {names}"))
+
+
 def setup(md: MarkdownIt, opts: MarkdownOptions) -> None:
     """Turn on what the site's ``markdown_extensions`` list; before ``emphasis`` so ``^^`` is not
     taken for two superscripts."""

@@ -135,6 +135,16 @@ def test_tabbed_content_tabs() -> None:
     assert "<p>=== &quot;pip&quot;</p>" in parser().render('=== "pip"\n\n    x\n', {})  # without the extension: text
 
 
+def test_material_icon_shortcodes_are_removed_with_one_warning() -> None:
+    env: dict[str, Any] = {}
+    out = parser().render("## Sponsor :octicons-heart-fill-24:{ .mdx-heart }\n\n"
+                          'X :fontawesome-brands-youtube:{ style="color: red" } at 12:30 :smile: :octicons-clock-24:\n', env)
+    assert "octicons" not in out and "fontawesome" not in out and "style=" not in out and "mdx-heart" not in out
+    assert '<h2 id="sponsor">' in out and "at 12:30 :smile:" in out  # times and emoji names stay
+    assert env["findings"] == [(1, None, "icon-removed", "warning", "3 icon shortcode(s) removed (no icon set): "
+                                ":octicons-heart-fill-24:, :fontawesome-brands-youtube:, :octicons-clock-24:")]
+
+
 def test_an_unknown_option_or_extension_is_one_warning_naming_it() -> None:
     _, warnings = mdext.read({"toc": {"permalink": True, "baselevel": 2}, "pymdownx.highlight": {"pygments_lang_class": True},
                               "zensical.extensions.macros": None, "pymdownx.tabbed": {"alternate_style": True, "slugify": "x"},
