@@ -20,7 +20,7 @@ from typing import Any
 from stages.base import StageContext
 from stages.markdown import rawhtml, shortcodes
 from stages.markdown.engine import parser
-from stages.site import frontmatter
+from stages.site import frontmatter, urls
 from stages.site.mdext import PLAIN, MarkdownOptions
 
 TOC_MAX = 300
@@ -123,6 +123,17 @@ def _search_text(tokens: list[Any]) -> str:
     return " ".join(parts)[:SEARCH_TEXT_MAX]
 
 
+def _title_from_name(src: str) -> str:
+    """A page with no title is named after its file, and an index page (``_index.md``,
+    ``index.md``, ``README.md``) after its folder, as Hugo and MkDocs name them: ``Experimental``,
+    not ``_Index``."""
+    folder, _, name = src.rpartition("/")
+    stem = name.rsplit(".", 1)[0]
+    if stem in urls.INDEX_NAMES:
+        stem = folder.rsplit("/", 1)[-1] or "Home"
+    return stem.replace("-", " ").replace("_", " ").strip().title() or "Home"
+
+
 def _footnote_ids(env: dict[str, Any]) -> set[str]:
     """Footnote anchors (``#fn:1``, ``#fnref:1``: see :func:`engine._footnote_name`) are valid link targets too."""
     refs = env.get("footnotes", {}).get("list", {})
@@ -183,7 +194,7 @@ def analyze(job: PageJob, render: bool) -> dict[str, Any]:
         findings.append(_finding(job, 1, 1, "no-title", "warning", "page has no title (no front matter title and no '# ' heading)"))
     desc = meta.get("description")
     result.update(
-        title=title or job.src.rsplit("/", 1)[-1].rsplit(".", 1)[0].replace("-", " ").title(),
+        title=title or _title_from_name(job.src),
         description=desc if isinstance(desc, str) else _description(tokens),
         meta=meta,
         has_h1=h1 is not None,

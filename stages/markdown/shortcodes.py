@@ -3,9 +3,10 @@
 Hugo expands shortcodes in the page text before Markdown sees it, so this does the same: the
 common ones become the Markdown or HTML they stand for (``ref``/``relref`` a ``.md`` link the
 link rules resolve and check, ``highlight`` a fence, ``figure`` a ``<figure>``, note/warning
-callouts a ``/// type`` block, ``param`` the page's or the site's value), and any other
-shortcode is removed (its inner text kept) with a warning naming it, so a reader never sees raw template syntax. ``{{</* x */>}}`` is Hugo's way to
-show a shortcode as text and stays text. Line breaks are kept, so findings keep their line numbers.
+callouts a ``/// type`` block, ``tab`` a tab, ``expand`` a collapsible block, ``mermaid`` a
+diagram, ``param`` the page's or the site's value), and any other shortcode is removed (its
+inner text kept) with a warning naming it, so a reader never sees raw template syntax.
+``{{</* x */>}}`` is Hugo's way to show a shortcode as text and stays text. Line breaks are kept, so findings keep their line numbers.
 """
 
 from __future__ import annotations
@@ -28,8 +29,11 @@ CALLOUTS = {"note": "note", "tip": "tip", "info": "info", "warning": "warning", 
             "danger": "danger", "important": "important", "alert": "warning", "callout": "note",
             "notice": "note", "hint": "note", "admonition": "note", "details": "details"}
 """Callout shortcodes of Hugo and its common themes -> the block type they render as."""
-PAIRED = {"highlight", *CALLOUTS}
+PAIRED = {"highlight", "mermaid", "tab", "expand", *CALLOUTS}
 SINGLE = {"ref", "relref", "figure", "param"}
+WRAPPERS = {"tabs", "tabpane"}
+"""Shortcodes that only group others (a theme's tab set around its ``tab`` shortcodes): removed
+without a warning, their content kept, since consecutive tabs already form one set."""
 _PAIRED = re.compile(
     r"\{\{(?P<d>[<%])\s*(?P<name>" + "|".join(sorted(PAIRED)) + r")\b" + _ARGS + r"\s*[>%]\}\}"
     r"(?P<body>.*?)\{\{[<%]\s*/\s*(?P=name)\s*[>%]\}\}", re.S)
@@ -108,6 +112,13 @@ def _paired(m: re.Match[str]) -> str:
     if name == "highlight":
         lang = pos[0] if pos else named.get("lang", "")
         return f"```{lang}{inner}```"
+    if name == "mermaid":  # hugo-book, Relearn: the diagram in the page's vendored mermaid
+        return f"```mermaid{inner}```"
+    if name == "tab":  # hugo-book `tab "macOS"`, Docsy `tab header=...`, Relearn `tab title=...`
+        title = named.get("header") or named.get("title") or named.get("name") or (pos[0] if pos else "")
+        return f"/// tab | {title}{inner}///" if title else f"/// tab{inner}///"
+    if name == "expand":  # hugo-book's collapsible section
+        return f"/// details | {pos[0] if pos else 'Expand'}{inner}///"
     kind = CALLOUTS[name]
     if name in ("notice", "hint", "admonition", "alert", "callout") and pos and pos[0].isalpha():
         kind = pos[0].lower()
@@ -152,7 +163,7 @@ def expand(text: str, env: MutableMapping[str, Any]) -> str:
             if value is None:
                 findings.append((_line(text, m.start()), None, "unknown-param", "warning",
                                  f"param {key!r} is in neither the page's front matter nor the site's params: left empty"))
-        elif name not in unknown:
+        elif name not in unknown and name not in WRAPPERS:
             unknown[name] = _line(text, m.start())
     out.append(text[pos:])
     text = "".join(out)

@@ -70,7 +70,12 @@ def test_a_hugo_tree_builds_like_hugo(tmp_path: Path) -> None:
     assert 'data-lang="bash"' in start and "make" in start
     assert '<figure><img src="../img/ring.svg" alt="A ring"><figcaption>The ring</figcaption></figure>' in start
     assert "Tabbed text stays." in start and "youtube" not in start and "dQw4w9WgXcQ" not in start
-    assert "shortcode 'youtube' is not supported" in text and "shortcode 'tabs' is not supported" in text
+    assert "shortcode 'youtube' is not supported" in text and "shortcode 'unknowncode' is not supported" in text
+    assert "Unknown text stays." in start and "shortcode 'tabs'" not in text  # a tab set's wrapper is known
+    # theme shortcodes: tab (hugo-book "title", Docsy header=), mermaid, expand
+    assert '<div class="tab"><div class="tab-label">macOS</div>' in start and '<div class="tab-label">Linux</div>' in start
+    assert '<pre class="mermaid">graph LR; A--&gt;B\n</pre>' in start and "assets/mermaid/mermaid.min.js" in start
+    assert "<summary>More</summary>" in start and "Hidden details." in start
     for name in built:  # no raw shortcode anywhere; the escaped one is shown as text in its code block
         page = (out / name).read_text()
         assert "{{<" not in page and "{{%" not in page, name
