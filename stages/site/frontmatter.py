@@ -1,9 +1,12 @@
-"""YAML front matter split off a page without shifting its line numbers."""
+"""Front matter split off a page without shifting its line numbers: YAML between ``---`` lines
+(MkDocs, Hugo), and Hugo's TOML between ``+++`` lines and JSON object at the top of the page."""
 
 from __future__ import annotations
 
 import datetime
+import json
 import re
+import tomllib
 from typing import Any
 
 import yaml
@@ -20,23 +23,26 @@ def split(text: str) -> tuple[dict[str, Any], str, str | None, int]:
     The front matter lines are replaced by blank lines in ``body`` so that every line number the
     markdown parser reports is still a line number of the file on disk.
     """
-    if not text.startswith("---"):
+    if not text.startswith(("---", "+++", "{")):
         return {}, text, None, 0
     lines = text.split("\n")
-    if not _FENCE.match(lines[0]):
+    first = lines[0].rstrip()
+    if _FENCE.match(lines[0]):
+        kind, closes = "YAML", lambda line: bool(_FENCE.match(line)) or line.rstrip() == "..."
+    elif first == "+++":
+        kind, closes = "TOML", lambda line: line.rstrip() == "+++"
+    elif first == "{":
+        kind, closes = "JSON", lambda line: line.rstrip() == "}"
+    else:
         return {}, text, None, 0
-    end = next((i for i in range(1, len(lines)) if _FENCE.match(lines[i]) or lines[i].rstrip() == "..."), None)
+    end = next((i for i in range(1, len(lines)) if closes(lines[i])), None)
     if end is None:
-        return {}, text, "front matter starts with '---' but has no closing '---'", 0
-    raw = "\n".join(lines[1:end])
+        return {}, text, f"front matter starts with {first!r} but has no closing line", 0
+    raw = "\n".join(lines[1:end]) if kind != "JSON" else "\n".join(lines[: end + 1])
     body = "\n" * (end + 1) + "\n".join(lines[end + 1 :])
-    try:
-        data = yaml.load(raw, Loader=SAFE_LOADER) if raw.strip() else {}  # noqa: S506 (a safe loader)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f" (line {mark.line + 2})" if mark is not None else ""
-        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
-        return {}, body, f"front matter is not valid YAML{where}: {problem}", end + 1
+    data, problem = _load(kind, raw)
+    if problem:
+        return {}, body, f"front matter is not valid {kind}{problem}", end + 1
     if data is None:
         data = {}
     if not isinstance(data, dict):
@@ -48,13 +54,33 @@ def split(text: str) -> tuple[dict[str, Any], str, str | None, int]:
     return meta, body, None, end + 1
 
 
+def _load(kind: str, raw: str) -> tuple[Any, str]:
+    """The parsed front matter, or ``(None, " (line N): what")`` for the error message."""
+    if not raw.strip():
+        return {}, ""
+    try:
+        if kind == "TOML":
+            return tomllib.loads(raw), ""
+        if kind == "JSON":
+            return json.loads(raw), ""
+        return yaml.load(raw, Loader=SAFE_LOADER), ""  # noqa: S506 (a safe loader)
+    except tomllib.TOMLDecodeError as exc:
+        return None, f": {exc}"
+    except json.JSONDecodeError as exc:
+        return None, f" (line {exc.lineno}): {exc.msg}"
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" (line {mark.line + 2})" if mark is not None else ""
+        return None, f"{where}: {getattr(exc, 'problem', None) or str(exc).splitlines()[0]}"
+
+
 def _plain(value: Any) -> Any:
-    """Make YAML values JSON- and pickle-friendly (dates become ISO strings)."""
+    """Make YAML and TOML values JSON- and pickle-friendly (dates and times become ISO strings)."""
     if isinstance(value, dict):
         return {str(k): _plain(v) for k, v in value.items()}
     if isinstance(value, list):
         return [_plain(v) for v in value]
-    if isinstance(value, datetime.date | datetime.datetime):
+    if isinstance(value, datetime.date | datetime.datetime | datetime.time):
         return value.isoformat()
     if value is None or isinstance(value, str | int | float | bool):
         return value

@@ -198,3 +198,19 @@ def test_param_reads_the_page_then_the_sites_params(tmp_path: Path) -> None:
                                 "param 'nope' is in neither the page's front matter nor the site's params: left empty")]
     env = {"site_params": {"q": 'a"<b>'}}
     assert shortcodes.expand("{{< param q >}}", env) == "a&quot;&lt;b&gt;"  # a value is text, never markup
+
+
+def test_toml_and_json_front_matter_as_hugo_reads_them(tmp_path: Path) -> None:
+    """``+++`` TOML is Hugo's own default front matter (``hugo new`` writes it); JSON starts with ``{``."""
+    meta, body, err, n = frontmatter.split('+++\nTitle = "Install"\nweight = 3\ndraft = true\ndate = 2024-01-02\n+++\n\n# Body\n')
+    assert err is None and n == 6 and meta["title"] == "Install" and meta["weight"] == 3 and meta["date"] == "2024-01-02"
+    assert body.count("\n") == 8 and body.endswith("# Body\n")  # line numbers kept
+    meta, _, err, _ = frontmatter.split('{\n  "title": "From JSON",\n  "weight": 2\n}\n\nText\n')
+    assert err is None and meta == {"title": "From JSON", "weight": 2}
+    _, _, err, _ = frontmatter.split("+++\ntitle = \n+++\nText\n")
+    assert err is not None and err.startswith("front matter is not valid TOML")
+    assert frontmatter.split('{"x": 1} is a sentence\n')[0] == {}
+    page = tmp_path / "draft.md"
+    page.write_text('+++\ntitle = "WIP"\ndraft = true\n+++\nUnfinished\n')
+    assert hugo.is_draft(page)
+    assert frontmatter.peek_title('+++\ntitle = "Ordered"\nweight = 7\n+++\n') == ("Ordered", 7.0)
