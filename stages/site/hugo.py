@@ -128,7 +128,30 @@ def find(source: Path, parse: Callable[[Path], dict[str, Any]] = load) -> HugoCo
                                                 for v in langs_conf.values()):
             continue
         return _config(source, path, conf, content_dir, langs_conf)
-    return None
+    return _config_dir(source, parse)
+
+
+def _config_dir(source: Path, parse: Callable[[Path], dict[str, Any]]) -> HugoConfig | None:
+    """Hugo's config directory, ``config/_default/``: ``hugo.toml`` (or ``config.toml``) holds the
+    root keys and every other file the key it is named after (``languages.toml``, ``params.yaml``),
+    as larger sites (Docsy's among them) split their config."""
+    folder = source / "config" / "_default"
+    if not folder.is_dir():
+        return None
+    files = sorted(p for p in folder.iterdir() if p.is_file() and p.suffix in (".toml", ".yaml", ".yml", ".json"))
+    root = next((p for p in files if p.stem in ("hugo", "config")), None)
+    conf: dict[str, Any] = dict(parse(root)) if root is not None else {}
+    for part in files:
+        if part != root:
+            conf[part.stem.lower()] = parse(part)
+    if not conf.keys() & _HUGO_KEYS:
+        return None
+    content_dir = source / str(conf.get("contentdir") or "content")
+    raw_langs = conf.get("languages")
+    langs_conf: dict[str, Any] = raw_langs if isinstance(raw_langs, dict) else {}
+    if not content_dir.is_dir() and not any(isinstance(v, dict) and _lower(v).get("contentdir") for v in langs_conf.values()):
+        return None
+    return _config(source, root or folder, conf, content_dir, langs_conf)
 
 
 def _inside(root: Path, folder: Path, config: Path, key: str) -> Path:

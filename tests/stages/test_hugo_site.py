@@ -214,3 +214,22 @@ def test_toml_and_json_front_matter_as_hugo_reads_them(tmp_path: Path) -> None:
     page.write_text('+++\ntitle = "WIP"\ndraft = true\n+++\nUnfinished\n')
     assert hugo.is_draft(page)
     assert frontmatter.peek_title('+++\ntitle = "Ordered"\nweight = 7\n+++\n') == ("Ordered", 7.0)
+
+
+def test_a_config_directory_is_read_as_hugo_merges_it(tmp_path: Path) -> None:
+    """``config/_default/``: the root keys in hugo.toml, each other file the key it is named after."""
+    conf_dir = tmp_path / "config/_default"
+    conf_dir.mkdir(parents=True)
+    (conf_dir / "hugo.toml").write_text('baseURL = "https://example.org/docs/"\ntitle = "Split"\ndefaultContentLanguage = "en"\n')
+    (conf_dir / "languages.toml").write_text('[en]\nweight = 1\n[de]\nweight = 2\ntitle = "Geteilt"\n')
+    (conf_dir / "params.yaml").write_text("version: 2.1\n")
+    (tmp_path / "content").mkdir()
+    found = hugo.find(tmp_path)
+    assert found is not None and found.base_url == "https://example.org/docs/" and found.title == "Split"
+    assert found.languages == ["en", "de"] and found.titles == {"de": "Geteilt"} and found.params["de"]["version"] == 2.1
+    (conf_dir / "hugo.toml").unlink()
+    (conf_dir / "languages.toml").unlink()
+    assert hugo.find(tmp_path) is not None  # params alone is a Hugo key
+    (conf_dir / "params.yaml").unlink()
+    (conf_dir / "other.yaml").write_text("x: 1\n")
+    assert hugo.find(tmp_path) is None  # nothing Hugo would read
