@@ -139,7 +139,7 @@ async def _analyze(ctx: StageContext[Options], layout: SiteLayout, units: dict[s
         tree = layout.trees[lang]
         ps = tree.pages[src]
         jobs.append(analyze.PageJob(lang=lang, src=src, path=str(ps.path), rel=rel, include_base=str(tree.include_base),
-                                    source_root=str(layout.include_root), docs_dir=str(tree.docs_dir), pretty=bool(ctx.site.pretty_urls),
+                                    source_root=str(layout.include_root), docs_dir=str(tree.docs_dir), pretty=layout.pretty_urls(ctx.site),
                                     max_bytes=int(ctx.site.max_page_bytes), params=layout.params.get(lang) or None,
                                     markdown=layout.mkdocs.markdown if layout.mkdocs else PLAIN))
     def report(done: int, total: int) -> None:

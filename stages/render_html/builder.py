@@ -103,7 +103,7 @@ class LanguageBuild:
         self.store = Store(run.cache_root / lang)
         self.span = progress_span
         self.deps = DepHashes(run.layout.include_root)
-        self.pretty = bool(run.ctx.site.pretty_urls)
+        self.pretty = run.layout.pretty_urls(run.ctx.site)
         self._asset_state: dict[str, Any] = {}
         self._search_key = ""
         self._texts: dict[str, str] = {}

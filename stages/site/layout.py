@@ -77,6 +77,13 @@ class SiteLayout:
     """A language's own site title (Hugo ``[languages.<code>] title``), over :attr:`site_name`."""
     """Hugo site params per language (:attr:`stages.site.hugo.HugoConfig.params`), for ``param``."""
 
+    def pretty_urls(self, site: SiteOptions) -> bool:
+        """``page/`` URLs or ``page.html``: ``[site] pretty_urls`` when set, else mkdocs.yml's
+        ``use_directory_urls``, else pretty."""
+        if "pretty_urls" in site.model_fields_set or self.mkdocs is None:
+            return bool(site.pretty_urls)
+        return self.mkdocs.directory_urls
+
     @property
     def include_root(self) -> Path:
         """Where includes may read from: ``[site] include_root`` when it holds the source, else the source."""

@@ -67,6 +67,8 @@ class MkDocsSite:
     file: Path
     site_name: str | None = None
     site_url: str | None = None
+    directory_urls: bool = True
+    """``use_directory_urls``: ``false`` builds ``page.html`` instead of ``page/index.html``."""
     docs_dir: str = "docs"
     nav: list[Any] | None = None
     extra_css: list[str] = field(default_factory=list)
@@ -153,6 +155,7 @@ def read(path: Path, conf: dict[str, Any]) -> MkDocsSite:
         file=path,
         site_name=str(conf["site_name"]) if conf.get("site_name") else None,
         site_url=str(site_url) if isinstance(site_url, str) and site_url.strip() else None,
+        directory_urls=conf.get("use_directory_urls") is not False,
         docs_dir=str(conf.get("docs_dir", "docs")),
         nav=conf["nav"] if isinstance(conf.get("nav"), list) else None,
         extra_css=_strings(conf.get("extra_css")),

@@ -199,3 +199,14 @@ def test_the_fastapi_corpus_from_its_mkdocs_folder(tmp_path: Path) -> None:
     home = pages[out / "en/index.html"]
     assert 'href="https://fastapi.tiangolo.com/tutorial/"' not in home
     assert re.findall(r'<a href="((?:\.\./en/)?tutorial/)">Tutorial - User Guide</a>', home)
+
+
+def test_use_directory_urls_false_builds_html_files(tmp_path: Path) -> None:
+    site = sample(tmp_path, "mkdocs-basic")
+    (site / "mkdocs.yml").write_text((site / "mkdocs.yml").read_text() + "use_directory_urls: false\n")
+    out = tmp_path / "out"
+    render(site, out, tmp_path)
+    assert (out / "en/guide.html").is_file() and not (out / "en/guide/index.html").exists()
+    index = (out / "en/index.html").read_text()
+    assert 'href="guide.html"' in index and 'href="guide/"' not in index  # the nav links the .html pages
+    assert (out / "en/hidden.html").is_file()
