@@ -20,7 +20,7 @@ import aiohttp
 
 from stages.linkcheck import extract, fetch, files, urls
 from stages.linkcheck.cache import ResultCache
-from stages.linkcheck.model import CheckConfig, Link, Outcome, Row, RunStats
+from stages.linkcheck.model import PARSEABLE, CheckConfig, Link, Outcome, Row, RunStats
 from stages.linkcheck.pages import Ahead, PageCache
 from stages.linkcheck.pages import where as pages_where
 
@@ -300,7 +300,7 @@ class Checker:
     async def _parse(self, outcome: Outcome, body: bytes, *, level: int, extern: bool,
                      page_key: str | None = None) -> None:
         kind = outcome.content_type
-        if kind not in fetch.PARSEABLE:
+        if kind not in PARSEABLE:
             return
         parser = extract.parse_css if kind == "text/css" else extract.parse_html
         key = ""

@@ -24,12 +24,11 @@ import aiohttp
 import yarl
 
 from stages.linkcheck import urls
-from stages.linkcheck.model import CheckConfig, Outcome
+from stages.linkcheck.model import PARSEABLE, CheckConfig, Outcome
 
 _REDIRECTS = (301, 302, 303, 307, 308)
 _SMALL_BODY = 64 * 1024
 """Bodies up to this size are drained even when unused: cheaper than a new connection."""
-PARSEABLE = frozenset({"text/html", "application/xhtml+xml", "text/css"})
 """Content types whose body is read to find links and anchors."""
 _REASONS = {429: "Too Many Requests", 503: "Service Unavailable"}
 

@@ -18,7 +18,7 @@ import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from stages.linkcheck.model import Outcome
+from stages.linkcheck.model import PARSEABLE, Outcome
 
 _HTML_SUFFIXES = (".html", ".htm", ".xhtml")
 
@@ -218,7 +218,7 @@ def read_file(path: Path, max_bytes: int) -> FileRead | None:
 def read_outcome(read: FileRead, url: str, *, read_body: bool, max_bytes: int) -> tuple[Outcome, bytes | None]:
     """The outcome of a file read ahead, as :func:`check_site_file` gives it."""
     outcome = _good(read.path, url, read.size, read.mtime)
-    if not read_body:
+    if not read_body or outcome.content_type not in PARSEABLE:
         return outcome, None
     outcome.dltime = read.dltime
     return outcome, _within(outcome, read.body, max_bytes)
@@ -244,7 +244,7 @@ def _read(path: Path, url: str, *, read_body: bool, max_bytes: int) -> tuple[Out
     except OSError as exc:
         return Outcome(url=url, valid=False, result=f"Could not read file: {exc}"), None
     outcome = _good(path, url, st.st_size, st.st_mtime)
-    if not read_body:
+    if not read_body or outcome.content_type not in PARSEABLE:  # a script or image is not parsed (nor read)
         return outcome, None
     started = time.monotonic()
     try:

@@ -10,6 +10,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+PARSEABLE = frozenset({"text/html", "application/xhtml+xml", "text/css"})
+"""Content types whose links are read (LinkChecker's parseable types); other bodies are not read."""
+
 
 @dataclass(frozen=True, kw_only=True)
 class CheckConfig:

@@ -11,6 +11,8 @@ from typing import Any
 from stages.site.layout import LanguageTree, SiteLayout
 from stages.site.nav import Nav
 
+GENERATED = frozenset({"sitemap.xml", "robots.txt", "404.html", "search_index.json", "search_index.js"})
+"""Files every build writes at the root, which pages may link to (``[our sitemap](/sitemap.xml)``)."""
 
 def _f(file: str, line: int | None, rule: str, message: str, lang: str) -> dict[str, Any]:
     return {"file": file, "line": line, "column": None, "rule": rule, "severity": "", "message": message,
@@ -38,7 +40,8 @@ def site_checks(layout: SiteLayout, lang: str, tree: LanguageTree, analyses: dic
                 elif frag and target in ids and frag not in ids[target]:
                     out.append(_f(rel, line, "missing-anchor", f"link to {target}#{frag}: that page has no heading with id '{frag}'", lang))
             elif kind == "asset":
-                if target not in tree.assets and target not in tree.pages and not _is_dir(tree, target):
+                if target not in tree.assets and target not in tree.pages and not _is_dir(tree, target) \
+                        and target not in GENERATED:
                     out.append(_f(rel, line, "broken-link", f"link to {target}, which does not exist", lang))
             elif kind == "outside":
                 out.append(_f(rel, line, "broken-link", f"link to {target} leaves the docs folder", lang))

@@ -15,7 +15,6 @@ import json
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
 
 import jinja2
 from markupsafe import Markup
@@ -78,8 +77,8 @@ class SiteRun:
 
     @property
     def base_path(self) -> str:
-        """The path root-absolute links start with: Hugo's ``baseURL``, else ``[site] base_url``'s."""
-        return self.layout.base_path or (urlsplit(self.base_url).path or "/")
+        """The path root-absolute links start with (:meth:`SiteLayout.url_base_path`)."""
+        return self.layout.url_base_path(self.ctx.site)
 
     def count(self, key: str, n: int = 1) -> None:
         self.counts[key] = self.counts.get(key, 0) + n
@@ -109,7 +108,7 @@ class LanguageBuild:
         self._texts: dict[str, str] = {}
         """Hash of the bytes of each page parsed this run (the body store's key starts from it)."""
         site = run.ctx.site
-        self.languages = run.layout.site_languages or list(dict.fromkeys([site.default_language, *site.languages]))
+        self.languages = list(run.layout.link_languages(site))
 
     def _progress(self, frac: float, msg: str) -> None:
         a, b = self.span

@@ -23,7 +23,6 @@ from stages.render_html.cache import Store, remove_stale
 from stages.render_html.options import Options
 from stages.site import changes, gitdates
 from stages.site.layout import add_generated, discover
-from stages.site.options import SiteOptions
 
 
 def generator_version() -> str:
@@ -32,12 +31,6 @@ def generator_version() -> str:
     except importlib.metadata.PackageNotFoundError:
         version = "0.0"
     return ".".join(version.split(".")[:2])
-
-
-def _base_url(site: SiteOptions, site_url: str | None = None) -> str:
-    """mkdocs.yml ``site_url`` is where the site says it lives: canonical links and sitemaps use it."""
-    url = str(site_url or site.base_url or "/")
-    return url if url.endswith("/") else url + "/"
 
 
 _IN_PROCESS: dict[str, threading.Lock] = {}
@@ -132,7 +125,7 @@ async def _run(ctx: StageContext[Options], dates_task: asyncio.Future[gitdates.G
     code = engine.code_fingerprint()
     site_run = builder.SiteRun(
         ctx=ctx, layout=layout, env=env, salt=builder.config_salt(ctx, config_hash + code),
-        base_url=_base_url(ctx.site, (mk.site_url if mk else None) or layout.base_url),
+        base_url=layout.published_url(ctx.site),
         generator=generator_version(), cache_root=cache_root,
         macro_vars=macro_vars, translation=applied, source_pages=source_pages,
         source_dirs=(source_tree.include_base, source_tree.docs_dir),

@@ -13,6 +13,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
+from urllib.parse import urlsplit
 
 from stages.base import StageError
 from stages.site import hugo, mkdocs
@@ -76,6 +77,20 @@ class SiteLayout:
     titles: dict[str, str] = field(default_factory=dict)
     """A language's own site title (Hugo ``[languages.<code>] title``), over :attr:`site_name`."""
     """Hugo site params per language (:attr:`stages.site.hugo.HugoConfig.params`), for ``param``."""
+
+    def published_url(self, site: SiteOptions) -> str:
+        """Where the site says it lives, ending in ``/``: mkdocs.yml ``site_url``, Hugo ``baseURL``,
+        else ``[site] base_url``. Canonical links and sitemaps use it; links under it are the site's own."""
+        url = str((self.mkdocs.site_url if self.mkdocs else None) or self.base_url or site.base_url or "/")
+        return url if url.endswith("/") else url + "/"
+
+    def url_base_path(self, site: SiteOptions) -> str:
+        """The path root-absolute links start with (``/docs/`` for a site published at ``…/docs/``)."""
+        return self.base_path or (urlsplit(self.published_url(site)).path or "/")
+
+    def link_languages(self, site: SiteOptions) -> tuple[str, ...]:
+        """The languages ``/<lang>/x/`` links may point into."""
+        return tuple(self.site_languages or dict.fromkeys([site.default_language, *site.languages]))
 
     def pretty_urls(self, site: SiteOptions) -> bool:
         """``page/`` URLs or ``page.html``: ``[site] pretty_urls`` when set, else mkdocs.yml's

@@ -50,3 +50,18 @@ def test_a_missing_anchor_finding_names_the_closest_anchors_not_all_of_them() ->
     assert short.endswith(" and 695 more.") and short.count("`") == 2 + 8
     few = anchor_warning("x", frozenset(["a", "b"]))
     assert few is not None and brief(few) == few
+
+
+def test_a_large_script_is_checked_not_read(tmp_path: Path) -> None:
+    """Every page with a diagram links the 5.5 MB vendored mermaid build; only HTML and CSS are
+    read for links, so it is no 'Content size is larger' warning on each of them."""
+    from stages.linkcheck import files
+
+    (tmp_path / "assets").mkdir()
+    (tmp_path / "assets/big.js").write_bytes(b"x" * 2048)
+    (tmp_path / "page.html").write_bytes(b"<p>" + b"y" * 2048 + b"</p>")
+    site = files.SiteRoot.create(tmp_path, "https://example.org/")
+    outcome, body = files.check_site_file(site, "https://example.org/assets/big.js", read_body=True, max_bytes=1024)
+    assert outcome.valid and outcome.warnings == [] and body is None
+    outcome, body = files.check_site_file(site, "https://example.org/page.html", read_body=True, max_bytes=1024)
+    assert body is not None and len(body) == 1024 and outcome.warnings[0][0] == "url-content-size-too-large"
