@@ -210,3 +210,17 @@ def test_use_directory_urls_false_builds_html_files(tmp_path: Path) -> None:
     index = (out / "en/index.html").read_text()
     assert 'href="guide.html"' in index and 'href="guide/"' not in index  # the nav links the .html pages
     assert (out / "en/hidden.html").is_file()
+
+
+def test_lint_resolves_links_as_the_render_does(tmp_path: Path) -> None:
+    """site_url's path (/docs/) starts root-absolute links in lint too, and the files every build
+    writes (sitemap.xml, robots.txt) are there to link to; a missing image still is not."""
+    site = sample(tmp_path, "mkdocs-basic")
+    guide = site / "content/guide.md"
+    guide.write_text(guide.read_text() + "\n[Sitemap](/docs/sitemap.xml), [robots](https://widget.example.org/docs/robots.txt), "
+                     "![gone](/docs/img/nothing.png)\n")
+    done = pressroom_build(str(site), "--out", str(tmp_path / "out"), "--stages", "lint,render_html", cwd=tmp_path)
+    text = " ".join(done.stdout.split())
+    assert done.returncode == 1, text  # lint failed: one missing image
+    assert "img/nothing.png" in text and "sitemap.xml, which" not in text and "robots.txt, which" not in text
+    assert "lint found 1 errors" in text, text
