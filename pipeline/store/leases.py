@@ -270,7 +270,8 @@ class LeaseMethods(WriteMethods):
                                   "error_stage": f.error_stage, "dead": f.dead}
         if f.result is not None:
             params["result"] = f.result
-        row = (await conn.execute(finish_statement(f.result is not None, f.status == JobStatus.COMPLETED), params)).first()
+        statement = finish_statement(f.result is not None, f.status == JobStatus.COMPLETED, self.outbox is not None)
+        row = (await conn.execute(statement, params)).first()
         if row is None:
             return False
         await self._event(conn, f.job_id, "status", status=f.status,

@@ -104,10 +104,11 @@ def claim_statement(dialect: str) -> Any:
 
 
 @functools.cache
-def finish_statement(with_result: bool, completed: bool) -> Any:
+def finish_statement(with_result: bool, completed: bool, whole_row: bool = True) -> Any:
     """End a job, fenced by its lease owner. A job that did not complete gives up its dedupe key,
     so the same content submitted again makes a new job. Returns the row as written (none: the
-    lease was lost), which the fan-in and the outbox use instead of reading it again."""
+    lease was lost), which the fan-in and the outbox use instead of reading it again; without
+    ``whole_row`` (no outbox to give it to) only its kind and parent."""
     values: dict[str, Any] = dict(status=bindparam("status"), finished_at=bindparam("now"), updated_at=bindparam("now"),
                                   lease_owner=None, lease_expires_at=None, error_code=bindparam("error_code"),
                                   error_message=bindparam("error_message"), error_stage=bindparam("error_stage"),
@@ -118,4 +119,5 @@ def finish_statement(with_result: bool, completed: bool) -> Any:
         values["dedupe_key"] = None
     if with_result:
         values["result"] = bindparam("result", type_=J.c.result.type)
-    return update(J).where(*_FENCED).values(**values).returning(*J.c)
+    returned = J.c if whole_row else (J.c.kind, J.c.parent_id)
+    return update(J).where(*_FENCED).values(**values).returning(*returned)
