@@ -20,7 +20,7 @@ from markdown_it.rules_block import StateBlock
 from markdown_it.rules_core import StateCore
 from markdown_it.token import Token
 
-from stages.markdown import blocks, extras, includes, inline_rules, rawhtml
+from stages.markdown import admonitions, blocks, extras, includes, inline_rules, rawhtml
 from stages.markdown.highlight import block_number, highlight, parse_info
 from stages.site.mdext import PLAIN, MarkdownOptions
 
@@ -132,6 +132,7 @@ def parser(opts: MarkdownOptions = PLAIN) -> MarkdownIt:
     md = MarkdownIt("commonmark", {"html": True, "typographer": False})
     md.enable(["table", "strikethrough"])
     md.use(footnote_plugin).use(deflist_plugin).use(tasklists_plugin).use(admon_plugin)
+    admonitions.setup(md)
     md.add_render_rule("footnote_anchor_name", _footnote_name)
     md.use(attrs_plugin)
     blocks.setup(md)

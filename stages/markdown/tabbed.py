@@ -27,6 +27,8 @@ from markdown_it import MarkdownIt
 from markdown_it.rules_block import StateBlock
 from markdown_it.token import Token
 
+from stages.markdown.admonitions import indented_end
+
 _START = re.compile(r'^===([+!]{0,2})[ \t]+"(.*)"[ \t]*$')
 
 
@@ -40,25 +42,16 @@ def _tab(state: StateBlock, start_line: int, end_line: int, silent: bool) -> boo
     if silent:
         return True
     indent = state.sCount[start_line] + 4
-    line = start_line + 1
-    last = start_line  # the last line with content, so trailing blank lines stay outside the tab
-    while line < end_line:
-        if state.isEmpty(line):
-            line += 1
-            continue
-        if state.sCount[line] < indent:
-            break
-        last = line
-        line += 1
+    end = indented_end(state, start_line, end_line, indent)
     old = (state.parentType, state.lineMax, state.blkIndent)
-    state.parentType, state.lineMax, state.blkIndent = "tabbed", last + 1, indent  # type: ignore[assignment]
+    state.parentType, state.lineMax, state.blkIndent = "tabbed", end, indent  # type: ignore[assignment]
     token = state.push("tabbed_open", "div", 1)
-    token.markup, token.info, token.block, token.map = "===" + m.group(1), m.group(2), True, [start_line, last + 1]
-    state.md.block.tokenize(state, start_line + 1, last + 1)
+    token.markup, token.info, token.block, token.map = "===" + m.group(1), m.group(2), True, [start_line, end]
+    state.md.block.tokenize(state, start_line + 1, end)
     token = state.push("tabbed_close", "div", -1)
     token.markup, token.block = "===", True
     state.parentType, state.lineMax, state.blkIndent = old  # type: ignore[assignment]
-    state.line = last + 1
+    state.line = end
     return True
 
 

@@ -135,6 +135,19 @@ def test_tabbed_content_tabs() -> None:
     assert "<p>=== &quot;pip&quot;</p>" in parser().render('=== "pip"\n\n    x\n', {})  # without the extension: text
 
 
+def test_an_admonition_goes_on_while_its_lines_are_indented() -> None:
+    """Python-Markdown keeps an admonition open across blank lines (Material's own docs hold content
+    tabs two blank lines apart inside a ``??? example``); mdit-py-plugins closed it at the second."""
+    src = '??? example "Expand"\n\n    === "A"\n\n        one\n\n\n    === "B"\n\n        two\n\nAfter.\n'
+    out, findings = render(src, ["pymdownx.tabbed", "admonition", "pymdownx.details"])
+    assert findings == []
+    assert out.index("<summary") < out.index('tab-label">A') < out.index('tab-label">B') < out.index("</details>")
+    assert out.rstrip().endswith("</details>\n<p>After.</p>")
+    out, _ = render("!!! note\n    Body\n\n!!! warning \"\"\n    no title\n", [])
+    assert '<div class="admonition note">\n<p class="admonition-title">Note</p>\n<p>Body</p>' in out
+    assert '<div class="admonition warning">\n<p>no title</p>' in out
+
+
 def test_material_icon_shortcodes_are_removed_with_one_warning() -> None:
     env: dict[str, Any] = {}
     out = parser().render("## Sponsor :octicons-heart-fill-24:{ .mdx-heart }\n\n"
