@@ -179,6 +179,8 @@ class LeaseMethods(WriteMethods):
             if row is None:
                 return False
             existing = {r[0] for r in await conn.execute(STAGE_NAMES, {"job_id": job_id})}
+            # a first start with the stage in the plan writes every stage row: the outbox gets them as written
+            whole = not existing and name in pipeline
             rows = []
             for pos, planned in enumerate([*pipeline, name] if name not in pipeline else pipeline):
                 if planned not in existing:
@@ -193,7 +195,8 @@ class LeaseMethods(WriteMethods):
                 await conn.execute(STAGE_RUNNING, {"jid": job_id, "stage": name, "now": now})
             await self._event(conn, job_id, "stage", stage=name, data={"status": "running"})
             if emit is not None:
-                await self._emit_in(conn, job_id, emit, emit_extra, Job.from_row(row))
+                await self._emit_in(conn, job_id, emit, emit_extra, Job.from_row(row),
+                                    [dict(r) for r in sorted(rows, key=lambda r: r["position"])] if whole else None)
             return True
 
     async def stage_finished(self, job_id: str, owner: str, name: str, *, status: str, counts: dict[str, int],

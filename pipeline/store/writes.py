@@ -244,15 +244,16 @@ class WriteMethods(StoreBase):
             await self._emit_in(conn, job_id, event, extra)
 
     async def _emit_in(self, conn: Any, job_id: str, event: str, extra: dict[str, Any] | None = None,
-                       job: Job | None = None) -> None:
+                       job: Job | None = None, stages: list[dict[str, Any]] | None = None) -> None:
         """:meth:`emit` inside a transaction already open (a worker's stage write carries its event);
-        ``job``: the row as that transaction wrote it, if the caller has it."""
+        ``job`` and ``stages``: the rows as that transaction wrote them, if the caller has them."""
         if self.outbox is None:
             return
         job = job or await self._get(conn, job_id)
         if job is None:
             return
-        stages = [dict(r._mapping) for r in await conn.execute(STAGES_OF, {"job_id": job_id})]
+        if stages is None:
+            stages = [dict(r._mapping) for r in await conn.execute(STAGES_OF, {"job_id": job_id})]
         for spec in self.outbox(Transition(job=job, stages=stages, previous_status=None, event=event, extra=extra)):
             await self._insert_caused(conn, spec)
 
