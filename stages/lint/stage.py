@@ -142,7 +142,7 @@ async def _analyze(ctx: StageContext[Options], layout: SiteLayout, units: dict[s
                                     source_root=str(layout.include_root), docs_dir=str(tree.docs_dir), pretty=layout.pretty_urls(ctx.site),
                                     max_bytes=int(ctx.site.max_page_bytes), params=layout.params.get(lang) or None,
                                     languages=layout.link_languages(ctx.site), base_path=layout.url_base_path(ctx.site),
-                                    site_url=layout.published_url(ctx.site),
+                                    site_url=layout.published_url(ctx.site), shortcodes=layout.kind == "hugo",
                                     markdown=layout.mkdocs.markdown if layout.mkdocs else PLAIN))
     def report(done: int, total: int) -> None:
         ctx.progress(5 + 75 * done / total, f"parsed {done}/{total} files")

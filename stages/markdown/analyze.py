@@ -55,6 +55,8 @@ class PageJob:
     """mkdocs.yml ``markdown_extensions``: the syntax and options the page is parsed with."""
     base_path: str = "/"
     """The site's base path: root-absolute links (``/docs/x/``) start with it (see ``inline_rules``)."""
+    shortcodes: bool = False
+    """A Hugo site: ``{{< … >}}`` shortcodes are expanded before parsing (elsewhere they are text)."""
     params: dict[str, Any] | None = None
     """Hugo site params in the page's language, for the ``param`` shortcode (None: not a Hugo site)."""
     site_url: str = ""
@@ -169,7 +171,8 @@ def analyze(job: PageJob, render: bool) -> dict[str, Any]:
                            "docs_dir": job.docs_dir, "lang": job.lang, "languages": job.languages,
                            "base_path": job.base_path, "site_url": job.site_url, "fence_memo": job.fences,
                            "page_meta": meta, "site_params": job.params or {}}
-    body = shortcodes.expand(body, env)
+    if job.shortcodes:
+        body = shortcodes.expand(body, env)
     try:
         tokens = md.parse(body, env)
         if render:

@@ -24,11 +24,11 @@ def write(root: Path, files: dict[str, str | bytes]) -> Path:
 
 
 def page(tmp_path: Path, text: str | bytes, src: str = "guide/page.md", files: dict[str, str | bytes] | None = None,
-         max_bytes: int = 2_000_000) -> dict[str, Any]:
+         max_bytes: int = 2_000_000, hugo: bool = False) -> dict[str, Any]:
     docs = tmp_path / "en"
     write(tmp_path, {f"en/{src}": text, **(files or {})})
     job = PageJob(lang="en", src=src, path=str(docs / src), rel=f"en/{src}", include_base=str(docs),
-                  source_root=str(tmp_path), pretty=True, max_bytes=max_bytes)
+                  source_root=str(tmp_path), pretty=True, max_bytes=max_bytes, shortcodes=hugo)
     return analyze(job, True)
 
 
@@ -90,11 +90,16 @@ def test_blocks_admonitions_tabs_details(tmp_path: Path) -> None:
 
 
 def test_unknown_syntax_is_text_and_a_warning(tmp_path: Path) -> None:
-    r = page(tmp_path, "# T\n\nA {{< youtube id >}} here.\n\nAnd {% include x %}.\n\n/// bogus | X\nb\n///\n\n::: pkg.module.Class\n")
-    assert "youtube" not in r["html"] and "{{" not in r["html"].replace("{%", "")  # a Hugo shortcode is removed...
+    text = "# T\n\nA {{< youtube id >}} here.\n\nAnd {% include x %}.\n\n/// bogus | X\nb\n///\n\n::: pkg.module.Class\n"
+    r = page(tmp_path, text, hugo=True)
+    assert "youtube" not in r["html"] and "{{" not in r["html"].replace("{%", "")  # in a Hugo site a shortcode is removed...
     assert rules(r).count("unknown-shortcode") == 1  # ...with a warning naming it
     assert rules(r).count("unknown-syntax") == 3
     assert any("mkdocstrings" in f["message"] for f in r["findings"])
+    # elsewhere (MkDocs, pressroom's own layout) it is text, as any other generator's syntax, with a warning
+    r = page(tmp_path, text + "\n```text\n{{< figure src=x >}}\n```\n")
+    assert "A {{&lt; youtube id &gt;}} here." in r["html"] and "{{&lt; figure src=x &gt;}}" in r["html"]
+    assert rules(r).count("unknown-shortcode") == 0 and rules(r).count("unknown-syntax") == 4
 
 
 def test_star_include_with_line_range_and_highlight(tmp_path: Path) -> None:
