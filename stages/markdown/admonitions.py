@@ -9,6 +9,9 @@ rule is mdit's with that end; its tokens are the same, so the renderers in
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Iterator
+
 from markdown_it import MarkdownIt
 from markdown_it.rules_block import StateBlock
 from mdit_py_plugins.admon.index import MARKERS, _extra_classes, _get_tag, _validate
@@ -27,6 +30,22 @@ def indented_end(state: StateBlock, start_line: int, end_line: int, indent: int)
     return last + 1
 
 
+@contextlib.contextmanager
+def indented_body(state: StateBlock, start_line: int, end_line: int, parent: str) -> Iterator[int]:
+    """The body of a block whose marker is on ``start_line`` and whose content is indented four
+    spaces under it: yields the end line with the parser set to read the body as blocks, and
+    puts the parser back (and after the block) when done."""
+    indent = state.sCount[start_line] + 4
+    end = indented_end(state, start_line, end_line, indent)
+    old = (state.parentType, state.lineMax, state.blkIndent)
+    state.parentType, state.lineMax, state.blkIndent = parent, end, indent  # type: ignore[assignment]
+    try:
+        yield end
+    finally:
+        state.parentType, state.lineMax, state.blkIndent = old  # type: ignore[assignment]
+        state.line = end
+
+
 def admonition(state: StateBlock, start_line: int, end_line: int, silent: bool) -> bool:
     if state.sCount[start_line] - state.blkIndent >= 4:
         return False  # an indented code block
@@ -40,26 +59,21 @@ def admonition(state: StateBlock, start_line: int, end_line: int, silent: bool) 
         return False
     if silent:
         return True
-    indent = state.sCount[start_line] + 4
-    end = indented_end(state, start_line, end_line, indent)
-    old = (state.parentType, state.lineMax, state.blkIndent)
-    state.parentType, state.lineMax, state.blkIndent = "admonition", end, indent  # type: ignore[assignment]
     tags, title = _get_tag(params)
-    token = state.push("admonition_open", "div", 1)
-    token.markup, token.block, token.info, token.content = markup, True, params, title
-    token.attrs = {"class": " ".join(["admonition", *tags, *_extra_classes(markup)])}
-    token.meta, token.map = {"tag": tags[0]}, [start_line, end]
-    if title:
-        token = state.push("admonition_title_open", "p", 1)
-        token.markup, token.attrs, token.map = f"{markup} {tags[0]}", {"class": "admonition-title"}, [start_line, start_line + 1]
-        token = state.push("inline", "", 0)
-        token.content, token.map, token.children = title, [start_line, start_line + 1], []
-        state.push("admonition_title_close", "p", -1)
-    state.md.block.tokenize(state, start_line + 1, end)
-    token = state.push("admonition_close", "div", -1)
-    token.markup, token.block = markup, True
-    state.parentType, state.lineMax, state.blkIndent = old  # type: ignore[assignment]
-    state.line = end
+    with indented_body(state, start_line, end_line, "admonition") as end:
+        token = state.push("admonition_open", "div", 1)
+        token.markup, token.block, token.info, token.content = markup, True, params, title
+        token.attrs = {"class": " ".join(["admonition", *tags, *_extra_classes(markup)])}
+        token.meta, token.map = {"tag": tags[0]}, [start_line, end]
+        if title:
+            token = state.push("admonition_title_open", "p", 1)
+            token.markup, token.attrs, token.map = f"{markup} {tags[0]}", {"class": "admonition-title"}, [start_line, start_line + 1]
+            token = state.push("inline", "", 0)
+            token.content, token.map, token.children = title, [start_line, start_line + 1], []
+            state.push("admonition_title_close", "p", -1)
+        state.md.block.tokenize(state, start_line + 1, end)
+        token = state.push("admonition_close", "div", -1)
+        token.markup, token.block = markup, True
     return True
 
 

@@ -27,7 +27,7 @@ from markdown_it import MarkdownIt
 from markdown_it.rules_block import StateBlock
 from markdown_it.token import Token
 
-from stages.markdown.admonitions import indented_end
+from stages.markdown.admonitions import indented_body
 
 _START = re.compile(r'^===([+!]{0,2})[ \t]+"(.*)"[ \t]*$')
 
@@ -41,17 +41,12 @@ def _tab(state: StateBlock, start_line: int, end_line: int, silent: bool) -> boo
         return False
     if silent:
         return True
-    indent = state.sCount[start_line] + 4
-    end = indented_end(state, start_line, end_line, indent)
-    old = (state.parentType, state.lineMax, state.blkIndent)
-    state.parentType, state.lineMax, state.blkIndent = "tabbed", end, indent  # type: ignore[assignment]
-    token = state.push("tabbed_open", "div", 1)
-    token.markup, token.info, token.block, token.map = "===" + m.group(1), m.group(2), True, [start_line, end]
-    state.md.block.tokenize(state, start_line + 1, end)
-    token = state.push("tabbed_close", "div", -1)
-    token.markup, token.block = "===", True
-    state.parentType, state.lineMax, state.blkIndent = old  # type: ignore[assignment]
-    state.line = end
+    with indented_body(state, start_line, end_line, "tabbed") as end:
+        token = state.push("tabbed_open", "div", 1)
+        token.markup, token.info, token.block, token.map = "===" + m.group(1), m.group(2), True, [start_line, end]
+        state.md.block.tokenize(state, start_line + 1, end)
+        token = state.push("tabbed_close", "div", -1)
+        token.markup, token.block = "===", True
     return True
 
 
