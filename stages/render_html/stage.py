@@ -118,7 +118,7 @@ async def _run(ctx: StageContext[Options], dates_task: asyncio.Future[gitdates.G
         from stages.markdown import macros
 
         macro_vars, macro_hash = await asyncio.to_thread(macros.variables, layout)
-    config_hash = theme_hash + macro_hash + (changes.sha256(mk.file.read_bytes()) if mk else "")
+    config_hash = theme_hash + macro_hash + (mk.digest if mk else "")
     config_hash += repr((layout.base_url, layout.site_languages, layout.params, layout.titles))  # a Hugo config's part in every page
     # the parser's code is part of every page's key: an upgrade or a local edit re-renders, not
     # only the bodies (keyed by it below) but the pages kept whole in the cache

@@ -194,7 +194,7 @@ def discover(source: Path, site: SiteOptions, language: str | Sequence[str] | No
     mk = None
     if mkdocs_file is not None:
         kind = "mkdocs"
-        conf, mk = reads.mkdocs(mkdocs_file)
+        conf, mk = reads.mkdocs(mkdocs_file, _include_root(source, site) or source)
         site_name = mk.site_name
         docs_rel = mk.docs_dir
         base = mkdocs_file.parent
@@ -378,7 +378,7 @@ def _detect_languages(source: Path, site: SiteOptions, reads: ConfigReads) -> tu
         return conf.default_language, list(conf.languages)
     try:
         mkdocs_file = _find_mkdocs(source, site) if site.layout in ("auto", "mkdocs") else None
-        mk = reads.mkdocs(mkdocs_file)[1] if mkdocs_file is not None else None
+        mk = reads.mkdocs(mkdocs_file, _include_root(source, site) or source)[1] if mkdocs_file is not None else None
     except StageError:
         mkdocs_file = mk = None
     if mkdocs_file is not None and mk is not None:

@@ -11,6 +11,8 @@ in a warning, so the writer knows why a page looks different.
 
 from __future__ import annotations
 
+import hashlib
+import json
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
@@ -86,6 +88,8 @@ class MkDocsSite:
     markdown: mdext.MarkdownOptions = mdext.PLAIN
     """``markdown_extensions``: the syntax and options the engine is built with."""
     warnings: tuple[tuple[str, str], ...] = ()
+    digest: str = ""
+    """sha256 of the config as read (an ``INHERIT``ed file's keys included): what a cache keys on."""
     """``(key, message)`` for what is ignored, reported against the config file."""
     i18n: I18n | None = None
     """The mkdocs-static-i18n plugin's languages, when the site uses it."""
@@ -169,5 +173,6 @@ def read(path: Path, conf: dict[str, Any]) -> MkDocsSite:
         include_yaml=tuple(include_yaml),
         markdown=markdown,
         warnings=tuple(warnings),
+        digest=hashlib.sha256(json.dumps(conf, sort_keys=True, default=str).encode()).hexdigest(),
         i18n=_i18n(plugins.get("i18n")),
     )

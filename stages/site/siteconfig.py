@@ -40,14 +40,34 @@ _LenientLoader.add_multi_constructor("!", _any_tag)
 _LenientLoader.add_multi_constructor("tag:yaml.org,2002:python/", _any_tag)
 
 
-def load_mkdocs_yml(path: Path) -> dict[str, Any]:
+def load_mkdocs_yml(path: Path, root: Path | None = None, _seen: tuple[Path, ...] = ()) -> dict[str, Any]:
+    """mkdocs.yml as data, with ``INHERIT: ../en/mkdocs.yml`` merged under it as MkDocs merges it
+    (tables key by key, anything else replaced). The inherited file must lie inside ``root``
+    (the folder includes may read from; the file's own folder when None): a submitted config
+    never makes pressroom read outside the tree."""
     try:
         data = yaml.load(path.read_text(encoding="utf-8"), Loader=_LenientLoader)  # noqa: S506
     except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
         raise StageError(f"{path.name}: cannot read MkDocs config: {exc}", code="config_invalid") from exc
     if not isinstance(data, dict):
         raise StageError(f"{path.name}: MkDocs config must be a mapping", code="config_invalid")
-    return data
+    parent = data.pop("INHERIT", None)
+    if parent is None:
+        return data
+    base = (path.parent / str(parent)).resolve()
+    bound = (root or path.parent).resolve()
+    if not isinstance(parent, str) or not base.is_relative_to(bound) or base in _seen or not base.is_file():
+        why = ("leads outside the source folder" if isinstance(parent, str) and not base.is_relative_to(bound)
+               else "inherits itself" if base in _seen else "is not a file it can read")
+        raise StageError(f"{path.name}: INHERIT {str(parent)[:80]!r} {why}", code="config_invalid")
+    return _merged(load_mkdocs_yml(base, bound, (*_seen, path.resolve())), data)
+
+
+def _merged(base: dict[str, Any], over: dict[str, Any]) -> dict[str, Any]:
+    out = dict(base)
+    for key, value in over.items():
+        out[key] = _merged(out[key], value) if isinstance(value, dict) and isinstance(out.get(key), dict) else value
+    return out
 
 
 _Key = tuple[Path, int, int, int]
@@ -73,12 +93,13 @@ class ConfigReads:
         self._mkdocs: dict[_Key, tuple[dict[str, Any], mkdocs.MkDocsSite]] = {}
         self._hugo: dict[_Key, dict[str, Any]] = {}
 
-    def mkdocs(self, path: Path) -> tuple[dict[str, Any], mkdocs.MkDocsSite]:
-        """mkdocs.yml as parsed data and as :class:`~stages.site.mkdocs.MkDocsSite`."""
+    def mkdocs(self, path: Path, root: Path | None = None) -> tuple[dict[str, Any], mkdocs.MkDocsSite]:
+        """mkdocs.yml as parsed data and as :class:`~stages.site.mkdocs.MkDocsSite` (``root``:
+        where an ``INHERIT`` may lead, see :func:`load_mkdocs_yml`)."""
         key = _key(path)
         found = self._mkdocs.get(key) if key is not None else None
         if found is None:
-            conf = load_mkdocs_yml(path)
+            conf = load_mkdocs_yml(path, root)
             found = conf, mkdocs.read(path, conf)
             if key is not None:
                 self._mkdocs[key] = found

@@ -224,3 +224,33 @@ def test_lint_resolves_links_as_the_render_does(tmp_path: Path) -> None:
     assert done.returncode == 1, text  # lint failed: one missing image
     assert "img/nothing.png" in text and "sitemap.xml, which" not in text and "robots.txt, which" not in text
     assert "lint found 1 errors" in text, text
+
+
+def test_inherit_merges_the_parent_config_inside_the_root(tmp_path: Path) -> None:
+    """``INHERIT: ../en/mkdocs.yml``: how a translated MkDocs site shares its config (FastAPI's
+    docs/<lang>/mkdocs.yml do). Tables merge key by key, other values are replaced; the parent
+    must lie inside the root, so a submitted config cannot make pressroom read outside it."""
+    from stages.base import StageError
+    from stages.site.siteconfig import load_mkdocs_yml
+
+    repo = tmp_path / "repo"
+    (repo / ".git").mkdir(parents=True)
+    (repo / "docs/en/docs").mkdir(parents=True)
+    (repo / "docs/es/docs").mkdir(parents=True)
+    (repo / "docs/en/mkdocs.yml").write_text("site_name: Widget\nsite_url: https://w.example/\nextra: {a: 1, b: 2}\n"
+                                             "markdown_extensions:\n  - pymdownx.tabbed\n")
+    (repo / "docs/es/mkdocs.yml").write_text("INHERIT: ../en/mkdocs.yml\nsite_name: Widget ES\nextra: {b: 3}\n")
+    (repo / "docs/es/docs/index.md").write_text('# Hola\n\n=== "uno"\n\n    primero\n')
+    conf = load_mkdocs_yml(repo / "docs/es/mkdocs.yml", repo)
+    assert conf["site_name"] == "Widget ES" and conf["site_url"] == "https://w.example/" and conf["extra"] == {"a": 1, "b": 3}
+    out = tmp_path / "out"
+    render(repo / "docs/es", out, tmp_path)
+    home = next(out.glob("*/index.html")).read_text()
+    assert '<div class="tab-label">uno</div>' in home and "Widget ES" in home  # the parent's extension, the child's name
+    (repo / "docs/es/mkdocs.yml").write_text("INHERIT: ../../../outside.yml\n")
+    (tmp_path / "outside.yml").write_text("site_name: stolen\n")
+    with pytest.raises(StageError, match="INHERIT '../../../outside.yml' leads outside the source folder"):
+        load_mkdocs_yml(repo / "docs/es/mkdocs.yml", repo)
+    (repo / "docs/es/mkdocs.yml").write_text("INHERIT: mkdocs.yml\n")
+    with pytest.raises(StageError, match="inherits itself"):
+        load_mkdocs_yml(repo / "docs/es/mkdocs.yml", repo)
