@@ -39,9 +39,9 @@ def parses(monkeypatch: pytest.MonkeyPatch) -> list[Path]:
     seen: list[Path] = []
     load_mkdocs, load_hugo = siteconfig.load_mkdocs_yml, hugo.load
 
-    def counted_mkdocs(path: Path) -> dict[str, Any]:
+    def counted_mkdocs(path: Path, root: Path | None = None) -> dict[str, Any]:
         seen.append(path)
-        return load_mkdocs(path)
+        return load_mkdocs(path, root)
 
     def counted_hugo(path: Path) -> dict[str, Any]:
         seen.append(path)
