@@ -88,9 +88,9 @@ async def panel(store: Store, job: Job) -> dict[str, Any] | None:
     for child in children:  # oldest first: a retried language's newer job wins
         lang = (child.payload or {}).get("language")
         latest[lang if isinstance(lang, str) and lang else child.id] = child
-    bars = []
-    for lang, child in sorted(latest.items())[:MAX_LANGUAGES]:
-        bars.append(bar_view(lang, child, await store.stages(child.id)))
+    chosen = sorted(latest.items())[:MAX_LANGUAGES]
+    rows = await store.stage_of([child.id for _, child in chosen], "translate")  # one read for every language
+    bars = [bar_view(lang, child, [rows[child.id]] if child.id in rows else []) for lang, child in chosen]
     return {"bars": bars, "more": max(0, len(latest) - MAX_LANGUAGES), "after": after,
             "watch": " ".join(b["id"] for b in bars), "key": SEGMENTS}
 

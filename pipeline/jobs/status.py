@@ -141,10 +141,12 @@ async def full_view(store: Store, job: Job, *, workers: int = 1) -> dict[str, An
     position = await store.queue_position(job)
     translations: dict[str, Any] = {}
     if job.children_total:
-        for child in await store.children(job.id):
-            if child.kind == "translate":
-                lang = (child.payload or {}).get("language", child.id)
-                translations[lang] = await translation_entry(store, child)
+        kids = [c for c in await store.children(job.id) if c.kind == "translate"]
+        # a running language's counts are its translate stage's: one read for all of them
+        rows = await store.stage_of([c.id for c in kids if not _ended(c)], "translate")
+        for child in kids:
+            lang = (child.payload or {}).get("language", child.id)
+            translations[lang] = translation_entry(child, [rows[child.id]] if child.id in rows else [])
     view = job_view(job, stages, queue_position=position, eta_seconds=await eta(store, job, position, workers),
                     translations=translations)
     if job.kind == "translate":
@@ -181,10 +183,15 @@ def _translation(job: Job, stages: list[dict[str, Any]]) -> dict[str, Any]:
     return view
 
 
-async def translation_entry(store: Store, child: Job) -> dict[str, Any]:
-    """One language in its build's ``translations``: the child's ID, status and counts."""
-    ended = isinstance((child.result or {}).get("translation"), dict)  # then its stages are not read
-    counts = _translation(child, [] if ended else await store.stages(child.id))
+def _ended(child: Job) -> bool:
+    """A translate job that ended carries its counts in its result; its stages need not be read."""
+    return isinstance((child.result or {}).get("translation"), dict)
+
+
+def translation_entry(child: Job, stages: list[dict[str, Any]]) -> dict[str, Any]:
+    """One language in its build's ``translations``: the child's ID, status and counts (``stages``:
+    its translate stage's row while it runs)."""
+    counts = _translation(child, stages)
     entry: dict[str, Any] = {"translation_id": child.id, "status": child.status}
     entry.update({k: counts.get(k) for k in TRANSLATION_COUNTS})
     entry.update({"live_url": counts.get("live_url"), "preview_url": counts.get("preview_url"),

@@ -61,6 +61,7 @@ RENEW = update(J).where(*_FENCED).values(lease_expires_at=bindparam("expires"), 
 # -- stage rows ------------------------------------------------------------------------------
 
 STAGES_OF = select(S).where(S.c.job_id == bindparam("job_id")).order_by(S.c.position)
+STAGE_NAMED_OF = select(S).where(S.c.job_id.in_(bindparam("ids", expanding=True)), S.c.name == bindparam("name"))
 STAGE_NAMES = select(S.c.name).where(S.c.job_id == bindparam("job_id"))
 STAGE_INSERT = insert(S)
 _THIS_STAGE = (S.c.job_id == bindparam("jid"), S.c.name == bindparam("stage"))

@@ -7,6 +7,7 @@ dashboard's reads are bounded by a ``limit``, so a page renders the same with an
 from __future__ import annotations
 
 import base64
+from collections.abc import Sequence
 from typing import Any
 
 from sqlalchemy import and_, func, or_, select
@@ -15,7 +16,7 @@ from pipeline import errors
 from pipeline.store import tables
 from pipeline.store.base import StoreBase
 from pipeline.store.model import TERMINAL, Job, JobStatus
-from pipeline.store.queries import CLAIM_ORDER, STAGES_OF
+from pipeline.store.queries import CLAIM_ORDER, STAGE_NAMED_OF, STAGES_OF
 
 J = tables.jobs
 E = tables.events
@@ -54,6 +55,17 @@ class ReadMethods(StoreBase):
     async def stages(self, job_id: str) -> list[dict[str, Any]]:
         async with self._read() as conn:
             return [dict(r._mapping) for r in await conn.execute(STAGES_OF, {"job_id": job_id})]
+
+    async def stage_of(self, job_ids: Sequence[str], name: str) -> dict[str, dict[str, Any]]:
+        """Stage ``name`` of each of ``job_ids`` that has one, by job, in one read: a build's page
+        and status show every translate child's progress, which was a read per language."""
+        found: dict[str, dict[str, Any]] = {}
+        ids = list(dict.fromkeys(job_ids))
+        async with self._read() as conn:
+            for at in range(0, len(ids), 500):  # under SQLite's bound-parameter limit
+                for r in await conn.execute(STAGE_NAMED_OF, {"ids": ids[at : at + 500], "name": name}):
+                    found[r.job_id] = dict(r._mapping)
+        return found
 
     async def deliveries_keyed(self, prefix: str, limit: int = 100) -> list[Job]:
         """``deliver`` jobs whose idempotency key starts with ``prefix`` (a job's callbacks), oldest first."""

@@ -227,6 +227,21 @@ async def test_events_record_every_transition(store: Store) -> None:
     assert [(s["name"], s["status"]) for s in stages] == [("lint", "passed"), ("render_html", "pending")]
 
 
+async def test_one_stage_of_many_jobs_in_one_read(store: Store) -> None:
+    """A build's page shows each translate child's counts from its translate stage: one read."""
+    jobs = [(await store.submit(JobSpec(kind="translate", payload={"n": i}))).job for i in range(3)]
+    for job in jobs[:2]:
+        assert await store.claim_next("w", ["translate"], 10) is not None
+        await store.stage_started(job.id, "w", "translate", 0, ["translate", "render_html"])
+    await store.stage_finished(jobs[0].id, "w", "translate", status="passed", counts={}, findings=[], findings_total=0,
+                               artifacts={}, outputs={"translated": 7})
+    rows = await store.stage_of([j.id for j in jobs] + [jobs[0].id, "job_unknown"], "translate")
+    assert set(rows) == {jobs[0].id, jobs[1].id}  # the third never started; unknown IDs are simply absent
+    assert rows[jobs[0].id]["outputs"] == {"translated": 7} and rows[jobs[1].id]["status"] == "running"
+    assert await store.stage_of([], "translate") == {}
+    assert set(await store.stage_of([jobs[0].id], "render_html")) == {jobs[0].id}  # pending rows count too
+
+
 async def test_list_pagination_is_stable(store: Store, clock: Clock) -> None:
     ids = []
     for _ in range(7):
