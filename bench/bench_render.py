@@ -339,8 +339,10 @@ def main() -> None:
              + "; the rest is the interpreter's start, the no-change check's walk of the inputs, the render stage's work and the output's swap.",
              "", f"One page changed ≤ 2× the no-change time asks for ≤ {2 * cli['nochange']:.2f} s here. A new process that only imports the "
              f"libraries any page render needs takes {floor['floor']:.2f} s ({floor['floor'] / cli['nochange']:.1f}× our no-change run) before it reads "
-             "the config or the page, so no command that starts a new Python process can meet it; only a resident build process could "
-             "(docs/render.md, What a one-page rebuild costs).",
+             "the config or the page, which leaves "
+             f"{max(0.0, 2 * cli['nochange'] - floor['floor']):.2f} s to read the config, parse the page, relink the site's other files and "
+             "write the search index: out of reach for a command that starts a new Python process; only a resident build process "
+             "could (docs/render.md, What a one-page rebuild costs).",
              "", "Goals: full build ≤ 1/3 of mkdocs; no-change rebuild ≤ 5% and one-page rebuild ≤ 10% of our full build, "
              "and ≥ 10× faster than `mkdocs build --dirty`; as commands: cold ≤ 1/3 of `mkdocs build`, no-change faster than "
              "`mkdocs build --dirty`, one page changed ≤ 2× the no-change time.", ""]
