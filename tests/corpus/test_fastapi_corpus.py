@@ -86,7 +86,14 @@ async def test_fastapi_english_build(corpus: Path, tmp_path: Path) -> None:
                 path = (base / target).resolve()
                 if not (path.is_file() or (path / "index.html").is_file()):
                     broken.append(f"{p['src']} -> {target}")
-        assert broken == [], broken[:40]
+        # links by full URL to fastapi.tiangolo.com are links inside the build (site_url): the release
+        # notes' point at pages FastAPI has since removed or renamed, which this corpus does not hold
+        gone = {"vibe", "extending-openapi", "graphql", "conditional-openapi", "testing-database", "sql-databases-peewee",
+                "custom-request-and-route", "async-sql-databases", "sub-applications-proxy"}
+        expected = {f"release-notes.md -> ../advanced/{page}/" for page in gone}
+        expected.add("release-notes.md -> ../tutorial/application-configuration/")
+        assert set(broken) == expected, sorted(set(broken) ^ expected)[:40]
+        assert not any((corpus / f"docs/en/docs/advanced/{page}.md").exists() for page in gone)
 
         types = (out / "en/python-types/index.html").read_text()
         assert '<div class="code-title">tutorial001_py310.py</div>' in types
