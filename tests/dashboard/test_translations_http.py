@@ -49,6 +49,15 @@ async def open_client(aiohttp_client: Any, make_config: Any) -> Any:
     return await aiohttp_client(create_app(make_config(), run_worker=False))
 
 
+def _clocked(client: Any) -> tuple[Store, Clock, float]:
+    """The app's store on a test clock set to now."""
+    store: Store = client.app[store_key]
+    now = time.time()
+    clock = Clock(now)
+    store.clock = clock
+    return store, clock, now
+
+
 @pytest.fixture
 async def token_client(aiohttp_client: Any, make_config: Any, tokens_env: None) -> Any:
     return await aiohttp_client(create_app(make_config(server={"auth": "token", "tokens": TOKENS}), run_worker=False))
@@ -166,10 +175,7 @@ async def test_build_without_translations_has_no_panel(open_client: Any) -> None
 
 
 async def test_hostile_language_codes_and_page_names_are_text(open_client: Any) -> None:
-    store = open_client.app[store_key]
-    now = time.time()
-    clock = Clock(now)
-    store.clock = clock
+    store, clock, now = _clocked(open_client)
     parent = await ts.build(store, clock, now - 100)
     job = await ts.translation(store, clock, parent, HOSTILE_LANG, now - 50, ts.figures(3, stale=1, missing=1),
                                pages={HOSTILE_PAGE: "stale", "guide/ok.md": "missing"},
@@ -263,3 +269,19 @@ async def test_translation_runs_on_postgresql(pg_server: Any) -> None:
         assert translations.languages.languages_view(await store.translation_runs())["de"]["latest"]["completion"] == 75.0
     finally:
         await store.close()
+
+
+async def test_the_key_lists_each_segment_in_bar_order(open_client: Any) -> None:
+    """The panel's colour key comes from the same (state, label) pairs as its bars."""
+    store, clock, now = _clocked(open_client)
+    parent = await ts.build(store, clock, now - 60)
+    await ts.translation(store, clock, parent, "de", now - 30, ts.figures(3, stale=1, missing=1, machine=1))
+    page = await (await open_client.get(f"/builds/{parent}")).text()
+    key = re.search(r'<p class="tr-key[^"]*"[^>]*>(.*?)</p>', page, re.S)
+    assert key is not None
+    shown = re.findall(r'<rect class="seg seg-(\w+)"[^>]*/></svg>([^<]*)</span>', key[1])
+    assert shown == [("translated", "translated"), ("stale", "stale"), ("missing", "missing"),
+                     ("machine", "machine translated")]
+    assert tuple(shown) == translations.SEGMENTS
+    counted = re.findall(r'data-count="(\w+)">.*?</svg><span class="n">\d+</span> ([^<]*)</span>', page, re.S)
+    assert tuple(counted) == translations.SEGMENTS
