@@ -42,7 +42,8 @@ def run(cfg: config_mod.Config, *, host: str | None = None, port: int | None = N
     async def announce(app: web.Application) -> None:
         base = f"http://{h}:{p}"
         settled = app[config_key]  # the sites listener has its port by now
-        print(f"pressroom serving {cfg.site.title!r} from {cfg.source_path}", flush=True)
+        where = cfg.source_path if cfg.source_path.is_dir() else f"{cfg.source_path} (no such folder: builds come from submissions)"
+        print(f"pressroom serving {cfg.site.title!r} from {where}", flush=True)
         print(f"  API:       {base}/api/builds   (OpenAPI: {base}/api/openapi.json)", flush=True)
         print(f"  Dashboard: {base}/", flush=True)
         print(f"  Sites:     {settled.sites_url}/sites/   (deployed sites, on their own origin)", flush=True)
