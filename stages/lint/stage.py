@@ -34,7 +34,7 @@ MARKDOWNLINT_CONFIGS = (".markdownlint.json", ".markdownlint.jsonc", ".markdownl
 def _fingerprint(ctx: StageContext[Options], layout: SiteLayout, opts: Options) -> str:
     h = hashlib.sha256(LINT_SALT.encode())
     h.update(engine.code_fingerprint().encode())  # the parser's code: an upgrade re-reads every page
-    h.update(repr(layout.params).encode())  # Hugo's params: what `param` finds
+    h.update(repr((layout.params, layout.lower_urls, layout.slug_style)).encode())  # Hugo's params (what `param` finds) and URL case
     h.update(layout.nav_fingerprint().encode())
     h.update(repr(layout.mkdocs.markdown if layout.mkdocs else None).encode())  # markdown_extensions change parsing
     h.update(opts.model_dump_json().encode())
@@ -143,6 +143,7 @@ async def _analyze(ctx: StageContext[Options], layout: SiteLayout, units: dict[s
                                     max_bytes=int(ctx.site.max_page_bytes), params=layout.params.get(lang) or None,
                                     languages=layout.link_languages(ctx.site), base_path=layout.url_base_path(ctx.site),
                                     site_url=layout.published_url(ctx.site), shortcodes=layout.kind == "hugo",
+                                    lower_urls=layout.lower_urls, slug_style=layout.slug_style,
                                     markdown=layout.mkdocs.markdown if layout.mkdocs else PLAIN))
     def report(done: int, total: int) -> None:
         ctx.progress(5 + 75 * done / total, f"parsed {done}/{total} files")

@@ -55,6 +55,10 @@ class PageJob:
     """mkdocs.yml ``markdown_extensions``: the syntax and options the page is parsed with."""
     base_path: str = "/"
     """The site's base path: root-absolute links (``/docs/x/``) start with it (see ``inline_rules``)."""
+    lower_urls: bool = False
+    slug_style: str = ""
+    """Heading ids: "" Python-Markdown's, ``github``/``github-ascii`` Goldmark's (:attr:`SiteLayout.slug_style`)."""
+    """Links to pages lead to lower-cased URLs (a Hugo site: :attr:`SiteLayout.lower_urls`)."""
     shortcodes: bool = False
     """A Hugo site: ``{{< … >}}`` shortcodes are expanded before parsing (elsewhere they are text)."""
     params: dict[str, Any] | None = None
@@ -170,7 +174,8 @@ def analyze(job: PageJob, render: bool) -> dict[str, Any]:
                            "source_root": job.source_root, "pretty": job.pretty, "raw_html": job.raw_html,
                            "docs_dir": job.docs_dir, "lang": job.lang, "languages": job.languages,
                            "base_path": job.base_path, "site_url": job.site_url, "fence_memo": job.fences,
-                           "page_meta": meta, "site_params": job.params or {}}
+                           "page_meta": meta, "site_params": job.params or {},
+                           "lower_urls": job.lower_urls, "slug_style": job.slug_style}
     if job.shortcodes:
         body = shortcodes.expand(body, env)
     try:

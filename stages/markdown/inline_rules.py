@@ -28,6 +28,17 @@ def slugify(text: str) -> str:
     return re.sub(r"[-\s]+", "-", t)
 
 
+def slugify_github(text: str, ascii_only: bool = False) -> str:
+    """Goldmark's ``github`` heading ids, Hugo's default: punctuation dropped, each space a
+    hyphen, nothing collapsed (``People & Body`` is ``people--body``); ``github-ascii`` also
+    drops accents and other letters outside ASCII."""
+    t = text.strip().lower()
+    if ascii_only:
+        t = unicodedata.normalize("NFKD", t).encode("ascii", "ignore").decode()
+    t = "".join(c for c in t if c.isalnum() or c in " -_")
+    return t.replace(" ", "-")
+
+
 
 def _line(env: MutableMapping[str, Any], tok: Token) -> int | None:
     return env.get("include_line") or ((tok.map[0] + 1) if tok.map else None)
@@ -60,10 +71,12 @@ def heading_ids(state: StateCore) -> None:
                     (line, None, "duplicate-id", "warning", f"heading id '#{explicit}' is already used on line {seen[explicit]}"))
             hid = explicit
         else:
-            base = slugify(text) or "section"
+            style = env.get("slug_style") or ""
+            base = (slugify_github(text, style == "github-ascii") if style.startswith("github") else slugify(text)) or "section"
+            sep = "-" if style.startswith("github") else "_"  # goldmark numbers repeats heading-1, Python-Markdown heading_1
             hid, n = base, 1
             while hid in seen:
-                hid, n = f"{base}_{n}", n + 1
+                hid, n = f"{base}{sep}{n}", n + 1
         seen.setdefault(hid, line)
         tok.attrSet("id", hid)
         level = int(tok.tag[1])
@@ -182,6 +195,8 @@ def _rewrite(env: MutableMapping[str, Any], href: str, tok: Token, line: int | N
     if path.endswith("/"):
         return None
     target = urls.resolve_src(src, path)
+    if env.get("lower_urls") and path.endswith((".md", ".markdown")) and not image:
+        target = target.lower()  # pages are keyed by their lower-cased path (Hugo's URLs)
     if target.startswith("../"):
         env.setdefault("links", []).append(("outside", target, frag, line))
         return None
@@ -283,7 +298,7 @@ def html_paths(state: StateCore) -> None:
             return f"{m.group(1)}{m.group(2)}{url}{m.group(4) or ''}{m.group(2)}"
         target = _site_path(env, path)[0]
         if target.endswith((".md", ".markdown")):
-            target = urls.page_url(target, env["pretty"])
+            target = urls.page_url(target.lower() if env.get("lower_urls") else target, env["pretty"])
         return f"{m.group(1)}{m.group(2)}{urls.relative(here, target)}{m.group(4) or ''}{m.group(2)}"
 
     for tok in state.tokens:

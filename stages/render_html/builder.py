@@ -126,7 +126,7 @@ class LanguageBuild:
                                pretty=self.pretty, max_bytes=int(self.ctx.site.max_page_bytes),
                                raw_html=self.ctx.site.raw_html, languages=tuple(self.languages),
                                base_path=self.run.base_path, site_url=self.run.base_url,
-                               params=layout.params.get(self.lang) or None, shortcodes=layout.kind == "hugo",
+                               params=layout.params.get(self.lang) or None, shortcodes=layout.kind == "hugo", lower_urls=layout.lower_urls, slug_style=layout.slug_style,
                                markdown=layout.mkdocs.markdown if layout.mkdocs else PLAIN)
 
     async def _render(self, srcs: list[str]) -> dict[str, dict[str, Any]]:

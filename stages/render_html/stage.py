@@ -119,7 +119,7 @@ async def _run(ctx: StageContext[Options], dates_task: asyncio.Future[gitdates.G
 
         macro_vars, macro_hash = await asyncio.to_thread(macros.variables, layout)
     config_hash = theme_hash + macro_hash + (mk.digest if mk else "")
-    config_hash += repr((layout.base_url, layout.site_languages, layout.params, layout.titles))  # a Hugo config's part in every page
+    config_hash += repr((layout.base_url, layout.site_languages, layout.params, layout.titles, layout.lower_urls, layout.slug_style))  # a Hugo config's part in every page
     # the parser's code is part of every page's key: an upgrade or a local edit re-renders, not
     # only the bodies (keyed by it below) but the pages kept whole in the cache
     code = engine.code_fingerprint()

@@ -49,6 +49,10 @@ class HugoConfig:
     content_dir: Path = Path("content")
     titles: dict[str, str] = field(default_factory=dict)
     """A language's own ``title`` (``[languages.fa] title``), shown in its pages' header."""
+    heading_ids: str = "github"
+    """``markup.goldmark.parser.autoHeadingIDType``: ``github`` (Hugo's default) or ``github-ascii``."""
+    lower_urls: bool = True
+    """Hugo lower-cases page URLs (``Build.md`` is ``/build/``) unless ``disablePathToLower``."""
     params: dict[str, dict[str, Any]] = field(default_factory=dict)
     """Site ``params`` as each language sees them (its ``[languages.<code>.params]`` over the site's),
     keys lower-cased as Hugo matches them: what the ``param`` shortcode reads."""
@@ -121,7 +125,7 @@ def find(source: Path, parse: Callable[[Path], dict[str, Any]] = load) -> HugoCo
                 continue
         else:
             conf = parse(path)
-        content_dir = source / str(conf.get("contentdir") or "content")
+        content_dir = source / str(conf.get("contentdir") or _mounted_content(conf) or "content")
         raw_langs = conf.get("languages")
         langs_conf: dict[str, Any] = raw_langs if isinstance(raw_langs, dict) else {}
         if not content_dir.is_dir() and not any(isinstance(v, dict) and _lower(v).get("contentdir")
@@ -129,6 +133,26 @@ def find(source: Path, parse: Callable[[Path], dict[str, Any]] = load) -> HugoCo
             continue
         return _config(source, path, conf, content_dir, langs_conf)
     return _config_dir(source, parse)
+
+
+def _heading_ids(conf: dict[str, Any]) -> str:
+    """``[markup.goldmark.parser] autoHeadingIDType``, lower-cased keys at every level."""
+    node: Any = conf
+    for key in ("markup", "goldmark", "parser", "autoheadingidtype"):
+        node = _lower(node).get(key) if isinstance(node, dict) else None
+    return str(node).lower() if isinstance(node, str) and node.lower() in ("github", "github-ascii") else "github"
+
+
+def _mounted_content(conf: dict[str, Any]) -> str | None:
+    """The folder a ``[[module.mounts]]`` entry mounts as ``content`` (Hugo's own docs mount
+    ``content/en`` there); None when no mount does."""
+    module = conf.get("module")
+    mounts = _lower(module).get("mounts") if isinstance(module, dict) else None
+    for mount in mounts if isinstance(mounts, list) else []:
+        mount = _lower(mount) if isinstance(mount, dict) else {}
+        if str(mount.get("target", "")).strip("/") == "content" and isinstance(mount.get("source"), str) and not mount.get("lang"):
+            return str(mount["source"])
+    return None
 
 
 def _config_dir(source: Path, parse: Callable[[Path], dict[str, Any]]) -> HugoConfig | None:
@@ -146,7 +170,7 @@ def _config_dir(source: Path, parse: Callable[[Path], dict[str, Any]]) -> HugoCo
             conf[part.stem.lower()] = parse(part)
     if not conf.keys() & _HUGO_KEYS:
         return None
-    content_dir = source / str(conf.get("contentdir") or "content")
+    content_dir = source / str(conf.get("contentdir") or _mounted_content(conf) or "content")
     raw_langs = conf.get("languages")
     langs_conf: dict[str, Any] = raw_langs if isinstance(raw_langs, dict) else {}
     if not content_dir.is_dir() and not any(isinstance(v, dict) and _lower(v).get("contentdir") for v in langs_conf.values()):
@@ -197,17 +221,46 @@ def _config(source: Path, path: Path, conf: dict[str, Any], content_dir: Path,
     return HugoConfig(file=path, title=str(title) if isinstance(title, str) else None,
                       base_url=str(base) if isinstance(base, str) else None, default_language=default,
                       languages=[default, *others], content_dirs=dirs, content_dir=content_dir,
-                      params={code: params.get(code, site_params) for code in (default, *others)}, titles=titles)
+                      params={code: params.get(code, site_params) for code in (default, *others)}, titles=titles,
+                      lower_urls=conf.get("disablepathtolower") is not True, heading_ids=_heading_ids(conf))
+
+
+def _meta(path: Path) -> dict[str, Any]:
+    """A page's front matter, keys lower-cased (Hugo reads them in any case); empty when unreadable."""
+    try:
+        text = path.read_text(encoding="utf-8", errors="replace")
+    except OSError:
+        return {}
+    return _lower(frontmatter.split(text.lstrip("\ufeff"))[0])
 
 
 def is_draft(path: Path) -> bool:
     """Front matter ``draft: true`` (any case of the key, as Hugo reads it)."""
-    try:
-        text = path.read_text(encoding="utf-8", errors="replace")
-    except OSError:
-        return False
-    meta, _body, _err, _n = frontmatter.split(text.lstrip("\ufeff"))
-    return any(str(k).lower() == "draft" and v is True for k, v in meta.items())
+    return _meta(path).get("draft") is True
+
+
+def _never_rendered(meta: dict[str, Any]) -> bool:
+    """``headless: true`` or ``build: {render: never}`` (Hugo's snippet folders: ``_common/``)."""
+    build = meta.get("build")
+    return meta.get("headless") is True or (isinstance(build, dict) and _lower(build).get("render") in ("never", False))
+
+
+def _kept(pages: dict[str, Path], drafts: bool) -> dict[str, Path]:
+    """The pages Hugo publishes: not drafts (unless ``drafts``), not headless or ``render: never``,
+    nor below a section whose ``_index.md`` cascades ``build: {render: never}`` to its pages."""
+    metas = {src: _meta(path) for src, path in pages.items()}
+    hidden: list[str] = []
+    for src, meta in metas.items():
+        folder, _, name = src.rpartition("/")
+        cascade = meta.get("cascade")
+        cascades = [_lower(c) for c in (cascade if isinstance(cascade, list) else [cascade]) if isinstance(c, dict)]
+        if name.rsplit(".", 1)[0] in ("_index", "index") and (
+                any(_never_rendered(c) and "target" not in c and "_target" not in c for c in cascades)
+                or (name.startswith("index") and _never_rendered(meta))):  # a headless leaf bundle
+            hidden.append(folder + "/" if folder else "")
+    return {src: path for src, path in pages.items()
+            if (drafts or metas[src].get("draft") is not True) and not _never_rendered(metas[src])
+            and not any(src.startswith(h) for h in hidden if h)}
 
 
 @dataclass
@@ -250,12 +303,17 @@ def trees(source: Path, conf: HugoConfig, wanted: list[str], drafts: bool, scan:
                 named.setdefault(src, path)
         per_lang[lang] = (conf.content_dir, named, shared[1])
     out: dict[str, HugoTree] = {}
-    base = {s: p for s, p in per_lang[conf.default_language][1].items() if drafts or not is_draft(p)}
+    base = _kept(per_lang[conf.default_language][1], drafts)
     for lang in wanted:
         docs_dir, own_pages, own_assets = per_lang[lang]
-        mine = {s: p for s, p in own_pages.items() if drafts or not is_draft(p)} if lang != conf.default_language else base
+        mine = _kept(own_pages, drafts) if lang != conf.default_language else base
         tree: dict[str, tuple[Path, bool]] = {s: (mine[s], False) if s in mine else (p, True) for s, p in base.items()}
         for s, p in mine.items():
             tree.setdefault(s, (p, False))
+        if conf.lower_urls:  # a page's src is its URL's path: Build.md is served as build/
+            lowered: dict[str, tuple[Path, bool]] = {}
+            for s, entry in tree.items():
+                lowered.setdefault(s.lower(), entry)
+            tree = lowered
         out[lang] = HugoTree(docs_dir=docs_dir, pages=tree, assets={**static_files, **own_assets})
     return out

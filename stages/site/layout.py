@@ -76,6 +76,10 @@ class SiteLayout:
     params: dict[str, dict[str, Any]] = field(default_factory=dict)
     titles: dict[str, str] = field(default_factory=dict)
     """A language's own site title (Hugo ``[languages.<code>] title``), over :attr:`site_name`."""
+    slug_style: str = ""
+    """How headings get ids: "" (Python-Markdown's toc), ``github`` or ``github-ascii`` (a Hugo site's)."""
+    lower_urls: bool = False
+    """Page URLs are lower-cased (Hugo's default): links to ``Build.md`` lead to ``build/``."""
     """Hugo site params per language (:attr:`stages.site.hugo.HugoConfig.params`), for ``param``."""
 
     def published_url(self, site: SiteOptions) -> str:
@@ -302,7 +306,8 @@ def _hugo_layout(source: Path, site: SiteOptions, language: str | Sequence[str] 
         nav_config=nav_config, nav_origin="config" if nav_config is not None else "folders",
         theme_dir=(source / site.theme).resolve() if site.theme else None, site_name=conf.title,
         include_root_dir=_include_root(source, site), site_languages=every, base_url=conf.base_url,
-        base_path=conf.base_path, params=conf.params, titles=conf.titles,
+        base_path=conf.base_path, params=conf.params, titles=conf.titles, lower_urls=conf.lower_urls,
+        slug_style=conf.heading_ids,
     )
 
 

@@ -233,3 +233,43 @@ def test_a_config_directory_is_read_as_hugo_merges_it(tmp_path: Path) -> None:
     (conf_dir / "params.yaml").unlink()
     (conf_dir / "other.yaml").write_text("x: 1\n")
     assert hugo.find(tmp_path) is None  # nothing Hugo would read
+
+
+def test_page_urls_are_lower_case_as_hugo_serves_them(tmp_path: Path) -> None:
+    """Hugo serves ``functions/css/Build.md`` at ``/functions/css/build/`` (its own docs are named
+    so) unless ``disablePathToLower``; links to the page by file lead there too."""
+    for lower in (True, False):
+        site = tmp_path / f"site-{lower}"
+        (site / "content/docs").mkdir(parents=True)
+        (site / "hugo.toml").write_text('baseURL = "https://example.org/"\ntitle = "T"\n'
+                                        + ("" if lower else "disablePathToLower = true\n"))
+        (site / "content/_index.md").write_text("# Home\n")
+        (site / "content/docs/Build.md").write_text("---\ntitle: Build\n---\nBuilding.\n")
+        (site / "content/docs/other.md").write_text('# Other\n\n[by file](Build.md), [by ref]({{< ref "docs/Build.md" >}}).\n')
+        out = tmp_path / f"out-{lower}"
+        done = pressroom_build(str(site), "--out", str(out), "--stages", "lint,render_html,linkcheck", cwd=tmp_path)
+        assert done.returncode == 0, done.stdout + done.stderr
+        name = "build" if lower else "Build"
+        assert (out / f"en/docs/{name}/index.html").is_file()
+        other = (out / "en/docs/other/index.html").read_text()
+        assert f'<a href="../{name}/">by file</a>' in other and f'<a href="../{name}/">by ref</a>' in other
+
+
+def test_heading_ids_are_goldmarks_in_a_hugo_site(tmp_path: Path) -> None:
+    """Hugo's default ``autoHeadingIDType = "github"``: ``People & Body`` is ``#people--body`` (its
+    emoji page's links); repeats are ``-1``. ``github-ascii`` drops accents; MkDocs keeps its own."""
+    from stages.markdown.engine import parser
+
+    text = "## People & Body\n\n## People & Body\n\n## Café Ünïcode\n"
+    ids = {}
+    for style in ("github", "github-ascii", ""):
+        env = {"slug_style": style}
+        parser().render(text, env)
+        ids[style] = list(env["ids"])
+    assert ids["github"] == ["people--body", "people--body-1", "café-ünïcode"]
+    assert ids["github-ascii"][2] == "cafe-unicode"
+    assert ids[""] == ["people-body", "people-body_1", "cafe-unicode"]
+    (tmp_path / "content").mkdir()
+    (tmp_path / "hugo.yaml").write_text("title: T\nmarkup:\n  goldmark:\n    parser:\n      autoHeadingIDType: github-ascii\n")
+    found = hugo.find(tmp_path)
+    assert found is not None and found.heading_ids == "github-ascii"
