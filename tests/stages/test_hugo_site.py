@@ -273,3 +273,22 @@ def test_heading_ids_are_goldmarks_in_a_hugo_site(tmp_path: Path) -> None:
     (tmp_path / "hugo.yaml").write_text("title: T\nmarkup:\n  goldmark:\n    parser:\n      autoHeadingIDType: github-ascii\n")
     found = hugo.find(tmp_path)
     assert found is not None and found.heading_ids == "github-ascii"
+
+
+def test_headless_sections_and_mounted_content(tmp_path: Path) -> None:
+    """Hugo's own docs: content/en mounted as content; _common/ cascades build.render never."""
+    (tmp_path / "content/en/_common").mkdir(parents=True)
+    (tmp_path / "content/en/bundle").mkdir()
+    (tmp_path / "hugo.toml").write_text('title = "T"\n[[module.mounts]]\nsource = "content/en"\ntarget = "content"\n')
+    (tmp_path / "content/en/_index.md").write_text("# Home\n")
+    (tmp_path / "content/en/page.md").write_text("# Page\n")
+    (tmp_path / "content/en/hidden.md").write_text("---\nbuild:\n  render: never\n---\n# Hidden\n")
+    (tmp_path / "content/en/_common/_index.md").write_text("---\ncascade:\n  build:\n    render: never\n    list: never\n---\n")
+    (tmp_path / "content/en/_common/snippet.md").write_text("A snippet.\n")
+    (tmp_path / "content/en/bundle/index.md").write_text("---\nheadless: true\n---\nHeadless bundle.\n")
+    conf = hugo.find(tmp_path)
+    assert conf is not None and conf.content_dir == tmp_path / "content/en"
+    from stages.site.layout import _scan
+
+    pages = hugo.trees(tmp_path, conf, ["en"], False, _scan)["en"].pages
+    assert sorted(pages) == ["_index.md", "page.md"]
