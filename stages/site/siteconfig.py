@@ -40,6 +40,10 @@ _LenientLoader.add_multi_constructor("!", _any_tag)
 _LenientLoader.add_multi_constructor("tag:yaml.org,2002:python/", _any_tag)
 
 
+MAX_INHERIT = 8
+"""How many configs an ``INHERIT`` chain may hold: a submitted chain of thousands is refused, not recursed into."""
+
+
 def load_mkdocs_yml(path: Path, root: Path | None = None, _seen: tuple[Path, ...] = ()) -> dict[str, Any]:
     """mkdocs.yml as data, with ``INHERIT: ../en/mkdocs.yml`` merged under it as MkDocs merges it
     (tables key by key, anything else replaced). The inherited file must lie inside ``root``
@@ -56,9 +60,11 @@ def load_mkdocs_yml(path: Path, root: Path | None = None, _seen: tuple[Path, ...
         return data
     base = (path.parent / str(parent)).resolve()
     bound = (root or path.parent).resolve()
-    if not isinstance(parent, str) or not base.is_relative_to(bound) or base in _seen or not base.is_file():
+    if (not isinstance(parent, str) or not base.is_relative_to(bound) or base in _seen or not base.is_file()
+            or len(_seen) >= MAX_INHERIT):
         why = ("leads outside the source folder" if isinstance(parent, str) and not base.is_relative_to(bound)
-               else "inherits itself" if base in _seen else "is not a file it can read")
+               else "inherits itself" if base in _seen
+               else f"is more than {MAX_INHERIT} configs deep" if len(_seen) >= MAX_INHERIT else "is not a file it can read")
         raise StageError(f"{path.name}: INHERIT {str(parent)[:80]!r} {why}", code="config_invalid")
     return _merged(load_mkdocs_yml(base, bound, (*_seen, path.resolve())), data)
 

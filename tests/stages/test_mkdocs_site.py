@@ -254,3 +254,8 @@ def test_inherit_merges_the_parent_config_inside_the_root(tmp_path: Path) -> Non
     (repo / "docs/es/mkdocs.yml").write_text("INHERIT: mkdocs.yml\n")
     with pytest.raises(StageError, match="inherits itself"):
         load_mkdocs_yml(repo / "docs/es/mkdocs.yml", repo)
+    for i in range(20):  # a chain of 20 configs, each inheriting the next
+        (repo / f"c{i}.yml").write_text(f"INHERIT: c{i + 1}.yml\n")
+    (repo / "c20.yml").write_text("site_name: deep\n")
+    with pytest.raises(StageError, match="is more than 8 configs deep"):
+        load_mkdocs_yml(repo / "c0.yml", repo)
