@@ -136,6 +136,8 @@ async def _run(ctx: StageContext[Options], dates_task: asyncio.Future[gitdates.G
     if mk:
         site_run.findings.extend(Finding(file=layout.rel(mk.file), rule="mkdocs-option", severity="warning", message=f"{key}: {msg}")
                                  for key, msg in mk.warnings)
+    site_run.findings.extend(Finding(file=layout.rel(layout.hugo_file) if layout.hugo_file else ".", rule="hugo-option",
+                                     severity="warning", message=f"{key}: {msg}") for key, msg in layout.hugo_warnings)
     ctx.out.mkdir(parents=True, exist_ok=True)
     held = await _lock_caches(site_run.cache_root, layout.languages)
     try:

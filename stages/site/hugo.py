@@ -49,6 +49,8 @@ class HugoConfig:
     content_dir: Path = Path("content")
     titles: dict[str, str] = field(default_factory=dict)
     """A language's own ``title`` (``[languages.fa] title``), shown in its pages' header."""
+    warnings: tuple[tuple[str, str], ...] = ()
+    """``(what, message)`` for what the site has that pressroom does not do (its render hooks)."""
     heading_ids: str = "github"
     """``markup.goldmark.parser.autoHeadingIDType``: ``github`` (Hugo's default) or ``github-ascii``."""
     lower_urls: bool = True
@@ -133,6 +135,28 @@ def find(source: Path, parse: Callable[[Path], dict[str, Any]] = load) -> HugoCo
             continue
         return _config(source, path, conf, content_dir, langs_conf)
     return _config_dir(source, parse)
+
+
+_HOOKS = ("link", "image", "heading", "codeblock", "blockquote", "table", "passthrough")
+
+
+def _render_hooks(source: Path, conf: dict[str, Any]) -> tuple[tuple[str, str], ...]:
+    """The site's (or its theme's) Markdown render hooks, which change what a link or heading
+    becomes and which pressroom does not run: each one named once, so findings it would have
+    prevented (Hugo's own docs' ``[term](g)`` glossary links) are explained."""
+    themes = conf.get("theme")
+    names = [themes] if isinstance(themes, str) else [t for t in themes if isinstance(t, str)] if isinstance(themes, list) else []
+    roots = [source / "layouts", *(source / "themes" / name / "layouts" for name in names)]
+    found: list[tuple[str, str]] = []
+    for hook in _HOOKS:
+        for root in roots:
+            hit = next((p for p in (root / "_markup" / f"render-{hook}.html", root / "_default" / "_markup" / f"render-{hook}.html")
+                        if p.is_file()), None)
+            if hit is not None:
+                rel = hit.relative_to(source).as_posix()
+                found.append((f"render hook {rel}", f"not run by pressroom: {hook}s are rendered and checked as written"))
+                break
+    return tuple(found)
 
 
 def _heading_ids(conf: dict[str, Any]) -> str:
@@ -222,7 +246,8 @@ def _config(source: Path, path: Path, conf: dict[str, Any], content_dir: Path,
                       base_url=str(base) if isinstance(base, str) else None, default_language=default,
                       languages=[default, *others], content_dirs=dirs, content_dir=content_dir,
                       params={code: params.get(code, site_params) for code in (default, *others)}, titles=titles,
-                      lower_urls=conf.get("disablepathtolower") is not True, heading_ids=_heading_ids(conf))
+                      lower_urls=conf.get("disablepathtolower") is not True, heading_ids=_heading_ids(conf),
+                      warnings=_render_hooks(source, conf))
 
 
 def _meta(path: Path) -> dict[str, Any]:

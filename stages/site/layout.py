@@ -76,6 +76,9 @@ class SiteLayout:
     params: dict[str, dict[str, Any]] = field(default_factory=dict)
     titles: dict[str, str] = field(default_factory=dict)
     """A language's own site title (Hugo ``[languages.<code>] title``), over :attr:`site_name`."""
+    hugo_warnings: tuple[tuple[str, str], ...] = ()
+    """What a Hugo site has that pressroom does not do (:attr:`stages.site.hugo.HugoConfig.warnings`)."""
+    hugo_file: Path | None = None
     slug_style: str = ""
     """How headings get ids: "" (Python-Markdown's toc), ``github`` or ``github-ascii`` (a Hugo site's)."""
     lower_urls: bool = False
@@ -307,7 +310,7 @@ def _hugo_layout(source: Path, site: SiteOptions, language: str | Sequence[str] 
         theme_dir=(source / site.theme).resolve() if site.theme else None, site_name=conf.title,
         include_root_dir=_include_root(source, site), site_languages=every, base_url=conf.base_url,
         base_path=conf.base_path, params=conf.params, titles=conf.titles, lower_urls=conf.lower_urls,
-        slug_style=conf.heading_ids,
+        slug_style=conf.heading_ids, hugo_warnings=conf.warnings, hugo_file=conf.file,
     )
 
 

@@ -292,3 +292,23 @@ def test_headless_sections_and_mounted_content(tmp_path: Path) -> None:
 
     pages = hugo.trees(tmp_path, conf, ["en"], False, _scan)["en"].pages
     assert sorted(pages) == ["_index.md", "page.md"]
+
+
+def test_render_hooks_are_named_not_run(tmp_path: Path) -> None:
+    """Hugo's docs resolve ``[term](g)`` in their own link hook: such findings get an explanation."""
+    (tmp_path / "content").mkdir()
+    (tmp_path / "layouts/_markup").mkdir(parents=True)
+    (tmp_path / "layouts/_markup/render-link.html").write_text("{{ .Destination }}")
+    (tmp_path / "themes/book/layouts/_default/_markup").mkdir(parents=True)
+    (tmp_path / "themes/book/layouts/_default/_markup/render-heading.html").write_text("{{ .Text }}")
+    (tmp_path / "hugo.toml").write_text('title = "T"\ntheme = "book"\n')
+    found = hugo.find(tmp_path)
+    assert found is not None
+    assert found.warnings == (
+        ("render hook layouts/_markup/render-link.html", "not run by pressroom: links are rendered and checked as written"),
+        ("render hook themes/book/layouts/_default/_markup/render-heading.html",
+         "not run by pressroom: headings are rendered and checked as written"))
+    out = tmp_path / "out"
+    (tmp_path / "content/_index.md").write_text("# Home\n")
+    done = pressroom_build(str(tmp_path), "--out", str(out), "--stages", "render_html", cwd=tmp_path)
+    assert "hugo-option render hook layouts/_markup/render-link.html: not run by pressroom" in " ".join(done.stdout.split())
