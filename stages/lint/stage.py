@@ -23,7 +23,6 @@ from stages.markdown import analyze, engine
 from stages.site import changes
 from stages.site.changes import DepHashes, atomic_write
 from stages.site.layout import SiteLayout, discover
-from stages.site.mdext import PLAIN
 from stages.site.nav import build_nav
 
 LINT_SALT = "pressroom-lint-3"
@@ -34,7 +33,7 @@ MARKDOWNLINT_CONFIGS = (".markdownlint.json", ".markdownlint.jsonc", ".markdownl
 def _fingerprint(ctx: StageContext[Options], layout: SiteLayout, opts: Options) -> str:
     h = hashlib.sha256(LINT_SALT.encode())
     h.update(engine.code_fingerprint().encode())  # the parser's code: an upgrade re-reads every page
-    h.update(repr((layout.params, layout.lower_urls, layout.slug_style)).encode())  # Hugo's params (what `param` finds) and URL case
+    h.update((layout.hugo.cache_key() if layout.hugo else "").encode())  # Hugo's params (what `param` finds), URL case, ids
     h.update(layout.nav_fingerprint().encode())
     h.update(repr(layout.mkdocs.markdown if layout.mkdocs else None).encode())  # markdown_extensions change parsing
     h.update(opts.model_dump_json().encode())
@@ -139,12 +138,8 @@ async def _analyze(ctx: StageContext[Options], layout: SiteLayout, units: dict[s
         tree = layout.trees[lang]
         ps = tree.pages[src]
         jobs.append(analyze.PageJob(lang=lang, src=src, path=str(ps.path), rel=rel, include_base=str(tree.include_base),
-                                    source_root=str(layout.include_root), docs_dir=str(tree.docs_dir), pretty=layout.pretty_urls(ctx.site),
-                                    max_bytes=int(ctx.site.max_page_bytes), params=layout.params.get(lang) or None,
-                                    languages=layout.link_languages(ctx.site), base_path=layout.url_base_path(ctx.site),
-                                    site_url=layout.published_url(ctx.site), shortcodes=layout.kind == "hugo",
-                                    lower_urls=layout.lower_urls, slug_style=layout.slug_style,
-                                    markdown=layout.mkdocs.markdown if layout.mkdocs else PLAIN))
+                                    source_root=str(layout.include_root), docs_dir=str(tree.docs_dir),
+                                    max_bytes=int(ctx.site.max_page_bytes), **layout.parse_options(ctx.site, lang)))
     def report(done: int, total: int) -> None:
         ctx.progress(5 + 75 * done / total, f"parsed {done}/{total} files")
 

@@ -216,19 +216,23 @@ def _own_page(env: MutableMapping[str, Any], href: str) -> str:
     path = urls.own_path(env.get("site_url") or "", href)
     if path is None:
         return ""
-    base = str(env.get("base_path") or "/")
-    first = (path[len(base):] if base != "/" and (path + "/").startswith(base) else path.lstrip("/")).split("/", 1)[0]
+    first = _below_base(env, path).split("/", 1)[0]
     if first not in (env.get("languages") or ()) and langcodes.is_language_code(first):
         return ""
     return path
+
+
+def _below_base(env: MutableMapping[str, Any], path: str) -> str:
+    """A root-absolute path without the site's base path (``/docs/de/x/`` -> ``de/x/``)."""
+    base = str(env.get("base_path") or "/")
+    return path[len(base):] if base != "/" and (path + "/").startswith(base) else path.lstrip("/")
 
 
 def _site_path(env: MutableMapping[str, Any], path: str) -> tuple[str, str | None]:
     """A root-absolute path (``/docs/de/x/``) relative to its language's root (``x/``), and the
     other language it points into (``de``), or None for the page's own language. The site's base
     path (``/docs/``) comes off first, as a site served there resolves it."""
-    base = str(env.get("base_path") or "/")
-    rest = path[len(base):] if base != "/" and (path + "/").startswith(base) else path.lstrip("/")
+    rest = _below_base(env, path)
     first, sep, tail = rest.partition("/")
     languages = env.get("languages") or ()
     if first and first in languages:

@@ -27,7 +27,6 @@ from stages.render_html.options import Options
 from stages.site import urls
 from stages.site.changes import DepHashes
 from stages.site.layout import LanguageTree, SiteLayout
-from stages.site.mdext import PLAIN
 from stages.site.nav import build_nav, resolve_titles
 
 RENDER_SALT = "pressroom-render-7"
@@ -75,11 +74,6 @@ class SiteRun:
         own = self.layout.titles.get(lang)
         return own if own and "title" not in self.ctx.site.model_fields_set else self.title
 
-    @property
-    def base_path(self) -> str:
-        """The path root-absolute links start with (:meth:`SiteLayout.url_base_path`)."""
-        return self.layout.url_base_path(self.ctx.site)
-
     def count(self, key: str, n: int = 1) -> None:
         self.counts[key] = self.counts.get(key, 0) + n
 
@@ -123,11 +117,8 @@ class LanguageBuild:
         return analyze.PageJob(lang=self.lang, src=src, path=str(ps.path), rel=self.run.rel(ps.path),
                                include_base=str(include_base), source_root=str(layout.include_root),
                                docs_dir=str(docs_dir), macros=self.run.macro_vars,
-                               pretty=self.pretty, max_bytes=int(self.ctx.site.max_page_bytes),
-                               raw_html=self.ctx.site.raw_html, languages=tuple(self.languages),
-                               base_path=self.run.base_path, site_url=self.run.base_url,
-                               params=layout.params.get(self.lang) or None, shortcodes=layout.kind == "hugo", lower_urls=layout.lower_urls, slug_style=layout.slug_style,
-                               markdown=layout.mkdocs.markdown if layout.mkdocs else PLAIN)
+                               max_bytes=int(self.ctx.site.max_page_bytes), raw_html=self.ctx.site.raw_html,
+                               **layout.parse_options(self.ctx.site, self.lang))
 
     async def _render(self, srcs: list[str]) -> dict[str, dict[str, Any]]:
         def report(done: int, total: int) -> None:

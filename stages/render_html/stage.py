@@ -119,7 +119,7 @@ async def _run(ctx: StageContext[Options], dates_task: asyncio.Future[gitdates.G
 
         macro_vars, macro_hash = await asyncio.to_thread(macros.variables, layout)
     config_hash = theme_hash + macro_hash + (mk.digest if mk else "")
-    config_hash += repr((layout.base_url, layout.site_languages, layout.params, layout.titles, layout.lower_urls, layout.slug_style))  # a Hugo config's part in every page
+    config_hash += repr((layout.base_url, layout.site_languages)) + (layout.hugo.cache_key() if layout.hugo else "")
     # the parser's code is part of every page's key: an upgrade or a local edit re-renders, not
     # only the bodies (keyed by it below) but the pages kept whole in the cache
     code = engine.code_fingerprint()
@@ -136,8 +136,9 @@ async def _run(ctx: StageContext[Options], dates_task: asyncio.Future[gitdates.G
     if mk:
         site_run.findings.extend(Finding(file=layout.rel(mk.file), rule="mkdocs-option", severity="warning", message=f"{key}: {msg}")
                                  for key, msg in mk.warnings)
-    site_run.findings.extend(Finding(file=layout.rel(layout.hugo_file) if layout.hugo_file else ".", rule="hugo-option",
-                                     severity="warning", message=f"{key}: {msg}") for key, msg in layout.hugo_warnings)
+    if layout.hugo:
+        site_run.findings.extend(Finding(file=layout.rel(layout.hugo.file), rule="hugo-option", severity="warning",
+                                         message=f"{key}: {msg}") for key, msg in layout.hugo.warnings)
     ctx.out.mkdir(parents=True, exist_ok=True)
     held = await _lock_caches(site_run.cache_root, layout.languages)
     try:

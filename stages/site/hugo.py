@@ -59,6 +59,10 @@ class HugoConfig:
     """Site ``params`` as each language sees them (its ``[languages.<code>.params]`` over the site's),
     keys lower-cased as Hugo matches them: what the ``param`` shortcode reads."""
 
+    def cache_key(self) -> str:
+        """What of this config is in every rendered page (no paths: two workspaces of one tree share a cache)."""
+        return repr((self.base_url, self.languages, self.params, self.titles, self.lower_urls, self.heading_ids))
+
     @property
     def base_path(self) -> str:
         """The path part of ``baseURL`` (``/docs/``): root-absolute links start with it."""
@@ -127,14 +131,20 @@ def find(source: Path, parse: Callable[[Path], dict[str, Any]] = load) -> HugoCo
                 continue
         else:
             conf = parse(path)
-        content_dir = source / str(conf.get("contentdir") or _mounted_content(conf) or "content")
-        raw_langs = conf.get("languages")
-        langs_conf: dict[str, Any] = raw_langs if isinstance(raw_langs, dict) else {}
-        if not content_dir.is_dir() and not any(isinstance(v, dict) and _lower(v).get("contentdir")
-                                                for v in langs_conf.values()):
-            continue
-        return _config(source, path, conf, content_dir, langs_conf)
+        if (found := _with_content(source, path, conf)) is not None:
+            return found
     return _config_dir(source, parse)
+
+
+def _with_content(source: Path, path: Path, conf: dict[str, Any]) -> HugoConfig | None:
+    """The config read from ``path``, or None when the content folder it names (``contentDir``,
+    a mount, ``content/``, or a language's own) does not exist: then it is not a Hugo site's."""
+    content_dir = source / str(conf.get("contentdir") or _mounted_content(conf) or "content")
+    raw_langs = conf.get("languages")
+    langs_conf: dict[str, Any] = raw_langs if isinstance(raw_langs, dict) else {}
+    if not content_dir.is_dir() and not any(isinstance(v, dict) and _lower(v).get("contentdir") for v in langs_conf.values()):
+        return None
+    return _config(source, path, conf, content_dir, langs_conf)
 
 
 _HOOKS = ("link", "image", "heading", "codeblock", "blockquote", "table", "passthrough")
@@ -145,8 +155,8 @@ def _render_hooks(source: Path, conf: dict[str, Any]) -> tuple[tuple[str, str], 
     becomes and which pressroom does not run: each one named once, so findings it would have
     prevented (Hugo's own docs' ``[term](g)`` glossary links) are explained."""
     themes = conf.get("theme")
-    names = [themes] if isinstance(themes, str) else [t for t in themes if isinstance(t, str)] if isinstance(themes, list) else []
-    roots = [source / "layouts", *(source / "themes" / name / "layouts" for name in names)]
+    listed = themes if isinstance(themes, list) else [themes]
+    roots = [source / "layouts", *(source / "themes" / name / "layouts" for name in listed if isinstance(name, str))]
     found: list[tuple[str, str]] = []
     for hook in _HOOKS:
         for root in roots:
@@ -192,14 +202,7 @@ def _config_dir(source: Path, parse: Callable[[Path], dict[str, Any]]) -> HugoCo
     for part in files:
         if part != root:
             conf[part.stem.lower()] = parse(part)
-    if not conf.keys() & _HUGO_KEYS:
-        return None
-    content_dir = source / str(conf.get("contentdir") or _mounted_content(conf) or "content")
-    raw_langs = conf.get("languages")
-    langs_conf: dict[str, Any] = raw_langs if isinstance(raw_langs, dict) else {}
-    if not content_dir.is_dir() and not any(isinstance(v, dict) and _lower(v).get("contentdir") for v in langs_conf.values()):
-        return None
-    return _config(source, root or folder, conf, content_dir, langs_conf)
+    return _with_content(source, root or folder, conf) if conf.keys() & _HUGO_KEYS else None
 
 
 def _inside(root: Path, folder: Path, config: Path, key: str) -> Path:

@@ -18,6 +18,7 @@ from urllib.parse import urlsplit
 from stages.base import StageError
 from stages.site import hugo, mkdocs
 from stages.site.langcodes import is_language_code
+from stages.site.mdext import PLAIN
 from stages.site.options import SiteOptions
 from stages.site.siteconfig import ConfigReads
 from stages.site.siteconfig import load_mkdocs_yml as load_mkdocs_yml
@@ -73,17 +74,38 @@ class SiteLayout:
     """Hugo ``baseURL``: where the site says it lives (canonical links, sitemaps)."""
     base_path: str | None = None
     """The path root-absolute links start with (Hugo ``baseURL``'s path); None: ``[site] base_url``'s."""
-    params: dict[str, dict[str, Any]] = field(default_factory=dict)
-    titles: dict[str, str] = field(default_factory=dict)
-    """A language's own site title (Hugo ``[languages.<code>] title``), over :attr:`site_name`."""
-    hugo_warnings: tuple[tuple[str, str], ...] = ()
-    """What a Hugo site has that pressroom does not do (:attr:`stages.site.hugo.HugoConfig.warnings`)."""
-    hugo_file: Path | None = None
-    slug_style: str = ""
-    """How headings get ids: "" (Python-Markdown's toc), ``github`` or ``github-ascii`` (a Hugo site's)."""
-    lower_urls: bool = False
-    """Page URLs are lower-cased (Hugo's default): links to ``Build.md`` lead to ``build/``."""
-    """Hugo site params per language (:attr:`stages.site.hugo.HugoConfig.params`), for ``param``."""
+    hugo: hugo.HugoConfig | None = None
+    """A Hugo site's config: its params, titles, URL case and heading ids (the properties below)."""
+
+    @property
+    def params(self) -> dict[str, dict[str, Any]]:
+        """Hugo site params per language (:attr:`stages.site.hugo.HugoConfig.params`), for ``param``."""
+        return self.hugo.params if self.hugo else {}
+
+    @property
+    def titles(self) -> dict[str, str]:
+        """A language's own site title (Hugo ``[languages.<code>] title``), over :attr:`site_name`."""
+        return self.hugo.titles if self.hugo else {}
+
+    @property
+    def lower_urls(self) -> bool:
+        """Page URLs are lower-cased (Hugo's default): links to ``Build.md`` lead to ``build/``."""
+        return self.hugo.lower_urls if self.hugo else False
+
+    @property
+    def slug_style(self) -> str:
+        """How headings get ids: "" (Python-Markdown's toc), ``github`` or ``github-ascii`` (a Hugo site's)."""
+        return self.hugo.heading_ids if self.hugo else ""
+
+    def parse_options(self, site: SiteOptions, lang: str) -> dict[str, Any]:
+        """What every page of ``lang`` is parsed with that the site decides (URL style, link bases,
+        languages, Hugo's params and ids, Markdown extensions): the render and lint stages build
+        their :class:`~stages.markdown.analyze.PageJob` from the same values."""
+        return {"pretty": self.pretty_urls(site), "languages": self.link_languages(site),
+                "base_path": self.url_base_path(site), "site_url": self.published_url(site),
+                "params": self.params.get(lang) or None, "shortcodes": self.kind == "hugo",
+                "lower_urls": self.lower_urls, "slug_style": self.slug_style,
+                "markdown": self.mkdocs.markdown if self.mkdocs else PLAIN}
 
     def published_url(self, site: SiteOptions) -> str:
         """Where the site says it lives, ending in ``/``: mkdocs.yml ``site_url``, Hugo ``baseURL``,
@@ -309,8 +331,7 @@ def _hugo_layout(source: Path, site: SiteOptions, language: str | Sequence[str] 
         nav_config=nav_config, nav_origin="config" if nav_config is not None else "folders",
         theme_dir=(source / site.theme).resolve() if site.theme else None, site_name=conf.title,
         include_root_dir=_include_root(source, site), site_languages=every, base_url=conf.base_url,
-        base_path=conf.base_path, params=conf.params, titles=conf.titles, lower_urls=conf.lower_urls,
-        slug_style=conf.heading_ids, hugo_warnings=conf.warnings, hugo_file=conf.file,
+        base_path=conf.base_path, hugo=conf,
     )
 
 
